@@ -1,0 +1,21 @@
+"""The append-only audit trail of an item. Rows are only ever added, never changed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.models import ItemEvent
+
+
+def record(session: Session, item_id: int, *, actor: str, kind: str, at: datetime,
+           text: str | None = None, **detail: Any) -> ItemEvent:
+    event = ItemEvent(item_id=item_id, actor=actor, kind=kind, at=at, text=text, detail=detail)
+    session.add(event)
+    return event
+
+
+def history(session: Session, item_id: int) -> list[ItemEvent]:
+    return list(session.exec(select(ItemEvent).where(ItemEvent.item_id == item_id).order_by(ItemEvent.id)))

@@ -1,0 +1,170 @@
+"""The `handover` command."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from bot.logs import setup_logging
+
+app = typer.Typer(help="Handover: no customer information handed from marketing to sales gets lost.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+
+def _context():  # noqa: ANN202
+    from bot.config import ConfigError
+    from bot.runtime import build_context
+    try:
+        return build_context()
+    except ConfigError as exc:
+        err.print(f"[bold red]Configuration error[/]\n{exc}")
+        raise typer.Exit(2) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the migrations in migrations/ to DATABASE_URL."""
+    from bot import migrate
+    ctx = _context()
+    migrate.upgrade(ctx.engine, revision)
+    console.print(f"Database at revision [bold]{migrate.current(ctx.engine)}[/].")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's migration revision and the newest one."""
+    from bot import migrate
+    ctx = _context()
+    console.print(f"current: {migrate.current(ctx.engine)}   head: {migrate.head()}")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX export")],
+    event: Annotated[Optional[str], typer.Option(help="Source event, e.g. 'Global Event 2026'")] = None,
+    business_builder: Annotated[Optional[str], typer.Option(help="E-mail of the Business Builder for rows that name none")] = None,
+    sender: Annotated[Optional[str], typer.Option(help="E-mail of the person handing the items over")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would happen, change nothing")] = False,
+    deliver: Annotated[bool, typer.Option(help="Send the cards now (otherwise a running server sends them)")] = True,
+) -> None:
+    """Import an event's export: one item per valid row, a line-numbered report of the rest."""
+    from bot.flows.importing import import_file
+    from bot.intake.tabular import TabularError, count_rows
+    ctx = _context()
+    try:
+        total = count_rows(file)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=err, transient=True, disable=total < 200) as progress:
+            task = progress.add_task("Importing", total=total)
+            summary = import_file(ctx, file, event=event, business_builder=business_builder, sender=sender,
+                                  dry_run=dry_run, progress=lambda n: progress.advance(task, n))
+    except TabularError as exc:
+        err.print(f"[bold red]{file}:[/] {exc}")
+        raise typer.Exit(2) from None
+    print_import(summary, dry_run=dry_run)
+    if deliver and not dry_run and summary.created:
+        from bot.slack.dispatcher import Dispatcher
+        Dispatcher(ctx).run_until_idle()
+    raise typer.Exit(1 if summary.errors else 0)
+
+
+def print_import(summary, *, dry_run: bool) -> None:  # noqa: ANN001
+    table = Table(title="Routing" if dry_run else "Imported items", show_lines=False)
+    for col in ("line", "customer", "category", "receiver", "why", "status"):
+        table.add_column(col)
+    for o in summary.outcomes:
+        table.add_row(str(o.line), o.customer, o.category, o.receiver, o.routing, o.status)
+    if summary.outcomes:
+        console.print(table)
+    for w in summary.warnings:
+        console.print(f"[yellow]warning:[/] {w}")
+    for e in summary.errors:
+        console.print(f"[red]line {e.line}:[/] " + "; ".join(e.reasons))
+    verb = "would create" if dry_run else "created"
+    n_new = sum(1 for o in summary.outcomes if o.status in ("created", "would create"))
+    console.print(f"{n_new} {verb}, {summary.existing} already imported, {len(summary.errors)} rejected.")
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option()] = None,
+    port: Annotated[Optional[int], typer.Option()] = None,
+) -> None:
+    """Run the web app: /slack/events, /api/items, /healthz (and the dispatcher and scheduler)."""
+    import uvicorn
+
+    from bot.runtime import Background, bolt_app
+    from bot.web import create_web_app
+    ctx = _context()
+    setup_logging(ctx.settings)
+    web = create_web_app(ctx, bolt_app(ctx))
+    background = Background(ctx).start() if ctx.settings.run_scheduler else None
+    try:
+        uvicorn.run(web, host=host or ctx.settings.host, port=port or ctx.settings.port, log_config=None)
+    finally:
+        if background:
+            background.shutdown()
+
+
+@app.command()
+def socket() -> None:
+    """Run over Socket Mode (no public URL needed). Slack signs nothing here: the app token is the trust."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.runtime import Background, bolt_app
+    ctx = _context()
+    setup_logging(ctx.settings)
+    if not ctx.settings.app_token:
+        err.print("SLACK_APP_TOKEN (xapp-…) is needed for Socket Mode.")
+        raise typer.Exit(2)
+    background = Background(ctx).start()
+    try:
+        SocketModeHandler(bolt_app(ctx), ctx.settings.app_token).start()
+    finally:
+        background.shutdown()
+
+
+@app.command()
+def dispatch() -> None:
+    """Send everything waiting in the outbox now, then stop."""
+    from bot import outbox
+    from bot.slack.dispatcher import Dispatcher
+    ctx = _context()
+    Dispatcher(ctx).run_until_idle()
+    console.print(f"{outbox.pending_count(ctx.engine)} message(s) still waiting (retrying later).")
+
+
+@app.command()
+def doctor() -> None:
+    """Check configuration, database, Slack token and scopes; say exactly what is wrong."""
+    from bot.doctor import run_checks
+    ok = run_checks(console)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def demo(
+    pause: Annotated[float, typer.Option(help="Seconds between steps")] = 0.0,
+) -> None:
+    """A complete scripted handover on SQLite against the built-in Slack stand-in. Needs no settings."""
+    from bot.demo import run_demo
+    run_demo(console, pause=pause)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,447 @@
+"""The admin's configuration: one YAML file (HANDOVER_CONFIG) with built-in defaults.
+
+Which checklist items qualify a Lead, who receives what, the discard reasons and the service
+levels differ by region and product area: they are configuration, not code. A bad file fails at
+start with the file, the line and the problem, one line per problem.
+"""
+
+from __future__ import annotations
+
+import re
+import datetime as dt
+from datetime import date, time
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.ids import Category
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigError(Exception):
+    """Every problem of a configuration file, each as ``file:line: where: what``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _email(value: str) -> str:
+    value = value.strip().lower()
+    if not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return value
+
+
+def _listify(value: Any) -> Any:
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else value
+
+
+class SLA(Strict):
+    """The service level of a category, in the receiver's working hours."""
+
+    decide_within_hours: float = Field(16, gt=0)
+    reminders_after_hours: list[float] = [4, 8]
+    escalate_after_hours: float | None = 16
+    reassign_after_hours: float | None = None
+    follow_ups_expected: int = Field(3, ge=0)
+    follow_up_within_hours: float = Field(24, gt=0)
+
+
+class CategoryConfig(Strict):
+    label: str
+    definition: str
+    receiver: str = ""
+    sla: SLA = SLA()
+
+
+class ChecklistItem(Strict):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = Field(min_length=1, max_length=75)
+    hint: str | None = None
+
+
+class LeadRule(Strict):
+    """What makes an item a Lead: ``required`` items, or ``n`` of the ``n_of`` items."""
+
+    required: list[str] | None = None
+    n_of: list[str] | None = None
+    n: int | None = None
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> "LeadRule":
+        if bool(self.required) == bool(self.n_of):
+            raise ValueError("give either 'required' or 'n_of' with 'n'")
+        if self.n_of is not None and (self.n is None or not 1 <= self.n <= len(self.n_of)):
+            raise ValueError(f"'n' must be between 1 and {len(self.n_of)} (the number of items in 'n_of')")
+        return self
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.required or self.n_of or [])
+
+    def is_met(self, filled: set[str]) -> bool:
+        if self.required:
+            return all(k in filled for k in self.required)
+        return sum(1 for k in self.n_of or [] if k in filled) >= (self.n or 0)
+
+    def missing(self, filled: set[str], labels: dict[str, str] | None = None) -> str:
+        """What is still missing, in words ("" when met)."""
+        if self.is_met(filled):
+            return ""
+        name = (labels or {}).get
+        if self.required:
+            return ", ".join(name(k, k) for k in self.required if k not in filled)
+        have = sum(1 for k in self.n_of or [] if k in filled)
+        rest = [name(k, k) for k in self.n_of or [] if k not in filled]
+        return f"{self.n - have} more of: " + ", ".join(rest)
+
+
+class Checklist(Strict):
+    items: list[ChecklistItem]
+    lead_rule: LeadRule
+
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        return {i.key: i.label for i in self.items}
+
+    def item(self, key: str) -> ChecklistItem | None:
+        return next((i for i in self.items if i.key == key), None)
+
+    @model_validator(mode="after")
+    def _known_keys(self) -> "Checklist":
+        keys = [i.key for i in self.items]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"checklist keys appear twice: {', '.join(dupes)}")
+        unknown = [k for k in self.lead_rule.keys if k not in keys]
+        if unknown:
+            raise ValueError(f"lead_rule names unknown checklist items: {', '.join(unknown)} (known: {', '.join(keys)})")
+        return self
+
+
+class DiscardReason(Strict):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = Field(min_length=1, max_length=75)
+    suggests: Category | None = None  # really a recategorization: the modal suggests this category
+    min_justification: int = Field(10, ge=1, le=2000)
+
+
+class Team(Strict):
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str
+    lead: str | None = None
+    members: list[str] = Field(min_length=1)
+    region: str | None = None
+    categories: list[Category] = []
+
+    _emails = field_validator("members", mode="after")(lambda v: [_email(e) for e in v])
+
+    @field_validator("lead")
+    @classmethod
+    def _lead(cls, v: str | None) -> str | None:
+        return _email(v) if v else None
+
+
+class When(Strict):
+    category: list[Category] | None = None
+    region: list[str] | None = None
+    product_area: list[str] | None = None
+
+    _lists = field_validator("category", "region", "product_area", mode="before")(_listify)
+
+
+class Target(Strict):
+    """Where a rule sends an item: ``account_owner``, ``sender``, ``{team: key}`` or ``{person: e-mail}``."""
+
+    kind: Literal["account_owner", "sender", "team", "person"]
+    team: str | None = None
+    person: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"kind": value}
+        if isinstance(value, dict) and "kind" not in value:
+            if set(value) == {"team"}:
+                return {"kind": "team", **value}
+            if set(value) == {"person"}:
+                return {"kind": "person", "person": value["person"]}
+            raise ValueError("use 'account_owner', 'sender', {team: <key>} or {person: <e-mail>}")
+        return value
+
+    @field_validator("person")
+    @classmethod
+    def _person(cls, v: str | None) -> str | None:
+        return _email(v) if v else None
+
+
+class Rule(Strict):
+    when: When = When()
+    to: Target
+
+
+class Routing(Strict):
+    fallback: str
+    rules: list[Rule] = []
+
+    _fallback = field_validator("fallback")(lambda v: _email(v))
+
+
+class Roles(Strict):
+    admins: list[str] = []
+    reviewers: list[str] = []
+
+    _emails = field_validator("admins", "reviewers", mode="after")(lambda v: [_email(e) for e in v])
+
+
+class WorkingHours(Strict):
+    start: time = time(8, 0)
+    end: time = time(17, 0)
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
+    holidays: list[date] = []
+
+    @model_validator(mode="after")
+    def _order(self) -> "WorkingHours":
+        if self.end <= self.start:
+            raise ValueError("'end' must be after 'start'")
+        return self
+
+
+class Channels(Strict):
+    review: str | None = None
+    reports: str | None = None
+    ops: str | None = None
+
+
+class Digest(Strict):
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    time: dt.time = dt.time(8, 30)
+
+
+class Feedback(Strict):
+    after_days: float = Field(14, gt=0)
+    reminder_after_days: float = Field(3, gt=0)
+
+
+class Review(Strict):
+    every: Literal["week", "month"] = "month"
+    sample_size: int = Field(10, ge=1, le=100)
+
+
+class Ask(Strict):
+    reask_after_hours: float = Field(24, gt=0)
+    tell_sender_after_hours: float = Field(48, gt=0)
+
+
+class Config(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
+
+    timezone: str = "Europe/Stockholm"
+    working_hours: WorkingHours = WorkingHours()
+    categories: dict[Category, CategoryConfig]
+    checklist: Checklist
+    discard_reasons: list[DiscardReason] = Field(min_length=1)
+    teams: list[Team] = []
+    routing: Routing
+    roles: Roles = Roles()
+    channels: Channels = Channels()
+    digest: Digest = Digest()
+    feedback: Feedback = Feedback()
+    review: Review = Review()
+    ask: Ask = Ask()
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Europe/Stockholm)") from None
+        return v
+
+    @model_validator(mode="after")
+    def _references(self) -> "Config":
+        missing = [c.value for c in Category if c not in self.categories]
+        if missing:
+            raise ValueError(f"categories missing: {', '.join(missing)}")
+        keys = [r.key for r in self.discard_reasons]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"discard reason keys appear twice: {', '.join(dupes)}")
+        team_keys = [t.key for t in self.teams]
+        for n, rule in enumerate(self.routing.rules):
+            if rule.to.kind == "team" and rule.to.team not in team_keys:
+                raise _At(("routing", "rules", n, "to", "team"),
+                          f"unknown team {rule.to.team!r} (known: {', '.join(team_keys) or 'none'})")
+            if rule.to.kind == "person" and not rule.to.person:
+                raise _At(("routing", "rules", n, "to"), "a person target needs an e-mail")
+        return self
+
+    # ----- look-ups --------------------------------------------------------------------------
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def category(self, category: Category | str) -> CategoryConfig:
+        return self.categories[Category(category)]
+
+    def discard_reason(self, key: str) -> DiscardReason:
+        for r in self.discard_reasons:
+            if r.key == key:
+                return r
+        return DiscardReason(key=key if re.match(r"^[a-z][a-z0-9_]*$", key or "") else "unknown",
+                             label=key or "unknown reason")
+
+    def team(self, key: str | None) -> Team:
+        for t in self.teams:
+            if t.key == key:
+                return t
+        raise KeyError(key)
+
+    def teams_led_by(self, email: str | None) -> list[Team]:
+        email = (email or "").lower()
+        return [t for t in self.teams if t.lead == email]
+
+    def team_of(self, email: str | None) -> Team | None:
+        email = (email or "").lower()
+        return next((t for t in self.teams if email in t.members), None)
+
+    def is_admin(self, email: str | None) -> bool:
+        return (email or "").lower() in self.roles.admins
+
+    def is_reviewer(self, email: str | None) -> bool:
+        return (email or "").lower() in self.roles.reviewers
+
+
+class _At(ValueError):
+    """A cross-reference problem that knows where in the file it is."""
+
+    def __init__(self, loc: tuple, message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+# ----- loading --------------------------------------------------------------------------------
+
+def default_text() -> str:
+    return resources.files("bot").joinpath("default_config.yaml").read_text(encoding="utf-8")
+
+
+def _node_line(node: yaml.Node | None, loc: tuple) -> int | None:
+    """The line of the YAML node at ``loc`` (or of its nearest existing parent)."""
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if str(key.value) == str(part):
+                    child = value
+                    line = key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
+def _where(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top)"
+
+
+def _merge_defaults(data: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(defaults)
+    merged.update(data)
+    if isinstance(data.get("categories"), dict):
+        merged["categories"] = {**defaults.get("categories", {}), **data["categories"]}
+    return merged
+
+
+def parse(text: str, name: str = "<config>", *, use_defaults: bool = True) -> Config:
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text) if root is not None else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"{mark.line + 1}" if mark else "?"
+        raise ConfigError([f"{name}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{name}:1: the file must be a mapping of sections (timezone:, categories:, …)"])
+    if use_defaults:
+        data = _merge_defaults(data, yaml.safe_load(default_text()))
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            loc = _clean_loc(data, e["loc"])
+            cause = e.get("ctx", {}).get("error")
+            if isinstance(cause, _At):
+                loc = cause.loc
+            message = str(cause) if cause is not None else e["msg"]
+            message = message.removeprefix("Value error, ")
+            if e["type"] == "extra_forbidden":
+                message = f"unknown setting {loc[-1]!r} (a typo?)"
+            line = _node_line(root, loc) or 1
+            problems.append(f"{name}:{line}: {_where(loc)}: {message}")
+        raise ConfigError(sorted(set(problems), key=lambda p: (int(p.split(':')[1]) if p.split(':')[1].isdigit() else 0, p))) from None
+
+
+def _clean_loc(data: Any, loc: tuple) -> tuple:
+    """Keep the parts of a pydantic error location that are keys in the file (or field names);
+    drop union members and validator names pydantic adds."""
+    out: list[Any] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif isinstance(part, str) and _is_field(part):
+            node = None
+        else:
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _is_field(name: str) -> bool:
+    return any(name in m.model_fields for m in (Config, SLA, CategoryConfig, ChecklistItem, LeadRule, Checklist,
+                                                 DiscardReason, Team, When, Target, Rule, Routing, Roles,
+                                                 WorkingHours, Channels, Digest, Feedback, Review, Ask))
+
+
+def load_config(path: Path | str | None) -> Config:
+    """The configuration in ``path``, or the built-in defaults when ``path`` is None."""
+    if path is None:
+        return parse(default_text(), "default_config.yaml", use_defaults=False)
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read the configuration file ({exc.strerror})"]) from None
+    return parse(text, str(path))

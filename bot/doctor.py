@@ -1,0 +1,111 @@
+"""`handover doctor`: checks configuration, database, Slack token and scopes, and says exactly
+what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+
+MANIFEST = Path(__file__).resolve().parent.parent / "slack-manifest.yaml"
+FALLBACK_SCOPES = ["chat:write", "im:write", "im:history", "users:read", "users:read.email", "commands",
+                   "files:write"]
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def required_scopes() -> list[str]:
+    try:
+        manifest = yaml.safe_load(MANIFEST.read_text())
+        return list(manifest["oauth_config"]["scopes"]["bot"])
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        return FALLBACK_SCOPES
+
+
+def checks() -> list[Check]:
+    from bot.config import ConfigError, load_config
+    from bot.settings import load_settings
+    out: list[Check] = []
+    try:
+        settings = load_settings()
+    except Exception as exc:  # noqa: BLE001
+        return [Check("settings", False, f"environment settings are invalid: {exc}")]
+    try:
+        config = load_config(settings.handover_config)
+        where = str(settings.handover_config) if settings.handover_config else "built-in defaults"
+        out.append(Check("configuration", True, f"{where}: {len(config.teams)} teams, "
+                                                f"{len(config.routing.rules)} routing rules"))
+    except ConfigError as exc:
+        out.append(Check("configuration", False, str(exc)))
+        config = None
+
+    out.append(_database(settings))
+    out.extend(_slack(settings, config))
+    return out
+
+
+def _database(settings) -> Check:  # noqa: ANN001
+    from bot import migrate
+    from bot.db import make_engine
+    try:
+        engine = make_engine(settings.database_url)
+        current, head = migrate.current(engine), migrate.head()
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001
+        return Check("database", False, f"cannot connect to DATABASE_URL ({type(exc).__name__}: {exc})")
+    if current != head:
+        return Check("database", False, f"schema at {current or 'nothing'}, code expects {head}: run `handover db upgrade`")
+    return Check("database", True, f"connected, schema at {head}")
+
+
+def _slack(settings, config) -> list[Check]:  # noqa: ANN001
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+    out = []
+    if not settings.signing_secret:
+        out.append(Check("signing secret", False, "SLACK_SIGNING_SECRET is empty: Slack's requests can't be verified "
+                                                  "(Basic Information → App Credentials → Signing Secret)"))
+    else:
+        out.append(Check("signing secret", True, "set"))
+    if not settings.bot_token:
+        out.append(Check("bot token", False, "SLACK_BOT_TOKEN is empty (OAuth & Permissions → Bot User OAuth Token, xoxb-…)"))
+        return out
+    client = WebClient(token=settings.bot_token, base_url=settings.slack_api_url, timeout=10)
+    try:
+        response = client.auth_test()
+    except SlackApiError as exc:
+        out.append(Check("bot token", False, f"auth.test says {exc.response.get('error')}: the token is wrong, "
+                                             "revoked, or from another workspace"))
+        return out
+    except Exception as exc:  # noqa: BLE001
+        out.append(Check("bot token", False, f"cannot reach {settings.slack_api_url}: {type(exc).__name__}"))
+        return out
+    out.append(Check("bot token", True, f"workspace {response.get('team')}, bot user {response.get('user')}"))
+    granted = {s.strip() for s in (response.headers.get("x-oauth-scopes") or "").split(",") if s.strip()}
+    missing = [s for s in required_scopes() if s not in granted]
+    out.append(Check("scopes", not missing,
+                     "all granted" if not missing else f"missing {', '.join(missing)}: add them under OAuth & "
+                                                       "Permissions (or re-paste slack-manifest.yaml) and reinstall"))
+    if config is not None:
+        try:
+            client.users_lookupByEmail(email=config.routing.fallback)
+            out.append(Check("fallback receiver", True, f"{config.routing.fallback} is in Slack"))
+        except SlackApiError as exc:
+            out.append(Check("fallback receiver", False, f"{config.routing.fallback}: {exc.response.get('error')}; "
+                                                         "items for unknown people would have nowhere to go"))
+    return out
+
+
+def run_checks(console: Console) -> bool:
+    results = checks()
+    for c in results:
+        mark = "[green]✔[/]" if c.ok else "[red]✘[/]"
+        console.print(f"{mark} [bold]{c.name}[/]: {c.detail}")
+    return all(c.ok for c in results)

@@ -1,0 +1,96 @@
+"""Ask the Business Builder: a question from the card goes to the person who captured the item;
+replies in either thread are relayed to the other, so the two can talk without knowing each
+other. Every question and answer is kept on the item."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from bot import audit, outbox, texts
+from bot.context import Context
+from bot.flows.decide import Outcome, check, refresh_card
+from bot.models import Customer, Item, Question, QuestionMessage
+
+
+def say(macro: str, **values: Any) -> str:
+    return texts.say("ask.j2", macro, **values)
+
+
+def ask(session: Session, ctx: Context, item_id: int, user_id: str, *, question: str | None) -> Outcome:
+    item = session.get(Item, item_id)
+    if refusal := check(item, user_id, item_id):
+        return refusal
+    question = (question or "").strip()
+    if len(question) < 3:
+        return Outcome(False, errors={"question": "Write the question for the Business Builder."})
+    now = ctx.clock.now()
+    q = Question(item_id=item.id, asked_by=user_id, text=question, asked_at=now,
+                 business_builder_user_id=item.business_builder_user_id)
+    session.add(q)
+    session.flush()
+    session.add(QuestionMessage(question_id=q.id, author=user_id, text=question, at=now))
+    item.version += 1
+    session.add(item)
+    session.flush()
+    customer = session.get(Customer, item.customer_id)
+    summary = (item.description or "")[:300]
+    bb_email = item.business_builder_email
+    fallbacks = [e for e in [item.sender_email] if e and e != bb_email]
+    outbox.enqueue(
+        session, outbox.Kind.DIRECT, key=f"question:{q.id}", now=now, item_id=item.id,
+        channel_key=item.business_builder_user_id or bb_email or item.sender_email,
+        payload={"to_user": item.business_builder_user_id, "to_email": bb_email, "fallbacks": fallbacks,
+                 "text": say("to_business_builder", item_id=item.id, customer=customer.name if customer else "",
+                             event=item.event_name, asker=user_id, question=question, summary=summary),
+                 "on_sent": {"question_bb": q.id}},
+    )
+    bb = f"<@{item.business_builder_user_id}>" if item.business_builder_user_id else (bb_email or "the sender")
+    outbox.enqueue(session, outbox.Kind.THREAD, key=f"question-card:{q.id}", now=now, item_id=item.id,
+                   channel_key=item.card_channel or f"item:{item.id}",
+                   payload={"text": say("asked_in_card_thread", asker=user_id, question=question, bb=bb)})
+    audit.record(session, item.id, actor=user_id, kind="asked", at=now, text=question, question_id=q.id)
+    refresh_card(session, item, now)
+    return Outcome(True, item_id=item.id)
+
+
+def relay(session: Session, ctx: Context, *, event_id: str | None, user_id: str, channel: str,
+          thread_ts: str | None, text: str, ts: str) -> bool:
+    """A human wrote in a thread. If it is a question's thread, pass the message to the other side.
+    Returns True when relayed. Slack's retries of the same event are recognized and ignored."""
+    if not thread_ts or not text.strip():
+        return False
+    now = ctx.clock.now()
+    # A Business Builder answering in the DM thread of a question.
+    q = session.exec(select(Question).where(Question.bb_channel == channel, Question.bb_ts == thread_ts)).first()
+    if q is not None:
+        item = session.get(Item, q.item_id)
+        session.add(QuestionMessage(question_id=q.id, author=user_id, text=text, at=now, slack_ts=ts))
+        first_answer = q.open
+        session.execute(sa.update(Question).where(Question.id == q.id)
+                        .values(open=False, answered_at=q.answered_at or now))
+        outbox.enqueue(session, outbox.Kind.THREAD, key=f"relay:{channel}:{ts}", now=now, item_id=item.id,
+                       channel_key=item.card_channel or f"item:{item.id}",
+                       payload={"text": say("relay_from_business_builder", author=user_id, text=text)})
+        audit.record(session, item.id, actor=user_id, kind="answered", at=now, text=text, question_id=q.id)
+        if first_answer:
+            item.version += 1
+            session.add(item)
+            session.flush()
+            refresh_card(session, item, now)
+        return True
+    # The receiver (or owner) answering back under the card.
+    item = session.exec(select(Item).where(Item.card_channel == channel, Item.card_ts == thread_ts)).first()
+    if item is None:
+        return False
+    q = session.exec(select(Question).where(Question.item_id == item.id).order_by(Question.id.desc())).first()
+    if q is None or user_id not in (item.receiver_user_id, item.owner_user_id, q.asked_by):
+        return False
+    session.add(QuestionMessage(question_id=q.id, author=user_id, text=text, at=now, slack_ts=ts))
+    outbox.enqueue(session, outbox.Kind.THREAD, key=f"relay:{channel}:{ts}", now=now, item_id=item.id,
+                   channel_key=q.bb_channel or f"question:{q.id}",
+                   payload={"question_id": q.id, "text": say("relay_from_receiver", author=user_id, text=text)})
+    audit.record(session, item.id, actor=user_id, kind="relayed", at=now, text=text, question_id=q.id)
+    return True

@@ -1,0 +1,66 @@
+"""Capture: a Business Builder hands an item over from Slack (the /handover new modal, the global
+shortcut, or "Hand over this message")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from bot import outbox, texts
+from bot.context import Context
+from bot.flows.deliver import hand_over
+from bot.ids import Source
+from bot.intake.schema import ItemIn
+
+CHECKLIST_PREFIX = "checklist"
+
+
+@dataclass
+class Captured:
+    item_id: int | None
+    errors: dict[str, str]  # block_id -> message, shown inside the modal
+
+
+def to_item(values: dict[str, Any]) -> tuple[ItemIn | None, dict[str, str]]:
+    checklist: dict[str, bool] = {}
+    fields: dict[str, Any] = {}
+    for block_id, value in values.items():
+        if block_id.startswith(CHECKLIST_PREFIX):
+            checklist.update({k: True for k in value or []})
+        elif value not in (None, "", []):
+            fields[block_id] = value
+    try:
+        return ItemIn(**fields, checklist=checklist), {}
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for e in exc.errors():
+            field = str(e["loc"][0]) if e.get("loc") else "customer"
+            message = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+            if e.get("type") == "missing":
+                message = "Please fill this in."
+            errors.setdefault(field if field in values or field == "customer" else "customer", message)
+        return None, errors
+
+
+def capture(session: Session, ctx: Context, values: dict[str, Any], *, user_id: str, view_id: str) -> Captured:
+    """Create the item from a submitted modal. ``view_id`` makes a repeated submission harmless."""
+    item_in, errors = to_item(values)
+    if item_in is None:
+        return Captured(None, errors)
+    delivery = hand_over(session, ctx, item_in, source=Source.SLACK, key=view_id, actor=user_id)
+    item = delivery.item
+    if delivery.created:
+        item.business_builder_user_id = item.business_builder_user_id or user_id
+        item.sender_user_id = user_id
+        session.add(item)
+        outbox.enqueue(
+            session, outbox.Kind.DIRECT, key=f"captured:{item.id}", now=ctx.clock.now(), item_id=item.id,
+            channel_key=user_id,
+            payload={"to_user": user_id, "text": texts.say("modals.j2", "handed_over", item_id=item.id,
+                                                           customer=item_in.customer,
+                                                           receiver=item.receiver_email)},
+        )
+    return Captured(item.id, {})

@@ -1,0 +1,131 @@
+"""Deliver: an item is handed over — customer found or created, routed, saved, and its card
+queued for the receiver, all in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from bot import audit, outbox, texts
+from bot.checklist import assess
+from bot.config import Config
+from bot.context import Context
+from bot.customers import find_or_create
+from bot.ids import Category, ItemStatus, Source
+from bot.intake.schema import ItemIn
+from bot.models import Item
+from bot.routing import Facts, Route, route
+from bot.scheduling import company_schedule
+
+
+@dataclass
+class Delivery:
+    item: Item
+    created: bool
+    route: Route | None
+
+
+def decision_due(config: Config, category: Category, offered_at: datetime) -> datetime:
+    hours = config.category(category).sla.decide_within_hours
+    return company_schedule(config).add(offered_at, hours)
+
+
+def plan(session: Session, config: Config, item_in: ItemIn) -> tuple[Category, Route]:
+    """The category and the receiver an item would get (used by --dry-run too)."""
+    category = item_in.category or assess(config, item_in.checklist).suggested
+    facts = Facts(category=category, region=item_in.region, product_area=item_in.product_area,
+                  account_owner_email=item_in.account_owner_email, sender_email=item_in.sender_email)
+    return category, route(session, config, facts)
+
+
+def queue_card(session: Session, item: Item, *, now: datetime) -> None:
+    """Queue the card for the item's current receiver (once per offer)."""
+    outbox.enqueue(
+        session, outbox.Kind.ITEM_CARD,
+        key=f"card:{item.id}:{item.version}:{item.receiver_user_id or item.receiver_email}",
+        now=now, item_id=item.id, channel_key=item.receiver_user_id or item.receiver_email,
+        payload={"item_id": item.id, "receiver_email": item.receiver_email,
+                 "receiver_user": item.receiver_user_id, "version": item.version},
+    )
+
+
+def hand_over(session: Session, ctx: Context, item_in: ItemIn, *, source: Source, key: str,
+              actor: str) -> Delivery:
+    """Create the item for ``item_in`` unless ``key`` was handed over before (idempotent)."""
+    external_key = f"{source.value}:{key}"
+    existing = session.exec(select(Item).where(Item.external_key == external_key)).first()
+    if existing is not None:
+        return Delivery(existing, created=False, route=None)
+    now = ctx.clock.now()
+    config = ctx.config
+    customer = find_or_create(
+        session, name=item_in.customer, domain=item_in.customer_domain, contact_email=item_in.contact_email,
+        region=item_in.region, account_owner_email=item_in.account_owner_email, now=now,
+    )
+    facts_owner = item_in.account_owner_email or customer.account_owner_email
+    category = item_in.category or assess(config, item_in.checklist).suggested
+    chosen = route(session, config, Facts(category=category, region=item_in.region,
+                                          product_area=item_in.product_area,
+                                          account_owner_email=facts_owner, sender_email=item_in.sender_email))
+    known = {i.key for i in config.checklist.items}
+    item = Item(
+        external_key=external_key, source=source.value, event_name=item_in.event, customer_id=customer.id,
+        contact_name=item_in.contact_name, contact_email=item_in.contact_email,
+        contact_phone=item_in.contact_phone, contact_title=item_in.contact_title,
+        description=item_in.description, customer_request=item_in.customer_request or None,
+        customer_request_open=bool(item_in.customer_request), region=item_in.region,
+        product_area=item_in.product_area, category=category, sender_category=item_in.category,
+        checklist={k: True for k, v in item_in.checklist.items() if v and k in known},
+        business_builder_email=item_in.business_builder_email,
+        sender_email=item_in.sender_email or item_in.business_builder_email,
+        receiver_email=chosen.receiver_email, team_key=chosen.team_key, routing_note=chosen.note,
+        status=ItemStatus.PENDING, created_at=now, offered_at=now,
+        decision_due_at=decision_due(config, category, now),
+    )
+    session.add(item)
+    session.flush()
+    audit.record(session, item.id, actor=actor, kind="handed_over", at=now,
+                 text=f"handed over as {category.value} to {chosen.receiver_email}",
+                 source=source.value, receiver=chosen.receiver_email, routing=chosen.note)
+    queue_card(session, item, now=now)
+    return Delivery(item, created=True, route=chosen)
+
+
+def reroute_to_fallback(session: Session, ctx: Context, item_id: int, *, unreachable: str, reason: str) -> bool:
+    """The receiver can't be reached in Slack (unknown e-mail, deactivated): offer the item to the
+    fallback receiver instead, and say so on the item and to the sender. False when the item
+    already sits with the fallback (nothing more to try)."""
+    item = session.get(Item, item_id)
+    fallback = ctx.config.routing.fallback
+    if item is None or (item.receiver_email or "").lower() == fallback.lower():
+        return False
+    now = ctx.clock.now()
+    item.receiver_email = fallback
+    item.receiver_user_id = None
+    item.team_key = None
+    item.routing_note = f"fallback: {unreachable} could not be reached in Slack ({reason})"
+    item.version += 1
+    session.add(item)
+    audit.record(session, item.id, actor="system", kind="rerouted", at=now,
+                 text=f"{unreachable}: {reason}; offered to the fallback receiver {fallback}",
+                 unreachable=unreachable, reason=reason, receiver=fallback)
+    queue_card(session, item, now=now)
+    notify_sender(session, item, key=f"unreachable:{item.id}:{item.version}", now=now,
+                  text=texts.say("notices.j2", "unreachable", item_id=item.id, email=unreachable,
+                                 reason=reason, fallback=fallback))
+    return True
+
+
+def notify_sender(session: Session, item: Item, *, key: str, now: datetime, text: str) -> None:
+    """Tell whoever handed the item over (the feedback senders never had). Falls back to the
+    Business Builder when the sender is unknown."""
+    to_user = item.sender_user_id
+    to_email = item.sender_email or item.business_builder_email
+    if not (to_user or to_email):
+        return
+    outbox.enqueue(session, outbox.Kind.DIRECT, key=key, now=now, item_id=item.id,
+                   channel_key=to_user or to_email,
+                   payload={"to_user": to_user, "to_email": to_email, "text": text,
+                            "fallbacks": [e for e in [item.business_builder_email] if e]})

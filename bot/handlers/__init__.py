@@ -1,0 +1,13 @@
+"""Thin Slack listeners, grouped by kind. Each module has ``register(app)``; a listener parses the
+payload, calls a flow inside its own database transaction, and acks."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.handlers import actions, commands, events, shortcuts, views
+
+
+def register_all(app: App) -> None:
+    for kind in (commands, shortcuts, views, actions, events):
+        kind.register(app)

@@ -1,0 +1,144 @@
+"""Buttons and checkboxes on the item card.
+
+A one-click decision (Accept, Close, Reopen, a checklist tick) runs its flow in one transaction
+and acks. A button that needs more (Recategorize, Ask, Reassign, Discard, Record follow-up)
+checks who may act, then opens its modal at once: trigger ids expire after 3 seconds. Anyone
+who may not act gets an ephemeral answer saying who holds the item; nothing changes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from sqlmodel import Session
+
+from bot.context import Context
+from bot.db import run_in_transaction
+from bot.flows import decide
+from bot.flows.decide import Outcome
+from bot.handlers.common import ctx_of, tell
+from bot.ids import ActionId, Category, ItemRef
+from bot.models import Customer, Item
+from bot.slack import decision_modals
+
+CHECKLIST_ACTION = re.compile(rf"^{ActionId.CHECKLIST.value}:\d+$")
+
+
+def _where(body: dict[str, Any]) -> tuple[str, str | None]:
+    user = body["user"]["id"]
+    channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
+    return user, channel
+
+
+def _answer(session: Session, ctx: Context, outcome: Outcome, body: dict[str, Any], action: dict[str, Any]) -> None:
+    if not outcome.ok and outcome.message:
+        user, channel = _where(body)
+        tell(session, ctx, channel=channel, user=user, text=outcome.message,
+             key=f"refusal:{user}:{action.get('action_ts') or body.get('trigger_id')}")
+
+
+def one_click(flow: Callable[..., Outcome]) -> Callable[..., None]:
+    def listener(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
+        ctx = ctx_of(context)
+        ref = ItemRef.parse(action.get("value"))
+        if ref is None:
+            ack()
+            return
+        user, _ = _where(body)
+
+        def work(session: Session) -> None:
+            outcome = flow(session, ctx, ref.item, user)
+            _answer(session, ctx, outcome, body, action)
+        run_in_transaction(ctx.engine, work)
+        ack()
+    return listener
+
+
+def checklist_ticked(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
+    ctx = ctx_of(context)
+    ref = ItemRef.parse((action.get("block_id") or "").partition("|")[2])
+    if ref is None:
+        ack()
+        return
+    user, _ = _where(body)
+    # The keys of this checkbox group come from the card itself, so unticking works too.
+    shown = _options_of(body, action)
+    selected = [o["value"] for o in action.get("selected_options") or []]
+
+    def work(session: Session) -> None:
+        outcome = decide.tick_checklist(session, ctx, ref.item, user, shown=shown, selected=selected)
+        _answer(session, ctx, outcome, body, action)
+    run_in_transaction(ctx.engine, work)
+    ack()
+
+
+def _options_of(body: dict[str, Any], action: dict[str, Any]) -> list[str]:
+    for block in (body.get("message") or {}).get("blocks") or []:
+        if block.get("block_id") != action.get("block_id"):
+            continue
+        for element in block.get("elements") or []:
+            if element.get("action_id") == action.get("action_id"):
+                return [o["value"] for o in element.get("options") or []]
+    return [o["value"] for o in action.get("selected_options") or []]
+
+
+ModalBuilder = Callable[[Context, Session, Item, ItemRef], dict[str, Any]]
+
+
+def opens_modal(build: ModalBuilder, *, follow_up: bool = False) -> Callable[..., None]:
+    def listener(ack: Ack, body: dict, action: dict, client: WebClient, context: BoltContext) -> None:
+        ctx = ctx_of(context)
+        ref = ItemRef.parse(action.get("value"))
+        if ref is None:
+            ack()
+            return
+        user, _ = _where(body)
+        states = (decide.ItemStatus.ACCEPTED,) if follow_up else decide.ACTIVE
+
+        def prepare(session: Session) -> dict[str, Any] | None:
+            item = session.get(Item, ref.item)
+            refusal = decide.check(item, user, ref.item, states=states)
+            if refusal is not None:
+                _answer(session, ctx, refusal, body, action)
+                return None
+            return build(ctx, session, item, ItemRef(item=item.id, v=item.version))
+        view = run_in_transaction(ctx.engine, prepare)
+        if view is not None:
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+        ack()
+    return listener
+
+
+def _customer(session: Session, item: Item) -> str:
+    customer = session.get(Customer, item.customer_id)
+    return customer.name if customer else ""
+
+
+def _bb(item: Item) -> str:
+    if item.business_builder_user_id:
+        return f"<@{item.business_builder_user_id}>"
+    return item.business_builder_email or "the person who handed it over"
+
+
+MODALS: dict[ActionId, ModalBuilder] = {
+    ActionId.RECATEGORIZE: lambda ctx, s, item, ref: decision_modals.recategorize(
+        ctx.config, ref, customer=_customer(s, item), current=Category(item.category)),
+    ActionId.ASK: lambda ctx, s, item, ref: decision_modals.ask(ref, business_builder=_bb(item)),
+    ActionId.REASSIGN: lambda ctx, s, item, ref: decision_modals.reassign(ref),
+    ActionId.DISCARD: lambda ctx, s, item, ref: decision_modals.discard(ctx.config, ref, customer=_customer(s, item)),
+}
+
+
+def register(app: App) -> None:
+    app.action(ActionId.ACCEPT)(one_click(decide.accept))
+    app.action(ActionId.CLOSE)(one_click(decide.close))
+    app.action(ActionId.REOPEN)(one_click(lambda s, ctx, item_id, user: decide.reopen(s, ctx, item_id, user)))
+    app.action(CHECKLIST_ACTION)(checklist_ticked)
+    for action_id, build in MODALS.items():
+        app.action(action_id)(opens_modal(build))
+    app.action(ActionId.FOLLOW_UP)(opens_modal(lambda ctx, s, item, ref: decision_modals.follow_up(ref),
+                                               follow_up=True))

@@ -1,0 +1,41 @@
+"""Events API listeners. Slack retries an event it thinks we missed (same event_id,
+X-Slack-Retry-Num); each event_id is processed once."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App, BoltContext
+from sqlmodel import Session
+
+from bot.db import run_in_transaction
+from bot.flows import ask
+from bot.handlers.common import ctx_of
+from bot.models import ProcessedEvent
+
+
+def first_time(session: Session, event_id: str | None, ctx) -> bool:  # noqa: ANN001
+    """Record the event id; False when it was processed before (a retry)."""
+    if not event_id:
+        return True
+    if session.get(ProcessedEvent, event_id) is not None:
+        return False
+    session.add(ProcessedEvent(event_id=event_id, received_at=ctx.clock.now()))
+    session.flush()
+    return True
+
+
+def message(ack: Ack, body: dict, event: dict, context: BoltContext) -> None:
+    ack()
+    if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+        return  # edits, joins, bot messages (ours included) are not replies
+    ctx = ctx_of(context)
+
+    def work(session: Session) -> None:
+        if not first_time(session, body.get("event_id"), ctx):
+            return
+        ask.relay(session, ctx, event_id=body.get("event_id"), user_id=event["user"], channel=event["channel"],
+                  thread_ts=event.get("thread_ts"), text=event.get("text") or "", ts=event["ts"])
+    run_in_transaction(ctx.engine, work)
+
+
+def register(app: App) -> None:
+    app.event("message")(message)

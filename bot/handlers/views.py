@@ -1,0 +1,128 @@
+"""Modal submissions. Validation errors go back inside the modal (response_action "errors");
+a refusal (someone else decided meanwhile) closes the modal and is said ephemerally."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from sqlmodel import Session
+
+from bot.context import Context
+from bot.db import run_in_transaction
+from bot.flows import ask, decide
+from bot.flows.capture import capture
+from bot.flows.decide import Outcome
+from bot.handlers.common import ctx_of, tell
+from bot.ids import CallbackId, Category, ItemRef
+from bot.slack import decision_modals, modals
+
+
+def new_item_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+    ctx = ctx_of(context)
+    user = body["user"]["id"]
+    result = run_in_transaction(ctx.engine, lambda s: capture(s, ctx, modals.values(view), user_id=user,
+                                                              view_id=view["id"]))
+    if result.errors:
+        ack(response_action="errors", errors=result.errors)
+        return
+    ack()
+
+
+Flow = Callable[[Session, Context, int, str, dict[str, Any], dict[str, Any]], Outcome]
+
+
+def decision(flow: Flow) -> Callable[..., None]:
+    """A decision modal's submission: run the flow; errors stay in the modal."""
+    def listener(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+        ctx = ctx_of(context)
+        ref = ItemRef.parse(view.get("private_metadata"))
+        if ref is None:
+            ack()
+            return
+        user = body["user"]["id"]
+        values = modals.values(view)
+        try:
+            metadata = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            metadata = {}
+        response: dict[str, Any] = {}
+
+        def work(session: Session) -> None:
+            outcome = flow(session, ctx, ref.item, user, values, metadata)
+            if outcome.errors:
+                response.update(response_action="errors", errors=outcome.errors)
+                session.rollback()
+            elif isinstance(outcome, Suggestion):
+                response.update(response_action="update", view=outcome.view)
+            elif not outcome.ok and outcome.message:
+                tell(session, ctx, channel=None, user=user, text=outcome.message, key=f"refusal:{user}:{view['id']}")
+        run_in_transaction(ctx.engine, work)
+        ack(**response)
+    return listener
+
+
+class Suggestion(Outcome):
+    """Instead of deciding, show the person a better option (the modal is updated)."""
+
+    def __init__(self, view: dict[str, Any]) -> None:
+        super().__init__(ok=False)
+        self.view = view
+
+
+def _recategorize(s: Session, ctx: Context, item_id: int, user: str, v: dict, _: dict) -> Outcome:
+    return decide.recategorize(s, ctx, item_id, user, category=v.get("category"), note=v.get("note"))
+
+
+def _ask(s: Session, ctx: Context, item_id: int, user: str, v: dict, _: dict) -> Outcome:
+    return ask.ask(s, ctx, item_id, user, question=v.get("question"))
+
+
+def _reassign(s: Session, ctx: Context, item_id: int, user: str, v: dict, _: dict) -> Outcome:
+    return decide.reassign(s, ctx, item_id, user, to_user=v.get("to"), note=v.get("note"))
+
+
+def _discard(s: Session, ctx: Context, item_id: int, user: str, v: dict, metadata: dict) -> Outcome:
+    choice = v.get("choice")
+    if choice is not None:  # the second step: the person saw the recategorization suggestion
+        if choice.startswith("recategorize:"):
+            return decide.recategorize(s, ctx, item_id, user, category=choice.partition(":")[2],
+                                       note=v.get("justification"))
+        return decide.discard(s, ctx, item_id, user, reason=metadata.get("reason"),
+                              justification=v.get("justification"))
+    reason_key, justification = v.get("reason"), v.get("justification")
+    errors = decide.validate_discard(ctx, reason_key, justification)
+    if errors:
+        return Outcome(False, errors=errors)
+    reason = ctx.config.discard_reason(reason_key)
+    if reason.suggests:
+        refusal = decide.check(s.get(decide.Item, item_id), user, item_id)
+        if refusal is not None:
+            return refusal
+        return Suggestion(decision_modals.discard_suggestion(
+            ctx.config, ItemRef(item=item_id), reason_key=reason_key, reason_label=reason.label,
+            justification=justification or "", suggested=Category(reason.suggests)))
+    return decide.discard(s, ctx, item_id, user, reason=reason_key, justification=justification)
+
+
+def _follow_up(s: Session, ctx: Context, item_id: int, user: str, v: dict, _: dict) -> Outcome:
+    return decide.follow_up(s, ctx, item_id, user, kind=v.get("kind"), note=v.get("note"),
+                            close="close" in (v.get("close") or []))
+
+
+def closed(ack: Ack) -> None:
+    """The person closed a modal: nothing was decided, nothing to do."""
+    ack()
+
+
+def register(app: App) -> None:
+    app.view(CallbackId.NEW_ITEM)(new_item_submitted)
+    app.view(CallbackId.RECATEGORIZE)(decision(_recategorize))
+    app.view(CallbackId.ASK)(decision(_ask))
+    app.view(CallbackId.REASSIGN)(decision(_reassign))
+    app.view(CallbackId.DISCARD)(decision(_discard))
+    app.view(CallbackId.FOLLOW_UP)(decision(_follow_up))
+    for callback in CallbackId:
+        app.view_closed(callback)(closed)

@@ -1,0 +1,89 @@
+"""Every identifier Slack sees, in one place: categories, statuses, action ids, callback ids.
+
+The item id travels in a button's ``value`` or a modal's ``private_metadata`` as a
+small typed payload (:class:`ItemRef`), never as free text.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ValidationError
+
+
+class Category(StrEnum):
+    PROSPECT = "prospect"
+    LEAD = "lead"
+    OPPORTUNITY_INTELLIGENCE = "opportunity_intelligence"
+    CUSTOMER_INTELLIGENCE = "customer_intelligence"
+
+
+class ItemStatus(StrEnum):
+    """Where an item is in its life (see the README's state diagram)."""
+
+    PENDING = "pending"  # offered to a receiver, nobody owns it yet; the sender is responsible
+    ACCEPTED = "accepted"  # the receiver accepted ownership
+    DISCARDED = "discarded"  # discarded with a reason and a justification; never deleted
+    CLOSED = "closed"  # the owner closed it after follow-up
+
+
+class Source(StrEnum):
+    IMPORT = "import"
+    API = "api"
+    SLACK = "slack"  # /handover new, the global shortcut or the message shortcut
+
+
+class ActionId(StrEnum):
+    ACCEPT = "item_accept"
+    RECATEGORIZE = "item_recategorize"
+    ASK = "item_ask"
+    REASSIGN = "item_reassign"
+    DISCARD = "item_discard"
+    CHECKLIST = "item_checklist"
+    FOLLOW_UP = "item_follow_up"
+    CLOSE = "item_close"
+    REOPEN = "item_reopen"
+    SNOOZE = "item_snooze"
+    OPEN_ITEM = "item_open"
+    # inputs inside modals
+    INPUT = "input"
+
+
+class CallbackId(StrEnum):
+    NEW_ITEM = "new_item"
+    NEW_ITEM_SHORTCUT = "new_item_shortcut"
+    MESSAGE_SHORTCUT = "handover_message"
+    RECATEGORIZE = "recategorize_item"
+    ASK = "ask_business_builder"
+    REASSIGN = "reassign_item"
+    DISCARD = "discard_item"
+    ACCEPT_NOTE = "accept_note"
+    FOLLOW_UP = "follow_up_item"
+
+
+class FollowUpKind(StrEnum):
+    CONTACTED = "contacted"
+    MEETING = "meeting_booked"
+    OPPORTUNITY = "opportunity_created"
+    WON = "won"
+    LOST = "lost"
+    NO_RESPONSE = "no_response"
+
+
+class ItemRef(BaseModel):
+    """The payload a button value or a modal's private_metadata carries: which item, at which version."""
+
+    item: int
+    v: int | None = None  # the item's version when the card was rendered (optimistic locking)
+
+    def dump(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+    @classmethod
+    def parse(cls, raw: str | None) -> "ItemRef | None":
+        if not raw:
+            return None
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError:
+            return None

@@ -1,0 +1,1 @@
+"""Intake: how items enter Handover (file import, the JSON API, the capture modal)."""

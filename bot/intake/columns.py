@@ -1,0 +1,80 @@
+"""Which column of an event export means what.
+
+Badge scanners and event tools name their columns differently ("Company", "Account name",
+"E-mail address"); headers are normalized and matched against the aliases below, and
+checklist columns are matched by the checklist item's key or label from the configuration.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "external_id": ("id", "external_id", "lead_id", "record_id", "scan_id", "badge_id", "row_id"),
+    "event": ("event", "event_name", "source_event", "campaign"),
+    "customer": ("customer", "company", "company_name", "account", "account_name", "organization",
+                 "organisation", "customer_name"),
+    "customer_domain": ("domain", "website", "company_domain", "web", "url"),
+    "contact_name": ("contact", "contact_name", "name", "full_name", "attendee", "visitor"),
+    "first_name": ("first_name", "firstname", "given_name"),
+    "last_name": ("last_name", "lastname", "surname", "family_name"),
+    "contact_email": ("email", "e_mail", "contact_email", "email_address", "e_mail_address", "mail"),
+    "contact_phone": ("phone", "telephone", "mobile", "contact_phone", "phone_number"),
+    "contact_title": ("title", "job_title", "role", "position", "contact_title"),
+    "description": ("description", "notes", "note", "comments", "comment", "what_was_discussed", "discussion",
+                    "what_the_customer_said"),
+    "customer_request": ("customer_request", "request", "follow_up_request", "requested", "explicit_request"),
+    "region": ("region", "territory", "market", "sales_region"),
+    "product_area": ("product_area", "product", "product_interest", "interest", "solution"),
+    "category": ("category", "type", "lead_type", "item_type"),
+    "business_builder_email": ("business_builder", "business_builder_email", "captured_by", "scanned_by",
+                               "bb_email", "bb"),
+    "sender_email": ("sender", "sender_email", "submitted_by", "handed_over_by"),
+    "account_owner_email": ("account_owner", "account_owner_email", "account_manager", "opportunity_owner"),
+}
+
+TRUE = {"yes", "y", "true", "1", "x", "ja", "j", "\u2713", "\u2714", "ok", "done", "filled"}
+FALSE = {"no", "n", "false", "0", "nej", "-", ""}
+
+
+def normalize(header: str) -> str:
+    """'E-mail address ' -> 'e_mail_address'; accents dropped, anything else becomes '_'."""
+    text = unicodedata.normalize("NFKD", header or "").encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+
+
+def category_value(raw: str) -> str:
+    """'Opportunity Intelligence' -> 'opportunity_intelligence' (labels and keys both work)."""
+    return normalize(raw)
+
+
+def truthy(raw: str) -> bool | None:
+    """A checklist cell as yes (True), no (False) or unreadable (None)."""
+    value = (raw or "").strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    return None
+
+
+def match(headers: list[str], checklist: dict[str, str]) -> tuple[dict[int, str], dict[int, str], list[str]]:
+    """Column index -> field, column index -> checklist key, and the headers nobody uses."""
+    by_alias = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
+    by_check: dict[str, str] = {}
+    for key, label in checklist.items():
+        for form in (key, label, f"checklist_{key}", f"check_{key}"):
+            by_check[normalize(form)] = key
+    fields: dict[int, str] = {}
+    checks: dict[int, str] = {}
+    unused: list[str] = []
+    for n, header in enumerate(headers):
+        norm = normalize(header)
+        if norm in by_check:
+            checks[n] = by_check[norm]
+        elif norm in by_alias:
+            fields[n] = by_alias[norm]
+        elif header.strip():
+            unused.append(header.strip())
+    return fields, checks, unused

@@ -1,0 +1,229 @@
+"""The database model: customers, people, items, their audit trail, questions and the outbox.
+
+Naming follows the users' words: an *item* is handed over by a *sender*, captured by a
+*Business Builder*, offered to a *receiver* who becomes its *owner* by accepting.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from bot.ids import Category, ItemStatus
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC, returns timezone-aware UTC datetimes on SQLite and PostgreSQL alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use timezone-aware UTC")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _ts(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+def _json(**kwargs: Any) -> Any:
+    return Field(sa_type=sa.JSON, **kwargs)
+
+
+class Customer(SQLModel, table=True):
+    """A customer, created on the fly and deduplicated by normalized name and e-mail domain."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=500)
+    normalized_name: str = Field(max_length=500, index=True)
+    domain: str | None = Field(default=None, max_length=255, index=True)
+    region: str | None = Field(default=None, max_length=100)
+    account_owner_email: str | None = Field(default=None, max_length=254)
+    created_at: datetime = _ts()
+
+
+class Person(SQLModel, table=True):
+    """A person known by e-mail, resolved to a Slack user (a cache of users.lookupByEmail)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)
+    slack_user_id: str | None = Field(default=None, max_length=32, index=True)
+    name: str | None = Field(default=None, max_length=255)
+    tz: str | None = Field(default=None, max_length=64)
+    active: bool = True
+    not_in_slack: bool = False  # users.lookupByEmail said users_not_found
+    digest_enabled: bool = True
+    resolved_at: datetime | None = _ts(default=None)
+
+
+class Item(SQLModel, table=True):
+    """One piece of customer information handed over from marketing to sales."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_key: str = Field(max_length=600, unique=True)  # idempotency: source + stable key
+    source: str = Field(max_length=16)
+    event_name: str | None = Field(default=None, max_length=500, index=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    contact_name: str | None = Field(default=None, max_length=500)
+    contact_email: str | None = Field(default=None, max_length=254)
+    contact_phone: str | None = Field(default=None, max_length=500)
+    contact_title: str | None = Field(default=None, max_length=500)
+    description: str = Field(default="", sa_type=sa.Text)
+    customer_request: str | None = Field(default=None, sa_type=sa.Text)
+    customer_request_open: bool = False
+    region: str | None = Field(default=None, max_length=100)
+    product_area: str | None = Field(default=None, max_length=100)
+    category: Category = Field(sa_type=sa.String(32))
+    sender_category: Category | None = Field(default=None, sa_type=sa.String(32))
+    checklist: dict[str, bool] = _json(default_factory=dict)
+    business_builder_email: str | None = Field(default=None, max_length=254)
+    business_builder_user_id: str | None = Field(default=None, max_length=32)
+    sender_email: str | None = Field(default=None, max_length=254)
+    sender_user_id: str | None = Field(default=None, max_length=32)
+    receiver_email: str | None = Field(default=None, max_length=254, index=True)
+    receiver_user_id: str | None = Field(default=None, max_length=32, index=True)
+    owner_user_id: str | None = Field(default=None, max_length=32, index=True)
+    # While an item is pending after a reassignment or recategorization, the previous holder stays
+    # responsible until the new receiver accepts (the ownership rule). None: the sender is.
+    responsible_user_id: str | None = Field(default=None, max_length=32)
+    team_key: str | None = Field(default=None, max_length=100, index=True)
+    routing_note: str | None = Field(default=None, max_length=500)
+    status: ItemStatus = Field(default=ItemStatus.PENDING, sa_type=sa.String(16), index=True)
+    discard_reason: str | None = Field(default=None, max_length=100)
+    discard_justification: str | None = Field(default=None, sa_type=sa.Text)
+    follow_up_count: int = 0
+    last_follow_up_at: datetime | None = _ts(default=None)
+    created_at: datetime = _ts()
+    offered_at: datetime = _ts()
+    decision_due_at: datetime | None = _ts(default=None, index=True)
+    accepted_at: datetime | None = _ts(default=None)
+    decided_at: datetime | None = _ts(default=None)
+    card_channel: str | None = Field(default=None, max_length=32)
+    card_ts: str | None = Field(default=None, max_length=32)
+    version: int = 1  # optimistic locking: every decision bumps it
+
+
+
+class ItemEvent(SQLModel, table=True):
+    """The append-only audit trail of an item: who, what, when, why."""
+
+    __tablename__ = "item_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    at: datetime = _ts()
+    actor: str = Field(max_length=254)  # Slack user id, e-mail, or "system"
+    kind: str = Field(max_length=32)
+    detail: dict[str, Any] = _json(default_factory=dict)
+    text: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class Question(SQLModel, table=True):
+    """A receiver's question to the Business Builder, relayed in both directions."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    asked_by: str = Field(max_length=32)
+    business_builder_user_id: str | None = Field(default=None, max_length=32)
+    text: str = Field(sa_type=sa.Text)
+    asked_at: datetime = _ts()
+    answered_at: datetime | None = _ts(default=None)
+    open: bool = True
+    bb_channel: str | None = Field(default=None, max_length=32)  # the DM thread with the Business Builder
+    bb_ts: str | None = Field(default=None, max_length=32, index=True)
+    receiver_channel: str | None = Field(default=None, max_length=32)  # the thread under the card
+    receiver_ts: str | None = Field(default=None, max_length=32, index=True)
+    reasked_at: datetime | None = _ts(default=None)
+
+
+class QuestionMessage(SQLModel, table=True):
+    """Every message of a question's conversation, kept on the item."""
+
+    __tablename__ = "question_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(foreign_key="question.id", index=True)
+    author: str = Field(max_length=32)
+    text: str = Field(sa_type=sa.Text)
+    at: datetime = _ts()
+    slack_ts: str | None = Field(default=None, max_length=32)
+
+
+class Outbox(SQLModel, table=True):
+    """A message to Slack, written in the same transaction as the state change it reports."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=300, unique=True)
+    kind: str = Field(max_length=32)  # how the dispatcher renders and sends it (see bot.outbox.Kind)
+    item_id: int | None = Field(default=None, index=True)
+    channel_key: str | None = Field(default=None, max_length=254)  # fairness and rate limits per channel
+    payload: dict[str, Any] = _json(default_factory=dict)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = _ts()
+    claimed_until: datetime | None = _ts(default=None)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    last_error: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = _ts()
+    sent_at: datetime | None = _ts(default=None)
+    result: dict[str, Any] = _json(default_factory=dict)
+
+    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+
+class RoutingCursor(SQLModel, table=True):
+    """Round-robin position within a team."""
+
+    __tablename__ = "routing_cursor"
+
+    team_key: str = Field(primary_key=True, max_length=100)
+    position: int = 0
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Events API deliveries already handled (Slack retries carry the same event_id)."""
+
+    __tablename__ = "processed_event"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    received_at: datetime = _ts()
+
+
+class ApiKeyUse(SQLModel, table=True):
+    """Idempotency-Key of the intake API: which item a key created."""
+
+    __tablename__ = "api_idempotency"
+
+    key: str = Field(primary_key=True, max_length=300)
+    item_id: int = Field(foreign_key="item.id")
+    request_hash: str = Field(max_length=64)
+    created_at: datetime = _ts()
+
+
+class FollowUp(SQLModel, table=True):
+    """What the owner did with the item after accepting it (counts toward the service level)."""
+
+    __tablename__ = "follow_up"
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    by: str = Field(max_length=32)
+    kind: str = Field(max_length=32)
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    at: datetime = _ts()

@@ -1,0 +1,141 @@
+"""The durable outbox: every message to Slack is a row written in the same transaction as the
+state change it reports. The dispatcher (bot.slack.dispatcher) claims due rows, sends them and
+marks them sent; a crash between "saved" and "sent" leaves the row pending, never lost.
+
+This module holds the table operations only; it knows nothing about Slack.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.db import is_postgres, transaction
+from bot.models import Outbox
+
+
+class Kind(StrEnum):
+    """How the dispatcher turns a row into a Web API call."""
+
+    ITEM_CARD = "item_card"  # post the item card to its receiver (resolving the e-mail first)
+    CARD_REFRESH = "card_refresh"  # chat.update the current card from the item's state
+    CARD_RETIRE = "card_retire"  # chat.update an old card (the item moved on) to a short note
+    DIRECT = "direct"  # a direct message to a person (by e-mail or Slack user id)
+    THREAD = "thread"  # a reply in a thread: under the item's card, or a question's thread
+    EPHEMERAL = "ephemeral"  # chat.postEphemeral to one person
+    HOME = "home"  # views.publish of someone's App Home
+    CHANNEL = "channel"  # a message in a configured channel
+    FILE = "file"  # a file upload (charts)
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DEAD = "dead"  # gave up (permanent error); kept for the operator, shown by `handover doctor`
+
+
+MAX_ATTEMPTS = 12
+
+
+def enqueue(
+    session: Session,
+    kind: Kind,
+    *,
+    key: str,
+    now: datetime,
+    payload: dict[str, Any],
+    item_id: int | None = None,
+    channel_key: str | None = None,
+    not_before: datetime | None = None,
+) -> Outbox | None:
+    """Queue a message in the caller's transaction. ``key`` makes it idempotent: a second
+    enqueue with the same key (a retried request, a re-run import) queues nothing."""
+    if session.exec(select(Outbox.id).where(Outbox.idempotency_key == key)).first() is not None:
+        return None
+    row = Outbox(
+        idempotency_key=key,
+        kind=kind.value,
+        item_id=item_id,
+        channel_key=channel_key,
+        payload=payload,
+        next_attempt_at=not_before or now,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def claim(engine: Engine, *, now: datetime, worker: str | None = None, limit: int = 50,
+          lease: timedelta = timedelta(seconds=60)) -> list[Outbox]:
+    """Atomically take up to ``limit`` due rows for one worker. Rows whose lease ran out (a
+    dispatcher that crashed mid-send) are due again. Several dispatchers never take the same row:
+    PostgreSQL uses SELECT … FOR UPDATE SKIP LOCKED, SQLite a conditional UPDATE under its
+    single-writer lock."""
+    worker = worker or uuid.uuid4().hex[:12]
+    due = sa.or_(
+        sa.and_(Outbox.status == Status.PENDING, Outbox.next_attempt_at <= now),
+        sa.and_(Outbox.status == Status.SENDING, Outbox.claimed_until < now),
+    )
+    with transaction(engine) as session:
+        query = select(Outbox.id).where(due).order_by(Outbox.id).limit(limit)
+        if is_postgres(engine):
+            query = query.with_for_update(skip_locked=True)
+        ids = list(session.exec(query))
+        if not ids:
+            return []
+        session.execute(
+            sa.update(Outbox)
+            .where(Outbox.id.in_(ids), due)
+            .values(status=Status.SENDING, claimed_by=worker, claimed_until=now + lease)
+        )
+        rows = list(session.exec(select(Outbox).where(Outbox.id.in_(ids), Outbox.claimed_by == worker)
+                                 .order_by(Outbox.id)))
+    return rows
+
+
+def mark_sent(session: Session, row_id: int, *, now: datetime, result: dict[str, Any]) -> None:
+    session.execute(
+        sa.update(Outbox).where(Outbox.id == row_id)
+        .values(status=Status.SENT, sent_at=now, result=result, claimed_until=None, last_error=None)
+    )
+
+
+def reschedule(session: Session, row: Outbox, *, now: datetime, error: str,
+               retry_after: float | None = None, ambiguous: bool = False, count_attempt: bool = True) -> None:
+    """Put a row back for a later attempt: after Slack's Retry-After, or with exponential backoff.
+    ``ambiguous`` records that the last attempt may have reached Slack (a time-out, a 5xx), so the
+    next attempt first checks whether the message already arrived."""
+    attempts = row.attempts + (1 if count_attempt else 0)
+    if retry_after is None:
+        retry_after = min(2 ** max(attempts - 1, 0), 300)
+    payload = dict(row.payload)
+    if ambiguous:
+        payload["_maybe_sent"] = True
+    status = Status.DEAD if attempts >= MAX_ATTEMPTS else Status.PENDING
+    session.execute(
+        sa.update(Outbox).where(Outbox.id == row.id)
+        .values(status=status, attempts=attempts, next_attempt_at=now + timedelta(seconds=retry_after),
+                last_error=error[:1000], claimed_until=None, payload=payload)
+    )
+
+
+def mark_dead(session: Session, row_id: int, *, error: str) -> None:
+    session.execute(
+        sa.update(Outbox).where(Outbox.id == row_id)
+        .values(status=Status.DEAD, last_error=error[:1000], claimed_until=None)
+    )
+
+
+def pending_count(engine: Engine) -> int:
+    with transaction(engine) as session:
+        return session.exec(
+            select(sa.func.count()).select_from(Outbox)
+            .where(Outbox.status.in_([Status.PENDING, Status.SENDING]))
+        ).one()

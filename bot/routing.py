@@ -1,0 +1,91 @@
+"""Routing: which receiver an item is offered to.
+
+Rules come from the configuration and are tried in order; the first that yields a receiver wins.
+A rule sends to the customer's account owner, a named person, the sender, or a team (round robin
+among its members). When no rule matches, the configured fallback receives the item: nothing is
+ever unrouted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from bot.config import Config
+from bot.ids import Category
+from bot.models import RoutingCursor
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What routing looks at."""
+
+    category: Category
+    region: str | None = None
+    product_area: str | None = None
+    account_owner_email: str | None = None
+    sender_email: str | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    receiver_email: str
+    team_key: str | None
+    note: str  # why, in words: shown in --dry-run and in the audit trail
+
+
+def _matches(values: list[str] | None, actual: str | None) -> bool:
+    if not values:
+        return True
+    return actual is not None and actual.strip().lower() in {v.lower() for v in values}
+
+
+def next_in_rotation(session: Session, team_key: str, size: int) -> int:
+    """Atomically advance a team's round-robin cursor and return the member index to use."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(RoutingCursor).values(team_key=team_key, position=0).on_conflict_do_nothing())
+    position = session.execute(
+        sa.update(RoutingCursor)
+        .where(RoutingCursor.team_key == team_key)
+        .values(position=RoutingCursor.position + 1)
+        .returning(RoutingCursor.position)
+    ).scalar_one()
+    return (position - 1) % size
+
+
+def route(session: Session, config: Config, facts: Facts, *, avoid: set[str] | None = None) -> Route:
+    avoid = {a.lower() for a in (avoid or set())}
+    for number, rule in enumerate(config.routing.rules, start=1):
+        when = rule.when
+        if not (_matches(when.category, facts.category.value)
+                and _matches(when.region, facts.region)
+                and _matches(when.product_area, facts.product_area)):
+            continue
+        target = rule.to
+        label = f"rule {number}"
+        if target.kind == "account_owner":
+            if facts.account_owner_email and facts.account_owner_email.lower() not in avoid:
+                return Route(facts.account_owner_email, None, f"{label}: the customer's account owner")
+            continue
+        if target.kind == "sender":
+            if facts.sender_email and facts.sender_email.lower() not in avoid:
+                return Route(facts.sender_email, None, f"{label}: back to the sender")
+            continue
+        if target.kind == "person":
+            if target.person and target.person.lower() not in avoid:
+                return Route(target.person, None, f"{label}: {target.person}")
+            continue
+        if target.kind == "team":
+            team = config.team(target.team)
+            members = [m for m in team.members if m.lower() not in avoid] or list(team.members)
+            if not members:
+                continue
+            index = next_in_rotation(session, team.key, len(members))
+            return Route(members[index], team.key, f"{label}: team {team.name} (round robin)")
+    fallback = config.routing.fallback
+    return Route(fallback, None, "no rule matched: the fallback receiver")

@@ -1,0 +1,52 @@
+"""Assembling a process: settings → context → Bolt app, web app, dispatcher, scheduler."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from slack_bolt import App
+
+from bot.clock import Clock
+from bot.config import load_config
+from bot.context import Context
+from bot.db import make_engine
+from bot.settings import Settings, load_settings
+from bot.slack.app import create_bolt_app
+from bot.slack.dispatcher import Dispatcher
+
+log = logging.getLogger("handover")
+
+
+def build_context(settings: Settings | None = None, *, clock: Clock | None = None) -> Context:
+    settings = settings or load_settings()
+    config = load_config(settings.handover_config)
+    return Context(engine=make_engine(settings.database_url), config=config, settings=settings,
+                   clock=clock or Clock())
+
+
+@dataclass
+class Background:
+    """The dispatcher (and the scheduler, part 3) running beside the web server."""
+
+    ctx: Context
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> "Background":
+        dispatcher = Dispatcher(self.ctx)
+        t = threading.Thread(target=dispatcher.run_forever, args=(self.stop,), name="outbox-dispatcher",
+                             daemon=True)
+        t.start()
+        self.threads.append(t)
+        return self
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=5)
+
+
+def bolt_app(ctx: Context, *, verify_token: bool = True) -> App:
+    return create_bolt_app(ctx, verify_token=verify_token)

@@ -1,0 +1,378 @@
+"""The outbox dispatcher: claims due rows, turns each into a Web API call, records the result.
+
+Guarantees (each proven by a test, see README "Reliability"):
+- nothing is lost: a row stays pending until Slack confirmed it; a crashed dispatcher's claim
+  expires and another takes the row over;
+- nothing is sent twice: every posted message carries its outbox key in Slack message metadata;
+  after an attempt whose outcome is unknown (time-out, 5xx, dropped connection) the next attempt
+  first looks for that key in the conversation and only posts when it is not there;
+- 429 Retry-After is honoured per channel: rows for that channel wait, other channels go on;
+- order within one channel is kept: when a row for a channel has to wait, later rows for the
+  same channel wait with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import update
+from sqlmodel import Session
+
+from bot import audit, outbox
+from bot.context import Context
+from bot.db import run_in_transaction
+from bot.flows import deliver
+from bot.ids import ItemStatus
+from bot.models import Customer, Item, Outbox, Question
+from bot.slack import card, people
+from bot.slack.client import reading_client, sending_client
+
+log = logging.getLogger("handover.dispatcher")
+
+METADATA_EVENT = "handover_outbox"
+# Errors after which trying again can't help: the row is dead (kept, shown by `handover doctor`).
+PERMANENT = {"invalid_blocks", "invalid_arguments", "msg_too_long", "no_text", "invalid_metadata_format",
+             "too_many_attachments", "invalid_json", "json_not_object", "unknown_method"}
+# Errors where the person can't be reached: the flow's fallbacks take over.
+UNREACHABLE = {"channel_not_found", "user_not_found", "user_disabled", "account_inactive",
+               "cannot_dm_bot", "is_archived", "not_in_channel", "users_not_found"}
+
+
+class Defer(Exception):
+    """The row can't be sent yet (it waits for another one); try again shortly."""
+
+    def __init__(self, seconds: float, why: str) -> None:
+        super().__init__(why)
+        self.seconds = seconds
+
+
+class Done(Exception):
+    """Nothing to send after all (the item moved on); the row is complete."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+class Dispatcher:
+    def __init__(self, ctx: Context, *, client: WebClient | None = None, reader: WebClient | None = None,
+                 worker: str | None = None) -> None:
+        self.ctx = ctx
+        self.client = client or sending_client(ctx.settings)
+        self.reader = reader or reading_client(ctx.settings)
+        self.worker = worker or f"dispatcher-{uuid.uuid4().hex[:8]}"
+        self._dm: dict[str, str] = {}
+        self._senders: dict[str, Callable[[Outbox], dict[str, Any]]] = {
+            outbox.Kind.ITEM_CARD: self._item_card,
+            outbox.Kind.CARD_REFRESH: self._card_refresh,
+            outbox.Kind.CARD_RETIRE: self._card_retire,
+            outbox.Kind.DIRECT: self._direct,
+            outbox.Kind.THREAD: self._thread,
+            outbox.Kind.EPHEMERAL: self._ephemeral,
+            outbox.Kind.CHANNEL: self._channel,
+        }
+
+    def register(self, kind: str, sender: Callable[[Outbox], dict[str, Any]]) -> None:
+        """Later parts (home views, files) add their own kinds."""
+        self._senders[kind] = sender
+
+    # ----- the loop ---------------------------------------------------------------------
+    def run_once(self, limit: int = 50) -> int:
+        rows = outbox.claim(self.ctx.engine, now=self.ctx.clock.now(), worker=self.worker, limit=limit)
+        blocked: set[str] = set()
+        for row in rows:
+            channel = row.channel_key or f"row:{row.id}"
+            if channel in blocked:
+                self._finish(lambda s, r=row: outbox.reschedule(s, r, now=self.ctx.clock.now(),
+                                                                error="waiting behind an earlier message",
+                                                                retry_after=0.2, count_attempt=False))
+                continue
+            if not self._send(row):
+                blocked.add(channel)
+        return len(rows)
+
+    def run_until_idle(self, max_rounds: int = 200) -> None:
+        """Send everything that is due now (tests and the demo use this)."""
+        for _ in range(max_rounds):
+            if self.run_once() == 0:
+                return
+
+    def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # the loop must survive anything: log it and go on
+                log.exception("dispatcher round failed")
+                busy = 0
+            if not busy:
+                stop.wait(interval)
+
+    # ----- one row ----------------------------------------------------------------------
+    def _finish(self, work: Callable[[Session], Any]) -> Any:
+        return run_in_transaction(self.ctx.engine, work)
+
+    def _send(self, row: Outbox) -> bool:
+        """Send one row; False when its channel must wait."""
+        now = self.ctx.clock.now
+        sender = self._senders.get(row.kind)
+        try:
+            if sender is None:
+                raise SlackApiError(f"unknown outbox kind {row.kind}", {"ok": False, "error": "unknown_kind"})
+            result = sender(row)
+        except Done as done:
+            self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result={"skipped": done.why}))
+            return True
+        except Defer as defer:
+            self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=str(defer),
+                                                     retry_after=defer.seconds, count_attempt=False))
+            return False
+        except SlackApiError as exc:
+            return self._failed(row, exc)
+        except Exception as exc:  # time-outs, refused connections: the outcome is unknown
+            log.warning("outbox %s: %s", row.id, type(exc).__name__, extra={"item_id": row.item_id})
+            self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=f"{type(exc).__name__}: {exc}",
+                                                     ambiguous=True))
+            return False
+        self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result=result))
+        return True
+
+    def _failed(self, row: Outbox, exc: SlackApiError) -> bool:
+        now = self.ctx.clock.now
+        response = exc.response
+        status = getattr(response, "status_code", 200)
+        error = response.get("error") if hasattr(response, "get") else None
+        if status == 429:
+            retry_after = float((response.headers or {}).get("retry-after", (response.headers or {}).get("Retry-After", 1)))
+            self._finish(lambda s: outbox.reschedule(s, row, now=now(), error="ratelimited",
+                                                     retry_after=retry_after, count_attempt=False))
+            return False
+        if status >= 500:
+            self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=f"HTTP {status}", ambiguous=True))
+            return False
+        if error in PERMANENT or error == "unknown_kind":
+            log.error("outbox %s dead: %s %s", row.id, error, response.get("errors") if hasattr(response, "get") else "",
+                      extra={"item_id": row.item_id})
+            self._finish(lambda s: outbox.mark_dead(s, row.id, error=f"{error}: {response.get('errors', '')}"))
+            return True
+        self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=str(error or exc)))
+        return False
+
+    # ----- helpers ----------------------------------------------------------------------
+    def dm_channel(self, user_id: str) -> str:
+        if user_id not in self._dm:
+            self._dm[user_id] = self.client.conversations_open(users=user_id)["channel"]["id"]
+        return self._dm[user_id]
+
+    def _metadata(self, row: Outbox) -> dict[str, Any]:
+        return {"event_type": METADATA_EVENT, "event_payload": {"key": row.idempotency_key}}
+
+    def _already_posted(self, row: Outbox, channel: str, thread_ts: str | None) -> dict[str, Any] | None:
+        """After an attempt with unknown outcome: is a message with this row's key already there?"""
+        if not row.payload.get("_maybe_sent"):
+            return None
+        if thread_ts:
+            messages = self.reader.conversations_replies(channel=channel, ts=thread_ts,
+                                                         include_all_metadata=True, limit=200)["messages"]
+        else:
+            messages = self.reader.conversations_history(channel=channel, include_all_metadata=True,
+                                                         limit=200)["messages"]
+        for m in messages:
+            meta = m.get("metadata") or {}
+            if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == row.idempotency_key:
+                return {"channel": channel, "ts": m["ts"], "recovered": True}
+        return None
+
+    def post(self, row: Outbox, *, channel: str, text: str, blocks: list | None = None,
+             thread_ts: str | None = None) -> dict[str, Any]:
+        found = self._already_posted(row, channel, thread_ts)
+        if found:
+            return found
+        response = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
+                                                metadata=self._metadata(row), unfurl_links=False,
+                                                unfurl_media=False)
+        return {"channel": response["channel"], "ts": response["ts"]}
+
+    def reach(self, to_user: str | None, to_email: str | None, fallbacks: list[str]) -> str | None:
+        """A Slack user id for the first reachable of: the user, the e-mail, the fallbacks."""
+        if to_user:
+            return to_user
+        for email in [e for e in [to_email, *fallbacks] if e]:
+            if email.startswith("U") and "@" not in email:
+                return email
+            resolved = people.resolve(self.ctx, self.reader, email)
+            if resolved.user_id:
+                return resolved.user_id
+        return None
+
+    # ----- kinds ------------------------------------------------------------------------
+    def _item_card(self, row: Outbox) -> dict[str, Any]:
+        item_id = row.item_id
+        email = row.payload.get("receiver_email")
+        user = row.payload.get("receiver_user")
+
+        wanted_user = user
+
+        def offered_to_this_receiver(item: Item) -> bool:
+            if wanted_user:
+                return item.receiver_user_id == wanted_user
+            return (item.receiver_email or "").lower() == (email or "").lower()
+
+        def load(session: Session):
+            data = card.load(session, item_id)
+            if data is None:
+                raise Done("item no longer exists")
+            if not offered_to_this_receiver(data.item):
+                raise Done("the item moved on before its card was posted")
+            return data
+        data = self._finish(load)
+        if not user:
+            resolved = people.resolve(self.ctx, self.reader, email)
+            if resolved.user_id is None:
+                self._unreachable(item_id, email, resolved.reason)
+            user = resolved.user_id
+        data.receiver_user = user
+        data.item.receiver_user_id = user
+        text, blocks = card.build(data, self.ctx.config)
+        try:
+            posted = self.post(row, channel=self.dm_channel(user), text=text, blocks=blocks)
+        except SlackApiError as exc:
+            if exc.response.get("error") in UNREACHABLE:
+                self._unreachable(item_id, email or user, exc.response.get("error"))
+            raise
+
+        def save(session: Session) -> None:
+            item = session.get(Item, item_id)
+            if item is not None and offered_to_this_receiver(item):
+                session.execute(update(Item).where(Item.id == item_id)
+                                .values(card_channel=posted["channel"], card_ts=posted["ts"], receiver_user_id=user))
+        self._finish(save)
+        return posted
+
+    def _unreachable(self, item_id: int, who: str, reason: str) -> None:
+        rerouted = self._finish(lambda s: deliver.reroute_to_fallback(s, self.ctx, item_id, unreachable=who,
+                                                                      reason=reason))
+        if rerouted:
+            raise Done(f"rerouted to the fallback: {reason}")
+        raise SlackApiError(f"fallback receiver {who} unreachable: {reason}",
+                            {"ok": False, "error": "fallback_unreachable"})
+
+    def _card_refresh(self, row: Outbox) -> dict[str, Any]:
+        data = self._finish(lambda s: card.load(s, row.item_id))
+        if data is None:
+            raise Done("item no longer exists")
+        if not data.item.card_ts:
+            raise Done("no card posted yet; it will be posted from the current state")
+        text, blocks = card.build(data, self.ctx.config)
+        try:
+            self.client.chat_update(channel=data.item.card_channel, ts=data.item.card_ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "message_not_found":
+                raise
+            return self._repost_card(row, data, text, blocks)
+        return {"channel": data.item.card_channel, "ts": data.item.card_ts}
+
+    def _repost_card(self, row: Outbox, data: card.CardData, text: str, blocks: list) -> dict[str, Any]:
+        """The receiver deleted the card: post it again so the buttons stay reachable."""
+        user = data.item.owner_user_id if data.item.status == ItemStatus.ACCEPTED else data.item.receiver_user_id
+        if not user:
+            raise Done("card deleted and nobody holds the item")
+        posted = self.post(row, channel=self.dm_channel(user), text=text, blocks=blocks)
+        item_id = data.item.id
+
+        def save(session: Session) -> None:
+            session.execute(update(Item).where(Item.id == item_id)
+                            .values(card_channel=posted["channel"], card_ts=posted["ts"]))
+            audit.record(session, item_id, actor="system", kind="card_reposted", at=self.ctx.clock.now(),
+                         text="the card had been deleted; posted it again")
+        self._finish(save)
+        return posted
+
+    def _card_retire(self, row: Outbox) -> dict[str, Any]:
+        p = row.payload
+        text, blocks = card.retired(p["customer"], p["why"])
+        try:
+            self.client.chat_update(channel=p["channel"], ts=p["ts"], text=text, blocks=blocks)
+        except SlackApiError as exc:
+            if exc.response.get("error") == "message_not_found":
+                raise Done("the old card was deleted") from exc
+            raise
+        return {"channel": p["channel"], "ts": p["ts"]}
+
+    def _direct(self, row: Outbox) -> dict[str, Any]:
+        p = row.payload
+        user = self.reach(p.get("to_user"), p.get("to_email"), p.get("fallbacks") or [])
+        if user is None:
+            raise Done("nobody reachable: " + ", ".join(x for x in [p.get("to_user"), p.get("to_email"), *(p.get("fallbacks") or [])] if x))
+        try:
+            posted = self.post(row, channel=self.dm_channel(user), text=p["text"], blocks=p.get("blocks"))
+        except SlackApiError as exc:
+            if exc.response.get("error") in UNREACHABLE and p.get("fallbacks"):
+                user = self.reach(None, None, p["fallbacks"])
+                if user is None:
+                    raise Done("nobody reachable") from exc
+                posted = self.post(row, channel=self.dm_channel(user), text=p["text"], blocks=p.get("blocks"))
+            else:
+                raise
+        self._after(p.get("on_sent"), posted)
+        return posted
+
+    def _thread(self, row: Outbox) -> dict[str, Any]:
+        p = row.payload
+        channel, thread_ts = p.get("channel"), p.get("thread_ts")
+        if not channel and p.get("question_id"):
+            def question_thread(session: Session) -> tuple[str | None, str | None]:
+                q = session.get(Question, p["question_id"])
+                return (q.bb_channel, q.bb_ts) if q else (None, None)
+            channel, thread_ts = self._finish(question_thread)
+            if not thread_ts:
+                raise Defer(1.0, "the question has not reached the Business Builder yet")
+        if not channel:
+            def card_thread(session: Session) -> tuple[str | None, str | None]:
+                item = session.get(Item, row.item_id)
+                return (item.card_channel, item.card_ts) if item else (None, None)
+            channel, thread_ts = self._finish(card_thread)
+            if not thread_ts:
+                raise Defer(1.0, "the card has not been posted yet")
+        posted = self.post(row, channel=channel, text=p["text"], blocks=p.get("blocks"), thread_ts=thread_ts)
+        self._after(p.get("on_sent"), posted)
+        return posted
+
+    def _ephemeral(self, row: Outbox) -> dict[str, Any]:
+        p = row.payload
+        try:
+            response = self.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=p["text"],
+                                                      blocks=p.get("blocks"))
+        except SlackApiError as exc:
+            if exc.response.get("error") in UNREACHABLE:
+                raise Done("the person is no longer in that conversation") from exc
+            raise
+        return {"message_ts": response.get("message_ts")}
+
+    def _channel(self, row: Outbox) -> dict[str, Any]:
+        p = row.payload
+        return self.post(row, channel=p["channel"], text=p["text"], blocks=p.get("blocks"),
+                         thread_ts=p.get("thread_ts"))
+
+    def _after(self, hook: dict[str, Any] | None, posted: dict[str, Any]) -> None:
+        """Remember where a message landed when a later one must reply in its thread."""
+        if not hook:
+            return
+        if "question_bb" in hook:
+            qid = hook["question_bb"]
+            self._finish(lambda s: s.execute(update(Question).where(Question.id == qid)
+                                             .values(bb_channel=posted["channel"], bb_ts=posted["ts"])))
+
+
+def customer_name(session: Session, item: Item) -> str:
+    customer = session.get(Customer, item.customer_id)
+    return customer.name if customer else "the customer"
+
+
+__all__ = ["Dispatcher", "customer_name", "timedelta"]

@@ -1,0 +1,37 @@
+"""Small steps tests share: hand an item over through the API and deliver its card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.harness import API_TOKEN, Bench
+
+_counter = {"n": 0}
+
+
+def hand_over(bench: Bench, **fields: Any) -> int:
+    """Hand one item over through the intake API and deliver its card; returns the item id."""
+    _counter["n"] += 1
+    body = {
+        "external_id": f"t-{_counter['n']}",
+        "event": "Global Event 2026",
+        "customer": "Nordic Fibre AB",
+        "contact_name": "Eva Lund",
+        "contact_email": "eva.lund@nordicfibre.example",
+        "description": "Wants to replace two data-centre switches before the summer.",
+        "region": "nordics",
+        "checklist": {"painpoint": True},
+    }
+    body.update(fields)
+    r = httpx.post(f"{bench.url}/api/items", json=body, headers={"Authorization": f"Bearer {API_TOKEN}"},
+                   timeout=10)
+    assert r.status_code in (200, 201), r.text
+    bench.deliver()
+    return r.json()["id"]
+
+
+def sent_texts(bench: Bench, user_id: str) -> list[str]:
+    """Everything a person received in their DM with the bot (threads included), as text."""
+    return [m.text for m in bench.fake.messages(channel=bench.fake.dm_channel_for(user_id))]

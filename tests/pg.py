@@ -1,0 +1,81 @@
+"""A throwaway PostgreSQL 15 cluster for the test session (initdb + pg_ctl in a temp dir, on a
+free port). PostgreSQL refuses to run as root, so as root the cluster runs as `postgres`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+PG_BIN_CANDIDATES = ["/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/local/bin", "/usr/bin"]
+
+
+def _bin(name: str) -> str | None:
+    for d in PG_BIN_CANDIDATES:
+        p = Path(d) / name
+        if p.exists():
+            return str(p)
+    return shutil.which(name)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="handover-pg-"))
+        self.port = free_port()
+        self.as_postgres = os.geteuid() == 0
+        self.initdb, self.pg_ctl = _bin("initdb"), _bin("pg_ctl")
+
+    @property
+    def available(self) -> bool:
+        return bool(self.initdb and self.pg_ctl)
+
+    def _run(self, *args: str) -> None:
+        cmd = list(args)
+        if self.as_postgres:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+
+    def start(self) -> str:
+        if self.as_postgres:
+            shutil.chown(self.dir, user="postgres")
+        data = self.dir / "data"
+        self._run(self.initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off " \
+               f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        self._run(self.pg_ctl, "-D", str(data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def restart(self) -> None:
+        self._run(self.pg_ctl, "-D", str(self.dir / "data"), "-m", "fast", "-w", "restart",
+                  "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off")
+
+    def stop(self) -> None:
+        try:
+            self._run(self.pg_ctl, "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop")
+        except Exception:
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,100 @@
+"""The outbox: a state change and its message commit together; Slack trouble delays messages
+but never loses or duplicates them."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import httpx
+from slack_sdk import WebClient
+
+from bot.outbox import Status
+from bot.slack.dispatcher import METADATA_EVENT, Dispatcher
+from tests.flow import hand_over
+from tests.harness import API_TOKEN, BOT_TOKEN, Bench
+
+
+def keys_posted(bench: Bench) -> Counter:
+    """How often each outbox key reached Slack, read from the messages' metadata."""
+    seen: Counter = Counter()
+    for m in bench.fake.messages():
+        meta = m.metadata or {}
+        if meta.get("event_type") == METADATA_EVENT:
+            seen[meta["event_payload"]["key"]] += 1
+    return seen
+
+
+def test_slack_outage_delays_cards_and_they_arrive_once_after_recovery(bench: Bench) -> None:
+    bench.fake.set_outage(True)
+    ids = [hand_over(bench, external_id=f"outage-{n}", customer=f"Customer {n}") for n in range(10)]
+    assert bench.fake.messages() == []
+    rows = bench.outbox()
+    assert all(r.status == Status.PENDING and r.attempts >= 1 for r in rows)
+    bench.fake.set_outage(False)
+    for _ in range(6):  # the backoff runs on the injectable clock
+        bench.clock.advance(minutes=5)
+        bench.deliver()
+    posted = keys_posted(bench)
+    assert len(posted) == 10 and set(posted.values()) == {1}
+    assert all(bench.item(i).card_ts for i in ids)
+    assert {r.status for r in bench.outbox()} == {Status.SENT}
+
+
+def test_a_time_out_after_slack_posted_does_not_post_twice(bench: Bench) -> None:
+    bench.fake.delay(method="chat.postMessage", seconds=1.5, times=1)
+    impatient = Dispatcher(bench.ctx, client=WebClient(token=BOT_TOKEN, base_url=bench.fake.api_url, timeout=0.5,
+                                                        retry_handlers=[]))
+    r = httpx.post(f"{bench.url}/api/items", headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10,
+                   json={"external_id": "slow-1", "customer": "Slow Corp", "description": "x"})
+    assert r.status_code == 201
+    impatient.run_once()  # times out, although the fake goes on to post the card
+    time.sleep(1.6)
+    [row] = [r for r in bench.outbox() if r.kind == "item_card"]
+    assert row.status == Status.PENDING and row.payload.get("_maybe_sent")
+    bench.clock.advance(minutes=1)
+    bench.deliver()
+    assert list(keys_posted(bench).values()) == [1]
+    assert bench.item(r.json()["id"]).card_ts
+
+
+def test_rate_limited_channel_waits_while_other_channels_go_on(bench: Bench) -> None:
+    bench.fake.rate_limit(method="chat.postMessage", per_channel_per_second=1.0)
+    a = bench.add_user("busy@example.com")
+    # three items for one receiver (the account owner) and the rest of the world unaffected
+    for n in range(3):
+        hand_over(bench, external_id=f"rl-{n}", customer=f"Busy {n}", account_owner_email="busy@example.com",
+                  category="opportunity_intelligence")
+    posted_to_busy = [m for m in bench.fake.messages(channel=bench.fake.dm_channel_for(a))]
+    assert len(posted_to_busy) >= 1
+    statuses = Counter(r.status for r in bench.outbox())
+    assert statuses[Status.SENT] >= 1
+    for _ in range(10):
+        if not any(r.status == Status.PENDING for r in bench.outbox()):
+            break
+        time.sleep(1.05)
+        bench.clock.advance(seconds=2)
+        bench.deliver()
+    assert len(bench.fake.messages(channel=bench.fake.dm_channel_for(a))) == 3
+    assert set(keys_posted(bench).values()) == {1}
+
+
+def test_state_change_and_message_commit_together(bench: Bench) -> None:
+    """A rejected item leaves neither a row nor a message behind."""
+    httpx.post(f"{bench.url}/api/items", headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10,
+               json={"customer": "", "description": "x"})
+    assert bench.items() == [] and bench.outbox() == []
+
+
+def test_unknown_receiver_email_routes_to_the_fallback_and_is_reported(bench: Bench) -> None:
+    fallback = bench.ctx.config.routing.fallback
+    bench.add_user("sender@example.com")
+    item_id = hand_over(bench, account_owner_email="left.company@example.com", category="opportunity_intelligence",
+                        sender_email="sender@example.com")
+    item = bench.item(item_id)
+    assert item.receiver_email == fallback
+    assert item.receiver_user_id == bench.user(fallback)
+    assert "left.company@example.com" in (item.routing_note or "")
+    assert "rerouted" in [e.kind for e in bench.trail(item_id)]
+    texts = [m.text for m in bench.dm("sender@example.com")]
+    assert any("left.company@example.com" in t for t in texts)
