@@ -108,12 +108,11 @@ def serve(
     ctx = _context()
     setup_logging(ctx.settings)
     web = create_web_app(ctx, bolt_app(ctx))
-    background = Background(ctx).start() if ctx.settings.run_scheduler else None
+    background = Background(ctx, scheduler=ctx.settings.run_scheduler).start()
     try:
         uvicorn.run(web, host=host or ctx.settings.host, port=port or ctx.settings.port, log_config=None)
     finally:
-        if background:
-            background.shutdown()
+        background.shutdown()
 
 
 @app.command()
@@ -127,7 +126,7 @@ def socket() -> None:
     if not ctx.settings.app_token:
         err.print("SLACK_APP_TOKEN (xapp-…) is needed for Socket Mode.")
         raise typer.Exit(2)
-    background = Background(ctx).start()
+    background = Background(ctx, scheduler=ctx.settings.run_scheduler).start()
     try:
         SocketModeHandler(bolt_app(ctx), ctx.settings.app_token).start()
     finally:
@@ -142,6 +141,24 @@ def dispatch() -> None:
     ctx = _context()
     Dispatcher(ctx).run_until_idle()
     console.print(f"{outbox.pending_count(ctx.engine)} message(s) still waiting (retrying later).")
+
+
+@app.command()
+def scheduler(
+    once: Annotated[bool, typer.Option("--once", help="Run one tick now and stop")] = False,
+) -> None:
+    """Run the service-level clock: reminders, escalations, follow-up reminders, unanswered questions."""
+    from bot.scheduler import run_blocking, tick
+    ctx = _context()
+    setup_logging(ctx.settings)
+    if once:
+        done = tick(ctx)
+        console.print(f"{len(done.reminders)} reminder(s), {len(done.escalations)} escalation(s), "
+                      f"{len(done.follow_ups)} follow-up reminder(s), {len(done.reassigned)} reassigned, "
+                      f"{len(done.reasked)} question(s) re-asked, {len(done.unanswered)} unanswered.")
+        return
+    console.print("Scheduler running (one tick a minute); Ctrl-C stops it.")
+    run_blocking(ctx)
 
 
 @app.command()

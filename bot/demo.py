@@ -64,10 +64,8 @@ class Demo:
 
     def _people(self, config) -> list[str]:  # noqa: ANN001
         from bot.intake.tabular import read_items
-        emails = [config.routing.fallback]
-        for team in config.teams:
-            emails += [team.lead, *team.members]
-        emails += list(config.roles.admins) + list(config.roles.reviewers)
+        from bot.fakeslack.directory import emails_in
+        emails = emails_in(config)
         report = read_items(sample_path(SAMPLE), checklist_keys=config.checklist.labels)
         for row in report.rows:
             emails += [e for e in (row.item.business_builder_email, row.item.sender_email,

@@ -35,6 +35,7 @@ class Source(StrEnum):
 
 class ActionId(StrEnum):
     ACCEPT = "item_accept"
+    ACCEPT_NOTE = "item_accept_note"
     RECATEGORIZE = "item_recategorize"
     ASK = "item_ask"
     REASSIGN = "item_reassign"
@@ -68,6 +69,23 @@ class FollowUpKind(StrEnum):
     WON = "won"
     LOST = "lost"
     NO_RESPONSE = "no_response"
+
+
+class SnoozeRef(BaseModel):
+    """A reminder's snooze option: which item, for how many days."""
+
+    item: int
+    days: int
+
+    def dump(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def parse(cls, raw: str | None) -> "SnoozeRef | None":
+        try:
+            return cls.model_validate_json(raw or "")
+        except ValidationError:
+            return None
 
 
 class ItemRef(BaseModel):

@@ -117,6 +117,11 @@ class Item(SQLModel, table=True):
     card_channel: str | None = Field(default=None, max_length=32)
     card_ts: str | None = Field(default=None, max_length=32)
     version: int = 1  # optimistic locking: every decision bumps it
+    # The service-level ladder (bot/flows/nudge.py): steps already taken for the current offer (or,
+    # once accepted, follow-up reminders sent), when the next one is due, and a snooze.
+    nudge_step: int = 0
+    next_nudge_at: datetime | None = _ts(default=None, index=True)
+    snoozed_until: datetime | None = _ts(default=None)
 
 
 
@@ -150,6 +155,7 @@ class Question(SQLModel, table=True):
     receiver_channel: str | None = Field(default=None, max_length=32)  # the thread under the card
     receiver_ts: str | None = Field(default=None, max_length=32, index=True)
     reasked_at: datetime | None = _ts(default=None)
+    sender_told_at: datetime | None = _ts(default=None)  # the question stayed unanswered: the sender knows
 
 
 class QuestionMessage(SQLModel, table=True):

@@ -32,6 +32,7 @@ class Kind(StrEnum):
     HOME = "home"  # views.publish of someone's App Home
     CHANNEL = "channel"  # a message in a configured channel
     FILE = "file"  # a file upload (charts)
+    NUDGE = "nudge"  # a reminder / escalation / follow-up reminder, rebuilt from the items' state
 
 
 class Status(StrEnum):

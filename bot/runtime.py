@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_bolt import App
 
@@ -28,11 +29,13 @@ def build_context(settings: Settings | None = None, *, clock: Clock | None = Non
 
 @dataclass
 class Background:
-    """The dispatcher (and the scheduler, part 3) running beside the web server."""
+    """The outbox dispatcher, and (unless HANDOVER_RUN_SCHEDULER=false) the scheduler, beside the web server."""
 
     ctx: Context
+    scheduler: bool = True
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
+    clock: Any = None
 
     def start(self) -> "Background":
         dispatcher = Dispatcher(self.ctx)
@@ -40,10 +43,15 @@ class Background:
                              daemon=True)
         t.start()
         self.threads.append(t)
+        if self.scheduler:
+            from bot.scheduler import start_background
+            self.clock = start_background(self.ctx)
         return self
 
     def shutdown(self) -> None:
         self.stop.set()
+        if self.clock is not None:
+            self.clock.shutdown(wait=False)
         for t in self.threads:
             t.join(timeout=5)
 

@@ -57,9 +57,12 @@ def duration(hours: float) -> str:
 
 
 def user(user_id: str | None, fallback: str | None = None) -> str:
-    if user_id:
+    """A Slack mention for a user id; Handover itself for its own steps; else the fallback words."""
+    if user_id and user_id[:1] in ("U", "W") and user_id.isalnum():
         return f"<@{user_id}>"
-    return escape_mrkdwn(fallback or "someone")
+    if user_id in ("scheduler", "system", "import"):
+        return "Handover"
+    return escape_mrkdwn(fallback or user_id or "someone")
 
 
 @lru_cache(maxsize=1)

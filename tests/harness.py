@@ -6,7 +6,6 @@ would notice: messages the fake received, rows in the database, the audit trail.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from bot.clock import FakeClock
 from bot.config import Config
 from bot.context import Context
 from bot.fakeslack import FakeSlack, FakeUser, SlackAgent
+from bot.fakeslack.directory import directory, emails_in  # noqa: F401  (tests import them from here)
 from bot.models import Item, ItemEvent, Outbox
 from bot.slack.dispatcher import Dispatcher
 
@@ -28,30 +28,6 @@ START = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)  # a Monday, 09:00 in St
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
 API_TOKEN = "test-api-token-123"
-
-
-def emails_in(config: Config) -> list[str]:
-    found: list[str] = [config.routing.fallback]
-    for team in config.teams:
-        found += [team.lead, *team.members] if team.lead else list(team.members)
-    found += list(config.roles.admins) + list(config.roles.reviewers)
-    for rule in config.routing.rules:
-        if rule.to.kind == "person" and rule.to.person:
-            found.append(rule.to.person)
-    out: list[str] = []
-    for e in found:
-        if e and e.lower() not in out:
-            out.append(e.lower())
-    return out
-
-
-def directory(emails: list[str], *, start: int = 100) -> list[FakeUser]:
-    users = []
-    for n, email in zip(itertools.count(start), emails):
-        name = email.split("@")[0]
-        users.append(FakeUser(id=f"U{n}", email=email, name=name, real_name=name.replace(".", " ").title(),
-                              tz="Europe/Stockholm"))
-    return users
 
 
 @dataclass

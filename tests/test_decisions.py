@@ -32,7 +32,7 @@ def test_accept_makes_the_receiver_owner_updates_the_card_and_tells_the_sender(b
     bench.deliver()
     card = bench.card(item_id)
     assert "Accepted" in str(card.blocks) and card.updated >= 1
-    assert ActionId.ACCEPT.value not in str(card.blocks)  # no second accept button
+    assert f"'{ActionId.ACCEPT.value}'" not in str(card.blocks)  # no second accept button
     assert any("accepted item" in t for t in sent_texts(bench, sender))
     kinds = [e.kind for e in bench.trail(item_id)]
     assert kinds == ["handed_over", "accepted"]
@@ -209,3 +209,38 @@ def test_a_deleted_card_is_posted_again_on_the_next_update(bench: Bench) -> None
     assert item.card_ts != card.ts
     assert "Accepted" in str(bench.card(item_id).blocks)
     assert "card_reposted" in [e.kind for e in bench.trail(item_id)]
+
+
+def test_the_owner_tells_the_sender_why_the_item_was_interesting(bench: Bench) -> None:
+    item_id, receiver, sender = setup_item(bench)
+    bench.agent.click(user=receiver, message=bench.card(item_id), action_id=ActionId.ACCEPT)
+    bench.deliver()
+    bench.agent.click(user=receiver, message=bench.card(item_id), action_id=ActionId.ACCEPT_NOTE)
+    view = bench.fake.views_opened_by(receiver)[-1]
+    r = bench.agent.submit_view(user=receiver, view=view, values={"note": ""})
+    assert r.json()["response_action"] == "errors" and "note" in r.json()["errors"]
+    bench.agent.submit_view(user=receiver, view=view, values={"note": "They are replacing 40 routers this year."})
+    bench.deliver()
+    assert any("40 routers this year" in t for t in sent_texts(bench, sender))
+    bb = bench.user("bb.stand@example.com")
+    assert any("40 routers this year" in t for t in sent_texts(bench, bb))
+    assert bench.trail(item_id)[-1].kind == "accept_note"
+
+
+def test_the_business_builder_hears_about_the_acceptance_too(bench: Bench) -> None:
+    item_id, receiver, _ = setup_item(bench)
+    bench.agent.click(user=receiver, message=bench.card(item_id), action_id=ActionId.ACCEPT)
+    bench.deliver()
+    bb = bench.user("bb.stand@example.com")
+    assert any("accepted item" in t and "after" in t for t in sent_texts(bench, bb))
+
+
+def test_a_deactivated_receiver_gets_no_card_the_item_goes_to_the_fallback(bench: Bench) -> None:
+    bench.fake.deactivate_user(bench.user("anna.berg@example.com"))
+    item_id = hand_over(bench, region="nordics", checklist={k: True for k in ("painpoint", "offering", "timeframe",
+                                                                              "budget")})
+    item = bench.item(item_id)
+    fallback = bench.ctx.config.routing.fallback
+    assert item.receiver_email == fallback and "anna.berg@example.com" in item.routing_note
+    assert item.receiver_user_id == bench.user(fallback) and bench.card(item_id).blocks
+    assert "rerouted" in [e.kind for e in bench.trail(item_id)]

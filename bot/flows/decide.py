@@ -24,6 +24,7 @@ from bot.routing import Facts, route
 from bot.texts import duration
 
 ACTIVE = (ItemStatus.PENDING, ItemStatus.ACCEPTED)
+NUDGE_RESET = {"status", "offered_at", "last_follow_up_at", "receiver_user_id", "receiver_email"}
 
 
 @dataclass
@@ -74,7 +75,10 @@ def _status_words(item: Item) -> str:
 
 
 def commit_change(session: Session, item: Item, read_version: int, **values: Any) -> bool:
-    """Apply ``values`` only if nobody changed the item since we read it (optimistic lock)."""
+    """Apply ``values`` only if nobody changed the item since we read it (optimistic lock).
+    A change of status, offer or follow-up restarts the service-level ladder (bot/flows/nudge.py)."""
+    if NUDGE_RESET.intersection(values):
+        values = {"nudge_step": 0, "next_nudge_at": None, "snoozed_until": None, **values}
     result = session.execute(
         sa.update(Item).where(Item.id == item.id, Item.version == read_version)
         .values(version=read_version + 1, **values)
@@ -129,6 +133,19 @@ def tell_user(session: Session, item: Item, now: datetime, *, user: str, key: st
                    payload={"to_user": user, "text": text})
 
 
+def tell_business_builder(session: Session, item: Item, now: datetime, *, actor: str, key: str, text: str) -> None:
+    """The Business Builder hears the outcome too, unless they are the sender or the one who acted."""
+    bb_user, bb_email = item.business_builder_user_id, (item.business_builder_email or "").lower()
+    if not (bb_user or bb_email) or bb_user == actor:
+        return
+    if (bb_user and bb_user == item.sender_user_id) or (bb_email and bb_email == (item.sender_email or "").lower()):
+        return
+    if bb_email and bb_email == (_email_of(session, actor) or ""):
+        return
+    outbox.enqueue(session, outbox.Kind.DIRECT, key=key, now=now, item_id=item.id, channel_key=bb_user or bb_email,
+                   payload={"to_user": bb_user, "to_email": bb_email or None, "fallbacks": [], "text": text})
+
+
 def retire_card(session: Session, item: Item, now: datetime, *, why: str) -> None:
     """The previous receiver's card stops offering buttons and says where the item went."""
     if item.card_channel and item.card_ts:
@@ -157,13 +174,31 @@ def accept(session: Session, ctx: Context, item_id: int, user_id: str, *, note: 
     customer = _customer(session, item)
     tell_sender(session, item, now, key=f"accepted:{item.id}:{item.version}",
                 text=say("accepted_to_sender", item_id=item.id, customer=customer, owner=user_id, took=took, note=note))
-    if item.business_builder_user_id and item.business_builder_user_id not in (item.sender_user_id, user_id):
-        tell_user(session, item, now, user=item.business_builder_user_id, key=f"accepted-bb:{item.id}:{item.version}",
-                  text=say("accepted_to_sender", item_id=item.id, customer=customer, owner=user_id, took=took,
-                           note=note))
+    tell_business_builder(session, item, now, actor=user_id, key=f"accepted-bb:{item.id}:{item.version}",
+                          text=say("accepted_to_sender", item_id=item.id, customer=customer, owner=user_id, took=took,
+                                   note=note))
     if previous and previous != user_id:
         tell_user(session, item, now, user=previous, key=f"released:{item.id}:{item.version}",
                   text=say("accepted_release", item_id=item.id, customer=customer, owner=user_id))
+    return Outcome(True, item_id=item.id)
+
+
+def accept_note(session: Session, ctx: Context, item_id: int, user_id: str, *, note: str | None) -> Outcome:
+    """The owner says why the item was interesting: the feedback senders never had."""
+    note = (note or "").strip()
+    if not note:
+        return Outcome(False, errors={"note": say("accept_note_empty")})
+    item = session.get(Item, item_id)
+    if refusal := check(item, user_id, item_id, states=(ItemStatus.ACCEPTED,)):
+        return refusal
+    now = ctx.clock.now()
+    if not commit_change(session, item, item.version):
+        return _lost_race(session, item_id)
+    audit.record(session, item.id, actor=user_id, kind="accept_note", at=now, text=note)
+    history_line(session, item, now, kind="accept_note", by=user_id, text=note)
+    text = say("accept_note_to_sender", item_id=item.id, customer=_customer(session, item), owner=user_id, note=note)
+    tell_sender(session, item, now, key=f"accept-note:{item.id}:{item.version}", text=text)
+    tell_business_builder(session, item, now, actor=user_id, key=f"accept-note-bb:{item.id}:{item.version}", text=text)
     return Outcome(True, item_id=item.id)
 
 
@@ -344,6 +379,21 @@ def may_reopen(ctx: Context, session: Session, item: Item, user_id: str) -> bool
         return True
     email = _email_of(session, user_id)
     return bool(email and (ctx.config.is_admin(email) or ctx.config.is_reviewer(email)))
+
+
+def offer_elsewhere(session: Session, ctx: Context, item: Item, chosen: Any, *, now: datetime, why: str) -> bool:
+    """The scheduler's last step: the item is offered to the next receiver by the rules. The
+    previous receiver's card is retired; whoever was responsible stays responsible."""
+    old_card = (item.card_channel, item.card_ts)
+    retire_card(session, item, now, why=say("retired_moved", to=chosen.receiver_email, why=why, responsible=False))
+    if not _offer(session, ctx, item, receiver_email=chosen.receiver_email, receiver_user=None,
+                  team_key=chosen.team_key, note=chosen.note, responsible=item.responsible_user_id, now=now):
+        return False
+    audit.record(session, item.id, actor="scheduler", kind="auto_reassigned", at=now, text=why,
+                 receiver=chosen.receiver_email, routing=chosen.note)
+    queue_card(session, item, now=now)
+    _thread_on(session, item, now, old_card, kind="reassigned", by="scheduler", text=why)
+    return True
 
 
 def reopen(session: Session, ctx: Context, item_id: int, user_id: str, *, reroute: bool = False) -> Outcome:

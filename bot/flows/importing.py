@@ -65,6 +65,7 @@ def import_file(ctx: Context, path: Path, *, event: str | None = None, business_
                                                       defaults=_defaults(event, business_builder, sender),
                                                       warnings=summary.warnings)
     scope = f"{event or path.stem}"
+    turns: dict[str, int] = {}  # dry run: round-robin turns the rows before this one would have taken
     for row in rows:
         if progress:
             progress(1)
@@ -73,7 +74,7 @@ def import_file(ctx: Context, path: Path, *, event: str | None = None, business_
             continue
         key = f"{scope}:{row.key}"
         if dry_run:
-            summary.outcomes.append(_preview(ctx, row, key))
+            summary.outcomes.append(_preview(ctx, row, key, turns))
         else:
             summary.outcomes.append(run_in_transaction(ctx.engine, lambda s, r=row, k=key: _create(s, ctx, r, k)))
     return summary
@@ -87,7 +88,7 @@ def _create(session, ctx: Context, row: ImportRow, key: str) -> RowOutcome:  # n
                       status="created" if delivery.created else "already imported", item_id=item.id)
 
 
-def _preview(ctx: Context, row: ImportRow, key: str) -> RowOutcome:
+def _preview(ctx: Context, row: ImportRow, key: str, turns: dict[str, int]) -> RowOutcome:
     def look(session):  # noqa: ANN001
         existing = session.exec(select(Item).where(Item.external_key == f"{Source.IMPORT.value}:{key}")).first()
         if existing is not None:
@@ -95,6 +96,14 @@ def _preview(ctx: Context, row: ImportRow, key: str) -> RowOutcome:
                               existing.routing_note or "", "already imported", existing.id)
         category, route = plan(session, ctx.config, row.item)
         session.rollback()  # a dry run must not even move the round-robin cursor
-        return RowOutcome(row.line, key, row.item.customer, category.value, route.receiver_email, route.note,
+        receiver = route.receiver_email
+        if route.team_key:
+            # the cursor was not moved, so each preview would name the same member: shift by the turns
+            # the earlier rows of this file would have taken, as the real import does
+            members = list(ctx.config.team(route.team_key).members)
+            if receiver in members:
+                receiver = members[(members.index(receiver) + turns.get(route.team_key, 0)) % len(members)]
+            turns[route.team_key] = turns.get(route.team_key, 0) + 1
+        return RowOutcome(row.line, key, row.item.customer, category.value, receiver, route.note,
                           "would create")
     return run_in_transaction(ctx.engine, look)

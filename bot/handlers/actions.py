@@ -18,10 +18,10 @@ from sqlmodel import Session
 
 from bot.context import Context
 from bot.db import run_in_transaction
-from bot.flows import decide
+from bot.flows import decide, nudge
 from bot.flows.decide import Outcome
 from bot.handlers.common import ctx_of, tell
-from bot.ids import ActionId, Category, ItemRef
+from bot.ids import ActionId, Category, ItemRef, SnoozeRef
 from bot.models import Customer, Item
 from bot.slack import decision_modals
 
@@ -131,14 +131,36 @@ MODALS: dict[ActionId, ModalBuilder] = {
     ActionId.REASSIGN: lambda ctx, s, item, ref: decision_modals.reassign(ref),
     ActionId.DISCARD: lambda ctx, s, item, ref: decision_modals.discard(ctx.config, ref, customer=_customer(s, item)),
 }
+OWNER_MODALS: dict[ActionId, ModalBuilder] = {
+    ActionId.FOLLOW_UP: lambda ctx, s, item, ref: decision_modals.follow_up(ref),
+    ActionId.ACCEPT_NOTE: lambda ctx, s, item, ref: decision_modals.accept_note(ref, customer=_customer(s, item)),
+}
+
+
+def snoozed(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
+    """"Remind me tomorrow / next week" from a reminder's menu."""
+    ctx = ctx_of(context)
+    ref = SnoozeRef.parse((action.get("selected_option") or {}).get("value"))
+    if ref is None:
+        ack()
+        return
+    user, channel = _where(body)
+
+    def work(session: Session) -> None:
+        _, message = nudge.snooze(session, ctx, ref.item, user, days=ref.days)
+        tell(session, ctx, channel=channel, user=user, text=message,
+             key=f"snooze:{user}:{ref.item}:{action.get('action_ts') or body.get('trigger_id')}")
+    run_in_transaction(ctx.engine, work)
+    ack()
 
 
 def register(app: App) -> None:
+    app.action(ActionId.SNOOZE)(snoozed)
     app.action(ActionId.ACCEPT)(one_click(decide.accept))
     app.action(ActionId.CLOSE)(one_click(decide.close))
     app.action(ActionId.REOPEN)(one_click(lambda s, ctx, item_id, user: decide.reopen(s, ctx, item_id, user)))
     app.action(CHECKLIST_ACTION)(checklist_ticked)
     for action_id, build in MODALS.items():
         app.action(action_id)(opens_modal(build))
-    app.action(ActionId.FOLLOW_UP)(opens_modal(lambda ctx, s, item, ref: decision_modals.follow_up(ref),
-                                               follow_up=True))
+    for action_id, build in OWNER_MODALS.items():
+        app.action(action_id)(opens_modal(build, follow_up=True))

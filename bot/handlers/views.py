@@ -112,6 +112,10 @@ def _follow_up(s: Session, ctx: Context, item_id: int, user: str, v: dict, _: di
                             close="close" in (v.get("close") or []))
 
 
+def _accept_note(s: Session, ctx: Context, item_id: int, user: str, v: dict, _: dict) -> Outcome:
+    return decide.accept_note(s, ctx, item_id, user, note=v.get("note"))
+
+
 def closed(ack: Ack) -> None:
     """The person closed a modal: nothing was decided, nothing to do."""
     ack()
@@ -124,5 +128,6 @@ def register(app: App) -> None:
     app.view(CallbackId.REASSIGN)(decision(_reassign))
     app.view(CallbackId.DISCARD)(decision(_discard))
     app.view(CallbackId.FOLLOW_UP)(decision(_follow_up))
+    app.view(CallbackId.ACCEPT_NOTE)(decision(_accept_note))
     for callback in CallbackId:
         app.view_closed(callback)(closed)

@@ -58,7 +58,7 @@ def _decode(path: Path, warnings: list[str]) -> str:
     if data.startswith(codecs.BOM_UTF8):
         return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace")
     if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
-        return data.decode("utf-16")
+        return data.decode("utf-16", errors="replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -69,11 +69,15 @@ def _decode(path: Path, warnings: list[str]) -> str:
 
 def _csv_rows(path: Path, warnings: list[str]) -> Iterator[tuple[int, list[str]]]:
     text = _decode(path, warnings)
-    sample = text[:SNIFF_BYTES]
+    # Only the delimiter is sniffed, from the header (the first non-blank line): the rest of a sniffed
+    # dialect is guessed from that one line too, and a header without quotes makes the Sniffer turn off
+    # doublequote, which would mangle every '""' escape in the data rows.
+    header = next((line for line in text[:SNIFF_BYTES].splitlines() if line.strip()), "")
     try:
-        dialect: Any = csv.Sniffer().sniff(sample.split("\n", 20)[0] if sample else ",", delimiters=",;\t|")
+        delimiter = csv.Sniffer().sniff(header, delimiters=",;\t|").delimiter if header else ","
     except csv.Error:
-        dialect = csv.excel
+        delimiter = ","
+    dialect: Any = type("Sniffed", (csv.excel,), {"delimiter": delimiter})
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     last = 0
     try:
@@ -147,10 +151,19 @@ def iter_rows(path: Path, *, checklist_keys: dict[str, str], defaults: dict[str,
     for n, h in enumerate(headers):
         norm = columns.normalize(h)
         if norm and norm in seen:
-            raise TabularError(f"line {header_line}: columns {seen[norm] + 1} and {n + 1} are both called "
-                               f"{h.strip()!r}; rename one")
+            m = seen[norm]
+            raise TabularError(f"line {header_line}: columns {m + 1} ({headers[m].strip()!r}) and {n + 1} "
+                               f"({h.strip()!r}) have the same name; rename one")
         seen[norm] = n
     fields, checks, unused = columns.match(headers, checklist_keys)
+    # two columns meaning the same field ("Company" and "Account name"): one would silently win
+    taken: dict[str, int] = {}
+    for n, name in sorted([*fields.items(), *((n, "checklist " + k) for n, k in checks.items())]):
+        if name in taken:
+            m = taken[name]
+            raise TabularError(f"line {header_line}: columns {m + 1} ({headers[m].strip()!r}) and {n + 1} "
+                               f"({headers[n].strip()!r}) both mean {name}; remove or rename one")
+        taken[name] = n
     if "customer" not in fields.values():
         raise TabularError(f"line {header_line}: no customer column (expected one of: Customer, Company, "
                            f"Account); the columns are {', '.join(h for h in headers if h.strip())}")

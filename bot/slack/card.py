@@ -92,6 +92,7 @@ def _buttons(item: Item) -> list[Block]:
     elif item.status == ItemStatus.ACCEPTED:
         buttons = [
             b.button(_label("follow_up"), ActionId.FOLLOW_UP, ref, style="primary"),
+            b.button(_label("accept_note"), ActionId.ACCEPT_NOTE, ref),
             b.button(_label("ask"), ActionId.ASK, ref),
             b.button(_label("recategorize"), ActionId.RECATEGORIZE, ref),
             b.button(_label("close"), ActionId.CLOSE, ref),

@@ -99,3 +99,10 @@ def follow_up(ref: ItemRef) -> dict[str, Any]:
                          element=CheckboxesElement(action_id=ActionId.INPUT, options=[
                              Option(value="close", text=say("follow_up_close"))]))]
     return _view(CallbackId.FOLLOW_UP, say("follow_up_title"), say("save"), ref, blocks)
+
+
+def accept_note(ref: ItemRef, *, customer: str) -> dict[str, Any]:
+    """After accepting: why the item was interesting, for the sender and the Business Builder."""
+    blocks = [b.section(say("accept_note_intro", customer=customer)),
+              text_input("note", say("accept_note_label"), optional=False, multiline=True, max_length=1000)]
+    return _view(CallbackId.ACCEPT_NOTE, say("accept_note_title"), say("send"), ref, blocks)

@@ -31,7 +31,7 @@ from bot.db import run_in_transaction
 from bot.flows import deliver
 from bot.ids import ItemStatus
 from bot.models import Customer, Item, Outbox, Question
-from bot.slack import card, people
+from bot.slack import card, nudges, people
 from bot.slack.client import reading_client, sending_client
 
 log = logging.getLogger("handover.dispatcher")
@@ -77,6 +77,7 @@ class Dispatcher:
             outbox.Kind.THREAD: self._thread,
             outbox.Kind.EPHEMERAL: self._ephemeral,
             outbox.Kind.CHANNEL: self._channel,
+            outbox.Kind.NUDGE: self._nudge,
         }
 
     def register(self, kind: str, sender: Callable[[Outbox], dict[str, Any]]) -> None:
@@ -359,6 +360,26 @@ class Dispatcher:
         p = row.payload
         return self.post(row, channel=p["channel"], text=p["text"], blocks=p.get("blocks"),
                          thread_ts=p.get("thread_ts"))
+
+    def _nudge(self, row: Outbox) -> dict[str, Any]:
+        """A reminder, escalation or follow-up reminder, built from the items' state now."""
+        p = row.payload
+        user = self.reach(p.get("to_user"), p.get("to_email"), [])
+        if user is None:
+            raise Done(f"nobody reachable: {p.get('to_user') or p.get('to_email')}")
+        now = self.ctx.clock.now()
+
+        def build(session: Session) -> tuple[str, list] | None:
+            if p["kind"] == "reminder":
+                return nudges.reminder(session, self.ctx.config, user, now)
+            if p["kind"] == "escalation":
+                return nudges.escalation(session, self.ctx.config, p["item_ids"], now)
+            return nudges.follow_up(session, self.ctx.config, user, p["item_ids"], now)
+        built = self._finish(build)
+        if built is None:
+            raise Done("everything in it was decided meanwhile")
+        text, blocks = built
+        return self.post(row, channel=self.dm_channel(user), text=text, blocks=blocks)
 
     def _after(self, hook: dict[str, Any] | None, posted: dict[str, Any]) -> None:
         """Remember where a message landed when a later one must reply in its thread."""

@@ -1,0 +1,294 @@
+"""Nudge: the service level that turns "I'll look at it later" into a decision.
+
+Each category has a ladder counted in the receiver's working hours (their Slack time zone, the
+configured working days and holidays): reminders, an escalation to the team lead, optionally an
+automatic reassignment. Accepted items whose follow-up stalls get a gentle reminder; questions
+to a Business Builder are re-asked once, then the sender is told.
+
+A run holds no state of its own. It reads what is due (``item.next_nudge_at``, indexed), claims
+each step with a conditional UPDATE on ``item.nudge_step`` (and ``SELECT … FOR UPDATE SKIP
+LOCKED`` on PostgreSQL), and queues the messages in the same transaction: two schedulers never
+send a step twice, a crash loses nothing, and a scheduler that was down takes only the highest
+step now due (one message per person, not one per missed tick). Messages are batched: one
+direct message per person per run, listing all of their waiting items.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from bot import audit, outbox, texts
+from bot.context import Context
+from bot.db import is_postgres, run_in_transaction
+from bot.ids import Category, ItemStatus
+from bot.models import Customer, Item, Person, Question
+from bot.routing import Facts, route
+from bot.scheduling import company_schedule
+from bot.working_time import Schedule
+
+NEVER = datetime(2999, 1, 1, tzinfo=timezone.utc)
+FOLLOW_UP_REMINDERS = 2  # gentle: at most this many per stall
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str  # "reminder", "escalation" or "reassign"
+    hours: float
+
+
+def ladder(ctx: Context, category: str) -> list[Step]:
+    sla = ctx.config.category(Category(category)).sla
+    steps = [Step("reminder", h) for h in sla.reminders_after_hours]
+    if sla.escalate_after_hours is not None:
+        steps.append(Step("escalation", sla.escalate_after_hours))
+    if sla.reassign_after_hours is not None:
+        steps.append(Step("reassign", sla.reassign_after_hours))
+    return sorted(steps, key=lambda s: s.hours)
+
+
+@dataclass
+class Run:
+    """What one run did (for logs, the CLI and tests)."""
+
+    reminders: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    escalations: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    follow_ups: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    reassigned: list[int] = field(default_factory=list)
+    reasked: list[int] = field(default_factory=list)
+    unanswered: list[int] = field(default_factory=list)
+
+    @property
+    def messages(self) -> int:
+        return len(self.reminders) + len(self.escalations) + len(self.follow_ups)
+
+
+def say(macro: str, **values: Any) -> str:
+    return texts.say("nudge.j2", macro, **values)
+
+
+def schedule_for(session: Session, ctx: Context, user_id: str | None) -> Schedule:
+    """The company's working hours in this person's own time zone (from users.info/lookupByEmail)."""
+    base = company_schedule(ctx.config)
+    if not user_id:
+        return base
+    tz = session.exec(select(Person.tz).where(Person.slack_user_id == user_id)).first()
+    return base.in_tz(tz)
+
+
+def _due(session: Session, status: ItemStatus, now: datetime, limit: int) -> list[Item]:
+    query = (select(Item)
+             .where(Item.status == status, Item.card_ts.is_not(None),
+                    sa.or_(Item.next_nudge_at.is_(None), Item.next_nudge_at <= now))
+             .order_by(Item.id).limit(limit))
+    if is_postgres(session.get_bind()):
+        query = query.with_for_update(skip_locked=True, of=Item)
+    return list(session.exec(query))
+
+
+def _advance(session: Session, item: Item, *, step: int, next_at: datetime) -> bool:
+    """Claim ``step`` for ``item``: only one scheduler's UPDATE can move it from the step it read."""
+    result = session.execute(sa.update(Item).where(Item.id == item.id, Item.nudge_step == item.nudge_step,
+                                                   Item.version == item.version)
+                             .values(nudge_step=step, next_nudge_at=next_at)
+                             .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def _postpone(session: Session, item: Item, next_at: datetime) -> None:
+    _advance(session, item, step=item.nudge_step, next_at=next_at)
+
+
+def _held_back(session: Session, item: Item, sched: Schedule, now: datetime) -> bool:
+    """A due step waits while the item is snoozed, and until the person's working hours."""
+    if item.snoozed_until and now < item.snoozed_until:
+        _postpone(session, item, item.snoozed_until)
+        return True
+    if not sched.is_working_time(now):
+        _postpone(session, item, sched.next_working_moment(now))
+        return True
+    return False
+
+
+def run(ctx: Context, *, limit: int = 500) -> Run:
+    """One scheduler tick: everything due now, in one transaction."""
+    def work(session: Session) -> Run:
+        now = ctx.clock.now()
+        done = Run()
+        _pending_items(session, ctx, now, done, limit)
+        _stalled_follow_ups(session, ctx, now, done, limit)
+        _open_questions(session, ctx, now, done)
+        _queue_batches(session, ctx, now, done)
+        return done
+    return run_in_transaction(ctx.engine, work)
+
+
+# ----- waiting for a decision ---------------------------------------------------------------------
+
+def _pending_items(session: Session, ctx: Context, now: datetime, done: Run, limit: int) -> None:
+    for item in _due(session, ItemStatus.PENDING, now, limit):
+        steps = ladder(ctx, item.category)
+        sched = schedule_for(session, ctx, item.receiver_user_id)
+        elapsed = sched.between(item.offered_at, now)
+        target = max((n for n, s in enumerate(steps, start=1) if s.hours <= elapsed), default=0)
+
+        def due_at(step_index: int) -> datetime:
+            return sched.add(item.offered_at, steps[step_index].hours) if step_index < len(steps) else NEVER
+
+        if target <= item.nudge_step:
+            _postpone(session, item, due_at(item.nudge_step))
+            continue
+        if _held_back(session, item, sched, now):
+            continue
+        if not _advance(session, item, step=target, next_at=due_at(target)):
+            continue  # another scheduler took this step
+        step = steps[target - 1]
+        audit.record(session, item.id, actor="scheduler", kind=f"nudge_{step.kind}", at=now,
+                     step=target, working_hours=round(elapsed, 2))
+        if step.kind == "reassign" and _reassign(session, ctx, item, now, done):
+            continue
+        done.reminders[item.receiver_user_id].append(item.id)
+        if step.kind in ("escalation", "reassign"):
+            lead = _lead_of(ctx, item)
+            if lead:
+                done.escalations[lead].append(item.id)
+
+
+def _lead_of(ctx: Context, item: Item) -> str | None:
+    """Whom an escalation goes to: the team's lead, else the receiver's team lead, else an admin."""
+    team = ctx.config.team(item.team_key) if item.team_key else ctx.config.team_of(item.receiver_email)
+    if team and team.lead and team.lead.lower() != (item.receiver_email or "").lower():
+        return team.lead
+    admins = [a for a in ctx.config.roles.admins if a.lower() != (item.receiver_email or "").lower()]
+    return admins[0] if admins else None
+
+
+def _reassign(session: Session, ctx: Context, item: Item, now: datetime, done: Run) -> bool:
+    """The last step: offer the item to someone else by the same rules (never the same person)."""
+    from bot.flows.decide import offer_elsewhere
+    customer = session.get(Customer, item.customer_id)
+    chosen = route(session, ctx.config,
+                   Facts(category=Category(item.category), region=item.region, product_area=item.product_area,
+                         account_owner_email=customer.account_owner_email if customer else None,
+                         sender_email=item.sender_email),
+                   avoid={item.receiver_email or ""})
+    if chosen.receiver_email.lower() == (item.receiver_email or "").lower():
+        return False
+    previous = item.receiver_user_id
+    session.refresh(item)
+    if not offer_elsewhere(session, ctx, item, chosen, now=now,
+                           why=say("auto_reassigned_why", hours=ladder(ctx, item.category)[-1].hours)):
+        return False
+    done.reassigned.append(item.id)
+    if previous:
+        outbox.enqueue(session, outbox.Kind.DIRECT, key=f"auto-reassigned:{item.id}:{item.version}", now=now,
+                       item_id=item.id, channel_key=previous,
+                       payload={"to_user": previous, "text": say("auto_reassigned_to_old", item_id=item.id,
+                                                                 customer=customer.name if customer else "",
+                                                                 to=chosen.receiver_email)})
+    lead = _lead_of(ctx, item)
+    if lead:
+        done.escalations[lead].append(item.id)
+    return True
+
+
+# ----- accepted, but the follow-up stalls ------------------------------------------------------------
+
+def _stalled_follow_ups(session: Session, ctx: Context, now: datetime, done: Run, limit: int) -> None:
+    for item in _due(session, ItemStatus.ACCEPTED, now, limit):
+        sla = ctx.config.category(Category(item.category)).sla
+        if item.follow_up_count >= sla.follow_ups_expected or item.nudge_step >= FOLLOW_UP_REMINDERS:
+            _postpone(session, item, NEVER)
+            continue
+        sched = schedule_for(session, ctx, item.owner_user_id)
+        since = item.last_follow_up_at or item.accepted_at or item.offered_at
+        due = sched.add(since, sla.follow_up_within_hours * (item.nudge_step + 1))
+        if due > now:
+            _postpone(session, item, due)
+            continue
+        if _held_back(session, item, sched, now):
+            continue
+        next_due = sched.add(since, sla.follow_up_within_hours * (item.nudge_step + 2))
+        if not _advance(session, item, step=item.nudge_step + 1,
+                        next_at=next_due if item.nudge_step + 1 < FOLLOW_UP_REMINDERS else NEVER):
+            continue
+        audit.record(session, item.id, actor="scheduler", kind="nudge_follow_up", at=now,
+                     follow_ups=item.follow_up_count, expected=sla.follow_ups_expected)
+        done.follow_ups[item.owner_user_id].append(item.id)
+
+
+# ----- questions nobody answered ---------------------------------------------------------------------
+
+def _open_questions(session: Session, ctx: Context, now: datetime, done: Run) -> None:
+    sched = company_schedule(ctx.config)
+    questions = session.exec(select(Question).where(Question.open == True,  # noqa: E712
+                                                    Question.sender_told_at.is_(None),
+                                                    Question.bb_ts.is_not(None))).all()
+    for q in questions:
+        item = session.get(Item, q.item_id)
+        if q.reasked_at is None:
+            if sched.add(q.asked_at, ctx.config.ask.reask_after_hours) > now or not sched.is_working_time(now):
+                continue
+            claimed = session.execute(sa.update(Question).where(Question.id == q.id, Question.reasked_at.is_(None))
+                                      .values(reasked_at=now)).rowcount == 1
+            if not claimed:
+                continue
+            outbox.enqueue(session, outbox.Kind.THREAD, key=f"reask:{q.id}", now=now, item_id=q.item_id,
+                           channel_key=q.bb_channel, payload={"question_id": q.id,
+                                                              "text": say("reask", question=q.text, asker=q.asked_by)})
+            audit.record(session, q.item_id, actor="scheduler", kind="question_reasked", at=now, question_id=q.id)
+            done.reasked.append(q.id)
+        elif sched.add(q.asked_at, ctx.config.ask.tell_sender_after_hours) <= now and sched.is_working_time(now):
+            claimed = session.execute(sa.update(Question).where(Question.id == q.id,
+                                                                Question.sender_told_at.is_(None))
+                                      .values(sender_told_at=now)).rowcount == 1
+            if not claimed or item is None:
+                continue
+            from bot.flows.decide import tell_sender
+            customer = session.get(Customer, item.customer_id)
+            tell_sender(session, item, now, key=f"unanswered:{q.id}",
+                        text=say("unanswered_to_sender", item_id=item.id, customer=customer.name if customer else "",
+                                 asker=q.asked_by, question=q.text, bb=item.business_builder_email))
+            audit.record(session, q.item_id, actor="scheduler", kind="question_unanswered", at=now, question_id=q.id)
+            done.unanswered.append(q.id)
+
+
+# ----- one message per person -------------------------------------------------------------------
+
+def _queue_batches(session: Session, ctx: Context, now: datetime, done: Run) -> None:
+    stamp = now.strftime("%Y%m%dT%H%M%S")
+    for user, ids in done.reminders.items():
+        if user:
+            outbox.enqueue(session, outbox.Kind.NUDGE, key=f"reminder:{user}:{stamp}:{min(ids)}", now=now,
+                           channel_key=user, payload={"kind": "reminder", "to_user": user, "item_ids": sorted(ids)})
+    for lead, ids in done.escalations.items():
+        outbox.enqueue(session, outbox.Kind.NUDGE, key=f"escalation:{lead}:{stamp}:{min(ids)}", now=now,
+                       channel_key=lead, payload={"kind": "escalation", "to_email": lead, "item_ids": sorted(ids)})
+    for user, ids in done.follow_ups.items():
+        if user:
+            outbox.enqueue(session, outbox.Kind.NUDGE, key=f"follow-up:{user}:{stamp}:{min(ids)}", now=now,
+                           channel_key=user, payload={"kind": "follow_up", "to_user": user, "item_ids": sorted(ids)})
+
+
+# ----- snooze ----------------------------------------------------------------------------------------
+
+def snooze(session: Session, ctx: Context, item_id: int, user_id: str, *, days: int) -> tuple[bool, str]:
+    """"Remind me tomorrow / next week": no nudges for this item until then (working time, local)."""
+    from bot.flows.decide import ACTIVE, check
+    item = session.get(Item, item_id)
+    if refusal := check(item, user_id, item_id, states=ACTIVE):
+        return False, refusal.message
+    days = max(1, min(int(days), 14))
+    sched = schedule_for(session, ctx, user_id)
+    now = ctx.clock.now()
+    local = now.astimezone(sched.tz)
+    start_of_day = datetime.combine(local.date() + timedelta(days=days), sched.start, sched.tz)
+    until = sched.next_working_moment(start_of_day)
+    session.execute(sa.update(Item).where(Item.id == item.id).values(snoozed_until=until, next_nudge_at=until))
+    audit.record(session, item.id, actor=user_id, kind="snoozed", at=now, until=until.isoformat(), days=days)
+    return True, say("snoozed", item_id=item.id, until=until)

@@ -1,0 +1,104 @@
+"""Reminder, escalation and follow-up messages, rebuilt from the items' state when sent: an item
+decided since the run was queued no longer appears, and a reminder lists all of the person's
+waiting items, oldest first, each with the buttons to act."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, Option, OverflowMenuElement
+from sqlmodel import Session, select
+
+from bot import texts
+from bot.config import Config
+from bot.ids import ActionId, ItemRef, ItemStatus, SnoozeRef
+from bot.models import Customer, Item
+from bot.slack import blocks as b
+
+SHOWN = 15  # items per message; 3 blocks each stays far below Slack's 50
+
+
+def _say(macro: str, **values: Any) -> str:
+    return texts.say("nudge.j2", macro, **values)
+
+
+def _customers(session: Session, items: list[Item]) -> dict[int, str]:
+    ids = {i.customer_id for i in items}
+    if not ids:
+        return {}
+    return {c.id: c.name for c in session.exec(select(Customer).where(Customer.id.in_(ids)))}
+
+
+def _waited(now: datetime, since: datetime | None) -> str:
+    return texts.duration(max((now - since).total_seconds(), 0) / 3600) if since else "a while"
+
+
+def _snooze(item: Item) -> OverflowMenuElement:
+    return OverflowMenuElement(action_id=ActionId.SNOOZE, options=[
+        Option(value=SnoozeRef(item=item.id, days=1).dump(), text=_say("snooze_day")),
+        Option(value=SnoozeRef(item=item.id, days=7).dump(), text=_say("snooze_week")),
+    ])
+
+
+def waiting_for(session: Session, user_id: str) -> list[Item]:
+    return list(session.exec(select(Item).where(Item.status == ItemStatus.PENDING, Item.receiver_user_id == user_id)
+                             .order_by(Item.offered_at, Item.id)))
+
+
+def reminder(session: Session, config: Config, user_id: str, now: datetime) -> tuple[str, list[dict]] | None:
+    items = waiting_for(session, user_id)
+    if not items:
+        return None
+    names = _customers(session, items)
+    parts: list[Any] = [b.section(_say("reminder_intro", count=len(items)))]
+    for item in items[:SHOWN]:
+        ref = ItemRef(item=item.id, v=item.version).dump()
+        parts.append(b.section(_say("reminder_line", item_id=item.id, category=config.category(item.category).label,
+                                    customer=names.get(item.customer_id, ""), event=item.event_name,
+                                    waited=_waited(now, item.offered_at), due=item.decision_due_at),
+                               block_id=f"item|{item.id}", accessory=_snooze(item)))
+        parts.append(ActionsBlock(block_id=f"decide|{item.id}", elements=[
+            b.button(texts.say("buttons.j2", "accept"), ActionId.ACCEPT, ref, style="primary"),
+            b.button(texts.say("buttons.j2", "discard"), ActionId.DISCARD, ref),
+            b.button(texts.say("buttons.j2", "reassign"), ActionId.REASSIGN, ref),
+        ]))
+    if len(items) > SHOWN:
+        parts.append(b.context(_say("more", count=len(items) - SHOWN)))
+    return _say("reminder_text", count=len(items)), b.to_dicts(parts)
+
+
+def escalation(session: Session, config: Config, item_ids: list[int], now: datetime) -> tuple[str, list[dict]] | None:
+    items = [i for i in session.exec(select(Item).where(Item.id.in_(item_ids)).order_by(Item.offered_at))
+             if i.status == ItemStatus.PENDING]
+    if not items:
+        return None
+    names = _customers(session, items)
+    lines = [_say("escalation_line", item_id=i.id, category=config.category(i.category).label,
+                  customer=names.get(i.customer_id, ""),
+                  holder=texts.user(i.receiver_user_id, i.receiver_email), waited=_waited(now, i.offered_at))
+             for i in items[:SHOWN * 2]]
+    parts: list[Any] = [b.section(_say("escalation_intro", count=len(items))), b.section("\n".join(lines))]
+    if len(items) > SHOWN * 2:
+        parts.append(b.context(_say("more", count=len(items) - SHOWN * 2)))
+    return _say("escalation_text", count=len(items)), b.to_dicts(parts)
+
+
+def follow_up(session: Session, config: Config, user_id: str, item_ids: list[int],
+              now: datetime) -> tuple[str, list[dict]] | None:
+    items = [i for i in session.exec(select(Item).where(Item.id.in_(item_ids)).order_by(Item.accepted_at))
+             if i.status == ItemStatus.ACCEPTED and i.owner_user_id == user_id]
+    if not items:
+        return None
+    names = _customers(session, items)
+    parts: list[Any] = [b.section(_say("follow_up_intro", count=len(items)))]
+    for item in items[:SHOWN]:
+        ref = ItemRef(item=item.id, v=item.version).dump()
+        expected = config.category(item.category).sla.follow_ups_expected
+        parts.append(b.section(_say("follow_up_line", item_id=item.id, customer=names.get(item.customer_id, ""),
+                                    count=item.follow_up_count, expected=expected,
+                                    since=_waited(now, item.last_follow_up_at or item.accepted_at)),
+                               block_id=f"item|{item.id}", accessory=_snooze(item)))
+        parts.append(ActionsBlock(block_id=f"follow|{item.id}", elements=[
+            b.button(texts.say("buttons.j2", "follow_up"), ActionId.FOLLOW_UP, ref, style="primary")]))
+    return _say("follow_up_text", count=len(items)), b.to_dicts(parts)
