@@ -25,7 +25,7 @@ BOT_USER = "UHANDOVER"
 BOT_ID = "BHANDOVER"
 TEAM = "T0HANDOVER"
 DEFAULT_SCOPES = ("chat:write", "im:write", "im:history", "users:read", "users:read.email", "commands",
-                  "channels:history", "groups:history", "files:write", "chat:write.public")
+                  "files:write", "channels:read", "chat:write.public")  # what slack-manifest.yaml asks for
 
 
 @dataclass
