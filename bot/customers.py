@@ -45,6 +45,27 @@ def _root(domain: str) -> str:
     return ".".join(parts[-2:]) if len(parts) >= 2 else domain
 
 
+def _domain(domain: str | None, contact_email: str | None) -> str | None:
+    domain = _root(domain) if domain else None
+    return domain or (_root(d) if (d := domain_of(contact_email)) else None)
+
+
+def find(session: Session, *, name: str, domain: str | None, contact_email: str | None) -> Customer | None:
+    """The customer record an item about ``name`` belongs to: by e-mail domain first, then by
+    normalized name (unless that record has a different domain), or None."""
+    domain = _domain(domain, contact_email)
+    customer = None
+    if domain:
+        customer = session.exec(select(Customer).where(Customer.domain == domain).order_by(Customer.id)).first()
+    if customer is None:
+        customer = session.exec(
+            select(Customer).where(Customer.normalized_name == normalize_name(name)).order_by(Customer.id)
+        ).first()
+        if customer is not None and customer.domain and domain and customer.domain != domain:
+            customer = None  # same name, different company (e.g. two "Nordic Data" firms)
+    return customer
+
+
 def find_or_create(
     session: Session,
     *,
@@ -56,17 +77,8 @@ def find_or_create(
     now: datetime,
 ) -> Customer:
     norm = normalize_name(name)
-    domain = _root(domain) if domain else None
-    domain = domain or (_root(d) if (d := domain_of(contact_email)) else None)
-    customer = None
-    if domain:
-        customer = session.exec(select(Customer).where(Customer.domain == domain).order_by(Customer.id)).first()
-    if customer is None:
-        customer = session.exec(
-            select(Customer).where(Customer.normalized_name == norm).order_by(Customer.id)
-        ).first()
-        if customer is not None and customer.domain and domain and customer.domain != domain:
-            customer = None  # same name, different company (e.g. two "Nordic Data" firms)
+    domain = _domain(domain, contact_email)
+    customer = find(session, name=name, domain=domain, contact_email=contact_email)
     if customer is None:
         customer = Customer(name=name.strip(), normalized_name=norm, domain=domain, region=region,
                             account_owner_email=account_owner_email, created_at=now)

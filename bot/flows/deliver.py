@@ -12,7 +12,7 @@ from bot import audit, outbox, texts
 from bot.checklist import assess
 from bot.config import Config
 from bot.context import Context
-from bot.customers import find_or_create
+from bot.customers import find, find_or_create
 from bot.ids import Category, ItemStatus, Source
 from bot.intake.schema import ItemIn
 from bot.models import Item
@@ -35,8 +35,10 @@ def decision_due(config: Config, category: Category, offered_at: datetime) -> da
 def plan(session: Session, config: Config, item_in: ItemIn) -> tuple[Category, Route]:
     """The category and the receiver an item would get (used by --dry-run too)."""
     category = item_in.category or assess(config, item_in.checklist).suggested
+    known = find(session, name=item_in.customer, domain=item_in.customer_domain, contact_email=item_in.contact_email)
+    owner = item_in.account_owner_email or (known.account_owner_email if known else None)
     facts = Facts(category=category, region=item_in.region, product_area=item_in.product_area,
-                  account_owner_email=item_in.account_owner_email, sender_email=item_in.sender_email)
+                  account_owner_email=owner, sender_email=item_in.sender_email)
     return category, route(session, config, facts)
 
 
