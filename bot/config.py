@@ -44,6 +44,19 @@ def _email(value: str) -> str:
     return value
 
 
+_HHMM = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def _clock(value: Any) -> Any:
+    """A time of day written "HH:MM". Unquoted 9:00 is a number in YAML (540) and 9 would be read as
+    nine seconds past midnight, so anything but a "HH:MM" string is refused."""
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str) and (m := _HHMM.match(value.strip())):
+        return time(int(m.group(1)), int(m.group(2)))
+    raise ValueError(f"{value!r} is not a time of day: write it in quotes as \"HH:MM\", e.g. \"08:00\"")
+
+
 def _listify(value: Any) -> Any:
     if value is None:
         return None
@@ -83,8 +96,8 @@ class LeadRule(Strict):
 
     @model_validator(mode="after")
     def _one_mode(self) -> "LeadRule":
-        if bool(self.required) == bool(self.n_of):
-            raise ValueError("give either 'required' or 'n_of' with 'n'")
+        if bool(self.required) == bool(self.n_of) or (self.required and self.n is not None):
+            raise ValueError("give either 'required' or 'n_of' with 'n', not both")
         if self.n_of is not None and (self.n is None or not 1 <= self.n <= len(self.n_of)):
             raise ValueError(f"'n' must be between 1 and {len(self.n_of)} (the number of items in 'n_of')")
         return self
@@ -129,7 +142,9 @@ class Checklist(Strict):
             raise ValueError(f"checklist keys appear twice: {', '.join(dupes)}")
         unknown = [k for k in self.lead_rule.keys if k not in keys]
         if unknown:
-            raise ValueError(f"lead_rule names unknown checklist items: {', '.join(unknown)} (known: {', '.join(keys)})")
+            mode = "required" if self.lead_rule.required else "n_of"
+            raise _At(("checklist", "lead_rule", mode, self.lead_rule.keys.index(unknown[0])),
+                      f"lead_rule names unknown checklist items: {', '.join(unknown)} (known: {', '.join(keys)})")
         return self
 
 
@@ -215,10 +230,12 @@ class WorkingHours(Strict):
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
     holidays: list[date] = []
 
+    _clocks = field_validator("start", "end", mode="before")(_clock)
+
     @model_validator(mode="after")
     def _order(self) -> "WorkingHours":
         if self.end <= self.start:
-            raise ValueError("'end' must be after 'start'")
+            raise _At(("working_hours", "end"), "'end' must be after 'start'")
         return self
 
 
@@ -231,6 +248,8 @@ class Channels(Strict):
 class Digest(Strict):
     day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     time: dt.time = dt.time(8, 30)
+
+    _clock = field_validator("time", mode="before")(_clock)
 
 
 class Feedback(Strict):
@@ -364,6 +383,24 @@ def _node_line(node: yaml.Node | None, loc: tuple) -> int | None:
     return line
 
 
+def _duplicate_keys(node: yaml.Node | None, name: str, path: tuple = ()) -> list[str]:
+    """YAML keeps the last of two equal keys silently; a second `teams:` would hide the first."""
+    out: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            k = str(key.value)
+            if k in seen:
+                out.append(f"{name}:{key.start_mark.line + 1}: {_where(path + (k,))}: appears twice "
+                           "(the second would silently replace the first)")
+            seen.add(k)
+            out.extend(_duplicate_keys(value, name, path + (k,)))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            out.extend(_duplicate_keys(value, name, path + (i,)))
+    return out
+
+
 def _where(loc: tuple) -> str:
     out = ""
     for part in loc:
@@ -389,6 +426,9 @@ def parse(text: str, name: str = "<config>", *, use_defaults: bool = True) -> Co
         raise ConfigError([f"{name}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
     if data is None:
         data = {}
+    duplicates = _duplicate_keys(root, name)
+    if duplicates:
+        raise ConfigError(duplicates)
     if not isinstance(data, dict):
         raise ConfigError([f"{name}:1: the file must be a mapping of sections (timezone:, categories:, …)"])
     if use_defaults:

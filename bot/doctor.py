@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 from rich.console import Console
+from rich.markup import escape
 
 MANIFEST = Path(__file__).resolve().parent.parent / "slack-manifest.yaml"
 FALLBACK_SCOPES = ["chat:write", "im:write", "im:history", "users:read", "users:read.email", "commands",
@@ -81,8 +82,16 @@ def _slack(settings, config) -> list[Check]:  # noqa: ANN001
     try:
         response = client.auth_test()
     except SlackApiError as exc:
-        out.append(Check("bot token", False, f"auth.test says {exc.response.get('error')}: the token is wrong, "
-                                             "revoked, or from another workspace"))
+        error, status = exc.response.get("error"), exc.response.status_code
+        if status == 429 or status >= 500 or error in ("ratelimited", "service_unavailable", "fatal_error",
+                                                        "internal_error", "request_timeout"):
+            out.append(Check("bot token", False, f"Slack at {settings.slack_api_url} is unavailable "
+                                                 f"(HTTP {status}, {error}): the token could not be checked; "
+                                                 "try again in a few minutes"))
+        else:
+            out.append(Check("bot token", False, f"SLACK_BOT_TOKEN is invalid: auth.test says {error}; the token "
+                                                 "is wrong, revoked, or from another workspace (OAuth & "
+                                                 "Permissions → Bot User OAuth Token, xoxb-…)"))
         return out
     except Exception as exc:  # noqa: BLE001
         out.append(Check("bot token", False, f"cannot reach {settings.slack_api_url}: {type(exc).__name__}"))
@@ -100,6 +109,9 @@ def _slack(settings, config) -> list[Check]:  # noqa: ANN001
         except SlackApiError as exc:
             out.append(Check("fallback receiver", False, f"{config.routing.fallback}: {exc.response.get('error')}; "
                                                          "items for unknown people would have nowhere to go"))
+        except Exception as exc:  # noqa: BLE001
+            out.append(Check("fallback receiver", False, f"{config.routing.fallback} could not be looked up "
+                                                         f"({type(exc).__name__})"))
     return out
 
 
@@ -107,5 +119,6 @@ def run_checks(console: Console) -> bool:
     results = checks()
     for c in results:
         mark = "[green]✔[/]" if c.ok else "[red]✘[/]"
-        console.print(f"{mark} [bold]{c.name}[/]: {c.detail}")
+        # the detail is plain text (file paths, YAML excerpts): no markup, and no folding of long paths
+        console.print(f"{mark} [bold]{c.name}[/]: {escape(c.detail)}", soft_wrap=True)
     return all(c.ok for c in results)

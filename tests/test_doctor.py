@@ -37,11 +37,20 @@ def doctor(tmp_path: Path, fake: FakeSlack, *, token: str = TOKEN, migrate: bool
 def test_all_good(tmp_path: Path, slack: FakeSlack) -> None:
     code, output = doctor(tmp_path, slack)
     assert code == 0, output
+    assert "✘" not in output and "scopes: all granted" in output and "connected, schema at" in output
 
 
 def test_a_wrong_token_is_named(tmp_path: Path, slack: FakeSlack) -> None:
     code, output = doctor(tmp_path, slack, token="xoxb-wrong")
     assert code != 0 and "invalid_auth" in output
+    assert "SLACK_BOT_TOKEN is invalid" in output
+
+
+def test_a_slack_outage_is_not_blamed_on_the_token(tmp_path: Path, slack: FakeSlack) -> None:
+    slack.set_outage(True)
+    code, output = doctor(tmp_path, slack)
+    assert code != 0 and "unavailable" in output and "503" in output
+    assert "invalid" not in output
 
 
 def test_an_unknown_fallback_receiver_is_named(tmp_path: Path) -> None:
@@ -59,7 +68,8 @@ def test_a_missing_scope_is_named(tmp_path: Path) -> None:
         code, output = doctor(tmp_path, fake)
     finally:
         fake.stop()
-    assert code != 0 and "users:read.email" in output
+    assert code != 0 and "missing users:read.email" in output
+    assert "chat:write," not in output  # only what is missing is named
 
 
 def test_an_unmigrated_database_says_what_to_run(tmp_path: Path, slack: FakeSlack) -> None:
