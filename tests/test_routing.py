@@ -104,12 +104,11 @@ def test_customers_are_created_on_the_fly_and_deduplicated(bench: Bench) -> None
     assert gm.domain is None  # a free-mail domain never names a company
 
 
-def test_a_dry_run_knows_the_account_owner_of_an_existing_customer(bench: Bench) -> None:
-    from bot.flows.deliver import plan
-    from bot.intake.schema import ItemIn
+def test_a_dry_run_knows_the_account_owner_of_an_existing_customer(bench: Bench, tmp_path) -> None:  # noqa: ANN001
+    from bot.flows.importing import import_file
     hand_over(bench, category="opportunity_intelligence", customer="Owned AB", contact_email="cio@owned.se",
               account_owner_email="olivia.grant@example.com")
-    with bench.db() as s:
-        _, chosen = plan(s, bench.ctx.config, ItemIn(customer="Owned AB", category="customer_intelligence"))
-        s.rollback()
-    assert chosen.receiver_email == "olivia.grant@example.com"
+    export = tmp_path / "later.csv"
+    export.write_text("Company,Category\nOwned AB,Customer Intelligence\n")
+    [chosen] = import_file(bench.ctx, export, event="Later event", dry_run=True).outcomes
+    assert chosen.receiver == "olivia.grant@example.com"

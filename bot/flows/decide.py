@@ -17,10 +17,9 @@ from sqlmodel import Session
 
 from bot import audit, outbox, texts
 from bot.context import Context
-from bot.flows.deliver import decision_due, queue_card
+from bot.flows.deliver import decision_due, queue_card, route_item
 from bot.ids import Category, FollowUpKind, ItemStatus
 from bot.models import Customer, FollowUp, Item, Person
-from bot.routing import Facts, route
 from bot.texts import duration
 
 ACTIVE = (ItemStatus.PENDING, ItemStatus.ACCEPTED)
@@ -257,9 +256,7 @@ def recategorize(session: Session, ctx: Context, item_id: int, user_id: str, *, 
         return Outcome(False, errors={"category": f"The item already is {ctx.config.category(old).label}."})
     now = ctx.clock.now()
     customer = session.get(Customer, item.customer_id)
-    chosen = route(session, ctx.config, Facts(category=new, region=item.region, product_area=item.product_area,
-                                              account_owner_email=customer.account_owner_email if customer else None,
-                                              sender_email=item.sender_email))
+    chosen = route_item(session, ctx.config, item, category=new)
     my_email = _email_of(session, user_id)
     old_label, new_label = ctx.config.category(old).label, ctx.config.category(new).label
     stays = my_email is not None and chosen.receiver_email.lower() == my_email
@@ -408,11 +405,7 @@ def reopen(session: Session, ctx: Context, item_id: int, user_id: str, *, rerout
         return Outcome(False, say("not_yours", item_id=item.id, holder=_holder_text(item)))
     now = ctx.clock.now()
     if reroute or user_id not in (item.receiver_user_id, item.owner_user_id):
-        customer = session.get(Customer, item.customer_id)
-        chosen = route(session, ctx.config, Facts(category=Category(item.category), region=item.region,
-                                                  product_area=item.product_area,
-                                                  account_owner_email=customer.account_owner_email if customer else None,
-                                                  sender_email=item.sender_email))
+        chosen = route_item(session, ctx.config, item)
         receiver_email, receiver_user, team, note = chosen.receiver_email, None, chosen.team_key, chosen.note
     else:
         receiver_email, receiver_user, team, note = item.receiver_email, user_id, item.team_key, "reopened"

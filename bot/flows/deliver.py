@@ -12,10 +12,10 @@ from bot import audit, outbox, texts
 from bot.checklist import assess
 from bot.config import Config
 from bot.context import Context
-from bot.customers import find, find_or_create
+from bot.customers import find_or_create
 from bot.ids import Category, ItemStatus, Source
 from bot.intake.schema import ItemIn
-from bot.models import Item
+from bot.models import Customer, Item
 from bot.routing import Facts, Route, route
 from bot.scheduling import company_schedule
 
@@ -32,14 +32,16 @@ def decision_due(config: Config, category: Category, offered_at: datetime) -> da
     return company_schedule(config).add(offered_at, hours)
 
 
-def plan(session: Session, config: Config, item_in: ItemIn) -> tuple[Category, Route]:
-    """The category and the receiver an item would get (used by --dry-run too)."""
-    category = item_in.category or assess(config, item_in.checklist).suggested
-    known = find(session, name=item_in.customer, domain=item_in.customer_domain, contact_email=item_in.contact_email)
-    owner = item_in.account_owner_email or (known.account_owner_email if known else None)
-    facts = Facts(category=category, region=item_in.region, product_area=item_in.product_area,
-                  account_owner_email=owner, sender_email=item_in.sender_email)
-    return category, route(session, config, facts)
+def route_item(session: Session, config: Config, item: Item, *, category: Category | None = None,
+               avoid: set[str] | None = None) -> Route:
+    """Where an existing item goes by the rules (recategorized, reopened, or moved on by the
+    scheduler): the customer's account owner as it is known now."""
+    customer = session.get(Customer, item.customer_id)
+    facts = Facts(category=category or Category(item.category), region=item.region,
+                  product_area=item.product_area,
+                  account_owner_email=customer.account_owner_email if customer else None,
+                  sender_email=item.sender_email)
+    return route(session, config, facts, avoid=avoid)
 
 
 def queue_card(session: Session, item: Item, *, now: datetime) -> None:

@@ -5,17 +5,16 @@ line. Each row is its own transaction, so a bad neighbour never costs a good row
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import Session
 
 from bot.context import Context
 from bot.db import run_in_transaction
-from bot.flows.deliver import hand_over, plan
+from bot.flows.deliver import hand_over
 from bot.ids import Source
 from bot.intake.tabular import ImportRow, RowError, iter_rows
-from bot.models import Item
 
 
 @dataclass
@@ -59,51 +58,41 @@ def _defaults(event: str | None, business_builder: str | None, sender: str | Non
 def import_file(ctx: Context, path: Path, *, event: str | None = None, business_builder: str | None = None,
                 sender: str | None = None, dry_run: bool = False,
                 progress: Callable[[int], None] | None = None) -> ImportSummary:
+    """Import ``path``. A dry run is the very same import in one transaction that is rolled back at
+    the end: it shows exactly the routing the real run will do (round-robin turns, account owners
+    named by earlier rows) and writes nothing."""
     summary = ImportSummary()
     labels = ctx.config.checklist.labels
     rows: Iterable[ImportRow | RowError] = iter_rows(path, checklist_keys=labels,
                                                       defaults=_defaults(event, business_builder, sender),
                                                       warnings=summary.warnings)
     scope = f"{event or path.stem}"
-    turns: dict[str, int] = {}  # dry run: round-robin turns the rows before this one would have taken
-    for row in rows:
-        if progress:
-            progress(1)
-        if isinstance(row, RowError):
-            summary.errors.append(row)
-            continue
-        key = f"{scope}:{row.key}"
-        if dry_run:
-            summary.outcomes.append(_preview(ctx, row, key, turns))
-        else:
-            summary.outcomes.append(run_in_transaction(ctx.engine, lambda s, r=row, k=key: _create(s, ctx, r, k)))
+    preview = Session(ctx.engine, expire_on_commit=False) if dry_run else None
+    try:
+        for row in rows:
+            if progress:
+                progress(1)
+            if isinstance(row, RowError):
+                summary.errors.append(row)
+                continue
+            key = f"{scope}:{row.key}"
+            if preview is not None:
+                outcome = _create(preview, ctx, row, key)
+                if outcome.status == "created":
+                    outcome = replace(outcome, status="would create", item_id=None)
+            else:
+                outcome = run_in_transaction(ctx.engine, lambda s, r=row, k=key: _create(s, ctx, r, k))
+            summary.outcomes.append(outcome)
+    finally:
+        if preview is not None:
+            preview.rollback()
+            preview.close()
     return summary
 
 
-def _create(session, ctx: Context, row: ImportRow, key: str) -> RowOutcome:  # noqa: ANN001
+def _create(session: Session, ctx: Context, row: ImportRow, key: str) -> RowOutcome:
     delivery = hand_over(session, ctx, row.item, source=Source.IMPORT, key=key, actor="import")
     item = delivery.item
     return RowOutcome(line=row.line, key=key, customer=row.item.customer, category=str(item.category),
                       receiver=item.receiver_email or "", routing=item.routing_note or "",
                       status="created" if delivery.created else "already imported", item_id=item.id)
-
-
-def _preview(ctx: Context, row: ImportRow, key: str, turns: dict[str, int]) -> RowOutcome:
-    def look(session):  # noqa: ANN001
-        existing = session.exec(select(Item).where(Item.external_key == f"{Source.IMPORT.value}:{key}")).first()
-        if existing is not None:
-            return RowOutcome(row.line, key, row.item.customer, str(existing.category), existing.receiver_email or "",
-                              existing.routing_note or "", "already imported", existing.id)
-        category, route = plan(session, ctx.config, row.item)
-        session.rollback()  # a dry run must not even move the round-robin cursor
-        receiver = route.receiver_email
-        if route.team_key:
-            # the cursor was not moved, so each preview would name the same member: shift by the turns
-            # the earlier rows of this file would have taken, as the real import does
-            members = list(ctx.config.team(route.team_key).members)
-            if receiver in members:
-                receiver = members[(members.index(receiver) + turns.get(route.team_key, 0)) % len(members)]
-            turns[route.team_key] = turns.get(route.team_key, 0) + 1
-        return RowOutcome(row.line, key, row.item.customer, category.value, receiver, route.note,
-                          "would create")
-    return run_in_transaction(ctx.engine, look)

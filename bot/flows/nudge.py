@@ -28,7 +28,7 @@ from bot.context import Context
 from bot.db import is_postgres, run_in_transaction
 from bot.ids import Category, ItemStatus
 from bot.models import Customer, Item, Person, Question
-from bot.routing import Facts, route
+from bot.flows.deliver import route_item
 from bot.scheduling import company_schedule
 from bot.working_time import Schedule
 
@@ -172,11 +172,7 @@ def _reassign(session: Session, ctx: Context, item: Item, now: datetime, done: R
     """The last step: offer the item to someone else by the same rules (never the same person)."""
     from bot.flows.decide import offer_elsewhere
     customer = session.get(Customer, item.customer_id)
-    chosen = route(session, ctx.config,
-                   Facts(category=Category(item.category), region=item.region, product_area=item.product_area,
-                         account_owner_email=customer.account_owner_email if customer else None,
-                         sender_email=item.sender_email),
-                   avoid={item.receiver_email or ""})
+    chosen = route_item(session, ctx.config, item, avoid={item.receiver_email or ""})
     if chosen.receiver_email.lower() == (item.receiver_email or "").lower():
         return False
     previous = item.receiver_user_id

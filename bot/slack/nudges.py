@@ -41,6 +41,14 @@ def _snooze(item: Item) -> OverflowMenuElement:
     ])
 
 
+def _item_row(item: Item, line: str, buttons: list[tuple[str, ActionId, str | None]]) -> list[Any]:
+    """One item in a reminder: its line with the snooze menu, then the buttons to act on it."""
+    ref = ItemRef(item=item.id, v=item.version).dump()
+    return [b.section(line, block_id=f"item|{item.id}", accessory=_snooze(item)),
+            ActionsBlock(block_id=f"act|{item.id}", elements=[
+                b.button(texts.say("buttons.j2", label), action, ref, style=style) for label, action, style in buttons])]
+
+
 def waiting_for(session: Session, user_id: str) -> list[Item]:
     return list(session.exec(select(Item).where(Item.status == ItemStatus.PENDING, Item.receiver_user_id == user_id)
                              .order_by(Item.offered_at, Item.id)))
@@ -53,16 +61,11 @@ def reminder(session: Session, config: Config, user_id: str, now: datetime) -> t
     names = _customers(session, items)
     parts: list[Any] = [b.section(_say("reminder_intro", count=len(items)))]
     for item in items[:SHOWN]:
-        ref = ItemRef(item=item.id, v=item.version).dump()
-        parts.append(b.section(_say("reminder_line", item_id=item.id, category=config.category(item.category).label,
-                                    customer=names.get(item.customer_id, ""), event=item.event_name,
-                                    waited=_waited(now, item.offered_at), due=item.decision_due_at),
-                               block_id=f"item|{item.id}", accessory=_snooze(item)))
-        parts.append(ActionsBlock(block_id=f"decide|{item.id}", elements=[
-            b.button(texts.say("buttons.j2", "accept"), ActionId.ACCEPT, ref, style="primary"),
-            b.button(texts.say("buttons.j2", "discard"), ActionId.DISCARD, ref),
-            b.button(texts.say("buttons.j2", "reassign"), ActionId.REASSIGN, ref),
-        ]))
+        parts += _item_row(item, _say("reminder_line", item_id=item.id, category=config.category(item.category).label,
+                                      customer=names.get(item.customer_id, ""), event=item.event_name,
+                                      waited=_waited(now, item.offered_at), due=item.decision_due_at),
+                           [("accept", ActionId.ACCEPT, "primary"), ("discard", ActionId.DISCARD, None),
+                            ("reassign", ActionId.REASSIGN, None)])
     if len(items) > SHOWN:
         parts.append(b.context(_say("more", count=len(items) - SHOWN)))
     return _say("reminder_text", count=len(items)), b.to_dicts(parts)
@@ -93,12 +96,9 @@ def follow_up(session: Session, config: Config, user_id: str, item_ids: list[int
     names = _customers(session, items)
     parts: list[Any] = [b.section(_say("follow_up_intro", count=len(items)))]
     for item in items[:SHOWN]:
-        ref = ItemRef(item=item.id, v=item.version).dump()
         expected = config.category(item.category).sla.follow_ups_expected
-        parts.append(b.section(_say("follow_up_line", item_id=item.id, customer=names.get(item.customer_id, ""),
-                                    count=item.follow_up_count, expected=expected,
-                                    since=_waited(now, item.last_follow_up_at or item.accepted_at)),
-                               block_id=f"item|{item.id}", accessory=_snooze(item)))
-        parts.append(ActionsBlock(block_id=f"follow|{item.id}", elements=[
-            b.button(texts.say("buttons.j2", "follow_up"), ActionId.FOLLOW_UP, ref, style="primary")]))
+        parts += _item_row(item, _say("follow_up_line", item_id=item.id, customer=names.get(item.customer_id, ""),
+                                      count=item.follow_up_count, expected=expected,
+                                      since=_waited(now, item.last_follow_up_at or item.accepted_at)),
+                           [("follow_up", ActionId.FOLLOW_UP, "primary")])
     return _say("follow_up_text", count=len(items)), b.to_dicts(parts)
