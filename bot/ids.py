@@ -46,6 +46,11 @@ class ActionId(StrEnum):
     REOPEN = "item_reopen"
     SNOOZE = "item_snooze"
     OPEN_ITEM = "item_open"
+    FEEDBACK = "item_feedback"  # opens the feedback form
+    DIGEST_OFF = "digest_off"
+    DIGEST_ON = "digest_on"
+    REVIEW_GOOD_GROUNDS = "review_good_grounds"
+    REVIEW_REOPEN = "review_reopen"
     # inputs inside modals
     INPUT = "input"
 
@@ -60,6 +65,7 @@ class CallbackId(StrEnum):
     DISCARD = "discard_item"
     ACCEPT_NOTE = "accept_note"
     FOLLOW_UP = "follow_up_item"
+    FEEDBACK = "item_feedback"
 
 
 class FollowUpKind(StrEnum):
@@ -69,6 +75,24 @@ class FollowUpKind(StrEnum):
     WON = "won"
     LOST = "lost"
     NO_RESPONSE = "no_response"
+
+
+class Outcome(StrEnum):
+    """What came of an item, as its owner tells in the feedback form."""
+
+    NOTHING_YET = "nothing_yet"
+    MEETING = "meeting"
+    OPPORTUNITY = "opportunity"
+    WON = "won"
+    LOST = "lost"
+    NO_INTEREST = "no_interest"
+
+
+class Verdict(StrEnum):
+    """A reviewer's mark on a sampled discard."""
+
+    GOOD_GROUNDS = "good_grounds"
+    REOPEN = "reopen"
 
 
 class SnoozeRef(BaseModel):

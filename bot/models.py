@@ -112,7 +112,7 @@ class Item(SQLModel, table=True):
     created_at: datetime = _ts()
     offered_at: datetime = _ts()
     decision_due_at: datetime | None = _ts(default=None, index=True)
-    accepted_at: datetime | None = _ts(default=None)
+    accepted_at: datetime | None = _ts(default=None, index=True)
     decided_at: datetime | None = _ts(default=None)
     card_channel: str | None = Field(default=None, max_length=32)
     card_ts: str | None = Field(default=None, max_length=32)
@@ -122,7 +122,6 @@ class Item(SQLModel, table=True):
     nudge_step: int = 0
     next_nudge_at: datetime | None = _ts(default=None, index=True)
     snoozed_until: datetime | None = _ts(default=None)
-
 
 
 class ItemEvent(SQLModel, table=True):
@@ -233,3 +232,80 @@ class FollowUp(SQLModel, table=True):
     kind: str = Field(max_length=32)
     note: str | None = Field(default=None, sa_type=sa.Text)
     at: datetime = _ts()
+
+
+class Feedback(SQLModel, table=True):
+    """The owner's word on an item some time after accepting it: did they reach the customer, what
+    came of it, how useful the information was. One per item; relayed to the sender and the
+    Business Builder and counted in the quality figures (bot/reports.py)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", unique=True)
+    owner_user_id: str = Field(max_length=32, index=True)
+    asked_at: datetime = _ts()
+    reminded_at: datetime | None = _ts(default=None)
+    answered_at: datetime | None = _ts(default=None, index=True)
+    reached_customer: bool | None = None
+    outcome: str | None = Field(default=None, max_length=32)  # bot.ids.Outcome
+    usefulness: int | None = None  # 1-5
+    comment: str | None = Field(default=None, sa_type=sa.Text)
+    by: str | None = Field(default=None, max_length=32)
+
+
+class DigestSent(SQLModel, table=True):
+    """Which weekly digest went to whom: the claim that makes it once per person per week."""
+
+    __tablename__ = "digest_sent"
+
+    person: str = Field(primary_key=True, max_length=254)  # e-mail (or Slack user id when unknown)
+    week: str = Field(primary_key=True, max_length=10)  # ISO week of the person's local digest moment, 2026-W10
+    at: datetime = _ts()
+    lines: int = 0
+
+
+class ReviewRound(SQLModel, table=True):
+    """A lead review: a random sample of the period's discards, drawn with a recorded seed."""
+
+    __tablename__ = "review_round"
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_start: datetime = _ts(sa_column_kwargs={"unique": True})
+    period_end: datetime = _ts()
+    seed: int = Field(sa_type=sa.BigInteger)
+    population: int = 0  # items discarded in the period
+    sample_size: int = 0
+    channel: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _ts()
+    summarized_at: datetime | None = _ts(default=None)
+
+
+class ReviewEntry(SQLModel, table=True):
+    """One sampled discard and the reviewers' verdict on it."""
+
+    __tablename__ = "review_entry"
+    __table_args__ = (sa.UniqueConstraint("round_id", "item_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="review_round.id", index=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    discarded_by: str | None = Field(default=None, max_length=32)
+    verdict: str | None = Field(default=None, max_length=16)  # "good_grounds" or "reopen"
+    reviewer: str | None = Field(default=None, max_length=32)
+    decided_at: datetime | None = _ts(default=None)
+    message_channel: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+
+
+class LookupLog(SQLModel, table=True):
+    """Every look-up of customer information: who asked, how, what they saw and what was withheld."""
+
+    __tablename__ = "lookup_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts()
+    who: str = Field(max_length=254)  # Slack user id or e-mail
+    via: str = Field(max_length=16)  # command, home, shortcut, api
+    query: str = Field(default="", max_length=500)
+    customer_id: int | None = None
+    shown: int = 0
+    withheld: int = 0
