@@ -92,3 +92,16 @@ def run_in_transaction(engine: Engine, work: Callable[[Session], T], *, attempts
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
     raise AssertionError("unreachable")
+
+
+def insert_once(session: Session, model: type, **values: object) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING: True when this call inserted the row. Two schedulers racing
+    to claim the same thing (a digest for a week, a review round) both succeed; only one inserts."""
+    if is_postgres(session.get_bind()):
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = model.__table__
+    statement = (insert(table).values(**values).on_conflict_do_nothing()
+                 .returning(*table.primary_key.columns))  # rowcount is not reliable here on psycopg
+    return session.execute(statement).first() is not None

@@ -95,6 +95,22 @@ class Verdict(StrEnum):
     REOPEN = "reopen"
 
 
+class ReviewRef(BaseModel):
+    """A lead review button's payload: which sampled discard."""
+
+    entry: int
+
+    def dump(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def parse(cls, raw: str | None) -> "ReviewRef | None":
+        try:
+            return cls.model_validate_json(raw or "")
+        except ValidationError:
+            return None
+
+
 class SnoozeRef(BaseModel):
     """A reminder's snooze option: which item, for how many days."""
 

@@ -33,6 +33,9 @@ class Kind(StrEnum):
     CHANNEL = "channel"  # a message in a configured channel
     FILE = "file"  # a file upload (charts)
     NUDGE = "nudge"  # a reminder / escalation / follow-up reminder, rebuilt from the items' state
+    DIGEST = "digest"  # the weekly digest of pending ownership (its content computed when queued)
+    FEEDBACK = "feedback"  # the owner's feedback request (or its one reminder), rebuilt when sent
+    REVIEW = "review"  # a lead review's messages in the review channel
 
 
 class Status(StrEnum):

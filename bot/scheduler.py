@@ -9,6 +9,7 @@ one PostgreSQL never send the same nudge twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -16,19 +17,56 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import Context
-from bot.flows import nudge
+from bot.flows import digest, feedback, nudge, review
 
 log = logging.getLogger("handover.scheduler")
 TICK_SECONDS = 60
 
 
-def tick(ctx: Context) -> nudge.Run:
-    """One run: reminders, escalations, reassignments, follow-up reminders, unanswered questions."""
+def _nudges(ctx: Context) -> nudge.Run:
     done = nudge.run(ctx)
     if done.messages or done.reassigned or done.reasked or done.unanswered:
         log.info("tick: %d reminder(s), %d escalation(s), %d follow-up reminder(s), %d reassigned, "
                  "%d question(s) re-asked, %d unanswered", len(done.reminders), len(done.escalations),
                  len(done.follow_ups), len(done.reassigned), len(done.reasked), len(done.unanswered))
+    return done
+
+
+def _digests(ctx: Context) -> None:
+    if sent := digest.run(ctx):
+        log.info("tick: weekly digest queued for %d person(s)", len(sent))
+
+
+def _feedback(ctx: Context) -> None:
+    done = feedback.run(ctx)
+    if done.asked or done.reminded:
+        log.info("tick: feedback asked for %d item(s), %d reminder(s)", len(done.asked), len(done.reminded))
+
+
+def _review(ctx: Context) -> None:
+    if (started := review.run(ctx)) is not None:
+        log.info("tick: lead review of %s started: %d of %d discards", started.period_start.date(),
+                 started.sample_size, started.population)
+
+
+# Each job reads what is due from the database and claims it atomically; one job failing does not
+# keep the others from running (and its work is retried by the next tick: nothing was half-done).
+JOBS: list[tuple[str, Callable[[Context], object]]] = [
+    ("digest", _digests),
+    ("feedback", _feedback),
+    ("review", _review),
+]
+
+
+def tick(ctx: Context) -> nudge.Run:
+    """One run: the service level (reminders, escalations, reassignments, follow-up reminders,
+    unanswered questions), then the weekly digests, feedback requests and the lead review."""
+    done = _nudges(ctx)
+    for name, job in JOBS:
+        try:
+            job(ctx)
+        except Exception:
+            log.exception("scheduler job %s failed", name)
     return done
 
 

@@ -53,7 +53,7 @@ def duration(hours: float) -> str:
     if minutes < 48 * 60:
         h, m = divmod(minutes, 60)
         return f"{h} h {m} min" if m else f"{h} h"
-    return f"{minutes // (24 * 60)} days"
+    return f"{round(minutes / (24 * 60))} days"
 
 
 def user(user_id: str | None, fallback: str | None = None) -> str:

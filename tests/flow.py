@@ -35,3 +35,24 @@ def hand_over(bench: Bench, **fields: Any) -> int:
 def sent_texts(bench: Bench, user_id: str) -> list[str]:
     """Everything a person received in their DM with the bot (threads included), as text."""
     return [m.text for m in bench.fake.messages(channel=bench.fake.dm_channel_for(user_id))]
+
+
+def accept(bench: Bench, item_id: int) -> None:
+    """The receiver clicks Accept on the item's card."""
+    from bot.ids import ActionId
+    receiver = bench.item(item_id).receiver_user_id
+    r = bench.agent.click(user=receiver, message=bench.card(item_id), action_id=ActionId.ACCEPT)
+    assert r.status_code == 200
+    bench.deliver()
+
+
+def discard(bench: Bench, item_id: int, reason: str = "no_real_interest",
+            justification: str = "Student project, no budget and no timeline.") -> None:
+    """The receiver discards the item through the Discard modal, with a reason and a justification."""
+    from bot.ids import ActionId
+    receiver = bench.item(item_id).receiver_user_id
+    bench.agent.click(user=receiver, message=bench.card(item_id), action_id=ActionId.DISCARD)
+    view = bench.fake.views_opened_by(receiver)[-1]
+    r = bench.agent.submit_view(user=receiver, view=view, values={"reason": reason, "justification": justification})
+    assert r.status_code == 200
+    bench.deliver()

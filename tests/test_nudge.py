@@ -27,7 +27,7 @@ routing:
 def at(day: int, hour: int, minute: int = 0, tz: str = "Europe/Stockholm") -> datetime:
     """Monday 2 March 2026 is day 0."""
     from zoneinfo import ZoneInfo
-    local = datetime(2026, 3, 2 + day, hour, minute, tzinfo=ZoneInfo(tz))
+    local = datetime(2026, 3, 2, hour, minute, tzinfo=ZoneInfo(tz)) + timedelta(days=day)  # wall-clock time
     return local.astimezone(timezone.utc)
 
 

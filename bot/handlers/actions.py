@@ -18,12 +18,14 @@ from sqlmodel import Session
 
 from bot.context import Context
 from bot.db import run_in_transaction
-from bot.flows import decide, nudge
+from bot import texts
+from bot.flows import decide, digest, feedback, nudge, review
 from bot.flows.decide import Outcome
 from bot.handlers.common import ctx_of, tell
-from bot.ids import ActionId, Category, ItemRef, SnoozeRef
+from bot.ids import ActionId, Category, ItemRef, ReviewRef, SnoozeRef, Verdict
 from bot.models import Customer, Item
-from bot.slack import decision_modals
+from bot.slack import decision_modals, people
+from bot.slack import feedback as feedback_blocks
 
 CHECKLIST_ACTION = re.compile(rf"^{ActionId.CHECKLIST.value}:\d+$")
 
@@ -154,8 +156,72 @@ def snoozed(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
     ack()
 
 
+def feedback_form(ack: Ack, body: dict, action: dict, client: WebClient, context: BoltContext) -> None:
+    """"Give feedback" on a feedback request: the form opens at once, for the owner only."""
+    ctx = ctx_of(context)
+    ref = ItemRef.parse(action.get("value"))
+    if ref is None:
+        ack()
+        return
+    user, channel = _where(body)
+
+    def prepare(session: Session) -> dict[str, Any] | None:
+        _, refusal = feedback.may_answer(session, ref.item, user)
+        if refusal:
+            tell(session, ctx, channel=channel, user=user, text=refusal,
+                 key=f"refusal:{user}:{action.get('action_ts') or body.get('trigger_id')}")
+            return None
+        return feedback_blocks.form(ref.item, _customer(session, session.get(Item, ref.item)))
+    view = run_in_transaction(ctx.engine, prepare)
+    if view is not None:
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+    ack()
+
+
+def digest_switch(enabled: bool) -> Callable[..., None]:
+    """The digest's "Switch off my weekly digest" button (and its way back)."""
+    def listener(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
+        ctx = ctx_of(context)
+        user, channel = _where(body)
+
+        def work(session: Session) -> None:
+            digest.set_enabled(session, email=None, user_id=user, enabled=enabled)
+            tell(session, ctx, channel=channel, user=user, key=f"digest:{user}:{action.get('action_ts')}",
+                 text=texts.say("digest.j2", "switched_on" if enabled else "switched_off"))
+        run_in_transaction(ctx.engine, work)
+        ack()
+    return listener
+
+
+def review_marked(verdict: Verdict) -> Callable[..., None]:
+    """A reviewer marks a sampled discard "good grounds" or "reopen" in the review channel."""
+    def listener(ack: Ack, body: dict, action: dict, client: WebClient, context: BoltContext) -> None:
+        ctx = ctx_of(context)
+        ref = ReviewRef.parse(action.get("value"))
+        if ref is None:
+            ack()
+            return
+        user, channel = _where(body)
+        email = people.email_of(ctx, client, user)  # cached in the person table after the first time
+
+        def work(session: Session) -> None:
+            outcome = review.mark(session, ctx, ref.entry, user, email=email, verdict=verdict)
+            _answer(session, ctx, outcome, body, action)
+            if outcome.ok and outcome.message:
+                tell(session, ctx, channel=channel, user=user, text=outcome.message,
+                     key=f"review:{user}:{action.get('action_ts')}")
+        run_in_transaction(ctx.engine, work)
+        ack()
+    return listener
+
+
 def register(app: App) -> None:
     app.action(ActionId.SNOOZE)(snoozed)
+    app.action(ActionId.REVIEW_GOOD_GROUNDS)(review_marked(Verdict.GOOD_GROUNDS))
+    app.action(ActionId.REVIEW_REOPEN)(review_marked(Verdict.REOPEN))
+    app.action(ActionId.FEEDBACK)(feedback_form)
+    app.action(ActionId.DIGEST_OFF)(digest_switch(False))
+    app.action(ActionId.DIGEST_ON)(digest_switch(True))
     app.action(ActionId.ACCEPT)(one_click(decide.accept))
     app.action(ActionId.CLOSE)(one_click(decide.close))
     app.action(ActionId.REOPEN)(one_click(lambda s, ctx, item_id, user: decide.reopen(s, ctx, item_id, user)))

@@ -9,7 +9,10 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot import texts
+from bot.db import run_in_transaction
+from bot.flows import digest
 from bot.handlers.common import ctx_of
+from bot.slack import people
 from bot.slack import modals
 
 log = logging.getLogger("handover.commands")
@@ -42,8 +45,20 @@ def help_subcommand(ack: Ack, command: dict, context: BoltContext, rest: str) ->
     ack(response_type="ephemeral", text=texts.say("help.j2", "help"))
 
 
-# Later parts add: customer, mine, sent, stats.
-SUBCOMMANDS = {"help": help_subcommand}
+def digest_subcommand(ack: Ack, command: dict, context: BoltContext, rest: str) -> None:
+    """/handover digest off|on: switch one's weekly digest."""
+    ctx = ctx_of(context)
+    choice = rest.strip().lower()
+    if choice not in ("on", "off"):
+        ack(response_type="ephemeral", text=texts.say("help.j2", "digest_usage"))
+        return
+    user = command["user_id"]
+    email = people.email_of(ctx, context.client, user)
+    run_in_transaction(ctx.engine, lambda s: digest.set_enabled(s, email=email, user_id=user, enabled=choice == "on"))
+    ack(response_type="ephemeral", text=texts.say("digest.j2", "switched_on" if choice == "on" else "switched_off"))
+
+
+SUBCOMMANDS = {"help": help_subcommand, "digest": digest_subcommand}
 
 
 def register(app: App) -> None:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from bot.context import Context
 from bot.db import run_in_transaction
-from bot.flows import ask, decide
+from bot.flows import ask, decide, feedback
 from bot.flows.capture import capture
 from bot.flows.decide import Outcome
 from bot.handlers.common import ctx_of, tell
@@ -57,8 +57,8 @@ def decision(flow: Flow) -> Callable[..., None]:
                 session.rollback()
             elif isinstance(outcome, Suggestion):
                 response.update(response_action="update", view=outcome.view)
-            elif not outcome.ok and outcome.message:
-                tell(session, ctx, channel=None, user=user, text=outcome.message, key=f"refusal:{user}:{view['id']}")
+            elif outcome.message:  # a refusal (someone else decided meanwhile), or a thank-you
+                tell(session, ctx, channel=None, user=user, text=outcome.message, key=f"answer:{user}:{view['id']}:{body.get('trigger_id', '')}")
         run_in_transaction(ctx.engine, work)
         ack(**response)
     return listener
@@ -116,6 +116,10 @@ def _accept_note(s: Session, ctx: Context, item_id: int, user: str, v: dict, _: 
     return decide.accept_note(s, ctx, item_id, user, note=v.get("note"))
 
 
+def _feedback(s: Session, ctx: Context, item_id: int, user: str, v: dict, _: dict) -> Outcome:
+    return feedback.answer(s, ctx, item_id, user, v)
+
+
 def closed(ack: Ack) -> None:
     """The person closed a modal: nothing was decided, nothing to do."""
     ack()
@@ -129,5 +133,6 @@ def register(app: App) -> None:
     app.view(CallbackId.DISCARD)(decision(_discard))
     app.view(CallbackId.FOLLOW_UP)(decision(_follow_up))
     app.view(CallbackId.ACCEPT_NOTE)(decision(_accept_note))
+    app.view(CallbackId.FEEDBACK)(decision(_feedback))
     for callback in CallbackId:
         app.view_closed(callback)(closed)

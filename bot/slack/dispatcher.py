@@ -32,6 +32,9 @@ from bot.flows import deliver
 from bot.ids import ItemStatus
 from bot.models import Customer, Item, Outbox, Question
 from bot.slack import card, nudges, people
+from bot.slack import digest as digest_blocks
+from bot.slack import feedback as feedback_blocks
+from bot.slack import review as review_blocks
 from bot.slack.client import reading_client, sending_client
 
 log = logging.getLogger("handover.dispatcher")
@@ -78,6 +81,9 @@ class Dispatcher:
             outbox.Kind.EPHEMERAL: self._ephemeral,
             outbox.Kind.CHANNEL: self._channel,
             outbox.Kind.NUDGE: self._nudge,
+            outbox.Kind.DIGEST: self._digest,
+            outbox.Kind.FEEDBACK: self._feedback,
+            outbox.Kind.REVIEW: self._review,
         }
 
     def register(self, kind: str, sender: Callable[[Outbox], dict[str, Any]]) -> None:
@@ -380,6 +386,45 @@ class Dispatcher:
             raise Done("everything in it was decided meanwhile")
         text, blocks = built
         return self.post(row, channel=self.dm_channel(user), text=text, blocks=blocks)
+
+    def _digest(self, row: Outbox) -> dict[str, Any]:
+        p = row.payload
+        user = self.reach(p.get("to_user"), p.get("to_email"), [])
+        if user is None:
+            raise Done(f"nobody reachable: {p.get('to_user') or p.get('to_email')}")
+        text, blocks = digest_blocks.build(p["week"], p["digest"])
+        return self.post(row, channel=self.dm_channel(user), text=text, blocks=blocks)
+
+    def _feedback(self, row: Outbox) -> dict[str, Any]:
+        """The feedback request (or its reminder), unless it was answered meanwhile."""
+        p = row.payload
+        built = self._finish(lambda s: feedback_blocks.request(s, self.ctx.config, row.item_id,
+                                                               reminder=bool(p.get("reminder"))))
+        if built is None:
+            raise Done("feedback already given, or the item is gone")
+        text, blocks = built
+        return self.post(row, channel=self.dm_channel(p["to_user"]), text=text, blocks=blocks)
+
+    def _review(self, row: Outbox) -> dict[str, Any]:
+        """A lead review's intro, one sampled discard (posted, or updated with its verdict), or its summary."""
+        p = row.payload
+        built = self._finish(lambda s: review_blocks.build(s, self.ctx.config, p, now=self.ctx.clock.now()))
+        if built is None:
+            raise Done("nothing to show")
+        text, blocks, target = built
+        if target.get("ts"):
+            try:
+                self.client.chat_update(channel=target["channel"], ts=target["ts"], text=text, blocks=blocks)
+            except SlackApiError as exc:
+                if exc.response.get("error") == "message_not_found":
+                    raise Done("the review message was deleted") from exc
+                raise
+            return {"channel": target["channel"], "ts": target["ts"]}
+        posted = self.post(row, channel=target["channel"], text=text, blocks=blocks)
+        if p.get("entry_id"):
+            entry_id = p["entry_id"]
+            self._finish(lambda s: review_blocks.remember(s, entry_id, posted["channel"], posted["ts"]))
+        return posted
 
     def _after(self, hook: dict[str, Any] | None, posted: dict[str, Any]) -> None:
         """Remember where a message landed when a later one must reply in its thread."""

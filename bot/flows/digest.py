@@ -1,0 +1,253 @@
+"""Digest: once a week, each person's pending ownership in one message, at their own local time.
+
+An owner or receiver reads what waits for their acceptance (oldest first), what they own with no
+follow-up yet, their open questions (asked by them, or waiting for their answer as Business
+Builder) and what they handed over in the week and how it went. A team lead also reads the team's
+pending items by person and age, the week's acceptance rate and median time to accept, and the
+week's discards with their reasons.
+
+Nobody with nothing to report gets a digest, and anyone can switch theirs off. A run is stateless:
+who is due is worked out from the configured day and time in each person's time zone, and the
+claim is a row in ``digest_sent`` (person, ISO week) inserted with ON CONFLICT DO NOTHING, in the
+same transaction as the message it queues — two schedulers never send a digest twice, and a
+scheduler that was down catches up within a day (later than that, the week's digest is skipped
+rather than sent stale).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from bot import outbox
+from bot.config import DAYS, Config, Team
+from bot.context import Context
+from bot.db import insert_once, run_in_transaction
+from bot.ids import ItemStatus
+from bot.models import Customer, DigestSent, Item, ItemEvent, Person, Question
+
+LATE_BY_AT_MOST = timedelta(days=1)  # catch-up window after the digest moment
+WEEK = timedelta(days=7)
+SHOWN = 10  # lines per section; the rest is counted
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    user_id: str | None
+    tz: str | None
+
+
+# ----- who is due ------------------------------------------------------------------------------------
+
+def _zone(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name else fallback
+    except (ZoneInfoNotFoundError, ValueError):
+        return fallback
+
+
+def digest_moment(config: Config, tz: ZoneInfo, now: datetime) -> datetime:
+    """This week's digest moment in ``tz`` (the configured weekday and time), as UTC."""
+    local = now.astimezone(tz)
+    monday = local.date() - timedelta(days=local.weekday())
+    day = monday + timedelta(days=DAYS.index(config.digest.day))
+    return datetime.combine(day, config.digest.time, tz).astimezone(timezone.utc)
+
+
+def week_of(moment: datetime, tz: ZoneInfo) -> str:
+    year, week, _ = moment.astimezone(tz).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def recipients(session: Session, config: Config) -> list[Recipient]:
+    """Everyone the bot knows in Slack (receivers, owners, senders, Business Builders) and every team
+    lead, minus those who switched their digest off."""
+    people = {p.email: p for p in session.exec(select(Person))}
+    out: dict[str, Recipient] = {}
+    for p in people.values():
+        if p.slack_user_id and p.active and p.digest_enabled:
+            out[p.email] = Recipient(p.email, p.slack_user_id, p.tz)
+    for team in config.teams:
+        if team.lead and team.lead not in out:
+            p = people.get(team.lead)
+            if p is None or (p.digest_enabled and p.active):
+                out[team.lead] = Recipient(team.lead, p.slack_user_id if p else None, p.tz if p else None)
+    return sorted(out.values(), key=lambda r: r.email)
+
+
+def run(ctx: Context) -> list[str]:
+    """Queue the digests due now; returns the e-mails of the people who get one."""
+    def work(session: Session) -> list[str]:
+        now = ctx.clock.now()
+        sent: list[str] = []
+        for person in recipients(session, ctx.config):
+            tz = _zone(person.tz, ctx.config.tz)
+            moment = digest_moment(ctx.config, tz, now)
+            if not moment <= now < moment + LATE_BY_AT_MOST:
+                continue
+            week = week_of(moment, tz)
+            if session.get(DigestSent, (person.email, week)) is not None:
+                continue
+            content = build(session, ctx.config, person, now)
+            if not insert_once(session, DigestSent, person=person.email, week=week, at=now, lines=content.lines):
+                continue  # another scheduler claimed it
+            if content.lines == 0:
+                continue  # nothing to report: no empty digest
+            outbox.enqueue(session, outbox.Kind.DIGEST, key=f"digest:{person.email}:{week}", now=now,
+                           channel_key=person.user_id or person.email,
+                           payload={"to_user": person.user_id, "to_email": person.email, "week": week,
+                                    "digest": content.data})
+            sent.append(person.email)
+        return sent
+    return run_in_transaction(ctx.engine, work)
+
+
+# ----- what a digest says -----------------------------------------------------------------------------
+
+@dataclass
+class Content:
+    data: dict[str, Any]
+
+    @property
+    def lines(self) -> int:
+        owner = self.data.get("owner", {})
+        count = sum(len(v) if isinstance(v, list) else 0 for v in owner.values())
+        count += sum(1 for t in self.data.get("teams", []) if t["has_news"])
+        return count
+
+
+def build(session: Session, config: Config, person: Recipient, now: datetime) -> Content:
+    data: dict[str, Any] = {"owner": _owner(session, config, person, now),
+                            "teams": [_team(session, config, t, now) for t in config.teams_led_by(person.email)]}
+    return Content(data)
+
+
+def _names(session: Session, items: list[Item]) -> dict[int, str]:
+    ids = {i.customer_id for i in items}
+    if not ids:
+        return {}
+    return {c.id: c.name for c in session.exec(select(Customer).where(Customer.id.in_(ids)))}
+
+
+def _hours(since: datetime | None, now: datetime) -> float:
+    return round(max((now - since).total_seconds(), 0) / 3600, 1) if since else 0.0
+
+
+def _line(item: Item, names: dict[int, str], config: Config, **extra: Any) -> dict[str, Any]:
+    return {"id": item.id, "customer": names.get(item.customer_id, ""), "event": item.event_name,
+            "category": config.category(item.category).label, **extra}
+
+
+def _mine(user_id: str | None, email: str, user_col: Any, email_col: Any) -> Any:
+    clauses = [sa.func.lower(email_col) == email]
+    if user_id:
+        clauses.append(user_col == user_id)
+    return sa.or_(*clauses)
+
+
+def _owner(session: Session, config: Config, person: Recipient, now: datetime) -> dict[str, Any]:
+    uid, email = person.user_id, person.email
+    waiting = list(session.exec(select(Item).where(Item.status == ItemStatus.PENDING,
+                                                   _mine(uid, email, Item.receiver_user_id, Item.receiver_email))
+                                .order_by(Item.offered_at, Item.id)))
+    no_follow_up = list(session.exec(select(Item).where(Item.status == ItemStatus.ACCEPTED,
+                                                        Item.owner_user_id == uid, Item.follow_up_count == 0)
+                                     .order_by(Item.accepted_at, Item.id))) if uid else []
+    asked = list(session.exec(select(Question).where(Question.open == True, Question.asked_by == uid)  # noqa: E712
+                              .order_by(Question.asked_at))) if uid else []
+    to_answer = list(session.exec(select(Question).join(Item, Item.id == Question.item_id)
+                                  .where(Question.open == True,  # noqa: E712
+                                         _mine(uid, email, Question.business_builder_user_id,
+                                               Item.business_builder_email))
+                                  .order_by(Question.asked_at)))
+    week_ago = now - WEEK
+    sent = list(session.exec(select(Item).where(
+        sa.or_(_mine(uid, email, Item.sender_user_id, Item.sender_email),
+               _mine(uid, email, Item.business_builder_user_id, Item.business_builder_email)),
+        sa.or_(Item.created_at >= week_ago, Item.accepted_at >= week_ago, Item.decided_at >= week_ago))
+        .order_by(Item.created_at, Item.id)))
+    question_items = {q.item_id for q in asked + to_answer}
+    related = waiting + no_follow_up + sent + (list(session.exec(select(Item).where(Item.id.in_(question_items))))
+                                               if question_items else [])
+    names = _names(session, related)
+    by_id = {i.id: i for i in related}
+
+    def q_line(q: Question, other: str | None) -> dict[str, Any]:
+        item = by_id.get(q.item_id)
+        return {"id": q.item_id, "customer": names.get(item.customer_id, "") if item else "",
+                "question": q.text, "waited_hours": _hours(q.asked_at, now), "other": other}
+
+    return {
+        "waiting": [_line(i, names, config, waited_hours=_hours(i.offered_at, now),
+                          due=i.decision_due_at.isoformat() if i.decision_due_at else None) for i in waiting],
+        "no_follow_up": [_line(i, names, config, accepted_hours=_hours(i.accepted_at, now)) for i in no_follow_up],
+        "asked": [q_line(q, q.business_builder_user_id) for q in asked],
+        "to_answer": [q_line(q, q.asked_by) for q in to_answer],
+        "handed_over": [_line(i, names, config, status=i.status, holder=i.owner_user_id or i.receiver_user_id,
+                              holder_email=i.receiver_email, reason=config.discard_reason(i.discard_reason).label
+                              if i.discard_reason else None,
+                              accept_hours=_hours(i.created_at, i.accepted_at) if i.accepted_at else None)
+                        for i in sent],
+    }
+
+
+def in_team(team: Team) -> Any:
+    return sa.or_(Item.team_key == team.key, sa.func.lower(Item.receiver_email).in_(team.members))
+
+
+def _team(session: Session, config: Config, team: Team, now: datetime) -> dict[str, Any]:
+    week_ago = now - WEEK
+    pending = list(session.exec(select(Item).where(Item.status == ItemStatus.PENDING, in_team(team))
+                                .order_by(Item.offered_at)))
+    by_person: dict[str, list[Item]] = defaultdict(list)
+    for item in pending:
+        by_person[item.receiver_user_id or item.receiver_email or "?"].append(item)
+    accepted = list(session.exec(select(Item).where(in_team(team), Item.accepted_at >= week_ago,
+                                                    Item.accepted_at < now)))
+    discarded = list(session.exec(select(Item).where(in_team(team), Item.status == ItemStatus.DISCARDED,
+                                                     Item.decided_at >= week_ago, Item.decided_at < now)
+                                  .order_by(Item.decided_at)))
+    decided = len(accepted) + len(discarded)
+    waits = [_hours(i.created_at, i.accepted_at) for i in accepted]
+    names = _names(session, pending + discarded)
+    discarded_by = {i.id: _discarder(session, i) for i in discarded}
+    people = [{"who": who, "count": len(items), "oldest_hours": _hours(items[0].offered_at, now),
+               "ids": [i.id for i in items[:SHOWN]]}
+              for who, items in sorted(by_person.items(), key=lambda kv: kv[1][0].offered_at)]
+    return {
+        "key": team.key, "name": team.name,
+        "pending": people,
+        "accepted": len(accepted), "discarded": len(discarded),
+        "acceptance_rate": round(100 * len(accepted) / decided) if decided else None,
+        "median_accept_hours": round(statistics.median(waits), 1) if waits else None,
+        "discards": [_line(i, names, config, reason=config.discard_reason(i.discard_reason or "").label,
+                           justification=i.discard_justification, by=discarded_by[i.id]) for i in discarded],
+        "has_news": bool(people or accepted or discarded),
+    }
+
+
+def _discarder(session: Session, item: Item) -> str | None:
+    event = session.exec(select(ItemEvent).where(ItemEvent.item_id == item.id, ItemEvent.kind == "discarded")
+                         .order_by(ItemEvent.id.desc())).first()
+    return event.actor if event else item.receiver_user_id
+
+
+# ----- switching it off and on ---------------------------------------------------------------------
+
+def set_enabled(session: Session, *, email: str | None, user_id: str, enabled: bool) -> None:
+    """Switch a person's weekly digest off (or back on)."""
+    person = session.exec(select(Person).where(Person.slack_user_id == user_id)).first()
+    if person is None and email:
+        person = session.exec(select(Person).where(Person.email == email.lower())).first()
+    if person is None:
+        person = Person(email=(email or user_id).lower(), slack_user_id=user_id)
+    person.digest_enabled = enabled
+    session.add(person)

@@ -1,0 +1,60 @@
+"""The feedback request message and its form (a modal), built from the item's state when sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, InputBlock, Option, RadioButtonsElement, StaticSelectElement
+from slack_sdk.models.views import View
+from sqlmodel import Session, select
+
+from bot import texts
+from bot.config import Config
+from bot.ids import ActionId, CallbackId, ItemRef, Outcome
+from bot.models import Customer, Feedback, Item
+from bot.slack import blocks as b
+from bot.slack.modals import text_input
+from bot.flows.feedback import COMMENT_MAX
+
+
+def _say(macro: str, **values: Any) -> str:
+    return texts.say("feedback.j2", macro, **values)
+
+
+def request(session: Session, config: Config, item_id: int | None, *, reminder: bool) -> tuple[str, list] | None:
+    item = session.get(Item, item_id) if item_id else None
+    fb = session.exec(select(Feedback).where(Feedback.item_id == item_id)).first() if item else None
+    if item is None or fb is None or fb.answered_at is not None:
+        return None
+    customer = session.get(Customer, item.customer_id)
+    name = customer.name if customer else ""
+    days = max((fb.asked_at - item.accepted_at).days, 0) if item.accepted_at else 0
+    sender = texts.user(item.sender_user_id or item.business_builder_user_id,
+                        item.sender_email or item.business_builder_email or "the sender")
+    intro = (_say("reminder", item_id=item.id, customer=name) if reminder else
+             _say("request", item_id=item.id, customer=name, days=days, sender=sender, event=item.event_name))
+    parts = [b.section(intro),
+             ActionsBlock(block_id=f"feedback|{item.id}", elements=[
+                 b.button(_say("button"), ActionId.FEEDBACK, ItemRef(item=item.id).dump(), style="primary")])]
+    return _say("request_text", item_id=item.id, customer=name), b.to_dicts(parts)
+
+
+def _radio(block_id: str, label: str, options: list[tuple[str, str]]) -> InputBlock:
+    return InputBlock(block_id=block_id, label=b.plain(label, 2000),
+                      element=RadioButtonsElement(action_id=ActionId.INPUT, options=[
+                          Option(value=v, text=b.clip(t, b.OPTION_TEXT)) for v, t in options]))
+
+
+def form(item_id: int, customer: str) -> dict[str, Any]:
+    blocks = [
+        b.section(_say("intro", item_id=item_id, customer=customer)),
+        _radio("reached", _say("reached_label"), [("yes", _say("yes")), ("no", _say("no"))]),
+        InputBlock(block_id="outcome", label=b.plain(_say("outcome_label"), 2000),
+                   element=StaticSelectElement(action_id=ActionId.INPUT, options=[
+                       Option(value=o.value, text=_say("outcome_name", outcome=o.value)) for o in Outcome])),
+        _radio("usefulness", _say("usefulness_label"), [(str(n), str(n)) for n in range(1, 6)]),
+        text_input("comment", _say("comment_label"), max_length=COMMENT_MAX),
+    ]
+    return View(type="modal", callback_id=CallbackId.FEEDBACK, title=b.plain(_say("title"), b.MODAL_TITLE),
+                submit=b.plain(_say("submit"), b.MODAL_TITLE), close=b.plain("Cancel", b.MODAL_TITLE),
+                private_metadata=ItemRef(item=item_id).dump(), blocks=blocks).to_dict()
