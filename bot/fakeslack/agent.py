@@ -99,6 +99,22 @@ class SlackAgent:
                    **self._message_container(message), "actions": [action]}
         return self._interaction(payload)
 
+    def click_in_home(self, *, user: str, action_id: str, block_id: str) -> httpx.Response:
+        """``user`` clicks the button ``action_id`` in the block ``block_id`` of their App Home tab."""
+        home = self.fake.published_home(user)
+        if home is None:
+            raise AssertionError(f"{user} has no Home tab published")
+        block = next((b for b in home.get("blocks", []) if b.get("block_id") == block_id), None)
+        element = next((e for e in (block or {}).get("elements", []) if e.get("action_id") == str(action_id)), None)
+        if element is None:
+            raise AssertionError(f"there is no {action_id!r} in block {block_id!r} of the Home tab")
+        action = {"action_id": element["action_id"], "block_id": block_id, "text": element.get("text"),
+                  "value": element.get("value"), "type": element["type"], "action_ts": f"{time.time():.6f}"}
+        payload = {**self._base("block_actions", user), "trigger_id": self.fake.issue_trigger(user),
+                   "container": {"type": "view", "view_id": "VHOME" + user},
+                   "view": {**home, "id": "VHOME" + user, "type": "home"}, "actions": [action]}
+        return self._interaction(payload)
+
     def click_checkbox(self, *, user: str, message: Message, action_id: str,
                        selected_values: list[str]) -> httpx.Response:
         """``user`` ticks checkboxes so that exactly ``selected_values`` are selected."""

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from bot import audit, outbox, texts
 from bot.context import Context
 from bot.flows.deliver import decision_due, queue_card, route_item
+from bot.flows.home import queue_refresh
 from bot.ids import Category, FollowUpKind, ItemStatus
 from bot.models import Customer, FollowUp, Item, Person
 from bot.texts import duration
@@ -107,6 +108,9 @@ def refresh_card(session: Session, item: Item, now: datetime) -> None:
     outbox.enqueue(session, outbox.Kind.CARD_REFRESH, key=f"refresh:{item.id}:{item.version}", now=now,
                    item_id=item.id, channel_key=item.card_channel or f"item:{item.id}",
                    payload={"item_id": item.id})
+    # every decision shows on the desks of the people it concerns (their App Home)
+    for user in {item.receiver_user_id, item.owner_user_id, item.sender_user_id} - {None}:
+        queue_refresh(session, user, now, why=f"item:{item.id}:{item.version}")
 
 
 def history_line(session: Session, item: Item, now: datetime, *, kind: str, by: str, text: str = "") -> None:

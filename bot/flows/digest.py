@@ -125,8 +125,8 @@ class Content:
 
 
 def build(session: Session, config: Config, person: Recipient, now: datetime) -> Content:
-    data: dict[str, Any] = {"owner": _owner(session, config, person, now),
-                            "teams": [_team(session, config, t, now) for t in config.teams_led_by(person.email)]}
+    data: dict[str, Any] = {"owner": owner_view(session, config, person, now),
+                            "teams": [team_view(session, config, t, now) for t in config.teams_led_by(person.email)]}
     return Content(data)
 
 
@@ -153,7 +153,10 @@ def _mine(user_id: str | None, email: str, user_col: Any, email_col: Any) -> Any
     return sa.or_(*clauses)
 
 
-def _owner(session: Session, config: Config, person: Recipient, now: datetime) -> dict[str, Any]:
+def owner_view(session: Session, config: Config, person: Recipient, now: datetime, *,
+               since: timedelta = WEEK) -> dict[str, Any]:
+    """A person's own desk: waiting for them, owned without follow-up, open questions, and what they
+    handed over (created or decided within ``since``). The App Home shows the same."""
     uid, email = person.user_id, person.email
     waiting = list(session.exec(select(Item).where(Item.status == ItemStatus.PENDING,
                                                    _mine(uid, email, Item.receiver_user_id, Item.receiver_email))
@@ -168,7 +171,7 @@ def _owner(session: Session, config: Config, person: Recipient, now: datetime) -
                                          _mine(uid, email, Question.business_builder_user_id,
                                                Item.business_builder_email))
                                   .order_by(Question.asked_at)))
-    week_ago = now - WEEK
+    week_ago = now - since
     sent = list(session.exec(select(Item).where(
         sa.or_(_mine(uid, email, Item.sender_user_id, Item.sender_email),
                _mine(uid, email, Item.business_builder_user_id, Item.business_builder_email)),
@@ -203,7 +206,8 @@ def in_team(team: Team) -> Any:
     return sa.or_(Item.team_key == team.key, sa.func.lower(Item.receiver_email).in_(team.members))
 
 
-def _team(session: Session, config: Config, team: Team, now: datetime) -> dict[str, Any]:
+def team_view(session: Session, config: Config, team: Team, now: datetime) -> dict[str, Any]:
+    """A team lead's view of the team: pending by person and age, the week's figures and discards."""
     week_ago = now - WEEK
     pending = list(session.exec(select(Item).where(Item.status == ItemStatus.PENDING, in_team(team))
                                 .order_by(Item.offered_at)))
@@ -211,9 +215,9 @@ def _team(session: Session, config: Config, team: Team, now: datetime) -> dict[s
     for item in pending:
         by_person[item.receiver_user_id or item.receiver_email or "?"].append(item)
     accepted = list(session.exec(select(Item).where(in_team(team), Item.accepted_at >= week_ago,
-                                                    Item.accepted_at < now)))
+                                                    Item.accepted_at <= now)))
     discarded = list(session.exec(select(Item).where(in_team(team), Item.status == ItemStatus.DISCARDED,
-                                                     Item.decided_at >= week_ago, Item.decided_at < now)
+                                                     Item.decided_at >= week_ago, Item.decided_at <= now)
                                   .order_by(Item.decided_at)))
     decided = len(accepted) + len(discarded)
     waits = [_hours(i.created_at, i.accepted_at) for i in accepted]

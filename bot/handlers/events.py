@@ -7,7 +7,7 @@ from slack_bolt import Ack, App, BoltContext
 from sqlmodel import Session
 
 from bot.db import run_in_transaction
-from bot.flows import ask
+from bot.flows import ask, home
 from bot.handlers.common import ctx_of
 from bot.models import ProcessedEvent
 
@@ -37,5 +37,17 @@ def message(ack: Ack, body: dict, event: dict, context: BoltContext) -> None:
     run_in_transaction(ctx.engine, work)
 
 
+def home_opened(ack: Ack, body: dict, event: dict, context: BoltContext) -> None:
+    """The person opened the Home tab: publish their desk (the outbox sends views.publish)."""
+    ack()
+    if event.get("tab") != "home" or not event.get("user"):
+        return
+    ctx = ctx_of(context)
+    now = ctx.clock.now()
+    run_in_transaction(ctx.engine, lambda s: home.queue_refresh(s, event["user"], now,
+                                                                why=f"opened:{body.get('event_id') or now.isoformat()}"))
+
+
 def register(app: App) -> None:
     app.event("message")(message)
+    app.event("app_home_opened")(home_opened)

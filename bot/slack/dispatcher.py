@@ -34,6 +34,7 @@ from bot.models import Customer, Item, Outbox, Question
 from bot.slack import card, nudges, people
 from bot.slack import digest as digest_blocks
 from bot.slack import feedback as feedback_blocks
+from bot.slack import home as home_view
 from bot.slack import review as review_blocks
 from bot.slack.client import reading_client, sending_client
 
@@ -82,6 +83,7 @@ class Dispatcher:
             outbox.Kind.CHANNEL: self._channel,
             outbox.Kind.NUDGE: self._nudge,
             outbox.Kind.DIGEST: self._digest,
+            outbox.Kind.HOME: self._home,
             outbox.Kind.FEEDBACK: self._feedback,
             outbox.Kind.REVIEW: self._review,
         }
@@ -386,6 +388,19 @@ class Dispatcher:
             raise Done("everything in it was decided meanwhile")
         text, blocks = built
         return self.post(row, channel=self.dm_channel(user), text=text, blocks=blocks)
+
+    def _home(self, row: Outbox) -> dict[str, Any]:
+        """views.publish of a person's App Home, rebuilt from the database now."""
+        user = row.payload["user"]
+        email = people.email_of(self.ctx, self.reader, user)  # a team lead sees the team
+        view = self._finish(lambda s: home_view.build(s, self.ctx.config, user, self.ctx.clock.now(), email=email))
+        try:
+            self.client.views_publish(user_id=user, view=view)
+        except SlackApiError as exc:
+            if exc.response.get("error") in UNREACHABLE:
+                raise Done("the person is no longer reachable") from exc
+            raise
+        return {"user": user}
 
     def _digest(self, row: Outbox) -> dict[str, Any]:
         p = row.payload

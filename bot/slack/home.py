@@ -1,0 +1,78 @@
+"""The App Home view: a person's desk, built from the database when published."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock
+from slack_sdk.models.views import View
+from sqlmodel import Session
+
+from bot import texts
+from bot.config import Config
+from bot.flows import home
+from bot.ids import ActionId, ItemRef
+from bot.models import Item
+from bot.slack import blocks as b
+
+SHOWN = 10  # items with buttons per part: 3 blocks each keeps the view far below Slack's 100
+
+
+def _say(macro: str, **values: Any) -> str:
+    return texts.say("home.j2", macro, **values)
+
+
+def _digest(macro: str, **values: Any) -> str:
+    return texts.say("digest.j2", macro, **values)
+
+
+def _with_buttons(session: Session, line: str, item_id: int, buttons: list[tuple[str, ActionId, str | None]]) -> list:
+    item = session.get(Item, item_id)
+    ref = ItemRef(item=item_id, v=item.version if item else None).dump()
+    return [b.section(line, block_id=f"home|{item_id}"),
+            ActionsBlock(block_id=f"home-act|{item_id}",
+                         elements=[b.button(_say(label), action, ref, style=style) for label, action, style in buttons])]
+
+
+def build(session: Session, config: Config, user_id: str, now: datetime, *, email: str | None = None) -> dict[str, Any]:
+    desk = home.desk(session, config, user_id, now, email=email)
+    owner = desk["owner"]
+    parts: list[Any] = [b.header(_say("title")), b.context(_say("numbers", n=desk["numbers"]))]
+    waiting, owned = owner["waiting"], owner["no_follow_up"]
+    if not waiting and not owned:
+        parts.append(b.section(_say("nothing_waiting")))
+    if waiting:
+        parts += [b.divider(), b.section(_say("waiting_title", count=len(waiting)))]
+        for line in waiting[:SHOWN]:
+            parts += _with_buttons(session, _say("waiting_line", l=line), line["id"],
+                                   [("accept", ActionId.ACCEPT, "primary"), ("discard", ActionId.DISCARD, None),
+                                    ("reassign", ActionId.REASSIGN, None)])
+        if len(waiting) > SHOWN:
+            parts.append(b.context(_say("more", count=len(waiting) - SHOWN)))
+    if owned:
+        parts += [b.divider(), b.section(_say("owned_title", count=len(owned)))]
+        for line in owned[:SHOWN]:
+            parts += _with_buttons(session, _say("owned_line", l=line), line["id"],
+                                   [("follow_up", ActionId.FOLLOW_UP, "primary")])
+        if len(owned) > SHOWN:
+            parts.append(b.context(_say("more", count=len(owned) - SHOWN)))
+    for key in ("asked", "to_answer"):
+        if owner[key]:
+            parts += [b.divider(), b.section(_digest(key, lines=owner[key][:SHOWN],
+                                                     more=max(len(owner[key]) - SHOWN, 0)))]
+    if owner["handed_over"]:
+        parts += [b.divider(), b.section(_digest("handed_over", lines=owner["handed_over"][:SHOWN],
+                                                 more=max(len(owner["handed_over"]) - SHOWN, 0),
+                                                 title=_say("handed_over_title")))]
+    for team in desk["teams"]:
+        parts += [b.divider(), b.header(_digest("team_title", name=team["name"]))]
+        if team["pending"]:
+            parts.append(b.section(_digest("team_pending", people=team["pending"][:SHOWN],
+                                           more=max(len(team["pending"]) - SHOWN, 0))))
+        parts.append(b.section(_digest("team_figures", accepted=team["accepted"], discarded=team["discarded"],
+                                       rate=team["acceptance_rate"], median=team["median_accept_hours"])))
+        if team["discards"]:
+            parts.append(b.section(_digest("team_discards", lines=team["discards"][:SHOWN],
+                                           more=max(len(team["discards"]) - SHOWN, 0))))
+    return View(type="home", blocks=b.to_dicts(parts, limit=b.VIEW_BLOCKS)).to_dict()
