@@ -306,13 +306,17 @@ class Dispatcher:
     def _card_retire(self, row: Outbox) -> dict[str, Any]:
         p = row.payload
         text, blocks = card.retired(p["customer"], p["why"])
+        return self.update(p["channel"], p["ts"], text=text, blocks=blocks, gone="the old card was deleted")
+
+    def update(self, channel: str, ts: str, *, text: str, blocks: list, gone: str) -> dict[str, Any]:
+        """chat.update a message we posted; a message deleted meanwhile leaves nothing to do."""
         try:
-            self.client.chat_update(channel=p["channel"], ts=p["ts"], text=text, blocks=blocks)
+            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
         except SlackApiError as exc:
             if exc.response.get("error") == "message_not_found":
-                raise Done("the old card was deleted") from exc
+                raise Done(gone) from exc
             raise
-        return {"channel": p["channel"], "ts": p["ts"]}
+        return {"channel": channel, "ts": ts}
 
     def _direct(self, row: Outbox) -> dict[str, Any]:
         p = row.payload
@@ -428,13 +432,8 @@ class Dispatcher:
             raise Done("nothing to show")
         text, blocks, target = built
         if target.get("ts"):
-            try:
-                self.client.chat_update(channel=target["channel"], ts=target["ts"], text=text, blocks=blocks)
-            except SlackApiError as exc:
-                if exc.response.get("error") == "message_not_found":
-                    raise Done("the review message was deleted") from exc
-                raise
-            return {"channel": target["channel"], "ts": target["ts"]}
+            return self.update(target["channel"], target["ts"], text=text, blocks=blocks,
+                               gone="the review message was deleted")
         posted = self.post(row, channel=target["channel"], text=text, blocks=blocks)
         if p.get("entry_id"):
             entry_id = p["entry_id"]

@@ -15,16 +15,13 @@ from bot.flows import home
 from bot.ids import ActionId, ItemRef
 from bot.models import Item
 from bot.slack import blocks as b
+from bot.slack import digest as digest_blocks
 
 SHOWN = 10  # items with buttons per part: 3 blocks each keeps the view far below Slack's 100
 
 
 def _say(macro: str, **values: Any) -> str:
     return texts.say("home.j2", macro, **values)
-
-
-def _digest(macro: str, **values: Any) -> str:
-    return texts.say("digest.j2", macro, **values)
 
 
 def _with_buttons(session: Session, line: str, item_id: int, buttons: list[tuple[str, ActionId, str | None]]) -> list:
@@ -59,20 +56,9 @@ def build(session: Session, config: Config, user_id: str, now: datetime, *, emai
             parts.append(b.context(_say("more", count=len(owned) - SHOWN)))
     for key in ("asked", "to_answer"):
         if owner[key]:
-            parts += [b.divider(), b.section(_digest(key, lines=owner[key][:SHOWN],
-                                                     more=max(len(owner[key]) - SHOWN, 0)))]
+            parts += [b.divider(), digest_blocks.part(key, owner[key])]
     if owner["handed_over"]:
-        parts += [b.divider(), b.section(_digest("handed_over", lines=owner["handed_over"][:SHOWN],
-                                                 more=max(len(owner["handed_over"]) - SHOWN, 0),
-                                                 title=_say("handed_over_title")))]
+        parts += [b.divider(), digest_blocks.part("handed_over", owner["handed_over"], title=_say("handed_over_title"))]
     for team in desk["teams"]:
-        parts += [b.divider(), b.header(_digest("team_title", name=team["name"]))]
-        if team["pending"]:
-            parts.append(b.section(_digest("team_pending", people=team["pending"][:SHOWN],
-                                           more=max(len(team["pending"]) - SHOWN, 0))))
-        parts.append(b.section(_digest("team_figures", accepted=team["accepted"], discarded=team["discarded"],
-                                       rate=team["acceptance_rate"], median=team["median_accept_hours"])))
-        if team["discards"]:
-            parts.append(b.section(_digest("team_discards", lines=team["discards"][:SHOWN],
-                                           more=max(len(team["discards"]) - SHOWN, 0))))
+        parts += digest_blocks.team_parts(team)
     return View(type="home", blocks=b.to_dicts(parts, limit=b.VIEW_BLOCKS)).to_dict()
