@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -56,9 +58,11 @@ def import_(
     sender: Annotated[Optional[str], typer.Option(help="E-mail of the person handing the items over")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would happen, change nothing")] = False,
     deliver: Annotated[bool, typer.Option(help="Send the cards now (otherwise a running server sends them)")] = True,
+    report: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Also write the line-by-line report to this CSV file")] = None,
+    max_rows: Annotated[int, typer.Option(help="Refuse files with more data rows than this")] = 100_000,
 ) -> None:
     """Import an event's export: one item per valid row, a line-numbered report of the rest."""
-    from bot.flows.importing import import_file
+    from bot.flows.importing import import_file, write_report
     from bot.intake.tabular import TabularError, count_rows
     ctx = _context()
     try:
@@ -67,29 +71,41 @@ def import_(
                       console=err, transient=True, disable=total < 200) as progress:
             task = progress.add_task("Importing", total=total)
             summary = import_file(ctx, file, event=event, business_builder=business_builder, sender=sender,
-                                  dry_run=dry_run, progress=lambda n: progress.advance(task, n))
+                                  dry_run=dry_run, progress=lambda n: progress.advance(task, n), max_rows=max_rows)
     except TabularError as exc:
-        err.print(f"[bold red]{file}:[/] {exc}")
+        err.print(f"[bold red]{escape(str(file))}:[/] {escape(str(exc))}")  # the file's words are not markup
+        err.print("Nothing was imported.")
         raise typer.Exit(2) from None
     print_import(summary, dry_run=dry_run)
+    if report:
+        write_report(summary, report)
+        console.print(f"Wrote the line-by-line report to {escape(str(report))}.")
     if deliver and not dry_run and summary.created:
         from bot.slack.dispatcher import Dispatcher
         Dispatcher(ctx).run_until_idle()
     raise typer.Exit(1 if summary.errors else 0)
 
 
+SHOWN_ROWS = 200  # a longer import is summed up; --report FILE.csv has every line
+
+
 def print_import(summary, *, dry_run: bool) -> None:  # noqa: ANN001
+    # every cell comes from the imported file: escaped, so "[/]" in a company name is text, not markup
     table = Table(title="Routing" if dry_run else "Imported items", show_lines=False)
     for col in ("line", "customer", "category", "receiver", "why", "status"):
         table.add_column(col)
-    for o in summary.outcomes:
-        table.add_row(str(o.line), o.customer, o.category, o.receiver, o.routing, o.status)
+    for o in summary.outcomes[:SHOWN_ROWS]:
+        table.add_row(str(o.line), escape(o.customer), o.category, escape(o.receiver), escape(o.routing), o.status)
     if summary.outcomes:
         console.print(table)
+    if len(summary.outcomes) > SHOWN_ROWS:
+        console.print(f"… and {len(summary.outcomes) - SHOWN_ROWS:,} more rows (--report FILE.csv lists every line).")
     for w in summary.warnings:
-        console.print(f"[yellow]warning:[/] {w}")
-    for e in summary.errors:
-        console.print(f"[red]line {e.line}:[/] " + "; ".join(e.reasons))
+        console.print(f"[yellow]warning:[/] {escape(w)}")
+    for e in summary.errors[:SHOWN_ROWS]:
+        console.print(f"[red]line {e.line}:[/] " + escape("; ".join(e.reasons)))
+    if len(summary.errors) > SHOWN_ROWS:
+        console.print(f"… and {len(summary.errors) - SHOWN_ROWS:,} more rejected lines (--report FILE.csv lists them).")
     verb = "would create" if dry_run else "created"
     n_new = sum(1 for o in summary.outcomes if o.status in ("created", "would create"))
     console.print(f"{n_new} {verb}, {summary.existing} already imported, {len(summary.errors)} rejected.")
@@ -110,7 +126,9 @@ def serve(
     web = create_web_app(ctx, bolt_app(ctx))
     background = Background(ctx, scheduler=ctx.settings.run_scheduler).start()
     try:
-        uvicorn.run(web, host=host or ctx.settings.host, port=port or ctx.settings.port, log_config=None)
+        # access_log off: the app writes one access line per request itself, with its request id
+        uvicorn.run(web, host=host or ctx.settings.host, port=port or ctx.settings.port, log_config=None,
+                    access_log=False)
     finally:
         background.shutdown()
 
@@ -159,6 +177,59 @@ def scheduler(
         return
     console.print("Scheduler running (one tick a minute); Ctrl-C stops it.")
     run_blocking(ctx)
+
+
+@app.command()
+def report(
+    from_: Annotated[Optional[datetime], typer.Option("--from", formats=["%Y-%m-%d"], help="First day (default: 7 days ago)")] = None,
+    to: Annotated[Optional[datetime], typer.Option("--to", formats=["%Y-%m-%d"], help="Day after the last (exclusive; default: tomorrow)")] = None,
+    by: Annotated[str, typer.Option(help="event, sender, business_builder, receiver, team, region, category or none")] = "none",
+    event: Annotated[Optional[str], typer.Option(help="Only items of this event (part of its name)")] = None,
+    csv: Annotated[Optional[Path], typer.Option("--csv", dir_okay=False, help="Also write the figures to this CSV file")] = None,
+) -> None:
+    """Acceptance, time to accept, discards, follow-up, feedback and outcome of the items handed over in a period."""
+    from bot import report_cli, reports
+    if by not in reports.DIMENSIONS:
+        err.print(f"--by must be one of: {', '.join(reports.DIMENSIONS)}")
+        raise typer.Exit(2)
+    ctx = _context()
+    start, end = report_cli.period(ctx.config, ctx.clock.now(), from_.date() if from_ else None, to.date() if to else None)
+    if end <= start:
+        err.print("--to must be after --from.")
+        raise typer.Exit(2)
+    result = report_cli.report(ctx, start=start, end=end, by=by, event=event)
+    report_cli.print_report(console, result, ctx.config)
+    if csv:
+        report_cli.write_report_csv(result, csv)
+        console.print(f"Wrote {csv}.")
+
+
+@app.command("export")
+def export_(
+    item_id: Annotated[Optional[int], typer.Argument(help="The item's number (#12)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "json",
+    all_: Annotated[bool, typer.Option("--all", help="Every item handed over since --since")] = False,
+    since: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="With --all: from this day on")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", dir_okay=False, help="Write here instead of printing")] = None,
+) -> None:
+    """An item's fields and full history (audit trail, questions, follow-ups, feedback) for a CRM."""
+    import sys
+
+    from bot import report_cli
+    if fmt not in ("csv", "json") or (item_id is None) == (not all_):
+        err.print("Give one ITEM_ID, or --all [--since DATE]; --format csv or json.")
+        raise typer.Exit(2)
+    ctx = _context()
+    ids = [item_id] if item_id is not None else report_cli.ids_since(ctx, since.date() if since else None)
+    text, missing = report_cli.export_text(ctx, ids, fmt)
+    if missing:
+        err.print(f"No item #{', #'.join(map(str, missing))}.")
+        raise typer.Exit(1)
+    if output:
+        output.write_text(text, encoding="utf-8", newline="")
+        console.print(f"Wrote {len(ids)} item(s) to {output}.")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -14,6 +15,32 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 T = TypeVar("T")
+
+# How long database work may wait for a locked SQLite file or a restarting PostgreSQL. Background
+# work (dispatcher, scheduler, import) waits up to 30 s per attempt; a request waits only until
+# its deadline (``answering_within``): Slack wants an answer within 3 s, and a clear "busy, try
+# again" is better than a time-out after which the change may still happen.
+BACKGROUND_BUSY_SECONDS = 30.0
+REQUEST_SECONDS = 2.0
+_deadline: ContextVar[float | None] = ContextVar("handover_db_deadline", default=None)
+
+
+@contextmanager
+def answering_within(seconds: float = REQUEST_SECONDS) -> Iterator[None]:
+    """The database work inside (waits and retries included) gives up after ``seconds``, raising
+    the OperationalError for which :func:`unavailable` is true."""
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _busy_ms() -> int:
+    deadline = _deadline.get()
+    if deadline is None:
+        return int(BACKGROUND_BUSY_SECONDS * 1000)
+    return max(1, int((deadline - time.monotonic()) * 1000))
 
 
 def normalize_url(url: str) -> str:
@@ -39,14 +66,16 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             if ":memory:" not in url and url != "sqlite://":
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(BACKGROUND_BUSY_SECONDS * 1000)}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # noqa: ANN001
             # Take the write lock at the start of every transaction: read-then-write transactions
-            # (claims, decisions) can then never fail half-way with "database is locked".
+            # (claims, decisions) can then never fail half-way with "database is locked". How long
+            # it waits for another writer: up to the request's deadline, or 30 s in the background.
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={_busy_ms()}")
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -69,6 +98,11 @@ def transaction(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def unavailable(exc: BaseException) -> bool:
+    """The database is locked, restarting or unreachable (not a bug): say "busy, try again"."""
+    return isinstance(exc, OperationalError) and _transient(exc)
+
+
 def _transient(exc: OperationalError) -> bool:
     text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
     markers = ("database is locked", "could not serialize", "deadlock detected",
@@ -80,18 +114,23 @@ def _transient(exc: OperationalError) -> bool:
 
 def run_in_transaction(engine: Engine, work: Callable[[Session], T], *, attempts: int = 5) -> T:
     """Run ``work`` in a transaction, retrying transient database trouble (a locked SQLite file,
-    a restarted PostgreSQL). ``work`` must be safe to run again: it only sees its own transaction."""
+    a restarted PostgreSQL). ``work`` must be safe to run again: it only sees its own transaction.
+    Inside ``answering_within`` it retries until that deadline instead of ``attempts`` times."""
     delay = 0.05
-    for attempt in range(1, attempts + 1):
+    deadline = _deadline.get()
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             with transaction(engine) as session:
                 return work(session)
         except OperationalError as exc:
-            if attempt == attempts or not _transient(exc):
+            if not _transient(exc):
+                raise
+            if (time.monotonic() + delay >= deadline) if deadline is not None else attempt >= attempts:
                 raise
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
-    raise AssertionError("unreachable")
 
 
 def insert_once(session: Session, model: type, **values: object) -> bool:

@@ -7,8 +7,9 @@ small typed payload (:class:`ItemRef`), never as free text.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 
 class Category(StrEnum):
@@ -51,6 +52,8 @@ class ActionId(StrEnum):
     DIGEST_ON = "digest_on"
     REVIEW_GOOD_GROUNDS = "review_good_grounds"
     REVIEW_REOPEN = "review_reopen"
+    LOOKUP_PICK = "lookup_pick"  # one customer out of several matches
+    LOOKUP_MORE = "lookup_more"  # the next page of a look-up
     # inputs inside modals
     INPUT = "input"
 
@@ -66,6 +69,8 @@ class CallbackId(StrEnum):
     ACCEPT_NOTE = "accept_note"
     FOLLOW_UP = "follow_up_item"
     FEEDBACK = "item_feedback"
+    LOOKUP_SHORTCUT = "lookup_customer_shortcut"  # global shortcut "Look up a customer"
+    LOOKUP = "lookup_customer"  # the look-up modal
 
 
 class FollowUpKind(StrEnum):
@@ -122,6 +127,25 @@ class SnoozeRef(BaseModel):
 
     @classmethod
     def parse(cls, raw: str | None) -> "SnoozeRef | None":
+        try:
+            return cls.model_validate_json(raw or "")
+        except ValidationError:
+            return None
+
+
+class LookupRef(BaseModel):
+    """A look-up button's payload: which look-up, the query as typed, the chosen customer, the page."""
+
+    k: Literal["customer", "mine", "sent"] = "customer"
+    q: str = Field(default="", max_length=500)
+    c: int | None = None
+    p: int = Field(default=0, ge=0)
+
+    def dump(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+    @classmethod
+    def parse(cls, raw: str | None) -> "LookupRef | None":
         try:
             return cls.model_validate_json(raw or "")
         except ValidationError:

@@ -81,19 +81,26 @@ def claim(engine: Engine, *, now: datetime, worker: str | None = None, limit: in
     """Atomically take up to ``limit`` due rows for one worker. Rows whose lease ran out (a
     dispatcher that crashed mid-send) are due again. Several dispatchers never take the same row:
     PostgreSQL uses SELECT … FOR UPDATE SKIP LOCKED, SQLite a conditional UPDATE under its
-    single-writer lock."""
+    single-writer lock. A worker claims one batch at a time, so rows it still holds from an earlier
+    claim (its round broke off: the database went away while it recorded a result) are its to take
+    again at once, not after the lease."""
     worker = worker or uuid.uuid4().hex[:12]
     due = sa.or_(
         sa.and_(Outbox.status == Status.PENDING, Outbox.next_attempt_at <= now),
         sa.and_(Outbox.status == Status.SENDING, Outbox.claimed_until < now),
+        sa.and_(Outbox.status == Status.SENDING, Outbox.claimed_by == worker),
     )
     with transaction(engine) as session:
-        query = select(Outbox.id).where(due).order_by(Outbox.id).limit(limit)
+        query = select(Outbox.id, Outbox.status).where(due).order_by(Outbox.id).limit(limit)
         if is_postgres(engine):
             query = query.with_for_update(skip_locked=True)
-        ids = list(session.exec(query))
-        if not ids:
+        found = list(session.exec(query))
+        if not found:
             return []
+        ids = [row_id for row_id, _ in found]
+        # Taken over from a dispatcher whose lease ran out (it crashed, or hung): it may have posted
+        # the message before it died, so the next attempt looks for the row's key before posting.
+        taken_over = {row_id for row_id, status in found if status == Status.SENDING}
         session.execute(
             sa.update(Outbox)
             .where(Outbox.id.in_(ids), due)
@@ -101,6 +108,10 @@ def claim(engine: Engine, *, now: datetime, worker: str | None = None, limit: in
         )
         rows = list(session.exec(select(Outbox).where(Outbox.id.in_(ids), Outbox.claimed_by == worker)
                                  .order_by(Outbox.id)))
+        for row in rows:
+            if row.id in taken_over and not row.payload.get("_maybe_sent"):
+                row.payload = {**row.payload, "_maybe_sent": True}
+                session.add(row)
     return rows
 
 
@@ -112,10 +123,10 @@ def mark_sent(session: Session, row_id: int, *, now: datetime, result: dict[str,
 
 
 def reschedule(session: Session, row: Outbox, *, now: datetime, error: str,
-               retry_after: float | None = None, ambiguous: bool = False, count_attempt: bool = True) -> None:
+               retry_after: float | None = None, ambiguous: bool = False, count_attempt: bool = True) -> float:
     """Put a row back for a later attempt: after Slack's Retry-After, or with exponential backoff.
     ``ambiguous`` records that the last attempt may have reached Slack (a time-out, a 5xx), so the
-    next attempt first checks whether the message already arrived."""
+    next attempt first checks whether the message already arrived. Returns the seconds it waits."""
     attempts = row.attempts + (1 if count_attempt else 0)
     if retry_after is None:
         retry_after = min(2 ** max(attempts - 1, 0), 300)
@@ -128,6 +139,7 @@ def reschedule(session: Session, row: Outbox, *, now: datetime, error: str,
         .values(status=status, attempts=attempts, next_attempt_at=now + timedelta(seconds=retry_after),
                 last_error=error[:1000], claimed_until=None, payload=payload)
     )
+    return float(retry_after)
 
 
 def mark_dead(session: Session, row_id: int, *, error: str) -> None:

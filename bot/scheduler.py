@@ -17,7 +17,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import Context
-from bot.flows import digest, feedback, nudge, review
+from bot.flows import digest, feedback, nudge, review, weekly_chart
 
 log = logging.getLogger("handover.scheduler")
 TICK_SECONDS = 60
@@ -55,6 +55,7 @@ JOBS: list[tuple[str, Callable[[Context], object]]] = [
     ("digest", _digests),
     ("feedback", _feedback),
     ("review", _review),
+    ("weekly_chart", weekly_chart.run),  # last week's chart to the reports channel, once a week
 ]
 
 

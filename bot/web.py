@@ -10,25 +10,29 @@ from __future__ import annotations
 
 import hmac
 import logging
-import time
-import uuid
+import math
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi import Body, Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from slack_bolt import App
-from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.adapter.starlette.handler import to_starlette_response
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot import outbox
+from bot import logs, lookup_api, outbox
+from bot.boundary import RequestBoundary
 from bot.context import Context
-from bot.db import run_in_transaction
+from bot.db import answering_within, run_in_transaction, unavailable
 from bot.flows.intake import IdempotencyConflict, receive
 from bot.intake.schema import ItemIn
+from bot.lookup_api import LookupOut
 from bot.ratelimit import TokenBucket
+from bot.slack import guard
 
 log = logging.getLogger("handover.web")
 
@@ -74,18 +78,8 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
     api.state.bolt = bolt
     limiter = TokenBucket(rate=ctx.settings.api_rate_per_second, burst=ctx.settings.api_rate_burst)
 
-    @api.middleware("http")
-    async def limits(request: Request, call_next: Any) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse({"error": f"request body larger than {MAX_BODY_BYTES} bytes"}, status_code=413)
-        started = time.perf_counter()
-        response = await call_next(request)
-        response.headers["x-request-id"] = request_id
-        log.info("%s %s %s", request.method, request.url.path, response.status_code,
-                 extra={"request_id": request_id, "ms": round((time.perf_counter() - started) * 1000, 1)})
-        return response
+    # request id and log context, body size limit (declared or streamed), one access line per request
+    api.add_middleware(RequestBoundary, max_body=MAX_BODY_BYTES)
 
     @api.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -94,9 +88,17 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
     @api.post("/slack/events", include_in_schema=False)
     async def slack_events(request: Request) -> Response:
         body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return Response("request too large", status_code=413)
-        bolt_response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
+        # signature first, then the shape: nothing unsigned is parsed, nothing malformed reaches Bolt
+        try:
+            payload = guard.screen(body, request.headers, ctx.settings.signing_secret)
+        except guard.Rejected as refused:
+            log.warning("refused a Slack request: %s", refused.reason)
+            return JSONResponse({"error": refused.reason}, status_code=refused.status)
+        logs.bind(event_id=payload.get("event_id") if isinstance(payload.get("event_id"), str) else None)
+        bolt_request = guard.bolt_request(body.decode("utf-8"), payload, request.query_params, request.headers)
+        # the listener's database work gives up after 2 s (Slack gives up after 3): the person is
+        # told "busy, try again" (bot/slack/busy.py) instead of the click timing out
+        bolt_response = await run_in_threadpool(_answering, bolt.dispatch, bolt_request)
         return to_starlette_response(bolt_response)
 
     def authorized(authorization: Annotated[str | None, Header()] = None) -> str:
@@ -106,7 +108,8 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
                 not hmac.compare_digest(supplied.encode(), expected.encode()):
             raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
         if not limiter.allow(hmac.new(b"k", supplied.encode(), "sha256").hexdigest()):
-            raise HTTPException(429, "too many requests for this token", headers={"Retry-After": "1"})
+            raise HTTPException(429, "too many requests for this token",
+                                headers={"Retry-After": str(max(1, math.ceil(1 / limiter.rate)))})
         return supplied
 
     @api.post("/api/items", status_code=201, response_model=ItemOut,
@@ -120,12 +123,26 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
         idempotency_key: Annotated[str | None, Header(max_length=300)] = None,
     ) -> ItemOut:
         try:
-            result = run_in_transaction(ctx.engine, lambda s: _receive(s, ctx, item, idempotency_key))
+            with answering_within():
+                result = run_in_transaction(ctx.engine, lambda s: _receive(s, ctx, item, idempotency_key))
         except IdempotencyConflict:
             raise HTTPException(409, "this Idempotency-Key was used for a different item") from None
+        logs.bind(item_id=result.out.id)
         if result.replayed:
             response.status_code = 200
         return result.out
+
+    @api.get("/api/customers", response_model=LookupOut,
+              responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 429: {"model": ErrorOut}},
+              summary="Look up a customer on behalf of a person", dependencies=[Depends(authorized)])
+    def look_up_customer(
+        q: Annotated[str | None, Query(max_length=500, description="A name, a domain or an e-mail.")] = None,
+        customer_id: Annotated[int | None, Query(ge=1, le=2**31 - 1,  # an INTEGER id; a bigger one is a 422
+                                                 description="One of the matches of an earlier call.")] = None,
+        x_handover_user: Annotated[str | None, Header(description="The e-mail of the person asking.")] = None,
+    ) -> LookupOut:
+        """What the person may see of the customer (as in Slack); withheld items are counted, with whom to ask."""
+        return lookup_api.look_up(ctx, user=x_handover_user, q=q, customer_id=customer_id)
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
@@ -136,9 +153,18 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
             return JSONResponse({"ok": False, "database": type(exc).__name__}, status_code=503)
         return JSONResponse({"ok": True, "database": "ok", "outbox_pending": pending})
 
-    @api.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    @api.exception_handler(StarletteHTTPException)  # FastAPI's own 400s and 404/405s too: {"error": reason}
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @api.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        if not unavailable(exc):
+            return await unexpected(request, exc)
+        log.warning("database unavailable on %s: %s", request.url.path, type(exc.orig or exc).__name__)
+        return JSONResponse({"error": "the database is busy or restarting; nothing was saved. Send the same "
+                                      "request again in a few seconds (external_id / Idempotency-Key make "
+                                      "the retry safe)"}, status_code=503, headers={"Retry-After": "5"})
 
     @api.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -146,6 +172,11 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
         return JSONResponse({"error": "internal error; it was logged"}, status_code=500)
 
     return api
+
+
+def _answering(dispatch: Any, request: Any) -> Any:
+    with answering_within():
+        return dispatch(request)
 
 
 class _Received:

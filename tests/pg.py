@@ -50,9 +50,7 @@ class Cluster:
             shutil.chown(self.dir, user="postgres")
         data = self.dir / "data"
         self._run(self.initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
-        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off " \
-               f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        self._run(self.pg_ctl, "-D", str(data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
+        self._run(self.pg_ctl, "-D", str(data), "-o", self._opts, "-l", str(self.dir / "log"), "-w", "start")
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
@@ -69,9 +67,23 @@ class Cluster:
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
-    def restart(self) -> None:
-        self._run(self.pg_ctl, "-D", str(self.dir / "data"), "-m", "fast", "-w", "restart",
-                  "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off")
+    @property
+    def _opts(self) -> str:
+        return f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off " \
+               f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+
+    def restart(self, down_for: float = 0.0) -> None:
+        """Stop (fast: open connections are cut, open transactions rolled back) and start again,
+        same port, same settings: what a failover or a `systemctl restart postgresql` does.
+        ``down_for``: seconds it stays down in between (a slow restart)."""
+        data = str(self.dir / "data")
+        if not down_for:
+            self._run(self.pg_ctl, "-D", data, "-m", "fast", "-w", "restart", "-o", self._opts,
+                      "-l", str(self.dir / "log"))
+            return
+        self._run(self.pg_ctl, "-D", data, "-m", "fast", "-w", "stop")
+        time.sleep(down_for)
+        self._run(self.pg_ctl, "-D", data, "-o", self._opts, "-l", str(self.dir / "log"), "-w", "start")
 
     def stop(self) -> None:
         try:

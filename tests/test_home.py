@@ -95,3 +95,31 @@ def test_the_numbers_show_their_trend_against_last_week(bench: Bench) -> None:
                                 contact_email=f"x@this{n}.example"))
     text = open_home(bench, anna)
     assert "accepted by you: *2* :arrow_up_small: (last week 1)" in text
+
+
+def test_the_home_never_shows_an_item_its_reader_may_not_see(bench: Bench) -> None:
+    """The Home way into the permission matrix: every item a Home mentions is one the visibility
+    rule lets its reader see, for a member, a member of another region, a team lead and an admin."""
+    import re
+
+    from sqlmodel import select
+
+    from bot import visibility
+    from bot.models import Item
+    nordics = [hand_over(bench, region="nordics", customer=f"North {n} AB", contact_email=f"x@north{n}.example",
+                         sender_email="anna.berg@example.com") for n in range(4)]
+    dach = [hand_over(bench, region="dach", customer=f"Süd {n} GmbH", contact_email=f"x@sued{n}.example")
+            for n in range(3)]
+    accept(bench, nordics[0])
+    accept(bench, dach[0])
+    readers = ["anna.berg@example.com", "petra.huber@example.com", "lena.lindqvist@example.com",
+               "handover.desk@example.com"]
+    for email in readers:
+        user = bench.user(email)
+        shown = {int(n) for n in re.findall(r"#(\d+)", open_home(bench, user))}
+        with bench.db() as s:
+            viewer = visibility.Viewer.resolve(s, bench.ctx.config, user_id=user)
+            visible, _ = visibility.split(s, viewer, list(s.exec(select(Item))))
+        assert shown <= {i.id for i in visible}, email
+    # and the Homes are not empty: a receiver's items are there
+    assert any(f"#{i}" in open_home(bench, bench.item(i).receiver_user_id) for i in dach[1:])

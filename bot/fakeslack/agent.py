@@ -65,10 +65,16 @@ class SlackAgent:
             "channel_id": channel, "channel_name": "general", "user_id": user,
             "user_name": self._user(user)["name"], "command": command, "text": text, "api_app_id": APP_ID,
             "is_enterprise_install": "false",
-            "response_url": self.fake.api_url.removesuffix("api/") + "commands/" + uuid.uuid4().hex,
+            "response_url": self.fake.issue_response_url(user, channel, kind="commands"),
             "trigger_id": self.fake.issue_trigger(user),
         }).encode()
         return self.raw(body, "application/x-www-form-urlencoded")
+
+    def shown(self, response: httpx.Response, *, user: str, channel: str = "C0GENERAL") -> Message:
+        """The ephemeral message ``user`` sees from a command's answer (Slack checks its blocks)."""
+        assert response.status_code == 200, response.text
+        body = response.json() if response.content else {}
+        return self.fake.show_ephemeral(user, channel, body if isinstance(body, dict) else {})
 
     # ----- messages with buttons ---------------------------------------------------------------
     @staticmethod
@@ -81,13 +87,16 @@ class SlackAgent:
                     return block, element
         raise AssertionError(f"there is no {action_id!r} on this message: a person could not click it")
 
-    def _message_container(self, message: Message) -> dict[str, Any]:
-        return {"container": {"type": "message", "message_ts": message.ts, "channel_id": message.channel,
-                              "is_ephemeral": False},
-                "channel": {"id": message.channel, "name": "directmessage"},
-                "message": message.as_slack(with_metadata=False),
-                "response_url": self.fake.api_url.removesuffix("api/") + "actions/" + uuid.uuid4().hex,
-                "state": {"values": {}}}
+    def _message_container(self, message: Message, user: str | None = None) -> dict[str, Any]:
+        out = {"container": {"type": "message", "message_ts": message.ts, "channel_id": message.channel,
+                             "is_ephemeral": message.ephemeral},
+               "channel": {"id": message.channel, "name": "directmessage"},
+               "message": message.as_slack(with_metadata=False),
+               "response_url": self.fake.issue_response_url(user, message.channel, message.ts),
+               "state": {"values": {}}}
+        if message.ephemeral:
+            del out["message"]  # Slack does not send an ephemeral message back
+        return out
 
     def click(self, *, user: str, message: Message, action_id: str, value: str | None = None) -> httpx.Response:
         """``user`` clicks the button ``action_id`` on ``message``."""
@@ -96,7 +105,7 @@ class SlackAgent:
                   "text": element.get("text"), "value": value if value is not None else element.get("value"),
                   "type": element["type"], "action_ts": f"{time.time():.6f}"}
         payload = {**self._base("block_actions", user), "trigger_id": self.fake.issue_trigger(user),
-                   **self._message_container(message), "actions": [action]}
+                   **self._message_container(message, user), "actions": [action]}
         return self._interaction(payload)
 
     def click_in_home(self, *, user: str, action_id: str, block_id: str) -> httpx.Response:
@@ -123,7 +132,7 @@ class SlackAgent:
         action = {"action_id": action_id, "block_id": block.get("block_id", ""), "type": "checkboxes",
                   "selected_options": options, "action_ts": f"{time.time():.6f}"}
         payload = {**self._base("block_actions", user), "trigger_id": self.fake.issue_trigger(user),
-                   **self._message_container(message), "actions": [action]}
+                   **self._message_container(message, user), "actions": [action]}
         return self._interaction(payload)
 
     def select(self, *, user: str, message: Message, action_id: str, value: str) -> httpx.Response:
@@ -133,10 +142,22 @@ class SlackAgent:
         action = {"action_id": action_id, "block_id": block.get("block_id", ""), "type": element["type"],
                   "selected_option": option, "action_ts": f"{time.time():.6f}"}
         payload = {**self._base("block_actions", user), "trigger_id": self.fake.issue_trigger(user),
-                   **self._message_container(message), "actions": [action]}
+                   **self._message_container(message, user), "actions": [action]}
         return self._interaction(payload)
 
     # ----- modals -----------------------------------------------------------------------------
+    def click_in_view(self, *, user: str, view: View, action_id: str, value: str | None = None) -> httpx.Response:
+        """``user`` clicks the button ``action_id`` inside the modal ``view`` (in its latest state)."""
+        current = self.fake.views.get(view.id, view)
+        block, element = self._find(current, str(action_id))  # type: ignore[arg-type]
+        action = {"action_id": element["action_id"], "block_id": block.get("block_id", ""),
+                  "text": element.get("text"), "value": value if value is not None else element.get("value"),
+                  "type": element["type"], "action_ts": f"{time.time():.6f}"}
+        payload = {**self._base("block_actions", user), "trigger_id": self.fake.issue_trigger(user),
+                   "container": {"type": "view", "view_id": current.id},
+                   "view": {**current.as_slack(), "state": {"values": {}}}, "actions": [action]}
+        return self._interaction(payload)
+
     @staticmethod
     def _state(view: View, values: dict[str, Any]) -> dict[str, dict[str, Any]]:
         state: dict[str, dict[str, Any]] = {}
@@ -203,7 +224,7 @@ class SlackAgent:
                    "trigger_id": self.fake.issue_trigger(user), "action_ts": f"{time.time():.6f}",
                    "message_ts": message.get("ts"), "message": {"type": "message", **message},
                    "channel": {"id": channel, "name": "general"},
-                   "response_url": self.fake.api_url.removesuffix("api/") + "actions/" + uuid.uuid4().hex}
+                   "response_url": self.fake.issue_response_url(user, channel)}
         return self._interaction(payload)
 
     # ----- events -----------------------------------------------------------------------------

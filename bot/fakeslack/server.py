@@ -66,6 +66,8 @@ class Message:
     metadata: dict[str, Any] | None = None
     updated: int = 0
     deleted: bool = False
+    ephemeral: bool = False  # shown to one person only (a command's answer, a response_url post)
+    to_user: str | None = None  # whom an ephemeral message is shown to
 
     @property
     def from_bot(self) -> bool:
@@ -201,6 +203,8 @@ class FakeSlack:
             self.files: dict[str, UploadedFile] = {}
             self.calls: list[Call] = []
             self.ephemerals: list[dict[str, Any]] = []
+            self.responses: list[Message] = []  # ephemeral answers: command acks shown, response_url posts
+            self._response_urls: dict[str, tuple[str | None, str, str | None]] = {}
             self._triggers: dict[str, tuple[str, float]] = {}
             self._failures: dict[str, list[tuple[str, int, int | None]]] = {}
             self._delays: dict[str, list[float]] = {}
@@ -292,6 +296,64 @@ class FakeSlack:
             self._triggers[trigger] = (user, time.monotonic())
         return trigger
 
+    def issue_response_url(self, user: str | None, channel: str, message_ts: str | None = None, *,
+                           kind: str = "actions") -> str:
+        """What Slack puts in a command or interaction payload: a URL to answer ``user`` in ``channel``
+        (replacing the message ``message_ts`` on ``replace_original``)."""
+        key = secrets.token_hex(16)
+        with self._lock:
+            self._response_urls[key] = (user, channel, message_ts)
+        return self.api_url.removesuffix("api/") + f"{kind}/" + key
+
+    def show_ephemeral(self, user: str, channel: str, body: dict[str, Any]) -> Message:
+        """What Slack does with a command's ephemeral ack body: shows it to ``user`` (blocks checked)."""
+        problems = validate_blocks(body.get("blocks") or [])
+        assert not problems, f"Slack would refuse this message: {problems}"
+        with self._lock:
+            message = Message(channel=channel, ts=self._next_ts(), text=body.get("text") or "",
+                              blocks=body.get("blocks") or [], ephemeral=True, to_user=user)
+            self.responses.append(message)
+            return message
+
+    def responses_to(self, user: str) -> list[Message]:
+        """Ephemeral answers shown to ``user``, oldest first, each in its latest state."""
+        with self._lock:
+            return [m for m in self.responses if m.to_user == user and not m.deleted]
+
+    def _respond(self, request: BaseHTTPRequestHandler, key: str, raw: bytes) -> None:
+        """A POST to a response_url: a new ephemeral message, or the original one replaced or deleted."""
+        with self._lock:
+            target = self._response_urls.get(key)
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = None
+        if target is None or not isinstance(body, dict):
+            self._record("response_url", {}, False, "invalid_url" if target is None else "invalid_json", 404)
+            self._send(request, 404 if target is None else 400, {"ok": False}, {},
+                       text_body=b"invalid_url" if target is None else b"invalid_payload")
+            return
+        problems = validate_blocks(body.get("blocks") or [])
+        if problems or not (body.get("text") or body.get("blocks") or body.get("delete_original")):
+            self._record("response_url", body, False, "invalid_blocks" if problems else "no_text", 400)
+            self._send(request, 400, {"ok": False}, {}, text_body=b"invalid_blocks" if problems else b"no_text")
+            return
+        user, channel, message_ts = target
+        with self._lock:
+            original = next((m for m in [*self.responses, *self._messages]
+                             if message_ts and m.channel == channel and m.ts == message_ts), None)
+            if original is not None and body.get("delete_original"):
+                original.deleted = True
+            elif original is not None and body.get("replace_original"):
+                original.text, original.blocks = body.get("text") or "", body.get("blocks") or []
+                original.updated += 1
+            else:
+                self.responses.append(Message(channel=channel, ts=self._next_ts(), text=body.get("text") or "",
+                                              blocks=body.get("blocks") or [],
+                                              ephemeral=body.get("response_type") != "in_channel", to_user=user))
+        self._record("response_url", body, True, None, 200)
+        self._send(request, 200, {"ok": True}, {})
+
     def apply_view_response(self, view_id: str, response: dict[str, Any]) -> None:
         """What Slack does with a view_submission answer (update, push, clear or close)."""
         with self._lock:
@@ -321,6 +383,9 @@ class FakeSlack:
         url = urlparse(request.path)
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""
+        if url.path.startswith(("/commands/", "/actions/")):
+            self._respond(request, url.path.rsplit("/", 1)[-1], raw)
+            return
         if url.path.startswith("/upload/"):
             self._send(request, 200, {"ok": True}, {}, text_body=b"OK - " + str(len(raw)).encode())
             self._uploaded(url.path.rsplit("/", 1)[-1], raw)

@@ -114,8 +114,7 @@ def refresh_card(session: Session, item: Item, now: datetime) -> None:
 
 
 def history_line(session: Session, item: Item, now: datetime, *, kind: str, by: str, text: str = "") -> None:
-    if not item.card_ts and item.status == ItemStatus.PENDING and kind not in ("accepted",):
-        pass  # the thread is under the card; the THREAD sender waits until the card exists
+    # the thread is under the card; the THREAD sender waits until the card exists
     outbox.enqueue(session, outbox.Kind.THREAD, key=f"history:{item.id}:{item.version}:{kind}", now=now,
                    item_id=item.id, channel_key=item.card_channel or f"item:{item.id}",
                    payload={"text": say("history", kind=kind, by=by, text=text)})

@@ -14,7 +14,7 @@ from bot.context import Context
 from bot.db import run_in_transaction
 from bot.flows.deliver import hand_over
 from bot.ids import Source
-from bot.intake.tabular import ImportRow, RowError, iter_rows
+from bot.intake.tabular import MAX_ROWS, ImportRow, RowError, iter_rows
 
 
 @dataclass
@@ -57,15 +57,24 @@ def _defaults(event: str | None, business_builder: str | None, sender: str | Non
 
 def import_file(ctx: Context, path: Path, *, event: str | None = None, business_builder: str | None = None,
                 sender: str | None = None, dry_run: bool = False,
-                progress: Callable[[int], None] | None = None) -> ImportSummary:
+                progress: Callable[[int], None] | None = None, max_rows: int | None = MAX_ROWS) -> ImportSummary:
     """Import ``path``. A dry run is the very same import in one transaction that is rolled back at
     the end: it shows exactly the routing the real run will do (round-robin turns, account owners
-    named by earlier rows) and writes nothing."""
+    named by earlier rows) and writes nothing.
+
+    A real run reads the whole file once before it writes anything (streamed, nothing kept but the
+    count): a whole-file problem found late — a broken quote near the end, too many rows — raises
+    :class:`TabularError` with nothing written, rather than after half the items were created."""
     summary = ImportSummary()
     labels = ctx.config.checklist.labels
-    rows: Iterable[ImportRow | RowError] = iter_rows(path, checklist_keys=labels,
-                                                      defaults=_defaults(event, business_builder, sender),
-                                                      warnings=summary.warnings)
+    defaults = _defaults(event, business_builder, sender)
+    if not dry_run:
+        for _ in iter_rows(path, checklist_keys=labels, defaults=defaults, warnings=summary.warnings,
+                           max_rows=max_rows):
+            pass
+    rows: Iterable[ImportRow | RowError] = iter_rows(path, checklist_keys=labels, defaults=defaults,
+                                                      warnings=summary.warnings if dry_run else [],
+                                                      max_rows=max_rows)
     scope = f"{event or path.stem}"
     preview = Session(ctx.engine, expire_on_commit=False) if dry_run else None
     try:
@@ -96,3 +105,22 @@ def _create(session: Session, ctx: Context, row: ImportRow, key: str) -> RowOutc
     return RowOutcome(line=row.line, key=key, customer=row.item.customer, category=str(item.category),
                       receiver=item.receiver_email or "", routing=item.routing_note or "",
                       status="created" if delivery.created else "already imported", item_id=item.id)
+
+
+REPORT_COLUMNS = ["line", "status", "customer", "category", "receiver", "why", "item"]
+
+
+def report_rows(summary: ImportSummary) -> list[list[object]]:
+    """Every line of the file that became something, in line order: created, already imported,
+    would create (dry run) or rejected with its reasons."""
+    rows: list[tuple[int, list[object]]] = [
+        (o.line, [o.line, o.status, o.customer, o.category, o.receiver, o.routing, o.item_id]) for o in summary.outcomes]
+    rows += [(e.line, [e.line, "rejected", "", "", "", "; ".join(e.reasons), None]) for e in summary.errors]
+    return [r for _, r in sorted(rows, key=lambda pair: pair[0])]
+
+
+def write_report(summary: ImportSummary, path: Path) -> None:
+    """The line-numbered report as CSV. Cells come from the imported file, so anything a spreadsheet
+    would run as a formula (= + - @ …) is written with a leading apostrophe (bot/csvsafe.py)."""
+    from bot import csvsafe
+    csvsafe.write_file(path, REPORT_COLUMNS, report_rows(summary))

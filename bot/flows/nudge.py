@@ -33,6 +33,7 @@ from bot.scheduling import company_schedule
 from bot.working_time import Schedule
 
 NEVER = datetime(2999, 1, 1, tzinfo=timezone.utc)
+RUN_LOCK = 0x48616E646F  # PostgreSQL advisory lock key of a scheduler run ("Hando")
 FOLLOW_UP_REMINDERS = 2  # gentle: at most this many per stall
 
 
@@ -118,6 +119,11 @@ def _held_back(session: Session, item: Item, sched: Schedule, now: datetime) -> 
 def run(ctx: Context, *, limit: int = 500) -> Run:
     """One scheduler tick: everything due now, in one transaction."""
     def work(session: Session) -> Run:
+        if is_postgres(session.get_bind()):
+            # Two schedulers take turns (SQLite's BEGIN IMMEDIATE does the same): the second run
+            # finds the steps already claimed, so a person never gets two reminders (or a lead two
+            # escalations) in the same minute, each listing part of their items.
+            session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": RUN_LOCK})
         now = ctx.clock.now()
         done = Run()
         _pending_items(session, ctx, now, done, limit)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.handlers import actions, commands, events, shortcuts, views
+from bot.handlers import actions, commands, events, lookups, shortcuts, views
 
 
 def register_all(app: App) -> None:
-    for kind in (commands, shortcuts, views, actions, events):
+    for kind in (commands, shortcuts, views, actions, events, lookups):
         kind.register(app)

@@ -11,7 +11,9 @@ from slack_sdk import WebClient
 from bot import texts
 from bot.db import run_in_transaction
 from bot.flows import digest
+from bot.handlers import lookups
 from bot.handlers.common import ctx_of
+from bot.handlers.stats import stats_subcommand
 from bot.slack import people
 from bot.slack import modals
 
@@ -58,7 +60,8 @@ def digest_subcommand(ack: Ack, command: dict, context: BoltContext, rest: str) 
     ack(response_type="ephemeral", text=texts.say("digest.j2", "switched_on" if choice == "on" else "switched_off"))
 
 
-SUBCOMMANDS = {"help": help_subcommand, "digest": digest_subcommand}
+SUBCOMMANDS = {"help": help_subcommand, "digest": digest_subcommand, **lookups.SUBCOMMANDS}
+SUBCOMMANDS["stats"] = stats_subcommand  # the figures of the last 30 days (bot/reports.py)
 
 
 def register(app: App) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from slack_bolt import Ack, App, BoltContext
 from sqlmodel import Session
 
-from bot.db import run_in_transaction
+from bot.db import insert_once, run_in_transaction
 from bot.flows import ask, home
 from bot.handlers.common import ctx_of
 from bot.models import ProcessedEvent
@@ -16,11 +16,9 @@ def first_time(session: Session, event_id: str | None, ctx) -> bool:  # noqa: AN
     """Record the event id; False when it was processed before (a retry)."""
     if not event_id:
         return True
-    if session.get(ProcessedEvent, event_id) is not None:
-        return False
-    session.add(ProcessedEvent(event_id=event_id, received_at=ctx.clock.now()))
-    session.flush()
-    return True
+    # INSERT … ON CONFLICT DO NOTHING: a retry that arrives while the first delivery is still being
+    # processed waits for it and then does nothing (a read-then-insert would fail on the unique key)
+    return insert_once(session, ProcessedEvent, event_id=event_id, received_at=ctx.clock.now())
 
 
 def message(ack: Ack, body: dict, event: dict, context: BoltContext) -> None:

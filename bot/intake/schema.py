@@ -26,6 +26,14 @@ def _email(value: str | None) -> str | None:
     return value
 
 
+def _not_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 class ItemIn(BaseModel):
     """A handed-over item as a sender describes it."""
 
@@ -64,6 +72,15 @@ class ItemIn(BaseModel):
     _emails = field_validator(
         "contact_email", "business_builder_email", "sender_email", "account_owner_email"
     )(_email)
+
+    @field_validator("*")
+    @classmethod
+    def _only_text(cls, value: object) -> object:
+        # a NUL or an unpaired surrogate fits no database column and no Slack message
+        for text in (value, *value) if isinstance(value, dict) else (value,):
+            if isinstance(text, str) and ("\x00" in text or not text.isprintable() and _not_utf8(text)):
+                raise ValueError("contains characters that are not text (a NUL or an unpaired surrogate)")
+        return value
 
     @field_validator("customer_domain")
     @classmethod

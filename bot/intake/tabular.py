@@ -1,6 +1,7 @@
 """Reading an event export (CSV or XLSX) into items, row by row, with line-numbered errors.
 
 - Encodings: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252 (with a warning).
+- Streamed: the file is read row by row, never whole; more than MAX_ROWS rows is a whole-file error.
 - CSV delimiters are sniffed (comma, semicolon, tab, pipe): Excel in much of Europe writes ';'.
 - Spreadsheet formulas are data, never executed: an XLSX formula cell is read as its text and
   a CSV cell starting with '=' stays text (and is escaped whenever Handover writes a file).
@@ -13,7 +14,6 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +25,10 @@ from bot.intake import columns
 from bot.intake.schema import ItemIn
 
 SNIFF_BYTES = 64 * 1024
+CHUNK_BYTES = 1 << 20
 MAX_CELL = 10_000
+MAX_ROWS = 100_000  # an event export has thousands; a million rows is a wrong file (and a million DMs)
+MAX_UNPACKED_BYTES = 512 * 2**20
 csv.field_size_limit(1_000_000)
 
 
@@ -53,39 +56,58 @@ class Report:
     warnings: list[str] = field(default_factory=list)
 
 
-def _decode(path: Path, warnings: list[str]) -> str:
-    data = path.read_bytes()
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace")
-    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
-        return data.decode("utf-16", errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        warnings.append(f"the file is not UTF-8 (first odd byte on line {line}); read it as Windows-1252")
-        return data.decode("cp1252", errors="replace")
+def _encoding(path: Path, warnings: list[str]) -> str:
+    """The codec to read ``path`` with, found by streaming through it once (never all in memory):
+    a BOM decides; else UTF-8 if every byte is; else Windows-1252, with a warning naming the line."""
+    with path.open("rb") as f:
+        head = f.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
+            return "utf-16"
+        f.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        line = 1
+        for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
+            buffered = decoder.getstate()[0]  # a character cut by the last chunk: exc.start counts it
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                line += chunk[: max(exc.start - len(buffered), 0)].count(b"\n")
+                break
+            line += chunk.count(b"\n")
+        else:
+            try:
+                decoder.decode(b"", final=True)
+                return "utf-8"
+            except UnicodeDecodeError:
+                pass
+    warnings.append(f"the file is not UTF-8 (first odd byte on line {line}); read it as Windows-1252")
+    return "cp1252"
 
 
 def _csv_rows(path: Path, warnings: list[str]) -> Iterator[tuple[int, list[str]]]:
-    text = _decode(path, warnings)
+    encoding = _encoding(path, warnings)
     # Only the delimiter is sniffed, from the header (the first non-blank line): the rest of a sniffed
     # dialect is guessed from that one line too, and a header without quotes makes the Sniffer turn off
     # doublequote, which would mangle every '""' escape in the data rows.
-    header = next((line for line in text[:SNIFF_BYTES].splitlines() if line.strip()), "")
+    with path.open(encoding=encoding, errors="replace", newline="") as f:
+        head = f.read(SNIFF_BYTES)
+    header = next((line for line in head.splitlines() if line.strip()), "")
     try:
         delimiter = csv.Sniffer().sniff(header, delimiters=",;\t|").delimiter if header else ","
     except csv.Error:
         delimiter = ","
     dialect: Any = type("Sniffed", (csv.excel,), {"delimiter": delimiter})
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    last = 0
-    try:
-        for row in reader:
-            yield last + 1, row
-            last = reader.line_num
-    except csv.Error as exc:
-        raise TabularError(f"line {last + 1}: the file is not valid CSV ({exc})") from None
+    with path.open(encoding=encoding, errors="replace", newline="") as f:  # streamed, row by row
+        reader = csv.reader(f, dialect)
+        last = 0
+        try:
+            for row in reader:
+                yield last + 1, row
+                last = reader.line_num
+        except csv.Error as exc:
+            raise TabularError(f"line {last + 1}: the file is not valid CSV ({exc})") from None
 
 
 def _xlsx_rows(path: Path, warnings: list[str]) -> Iterator[tuple[int, list[str]]]:
@@ -93,12 +115,23 @@ def _xlsx_rows(path: Path, warnings: list[str]) -> Iterator[tuple[int, list[str]
 
     from openpyxl import load_workbook
     try:
-        # data_only=False: a formula cell yields its text ("=HYPERLINK(...)"), never a computed value
+        unpacked = sum(member.file_size for member in zipfile.ZipFile(path).infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise TabularError(f"not a readable .xlsx workbook ({type(exc).__name__})") from None
+    if unpacked > MAX_UNPACKED_BYTES:  # a zip bomb, or a workbook far beyond any event export
+        raise TabularError(f"the workbook unpacks to {unpacked // 2**20:,} MB (more than "
+                           f"{MAX_UNPACKED_BYTES // 2**20:,} MB); export the sheet as CSV")
+    try:
+        # openpyxl has no formula engine: nothing is ever computed. data_only=False gives a formula
+        # cell's text as typed ("=HYPERLINK(...)"), not the cached result the file's author stored
         book = load_workbook(path, read_only=True, data_only=False)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
         raise TabularError(f"not a readable .xlsx workbook ({type(exc).__name__})") from None
     try:
         sheet = book.worksheets[0]
+        # the declared dimension is the file's word, not a fact: with it, openpyxl pads every row to
+        # the declared width (16,384 columns of nothing, a million times, in a hostile file)
+        sheet.reset_dimensions()
         if len(book.worksheets) > 1:
             warnings.append(f"the workbook has {len(book.worksheets)} sheets; only the first, "
                             f"{sheet.title!r}, was read")
@@ -139,8 +172,10 @@ def _reasons(exc: ValidationError) -> list[str]:
 
 
 def iter_rows(path: Path, *, checklist_keys: dict[str, str], defaults: dict[str, str] | None = None,
-              warnings: list[str] | None = None) -> Iterator[ImportRow | RowError]:
-    """Each data row of ``path`` as an :class:`ImportRow` or a :class:`RowError`, in file order."""
+              warnings: list[str] | None = None, max_rows: int | None = MAX_ROWS) -> Iterator[ImportRow | RowError]:
+    """Each data row of ``path`` as an :class:`ImportRow` or a :class:`RowError`, in file order,
+    streamed (memory does not grow with the file). More than ``max_rows`` data rows is a
+    whole-file error, raised when the row after the limit is reached."""
     warnings = warnings if warnings is not None else []
     defaults = defaults or {}
     rows = _rows(Path(path), warnings)
@@ -169,12 +204,16 @@ def iter_rows(path: Path, *, checklist_keys: dict[str, str], defaults: dict[str,
                            f"Account); the columns are {', '.join(h for h in headers if h.strip())}")
     if unused:
         warnings.append("ignored columns: " + ", ".join(unused))
-    any_data = False
+    count = 0
     for line, row in rows:
         if not any(c.strip() for c in row):
             continue
-        any_data = True
+        count += 1
+        if max_rows is not None and count > max_rows:
+            raise TabularError(f"line {line}: the file has more than {max_rows:,} rows; that is not one event's "
+                               f"export (split it, or raise the limit with --max-rows)")
         yield _row(line, row, fields, checks, defaults, len(headers))
+    any_data = count > 0
     if not any_data:
         warnings.append("the file has a header but no rows")
 
@@ -216,9 +255,11 @@ def _row(line: int, row: list[str], fields: dict[int, str], checks: dict[int, st
     return ImportRow(line=line, item=item, key=key)
 
 
-def read_items(path: Path, *, checklist_keys: dict[str, str], defaults: dict[str, str] | None = None) -> Report:
+def read_items(path: Path, *, checklist_keys: dict[str, str], defaults: dict[str, str] | None = None,
+               max_rows: int | None = MAX_ROWS) -> Report:
     report = Report()
-    for row in iter_rows(path, checklist_keys=checklist_keys, defaults=defaults, warnings=report.warnings):
+    for row in iter_rows(path, checklist_keys=checklist_keys, defaults=defaults, warnings=report.warnings,
+                         max_rows=max_rows):
         (report.errors if isinstance(row, RowError) else report.rows).append(row)
     return report
 

@@ -7,6 +7,7 @@ from slack_sdk import WebClient
 
 from bot.context import Context
 from bot.handlers import register_all
+from bot.slack import busy, guard
 from bot.slack.client import reading_client
 
 
@@ -31,5 +32,11 @@ def create_bolt_app(ctx: Context, *, client: WebClient | None = None, verify_tok
         context["handover"] = ctx
         next()
 
+    # a button value or form that points at no item gets a clear answer before any listener runs;
+    # what no listener handles (an old button, another command) is answered last
+    app.middleware(guard.stale_refs)
     register_all(app)
+    guard.register_fallbacks(app)
+    # the database is locked or restarting: the person hears "busy, try again" (bot/slack/busy.py)
+    app.error(busy.answer)
     return app

@@ -7,8 +7,12 @@ Guarantees (each proven by a test, see README "Reliability"):
   after an attempt whose outcome is unknown (time-out, 5xx, dropped connection) the next attempt
   first looks for that key in the conversation and only posts when it is not there;
 - 429 Retry-After is honoured per channel: rows for that channel wait, other channels go on;
-- order within one channel is kept: when a row for a channel has to wait, later rows for the
-  same channel wait with it.
+- order within one channel is kept under rate limits: when a row for a channel gets 429 (or waits
+  for its thread), the later rows for that channel in the batch wait exactly as long, so it goes
+  first again; after other failures each row backs off on its own (no head-of-line blocking);
+- a claim is a 60 s lease: a row whose lease ran out (its dispatcher crashed, or hung) is taken
+  over by the next claim and treated as "maybe sent" (its key is looked for before posting), and
+  a dispatcher never starts sending a row whose lease ends within LEASE_MARGIN.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from bot.models import Customer, Item, Outbox, Question
 from bot.slack import card, nudges, people
 from bot.slack import digest as digest_blocks
 from bot.slack import feedback as feedback_blocks
+from bot.slack import files
 from bot.slack import home as home_view
 from bot.slack import review as review_blocks
 from bot.slack.client import reading_client, sending_client
@@ -41,6 +46,10 @@ from bot.slack.client import reading_client, sending_client
 log = logging.getLogger("handover.dispatcher")
 
 METADATA_EVENT = "handover_outbox"
+LEASE_MARGIN = timedelta(seconds=15)  # longer than one Web API call may take (the sending client's time-out)
+# After a failure with the row's own backoff (5xx, time-out, another error) the channel's next rows
+# only skip this round: a row that failed often must not hold its channel for its long backoff.
+SKIP_ROUND = 0.2
 # Errors after which trying again can't help: the row is dead (kept, shown by `handover doctor`).
 PERMANENT = {"invalid_blocks", "invalid_arguments", "msg_too_long", "no_text", "invalid_metadata_format",
              "too_many_attachments", "invalid_json", "json_not_object", "unknown_method"}
@@ -86,6 +95,7 @@ class Dispatcher:
             outbox.Kind.HOME: self._home,
             outbox.Kind.FEEDBACK: self._feedback,
             outbox.Kind.REVIEW: self._review,
+            outbox.Kind.FILE: lambda row: files.send(self, row),  # the weekly chart, rendered now
         }
 
     def register(self, kind: str, sender: Callable[[Outbox], dict[str, Any]]) -> None:
@@ -95,16 +105,18 @@ class Dispatcher:
     # ----- the loop ---------------------------------------------------------------------
     def run_once(self, limit: int = 50) -> int:
         rows = outbox.claim(self.ctx.engine, now=self.ctx.clock.now(), worker=self.worker, limit=limit)
-        blocked: set[str] = set()
+        blocked: dict[str, float] = {}  # channel -> seconds its first waiting row waits
         for row in rows:
             channel = row.channel_key or f"row:{row.id}"
             if channel in blocked:
-                self._finish(lambda s, r=row: outbox.reschedule(s, r, now=self.ctx.clock.now(),
-                                                                error="waiting behind an earlier message",
-                                                                retry_after=0.2, count_attempt=False))
+                # wait as long as the row ahead (its Retry-After, or one round), so it goes first again
+                self._finish(lambda s, r=row, w=blocked[channel]: outbox.reschedule(
+                    s, r, now=self.ctx.clock.now(), error="waiting behind an earlier message", retry_after=w,
+                    count_attempt=False))
                 continue
-            if not self._send(row):
-                blocked.add(channel)
+            wait = self._send(row)
+            if wait:
+                blocked[channel] = wait
         return len(rows)
 
     def run_until_idle(self, max_rounds: int = 200) -> None:
@@ -127,9 +139,13 @@ class Dispatcher:
     def _finish(self, work: Callable[[Session], Any]) -> Any:
         return run_in_transaction(self.ctx.engine, work)
 
-    def _send(self, row: Outbox) -> bool:
-        """Send one row; False when its channel must wait."""
+    def _send(self, row: Outbox) -> float:
+        """Send one row; returns how long its channel must wait (0: the channel may go on)."""
         now = self.ctx.clock.now
+        if row.claimed_until is not None and now() >= row.claimed_until - LEASE_MARGIN:
+            # our claim (nearly) ran out in a slow batch: another dispatcher may take the row over
+            # (as "maybe sent") before this attempt could finish; leave it to the next claim
+            return 0.0
         sender = self._senders.get(row.kind)
         try:
             if sender is None:
@@ -137,41 +153,39 @@ class Dispatcher:
             result = sender(row)
         except Done as done:
             self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result={"skipped": done.why}))
-            return True
+            return 0.0
         except Defer as defer:
-            self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=str(defer),
-                                                     retry_after=defer.seconds, count_attempt=False))
-            return False
+            return self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=str(defer),
+                                                            retry_after=defer.seconds, count_attempt=False))
         except SlackApiError as exc:
             return self._failed(row, exc)
         except Exception as exc:  # time-outs, refused connections: the outcome is unknown
             log.warning("outbox %s: %s", row.id, type(exc).__name__, extra={"item_id": row.item_id})
             self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=f"{type(exc).__name__}: {exc}",
                                                      ambiguous=True))
-            return False
+            return SKIP_ROUND
         self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result=result))
-        return True
+        return 0.0
 
-    def _failed(self, row: Outbox, exc: SlackApiError) -> bool:
+    def _failed(self, row: Outbox, exc: SlackApiError) -> float:
         now = self.ctx.clock.now
         response = exc.response
         status = getattr(response, "status_code", 200)
         error = response.get("error") if hasattr(response, "get") else None
         if status == 429:
             retry_after = float((response.headers or {}).get("retry-after", (response.headers or {}).get("Retry-After", 1)))
-            self._finish(lambda s: outbox.reschedule(s, row, now=now(), error="ratelimited",
-                                                     retry_after=retry_after, count_attempt=False))
-            return False
+            return self._finish(lambda s: outbox.reschedule(s, row, now=now(), error="ratelimited",
+                                                            retry_after=retry_after, count_attempt=False))
         if status >= 500:
             self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=f"HTTP {status}", ambiguous=True))
-            return False
+            return SKIP_ROUND
         if error in PERMANENT or error == "unknown_kind":
             log.error("outbox %s dead: %s %s", row.id, error, response.get("errors") if hasattr(response, "get") else "",
                       extra={"item_id": row.item_id})
             self._finish(lambda s: outbox.mark_dead(s, row.id, error=f"{error}: {response.get('errors', '')}"))
-            return True
+            return 0.0
         self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=str(error or exc)))
-        return False
+        return SKIP_ROUND
 
     # ----- helpers ----------------------------------------------------------------------
     def dm_channel(self, user_id: str) -> str:

@@ -37,6 +37,11 @@ def build(session: Session, config: Config, user_id: str, now: datetime, *, emai
     owner = desk["owner"]
     parts: list[Any] = [b.header(_say("title")), b.context(_say("numbers", n=desk["numbers"]))]
     waiting, owned = owner["waiting"], owner["no_follow_up"]
+    # The parts are read one query after another: an item accepted in between (another replica, on
+    # PostgreSQL's READ COMMITTED) can show up in both, and a block_id twice makes Slack refuse the
+    # whole Home. Accepted is the newer state.
+    owned_ids = {line["id"] for line in owned}
+    waiting = [line for line in waiting if line["id"] not in owned_ids]
     if not waiting and not owned:
         parts.append(b.section(_say("nothing_waiting")))
     if waiting:

@@ -88,7 +88,7 @@ def new_item(config: Config, *, prefill: dict[str, str] | None = None, metadata:
 def values(view: dict[str, Any]) -> dict[str, Any]:
     """A submitted view's inputs as {block_id: value}; checkboxes give a list of option values."""
     out: dict[str, Any] = {}
-    for block_id, actions in (view.get("state") or {}).get("values", {}).items():
+    for block_id, actions in ((view.get("state") or {}).get("values") or {}).items():
         for state in actions.values():
             kind = state.get("type")
             if kind in ("plain_text_input", "email_text_input", "url_text_input", "number_input"):

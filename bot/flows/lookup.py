@@ -1,0 +1,309 @@
+"""Look-ups: a customer's intelligence, my items, what I handed over — each filtered by who may see
+what (bot.visibility) and logged in the same transaction (LookupLog: who, how, what was shown and
+what withheld). A look-up that withholds something says how many items and whom to ask.
+
+Plain data out; bot/slack/lookup.py turns it into messages and modals, bot/lookup_api.py into JSON.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from bot.config import Config
+from bot.customers import _root, domain_of, normalize_name
+from bot.ids import ItemStatus
+from bot.models import Customer, FollowUp, Item, LookupLog, Person, Question, QuestionMessage
+from bot.visibility import Viewer, split, whom_to_ask
+
+OPEN = (ItemStatus.PENDING, ItemStatus.ACCEPTED)
+SIMILAR = 0.75  # difflib ratio from which a name counts as a fuzzy match
+MATCHES = 10  # at most this many customers in a picker
+LATEST = 5  # questions and follow-ups shown on a customer
+
+
+class Via:
+    COMMAND = "command"
+    SHORTCUT = "shortcut"
+    HOME = "home"
+    API = "api"
+
+
+@dataclass(frozen=True)
+class Match:
+    customer: Customer
+    score: float
+    why: str  # name, similar name, domain, contact e-mail
+
+
+@dataclass
+class Contact:
+    email: str
+    user_id: str | None = None
+
+
+@dataclass
+class Thread:
+    """A question on an item and what was said since (the answers first to last)."""
+
+    question: Question
+    item: Item
+    answers: list[QuestionMessage] = field(default_factory=list)
+
+
+@dataclass
+class Intelligence:
+    customer: Customer
+    open_items: list[Item]
+    past_items: list[Item]
+    open_requests: list[Item]
+    questions: list[Thread]
+    follow_ups: list[tuple[FollowUp, Item]]
+    withheld: int
+    ask: list[Contact]
+
+    @property
+    def shown(self) -> int:
+        return len(self.open_items) + len(self.past_items)
+
+
+@dataclass
+class CustomerLookup:
+    query: str
+    matches: list[Match]
+    intel: Intelligence | None  # None: no match, or several to choose from
+
+
+@dataclass
+class MyItems:
+    to_decide: list[Item]
+    owned: list[Item]
+    responsible: list[Item]  # pending with someone else, still mine until they accept
+    asked: list[Thread]
+    withheld: int
+    ask: list[Contact]
+    customer_names: dict[int, str]
+
+    @property
+    def shown(self) -> int:
+        return len({i.id for i in [*self.to_decide, *self.owned, *self.responsible, *(t.item for t in self.asked)]})
+
+
+@dataclass
+class SentItems:
+    items: list[Item]
+    withheld: int
+    ask: list[Contact]
+    customer_names: dict[int, str]
+
+    @property
+    def shown(self) -> int:
+        return len(self.items)
+
+
+# ----- finding the customer -------------------------------------------------------------------
+
+_SCHEME = re.compile(r"^(https?://)?(www\.)?")
+
+
+def _as_domain(query: str) -> str | None:
+    """A query that looks like a domain ("acme.se", "https://www.acme.se/about"), as its root."""
+    text = _SCHEME.sub("", query.strip().lower()).split("/")[0]
+    if " " in text or "." not in text or text.startswith(".") or text.endswith("."):
+        return None
+    return _root(text)
+
+
+def find_customers(session: Session, query: str, *, limit: int = MATCHES) -> list[Match]:
+    """Customers a person may mean by ``query`` — a name, a domain or a contact's e-mail — best first.
+    Exact hits (same normalized name, the domain, a contact's e-mail) win outright; otherwise names
+    that contain the query, then similar names (difflib), then domains that contain it."""
+    query = query.strip()
+    if not query:
+        return []
+    exact: dict[int, Match] = {}
+    if "@" in query:
+        email = query.lower()
+        ids = session.exec(select(Item.customer_id).where(sa.func.lower(Item.contact_email) == email).distinct())
+        for c in _customers(session, list(ids)):
+            exact.setdefault(c.id, Match(c, 1.0, "contact e-mail"))
+        if domain := domain_of(email):
+            for c in session.exec(select(Customer).where(Customer.domain == _root(domain))):
+                exact.setdefault(c.id, Match(c, 1.0, "domain"))
+        return sorted(exact.values(), key=lambda m: (m.customer.name.lower(), m.customer.id))[:limit]
+    if domain := _as_domain(query):
+        for c in session.exec(select(Customer).where(Customer.domain == domain)):
+            exact.setdefault(c.id, Match(c, 1.0, "domain"))
+    norm = normalize_name(query)
+    if norm and not exact:  # a domain that matched says more than the name it spells
+        for c in session.exec(select(Customer).where(Customer.normalized_name == norm)):
+            exact.setdefault(c.id, Match(c, 1.0, "name"))
+    if exact:
+        return sorted(exact.values(), key=lambda m: (m.customer.name.lower(), m.customer.id))[:limit]
+    if len(norm) < 2:
+        return []
+    squeezed = norm.replace(" ", "")
+    found: list[Match] = []
+    for c in session.exec(select(Customer)):
+        name = c.normalized_name
+        if norm in name:
+            found.append(Match(c, round(0.9 + 0.1 * len(norm) / max(len(name), 1), 4), "name"))
+            continue
+        words = name.split()
+        head = " ".join(words[: max(len(norm.split()), 1)])
+        ratio = max(difflib.SequenceMatcher(None, norm, name).ratio(),
+                    difflib.SequenceMatcher(None, norm, head).ratio())
+        if ratio >= SIMILAR:
+            found.append(Match(c, round(ratio * 0.9, 4), "similar name"))
+        elif c.domain and len(squeezed) >= 3 and squeezed in c.domain:
+            found.append(Match(c, 0.6, "domain"))
+    found.sort(key=lambda m: (-m.score, m.customer.name.lower(), m.customer.id))
+    return found[:limit]
+
+
+def _customers(session: Session, ids: list[int]) -> list[Customer]:
+    if not ids:
+        return []
+    return list(session.exec(select(Customer).where(Customer.id.in_(sorted(set(ids))))))
+
+
+def _names(session: Session, items: list[Item]) -> dict[int, str]:
+    return {c.id: c.name for c in _customers(session, [i.customer_id for i in items])}
+
+
+def contacts(session: Session, emails: list[str]) -> list[Contact]:
+    """E-mails with their Slack user ids where known (for mentions)."""
+    if not emails:
+        return []
+    known = {p.email: p.slack_user_id for p in session.exec(select(Person).where(Person.email.in_(emails)))}
+    return [Contact(e, known.get(e)) for e in emails]
+
+
+def _log(session: Session, viewer: Viewer, *, via: str, query: str, now: datetime, customer_id: int | None,
+         shown: int, withheld: int) -> None:
+    who = (viewer.email if via == Via.API else viewer.user_id) or viewer.user_id or viewer.email or "unknown"
+    session.add(LookupLog(at=now, who=who, via=via,
+                          query=(query or "")[:500], customer_id=customer_id, shown=shown, withheld=withheld))
+    session.flush()
+
+
+# ----- a customer's intelligence --------------------------------------------------------------
+
+def intelligence(session: Session, config: Config, viewer: Viewer, customer: Customer) -> Intelligence:
+    """Everything ``viewer`` may see about ``customer`` (no log; :func:`look_up_customer` logs)."""
+    items = list(session.exec(select(Item).where(Item.customer_id == customer.id)
+                              .order_by(Item.created_at.desc(), Item.id.desc())))
+    visible, withheld = split(session, viewer, items)
+    by_id = {i.id: i for i in visible}
+    threads: list[Thread] = []
+    follow_ups: list[tuple[FollowUp, Item]] = []
+    if by_id:
+        ids = sorted(by_id)
+        questions = list(session.exec(select(Question).where(Question.item_id.in_(ids))
+                                      .order_by(Question.asked_at.desc(), Question.id.desc()).limit(LATEST)))
+        threads = _threads(session, questions, by_id)
+        for f in session.exec(select(FollowUp).where(FollowUp.item_id.in_(ids))
+                              .order_by(FollowUp.at.desc(), FollowUp.id.desc()).limit(LATEST)):
+            follow_ups.append((f, by_id[f.item_id]))
+    return Intelligence(
+        customer=customer,
+        open_items=[i for i in visible if i.status in OPEN],
+        past_items=[i for i in visible if i.status not in OPEN],
+        open_requests=[i for i in visible if i.customer_request and i.customer_request_open],
+        questions=threads, follow_ups=follow_ups, withheld=len(withheld),
+        ask=contacts(session, whom_to_ask(config, customer, withheld, viewer=viewer)),
+    )
+
+
+def _threads(session: Session, questions: list[Question], items: dict[int, Item]) -> list[Thread]:
+    if not questions:
+        return []
+    messages = list(session.exec(select(QuestionMessage)
+                                 .where(QuestionMessage.question_id.in_([q.id for q in questions]))
+                                 .order_by(QuestionMessage.at, QuestionMessage.id)))
+    out = []
+    for q in questions:
+        answers = [m for m in messages if m.question_id == q.id and m.author != q.asked_by]
+        out.append(Thread(q, items[q.item_id], answers))
+    return out
+
+
+def look_up_customer(session: Session, config: Config, viewer: Viewer, query: str, *, via: str, now: datetime,
+                     customer_id: int | None = None) -> CustomerLookup:
+    """``query`` (a name, a domain or an e-mail), or the chosen ``customer_id``: the matches, and the
+    customer's intelligence when exactly one matched. Logged."""
+    if customer_id is not None:
+        customer = session.get(Customer, customer_id)
+        matches = [Match(customer, 1.0, "chosen")] if customer else []
+    else:
+        matches = find_customers(session, query)
+    intel = intelligence(session, config, viewer, matches[0].customer) if len(matches) == 1 else None
+    _log(session, viewer, via=via, query=query, now=now, customer_id=intel.customer.id if intel else None,
+         shown=intel.shown if intel else 0, withheld=intel.withheld if intel else 0)
+    return CustomerLookup(query=query, matches=matches, intel=intel)
+
+
+# ----- my items, what I handed over ------------------------------------------------------------
+
+def _mine(column_email: sa.ColumnElement, column_user: sa.ColumnElement, viewer: Viewer) -> sa.ColumnElement:
+    clauses = []
+    if viewer.email:
+        clauses.append(sa.func.lower(column_email) == viewer.email)
+    if viewer.user_id:
+        clauses.append(column_user == viewer.user_id)
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+def my_items(session: Session, config: Config, viewer: Viewer, *, via: str, now: datetime) -> MyItems:
+    """What waits for my decision, what I own, what is still mine until someone accepts it, and the
+    questions I asked. Logged."""
+    pending = Item.status == ItemStatus.PENDING
+    newest = (Item.created_at.desc(), Item.id.desc())
+    to_decide = list(session.exec(select(Item).where(pending, _mine(Item.receiver_email, Item.receiver_user_id,
+                                                                    viewer)).order_by(*newest)))
+    owned: list[Item] = []
+    responsible: list[Item] = []
+    questions: list[Question] = []
+    if viewer.user_id:
+        owned = list(session.exec(select(Item).where(Item.status == ItemStatus.ACCEPTED,
+                                                     Item.owner_user_id == viewer.user_id).order_by(*newest)))
+        deciding = {i.id for i in to_decide}
+        responsible = [i for i in session.exec(select(Item).where(pending, Item.responsible_user_id == viewer.user_id)
+                                               .order_by(*newest)) if i.id not in deciding]
+        questions = list(session.exec(select(Question).where(Question.asked_by == viewer.user_id)
+                                      .order_by(Question.open.desc(), Question.asked_at.desc(), Question.id.desc())
+                                      .limit(2 * LATEST)))
+    asked_items = {i.id: i for i in session.exec(select(Item).where(Item.id.in_([q.item_id for q in questions])))} \
+        if questions else {}
+    everything = {i.id: i for i in [*to_decide, *owned, *responsible, *asked_items.values()]}
+    visible, withheld = split(session, viewer, list(everything.values()))
+    ok = {i.id for i in visible}
+    threads = _threads(session, [q for q in questions if q.item_id in ok], {i.id: i for i in visible})
+    result = MyItems(
+        to_decide=[i for i in to_decide if i.id in ok], owned=[i for i in owned if i.id in ok],
+        responsible=[i for i in responsible if i.id in ok], asked=threads, withheld=len(withheld),
+        ask=contacts(session, whom_to_ask(config, None, withheld, viewer=viewer)),
+        customer_names=_names(session, visible),
+    )
+    _log(session, viewer, via=via, query="mine", now=now, customer_id=None, shown=result.shown,
+         withheld=result.withheld)
+    return result
+
+
+def sent_items(session: Session, config: Config, viewer: Viewer, *, via: str, now: datetime) -> SentItems:
+    """What I handed over (as sender or Business Builder) and what became of it, newest first. Logged."""
+    mine = sa.or_(_mine(Item.sender_email, Item.sender_user_id, viewer),
+                  _mine(Item.business_builder_email, Item.business_builder_user_id, viewer))
+    items = list(session.exec(select(Item).where(mine).order_by(Item.created_at.desc(), Item.id.desc())))
+    visible, withheld = split(session, viewer, items)
+    result = SentItems(items=visible, withheld=len(withheld),
+                       ask=contacts(session, whom_to_ask(config, None, withheld, viewer=viewer)),
+                       customer_names=_names(session, visible))
+    _log(session, viewer, via=via, query="sent", now=now, customer_id=None, shown=result.shown,
+         withheld=result.withheld)
+    return result
