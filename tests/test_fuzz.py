@@ -485,131 +485,43 @@ def the_api_answers_bytes_that_are_not_json_with_a_4xx(bench: Bench, data: st.Da
 
 # ----- the tests: each property fast in every run, and big under -m slow --------------------------------
 
-@given(data=st.data())
-@FAST
-def test_buttons_with_garbage_values_and_unknown_action_ids(bench: Bench, world: dict, data: st.DataObject) -> None:
-    buttons_with_garbage_values_and_unknown_action_ids(bench, world, data)
+# ----- the runs: each property quickly by default, and at length in the slow group ---------------------
+
+WITH_A_WORLD = [buttons_with_garbage_values_and_unknown_action_ids, click_payloads_of_the_wrong_shape,
+                decision_modals_with_garbage_metadata_stale_views_and_wrong_types,
+                the_capture_modal_with_odd_values_creates_a_whole_item_or_nothing,
+                shortcuts_and_closed_views_of_the_wrong_shape, slash_commands_with_odd_text_and_missing_fields,
+                events_of_odd_shapes, signed_bodies_that_are_not_json_or_forms]
+API = [the_api_answers_random_json_with_a_reason_and_writes_all_or_nothing,
+       the_api_answers_bytes_that_are_not_json_with_a_4xx]
+
+
+def run(prop: Any, how: Any, *args: Any) -> None:
+    """Run the property ``prop`` with the hypothesis settings ``how`` (FAST or SLOW)."""
+    how(given(data=st.data())(lambda data: prop(*args, data)))()
+
+
+def _name(prop: Any) -> str:
+    return prop.__name__
+
+
+@pytest.mark.parametrize("prop", WITH_A_WORLD, ids=_name)
+def test_signed_slack_requests(bench: Bench, world: dict, prop: Any) -> None:
+    run(prop, FAST, bench, world)
 
 
 @pytest.mark.slow
-@given(data=st.data())
-@SLOW
-def test_big_buttons_with_garbage_values_and_unknown_action_ids(bench: Bench, world: dict, data: st.DataObject) -> None:
-    buttons_with_garbage_values_and_unknown_action_ids(bench, world, data)
+@pytest.mark.parametrize("prop", WITH_A_WORLD, ids=_name)
+def test_big_signed_slack_requests(bench: Bench, world: dict, prop: Any) -> None:
+    run(prop, SLOW, bench, world)
 
 
-@given(data=st.data())
-@FAST
-def test_click_payloads_of_the_wrong_shape(bench: Bench, world: dict, data: st.DataObject) -> None:
-    click_payloads_of_the_wrong_shape(bench, world, data)
-
-
-@pytest.mark.slow
-@given(data=st.data())
-@SLOW
-def test_big_click_payloads_of_the_wrong_shape(bench: Bench, world: dict, data: st.DataObject) -> None:
-    click_payloads_of_the_wrong_shape(bench, world, data)
-
-
-@given(data=st.data())
-@FAST
-def test_decision_modals_with_garbage_metadata_stale_views_and_wrong_types(bench: Bench, world: dict, data: st.DataObject) -> None:
-    decision_modals_with_garbage_metadata_stale_views_and_wrong_types(bench, world, data)
+@pytest.mark.parametrize("prop", API, ids=_name)
+def test_intake_api_requests(bench: Bench, prop: Any) -> None:
+    run(prop, FAST, bench)
 
 
 @pytest.mark.slow
-@given(data=st.data())
-@SLOW
-def test_big_decision_modals_with_garbage_metadata_stale_views_and_wrong_types(bench: Bench, world: dict, data: st.DataObject) -> None:
-    decision_modals_with_garbage_metadata_stale_views_and_wrong_types(bench, world, data)
-
-
-@given(data=st.data())
-@FAST
-def test_the_capture_modal_with_odd_values_creates_a_whole_item_or_nothing(bench: Bench, world: dict, data: st.DataObject) -> None:
-    the_capture_modal_with_odd_values_creates_a_whole_item_or_nothing(bench, world, data)
-
-
-@pytest.mark.slow
-@given(data=st.data())
-@SLOW
-def test_big_the_capture_modal_with_odd_values_creates_a_whole_item_or_nothing(bench: Bench, world: dict, data: st.DataObject) -> None:
-    the_capture_modal_with_odd_values_creates_a_whole_item_or_nothing(bench, world, data)
-
-
-@given(data=st.data())
-@FAST
-def test_shortcuts_and_closed_views_of_the_wrong_shape(bench: Bench, world: dict, data: st.DataObject) -> None:
-    shortcuts_and_closed_views_of_the_wrong_shape(bench, world, data)
-
-
-@pytest.mark.slow
-@given(data=st.data())
-@SLOW
-def test_big_shortcuts_and_closed_views_of_the_wrong_shape(bench: Bench, world: dict, data: st.DataObject) -> None:
-    shortcuts_and_closed_views_of_the_wrong_shape(bench, world, data)
-
-
-@given(data=st.data())
-@FAST
-def test_slash_commands_with_odd_text_and_missing_fields(bench: Bench, world: dict, data: st.DataObject) -> None:
-    slash_commands_with_odd_text_and_missing_fields(bench, world, data)
-
-
-@pytest.mark.slow
-@given(data=st.data())
-@SLOW
-def test_big_slash_commands_with_odd_text_and_missing_fields(bench: Bench, world: dict, data: st.DataObject) -> None:
-    slash_commands_with_odd_text_and_missing_fields(bench, world, data)
-
-
-@given(data=st.data())
-@FAST
-def test_events_of_odd_shapes(bench: Bench, world: dict, data: st.DataObject) -> None:
-    events_of_odd_shapes(bench, world, data)
-
-
-@pytest.mark.slow
-@given(data=st.data())
-@SLOW
-def test_big_events_of_odd_shapes(bench: Bench, world: dict, data: st.DataObject) -> None:
-    events_of_odd_shapes(bench, world, data)
-
-
-@given(data=st.data())
-@FAST
-def test_signed_bodies_that_are_not_json_or_forms(bench: Bench, world: dict, data: st.DataObject) -> None:
-    signed_bodies_that_are_not_json_or_forms(bench, world, data)
-
-
-@pytest.mark.slow
-@given(data=st.data())
-@SLOW
-def test_big_signed_bodies_that_are_not_json_or_forms(bench: Bench, world: dict, data: st.DataObject) -> None:
-    signed_bodies_that_are_not_json_or_forms(bench, world, data)
-
-
-@given(data=st.data())
-@FAST
-def test_the_api_answers_random_json_with_a_reason_and_writes_all_or_nothing(bench: Bench, data: st.DataObject) -> None:
-    the_api_answers_random_json_with_a_reason_and_writes_all_or_nothing(bench, data)
-
-
-@pytest.mark.slow
-@given(data=st.data())
-@SLOW
-def test_big_the_api_answers_random_json_with_a_reason_and_writes_all_or_nothing(bench: Bench, data: st.DataObject) -> None:
-    the_api_answers_random_json_with_a_reason_and_writes_all_or_nothing(bench, data)
-
-
-@given(data=st.data())
-@FAST
-def test_the_api_answers_bytes_that_are_not_json_with_a_4xx(bench: Bench, data: st.DataObject) -> None:
-    the_api_answers_bytes_that_are_not_json_with_a_4xx(bench, data)
-
-
-@pytest.mark.slow
-@given(data=st.data())
-@SLOW
-def test_big_the_api_answers_bytes_that_are_not_json_with_a_4xx(bench: Bench, data: st.DataObject) -> None:
-    the_api_answers_bytes_that_are_not_json_with_a_4xx(bench, data)
+@pytest.mark.parametrize("prop", API, ids=_name)
+def test_big_intake_api_requests(bench: Bench, prop: Any) -> None:
+    run(prop, SLOW, bench)
