@@ -343,3 +343,17 @@ def test_an_out_of_range_id_in_a_query_is_422_not_500(bench: Bench) -> None:
     r = httpx.get(f"{bench.url}/api/customers", params={"customer_id": str(2**70), "q": "x"}, timeout=10,
                   headers={"Authorization": f"Bearer {API_TOKEN}", "X-Handover-User": "anna.berg@example.com"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.customer_id"
+
+
+def test_a_stale_trigger_gets_a_try_again_not_a_500(bench: Bench) -> None:
+    """Slack refuses views.open with an expired trigger (a click answered too late, a replay): the
+    person is asked to try again; nothing is written. Found by the slow fuzz run."""
+    user = bench.user("anna.berg@example.com")
+    payload = {**bench.agent._base("shortcut", user), "callback_id": "new_item_shortcut",
+               "trigger_id": "123.456.not-a-live-trigger", "action_ts": "1.2"}
+    r = bench.agent._interaction(payload)
+    assert r.status_code == 200
+    bench.deliver()
+    told = [m.text for m in bench.dm(user)]
+    assert any("try again" in t for t in told), told
+    assert bench.items() == []

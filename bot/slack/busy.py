@@ -10,6 +10,9 @@ this global Bolt error handler turns that into a clear answer:
 - a modal: the error under its first input, the modal stays open with what they typed;
 - an Events API event: HTTP 503, so Slack delivers the event again later.
 
+When Slack itself refuses the one call made on the request path (``views.open`` with an expired
+trigger), the person is told the same way to try again, with the reason.
+
 Any other error is a bug: logged with its traceback, and Slack gets Bolt's 500.
 """
 
@@ -20,6 +23,7 @@ from typing import Any
 
 from slack_bolt import BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import texts
 from bot.db import unavailable
@@ -32,13 +36,21 @@ def busy_text() -> str:
 
 
 def answer(error: Exception, body: dict[str, Any], client: WebClient) -> BoltResponse | None:
-    if not unavailable(error):
-        log.exception("listener failed: %s", type(error).__name__, exc_info=error)
-        return None  # Bolt answers 500
     kind = body.get("type")
     user = (body.get("user") or {}).get("id") or body.get("user_id")
-    log.warning("database unavailable: told %s to try again (%s)", user, kind or body.get("command"))
-    text = busy_text()
+    if isinstance(error, SlackApiError):
+        # Slack refused the one call made on the request path (views.open with a stale or expired
+        # trigger, a view that is gone): nothing of ours changed; the person is asked to try again.
+        log.warning("Slack refused a call for %s: %s", user, error.response.get("error"))
+        text = texts.say("busy.j2", "slack_refused")
+        if kind == "event_callback":
+            return BoltResponse(status=200, body="")
+    elif unavailable(error):
+        log.warning("database unavailable: told %s to try again (%s)", user, kind or body.get("command"))
+        text = busy_text()
+    else:
+        log.exception("listener failed: %s", type(error).__name__, exc_info=error)
+        return None  # Bolt answers 500
     if body.get("command"):
         return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
     if kind == "view_submission":
