@@ -41,7 +41,9 @@ def answer(error: Exception, body: dict[str, Any], client: WebClient) -> BoltRes
     if isinstance(error, SlackApiError):
         # Slack refused the one call made on the request path (views.open with a stale or expired
         # trigger, a view that is gone): nothing of ours changed; the person is asked to try again.
-        log.warning("Slack refused a call for %s: %s", user, error.response.get("error"))
+        reason = error.response.get("error")
+        level = logging.WARNING if "trigger" in str(reason) else logging.ERROR  # a stale click vs our trouble
+        log.log(level, "Slack refused a call for %s: %s", user, reason)
         text = texts.say("busy.j2", "slack_refused")
         if kind == "event_callback":
             return BoltResponse(status=200, body="")
