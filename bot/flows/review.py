@@ -92,17 +92,20 @@ def run(ctx: Context, *, seed: int | None = None) -> ReviewRound | None:
         if not sample:
             session.execute(sa.update(ReviewRound).where(ReviewRound.id == round_.id).values(summarized_at=now))
             return round_
+        # keys name the period, not the row id: a losing scheduler's rolled-back insert spends a
+        # PostgreSQL sequence number, so ids differ between otherwise identical runs
+        period = f"{start:%Y-%m-%d}"
         if channel:
-            outbox.enqueue(session, outbox.Kind.REVIEW, key=f"review:{round_.id}:intro", now=now, channel_key=channel,
+            outbox.enqueue(session, outbox.Kind.REVIEW, key=f"review:{period}:intro", now=now, channel_key=channel,
                            payload={"part": "intro", "round_id": round_.id})
-        for item_id in sample:
+        for n, item_id in enumerate(sample, start=1):
             entry = ReviewEntry(round_id=round_.id, item_id=item_id, discarded_by=_discarder(session, item_id))
             session.add(entry)
             session.flush()
             audit.record(session, item_id, actor="scheduler", kind="review_sampled", at=now, round_id=round_.id,
                          seed=chosen_seed)
             if channel:
-                outbox.enqueue(session, outbox.Kind.REVIEW, key=f"review-entry:{entry.id}", now=now,
+                outbox.enqueue(session, outbox.Kind.REVIEW, key=f"review:{period}:entry:{n}", now=now,
                                item_id=item_id, channel_key=channel, payload={"part": "entry", "entry_id": entry.id})
         return round_
     return run_in_transaction(ctx.engine, work)
