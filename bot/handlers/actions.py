@@ -89,9 +89,12 @@ def _options_of(body: dict[str, Any], action: dict[str, Any]) -> list[str]:
 
 
 ModalBuilder = Callable[[Context, Session, Item, ItemRef], dict[str, Any]]
+# what a button that opens a modal prepares: the view, or the refusal the person is told instead
+Prepare = Callable[[Context, Session, ItemRef, str], "dict[str, Any] | Outcome"]
 
 
-def opens_modal(build: ModalBuilder, *, follow_up: bool = False) -> Callable[..., None]:
+def opens_modal(prepare: Prepare) -> Callable[..., None]:
+    """A button whose modal opens at once (the trigger expires in 3 s), or a refusal if it may not."""
     def listener(ack: Ack, body: dict, action: dict, client: WebClient, context: BoltContext) -> None:
         ctx = ctx_of(context)
         ref = ItemRef.parse(action.get("value"))
@@ -99,20 +102,27 @@ def opens_modal(build: ModalBuilder, *, follow_up: bool = False) -> Callable[...
             ack()
             return
         user, _ = _where(body)
-        states = (decide.ItemStatus.ACCEPTED,) if follow_up else decide.ACTIVE
 
-        def prepare(session: Session) -> dict[str, Any] | None:
-            item = session.get(Item, ref.item)
-            refusal = decide.check(item, user, ref.item, states=states)
-            if refusal is not None:
-                _answer(session, ctx, refusal, body, action)
+        def work(session: Session) -> dict[str, Any] | None:
+            view = prepare(ctx, session, ref, user)
+            if isinstance(view, Outcome):
+                _answer(session, ctx, view, body, action)
                 return None
-            return build(ctx, session, item, ItemRef(item=item.id, v=item.version))
-        view = run_in_transaction(ctx.engine, prepare)
+            return view
+        view = run_in_transaction(ctx.engine, work)
         if view is not None:
             client.views_open(trigger_id=body["trigger_id"], view=view)
         ack()
     return listener
+
+
+def item_modal(build: ModalBuilder, *, states: tuple[decide.ItemStatus, ...] = decide.ACTIVE) -> Prepare:
+    """A decision modal: only the item's holder, only while the item is in one of ``states``."""
+    def prepare(ctx: Context, session: Session, ref: ItemRef, user: str) -> dict[str, Any] | Outcome:
+        item = session.get(Item, ref.item)
+        refusal = decide.check(item, user, ref.item, states=states)
+        return refusal or build(ctx, session, item, ItemRef(item=item.id, v=item.version))
+    return prepare
 
 
 def _customer(session: Session, item: Item) -> str:
@@ -156,26 +166,12 @@ def snoozed(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
     ack()
 
 
-def feedback_form(ack: Ack, body: dict, action: dict, client: WebClient, context: BoltContext) -> None:
-    """"Give feedback" on a feedback request: the form opens at once, for the owner only."""
-    ctx = ctx_of(context)
-    ref = ItemRef.parse(action.get("value"))
-    if ref is None:
-        ack()
-        return
-    user, channel = _where(body)
-
-    def prepare(session: Session) -> dict[str, Any] | None:
-        _, refusal = feedback.may_answer(session, ref.item, user)
-        if refusal:
-            tell(session, ctx, channel=channel, user=user, text=refusal,
-                 key=f"refusal:{user}:{action.get('action_ts') or body.get('trigger_id')}")
-            return None
-        return feedback_blocks.form(ref.item, _customer(session, session.get(Item, ref.item)))
-    view = run_in_transaction(ctx.engine, prepare)
-    if view is not None:
-        client.views_open(trigger_id=body["trigger_id"], view=view)
-    ack()
+def feedback_form(ctx: Context, session: Session, ref: ItemRef, user: str) -> dict[str, Any] | Outcome:
+    """"Give feedback" on a feedback request: the form, for the owner only."""
+    _, refusal = feedback.may_answer(session, ref.item, user)
+    if refusal:
+        return Outcome(False, refusal)
+    return feedback_blocks.form(ref.item, _customer(session, session.get(Item, ref.item)))
 
 
 def digest_switch(enabled: bool) -> Callable[..., None]:
@@ -219,7 +215,7 @@ def register(app: App) -> None:
     app.action(ActionId.SNOOZE)(snoozed)
     app.action(ActionId.REVIEW_GOOD_GROUNDS)(review_marked(Verdict.GOOD_GROUNDS))
     app.action(ActionId.REVIEW_REOPEN)(review_marked(Verdict.REOPEN))
-    app.action(ActionId.FEEDBACK)(feedback_form)
+    app.action(ActionId.FEEDBACK)(opens_modal(feedback_form))
     app.action(ActionId.DIGEST_OFF)(digest_switch(False))
     app.action(ActionId.DIGEST_ON)(digest_switch(True))
     app.action(ActionId.ACCEPT)(one_click(decide.accept))
@@ -227,6 +223,6 @@ def register(app: App) -> None:
     app.action(ActionId.REOPEN)(one_click(lambda s, ctx, item_id, user: decide.reopen(s, ctx, item_id, user)))
     app.action(CHECKLIST_ACTION)(checklist_ticked)
     for action_id, build in MODALS.items():
-        app.action(action_id)(opens_modal(build))
+        app.action(action_id)(opens_modal(item_modal(build)))
     for action_id, build in OWNER_MODALS.items():
-        app.action(action_id)(opens_modal(build, follow_up=True))
+        app.action(action_id)(opens_modal(item_modal(build, states=(decide.ItemStatus.ACCEPTED,))))
