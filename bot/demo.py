@@ -19,7 +19,7 @@ from bot.context import Context
 from bot.db import make_engine
 from bot.fakeslack import FakeSlack, FakeUser, SlackAgent
 from bot.flows.importing import import_file
-from bot.ids import ActionId, CallbackId
+from bot.ids import ActionId
 from bot.models import Item
 from bot.samples import sample_path
 from bot.serverthread import ServerThread

@@ -39,7 +39,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -280,8 +280,9 @@ def rolling(now: datetime, days: int) -> tuple[datetime, datetime]:
     return now - timedelta(days=days), now
 
 
-def iso_week(moment: datetime, config: Config) -> str:
-    year, week, _ = moment.astimezone(config.tz).isocalendar()
+def iso_week(moment: datetime, tz: tzinfo) -> str:
+    """``2026-W10``: the ISO week of ``moment`` in the time zone ``tz``."""
+    year, week, _ = moment.astimezone(tz).isocalendar()
     return f"{year}-W{week:02d}"
 
 

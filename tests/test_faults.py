@@ -392,7 +392,7 @@ def test_server_killed_in_decisions_and_a_delivery_batch_applies_each_once_and_s
         wait_for(lambda: _count(url, Outbox, Outbox.status != Status.SENT) == 0, timeout=150, every=0.5,
                  what="the outbox to drain (the dead server's claims expire after 60 s)")
         drained_in = time.monotonic() - restarted
-        after = _consistent(url)
+        _consistent(url)
         with Session(engine) as s:
             items = {i.id: i for i in s.exec(select(Item))}
             accepted = Counter(e.item_id for e in s.exec(select(ItemEvent).where(ItemEvent.kind == "accepted")))

@@ -26,12 +26,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot import outbox
+from bot import audit, outbox, reports
 from bot.config import DAYS, Config, Team
 from bot.context import Context
 from bot.db import insert_once, run_in_transaction
 from bot.ids import ItemStatus
-from bot.models import Customer, DigestSent, Item, ItemEvent, Person, Question
+from bot.models import Customer, DigestSent, Item, Person, Question
 
 LATE_BY_AT_MOST = timedelta(days=1)  # catch-up window after the digest moment
 WEEK = timedelta(days=7)
@@ -62,11 +62,6 @@ def digest_moment(config: Config, tz: ZoneInfo, now: datetime) -> datetime:
     return datetime.combine(day, config.digest.time, tz).astimezone(timezone.utc)
 
 
-def week_of(moment: datetime, tz: ZoneInfo) -> str:
-    year, week, _ = moment.astimezone(tz).isocalendar()
-    return f"{year}-W{week:02d}"
-
-
 def recipients(session: Session, config: Config) -> list[Recipient]:
     """Everyone the bot knows in Slack (receivers, owners, senders, Business Builders) and every team
     lead, minus those who switched their digest off."""
@@ -93,7 +88,7 @@ def run(ctx: Context) -> list[str]:
             moment = digest_moment(ctx.config, tz, now)
             if not moment <= now < moment + LATE_BY_AT_MOST:
                 continue
-            week = week_of(moment, tz)
+            week = reports.iso_week(moment, tz)
             if session.get(DigestSent, (person.email, week)) is not None:
                 continue
             content = build(session, ctx.config, person, now)
@@ -222,7 +217,8 @@ def team_view(session: Session, config: Config, team: Team, now: datetime) -> di
     decided = len(accepted) + len(discarded)
     waits = [_hours(i.created_at, i.accepted_at) for i in accepted]
     names = _names(session, pending + discarded)
-    discarded_by = {i.id: _discarder(session, i) for i in discarded}
+    discarded_by = {i.id: audit.last_actor(session, i.id, "discarded") or i.receiver_user_id
+                    for i in discarded}
     people = [{"who": who, "count": len(items), "oldest_hours": _hours(items[0].offered_at, now),
                "ids": [i.id for i in items[:SHOWN]]}
               for who, items in sorted(by_person.items(), key=lambda kv: kv[1][0].offered_at)]
@@ -236,12 +232,6 @@ def team_view(session: Session, config: Config, team: Team, now: datetime) -> di
                            justification=i.discard_justification, by=discarded_by[i.id]) for i in discarded],
         "has_news": bool(people or accepted or discarded),
     }
-
-
-def _discarder(session: Session, item: Item) -> str | None:
-    event = session.exec(select(ItemEvent).where(ItemEvent.item_id == item.id, ItemEvent.kind == "discarded")
-                         .order_by(ItemEvent.id.desc())).first()
-    return event.actor if event else item.receiver_user_id
 
 
 # ----- switching it off and on ---------------------------------------------------------------------

@@ -16,20 +16,20 @@ from __future__ import annotations
 import random
 import secrets
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot import audit, outbox, texts
+from bot import audit, outbox, reports, texts
 from bot.config import Config
 from bot.context import Context
 from bot.db import insert_once, run_in_transaction
 from bot.flows import decide
 from bot.flows.decide import Outcome
 from bot.ids import ItemStatus, Verdict
-from bot.models import Item, ItemEvent, ReviewEntry, ReviewRound
+from bot.models import Item, ReviewEntry, ReviewRound
 from bot.scheduling import company_schedule
 
 
@@ -48,11 +48,7 @@ def last_period(config: Config, now: datetime) -> tuple[datetime, datetime]:
     else:
         this_start = local.date().replace(day=1)
         start_day = (this_start - timedelta(days=1)).replace(day=1)
-    return _midnight(start_day, config), _midnight(this_start, config)
-
-
-def _midnight(day: date, config: Config) -> datetime:
-    return datetime.combine(day, datetime.min.time(), config.tz).astimezone(timezone.utc)
+    return reports.days_period(config, start_day, this_start)
 
 
 def draw(population: list[int], seed: int, size: int) -> list[int]:
@@ -64,12 +60,6 @@ def draw(population: list[int], seed: int, size: int) -> list[int]:
 def discarded_in(session: Session, start: datetime, end: datetime) -> list[int]:
     return list(session.exec(select(Item.id).where(Item.status == ItemStatus.DISCARDED,
                                                    Item.decided_at >= start, Item.decided_at < end)))
-
-
-def _discarder(session: Session, item_id: int) -> str | None:
-    event = session.exec(select(ItemEvent).where(ItemEvent.item_id == item_id, ItemEvent.kind == "discarded")
-                         .order_by(ItemEvent.id.desc())).first()
-    return event.actor if event else None
 
 
 def run(ctx: Context, *, seed: int | None = None) -> ReviewRound | None:
@@ -99,7 +89,7 @@ def run(ctx: Context, *, seed: int | None = None) -> ReviewRound | None:
             outbox.enqueue(session, outbox.Kind.REVIEW, key=f"review:{period}:intro", now=now, channel_key=channel,
                            payload={"part": "intro", "round_id": round_.id})
         for n, item_id in enumerate(sample, start=1):
-            entry = ReviewEntry(round_id=round_.id, item_id=item_id, discarded_by=_discarder(session, item_id))
+            entry = ReviewEntry(round_id=round_.id, item_id=item_id, discarded_by=audit.last_actor(session, item_id, "discarded"))
             session.add(entry)
             session.flush()
             audit.record(session, item_id, actor="scheduler", kind="review_sampled", at=now, round_id=round_.id,

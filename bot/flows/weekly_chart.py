@@ -53,7 +53,7 @@ def due(config: Config, now: datetime) -> Week | None:
     if local < moment:
         return None
     start, end = reports.days_period(config, monday - timedelta(days=7), monday)
-    return Week(label=reports.iso_week(start, config), start=start, end=end)
+    return Week(label=reports.iso_week(start, config.tz), start=start, end=end)
 
 
 def run(ctx: Context) -> bool:
