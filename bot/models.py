@@ -309,3 +309,14 @@ class LookupLog(SQLModel, table=True):
     customer_id: int | None = None
     shown: int = 0
     withheld: int = 0
+
+
+def names_person(user_column: Any, email_column: Any, *, user_id: str | None, email: str | None) -> Any:
+    """SQL: this (Slack user id, e-mail) column pair names the person — by either, e-mails compared
+    in lower case (``email`` given in lower case)."""
+    clauses = []
+    if email:
+        clauses.append(sa.func.lower(email_column) == email)
+    if user_id:
+        clauses.append(user_column == user_id)
+    return sa.or_(*clauses) if clauses else sa.false()

@@ -31,7 +31,7 @@ from bot.config import DAYS, Config, Team
 from bot.context import Context
 from bot.db import insert_once, run_in_transaction
 from bot.ids import ItemStatus
-from bot.models import Customer, DigestSent, Item, Person, Question
+from bot.models import Customer, DigestSent, Item, Person, Question, names_person
 
 LATE_BY_AT_MOST = timedelta(days=1)  # catch-up window after the digest moment
 WEEK = timedelta(days=7)
@@ -141,20 +141,17 @@ def _line(item: Item, names: dict[int, str], config: Config, **extra: Any) -> di
             "category": config.category(item.category).label, **extra}
 
 
-def _mine(user_id: str | None, email: str, user_col: Any, email_col: Any) -> Any:
-    clauses = [sa.func.lower(email_col) == email]
-    if user_id:
-        clauses.append(user_col == user_id)
-    return sa.or_(*clauses)
-
-
 def owner_view(session: Session, config: Config, person: Recipient, now: datetime, *,
                since: timedelta = WEEK) -> dict[str, Any]:
     """A person's own desk: waiting for them, owned without follow-up, open questions, and what they
     handed over (created or decided within ``since``). The App Home shows the same."""
     uid, email = person.user_id, person.email
+
+    def mine(user_column: Any, email_column: Any) -> Any:
+        return names_person(user_column, email_column, user_id=uid, email=email)
+
     waiting = list(session.exec(select(Item).where(Item.status == ItemStatus.PENDING,
-                                                   _mine(uid, email, Item.receiver_user_id, Item.receiver_email))
+                                                   mine(Item.receiver_user_id, Item.receiver_email))
                                 .order_by(Item.offered_at, Item.id)))
     no_follow_up = list(session.exec(select(Item).where(Item.status == ItemStatus.ACCEPTED,
                                                         Item.owner_user_id == uid, Item.follow_up_count == 0)
@@ -163,13 +160,12 @@ def owner_view(session: Session, config: Config, person: Recipient, now: datetim
                               .order_by(Question.asked_at))) if uid else []
     to_answer = list(session.exec(select(Question).join(Item, Item.id == Question.item_id)
                                   .where(Question.open == True,  # noqa: E712
-                                         _mine(uid, email, Question.business_builder_user_id,
-                                               Item.business_builder_email))
+                                         mine(Question.business_builder_user_id, Item.business_builder_email))
                                   .order_by(Question.asked_at)))
     week_ago = now - since
     sent = list(session.exec(select(Item).where(
-        sa.or_(_mine(uid, email, Item.sender_user_id, Item.sender_email),
-               _mine(uid, email, Item.business_builder_user_id, Item.business_builder_email)),
+        sa.or_(mine(Item.sender_user_id, Item.sender_email),
+               mine(Item.business_builder_user_id, Item.business_builder_email)),
         sa.or_(Item.created_at >= week_ago, Item.accepted_at >= week_ago, Item.decided_at >= week_ago))
         .order_by(Item.created_at, Item.id)))
     question_items = {q.item_id for q in asked + to_answer}

@@ -13,13 +13,12 @@ import statistics
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot import outbox
 from bot.config import Config
 from bot.flows.digest import WEEK, Recipient, owner_view, team_view
-from bot.models import Item, Person
+from bot.models import Item, Person, names_person
 
 HANDED_OVER_WINDOW = timedelta(days=30)
 
@@ -58,10 +57,8 @@ def _median_hours(items: list[Item]) -> float | None:
 
 
 def _handed_over_between(session: Session, me: Recipient, start: datetime, end: datetime) -> tuple[int, int]:
-    mine = [Item.sender_user_id == me.user_id]
-    if me.email:
-        mine.append(sa.func.lower(Item.sender_email) == me.email)
-    rows = list(session.exec(select(Item).where(sa.or_(*mine), Item.created_at >= start, Item.created_at < end)))
+    mine = names_person(Item.sender_user_id, Item.sender_email, user_id=me.user_id, email=me.email)
+    rows = list(session.exec(select(Item).where(mine, Item.created_at >= start, Item.created_at < end)))
     return len(rows), sum(1 for i in rows if i.accepted_at is not None)
 
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from bot.config import Config
 from bot.customers import _root, domain_of, normalize_name
 from bot.ids import ItemStatus
-from bot.models import Customer, FollowUp, Item, LookupLog, Person, Question, QuestionMessage
+from bot.models import Customer, FollowUp, Item, LookupLog, Person, Question, QuestionMessage, names_person
 from bot.visibility import Viewer, split, whom_to_ask
 
 OPEN = (ItemStatus.PENDING, ItemStatus.ACCEPTED)
@@ -250,13 +250,8 @@ def look_up_customer(session: Session, config: Config, viewer: Viewer, query: st
 
 # ----- my items, what I handed over ------------------------------------------------------------
 
-def _mine(column_email: sa.ColumnElement, column_user: sa.ColumnElement, viewer: Viewer) -> sa.ColumnElement:
-    clauses = []
-    if viewer.email:
-        clauses.append(sa.func.lower(column_email) == viewer.email)
-    if viewer.user_id:
-        clauses.append(column_user == viewer.user_id)
-    return sa.or_(*clauses) if clauses else sa.false()
+def _mine(user_column: sa.ColumnElement, email_column: sa.ColumnElement, viewer: Viewer) -> sa.ColumnElement:
+    return names_person(user_column, email_column, user_id=viewer.user_id, email=viewer.email)
 
 
 def my_items(session: Session, config: Config, viewer: Viewer, *, via: str, now: datetime) -> MyItems:
@@ -264,7 +259,7 @@ def my_items(session: Session, config: Config, viewer: Viewer, *, via: str, now:
     questions I asked. Logged."""
     pending = Item.status == ItemStatus.PENDING
     newest = (Item.created_at.desc(), Item.id.desc())
-    to_decide = list(session.exec(select(Item).where(pending, _mine(Item.receiver_email, Item.receiver_user_id,
+    to_decide = list(session.exec(select(Item).where(pending, _mine(Item.receiver_user_id, Item.receiver_email,
                                                                     viewer)).order_by(*newest)))
     owned: list[Item] = []
     responsible: list[Item] = []
@@ -297,8 +292,8 @@ def my_items(session: Session, config: Config, viewer: Viewer, *, via: str, now:
 
 def sent_items(session: Session, config: Config, viewer: Viewer, *, via: str, now: datetime) -> SentItems:
     """What I handed over (as sender or Business Builder) and what became of it, newest first. Logged."""
-    mine = sa.or_(_mine(Item.sender_email, Item.sender_user_id, viewer),
-                  _mine(Item.business_builder_email, Item.business_builder_user_id, viewer))
+    mine = sa.or_(_mine(Item.sender_user_id, Item.sender_email, viewer),
+                  _mine(Item.business_builder_user_id, Item.business_builder_email, viewer))
     items = list(session.exec(select(Item).where(mine).order_by(Item.created_at.desc(), Item.id.desc())))
     visible, withheld = split(session, viewer, items)
     result = SentItems(items=visible, withheld=len(withheld),
