@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlmodel import Session, select
 
-from bot.models import Customer
+from bot.models import Customer, Item
 
 # Legal-form suffixes that do not distinguish one customer from another.
 _LEGAL_FORMS = {
@@ -39,15 +40,15 @@ def domain_of(email: str | None) -> str | None:
     return None if domain in _FREE_MAIL else domain
 
 
-def _root(domain: str) -> str:
+def root_domain(domain: str) -> str:
     """acme.se and sales.acme.se are one company; compare on the registrable part."""
     parts = domain.split(".")
     return ".".join(parts[-2:]) if len(parts) >= 2 else domain
 
 
 def _domain(domain: str | None, contact_email: str | None) -> str | None:
-    domain = _root(domain) if domain else None
-    return domain or (_root(d) if (d := domain_of(contact_email)) else None)
+    domain = root_domain(domain) if domain else None
+    return domain or (root_domain(d) if (d := domain_of(contact_email)) else None)
 
 
 def find(session: Session, *, name: str, domain: str | None, contact_email: str | None) -> Customer | None:
@@ -95,22 +96,19 @@ def find_or_create(
     return customer
 
 
-def search(session: Session, query: str, *, limit: int = 10) -> list[Customer]:
-    """Customers matching a name, a domain or an e-mail, best first (for look-ups)."""
-    query = query.strip()
-    domain = domain_of(query) if "@" in query else (query.lower() if "." in query else None)
-    if domain:
-        found = list(session.exec(select(Customer).where(Customer.domain == _root(domain))))
-        if found:
-            return found
-    norm = normalize_name(query)
-    if not norm:
-        return []
-    exact = list(session.exec(select(Customer).where(Customer.normalized_name == norm)))
-    like = list(session.exec(
-        select(Customer).where(Customer.normalized_name.contains(norm)).order_by(Customer.name).limit(limit)
-    ))
-    seen: dict[int, Customer] = {c.id: c for c in exact}
-    for c in like:
-        seen.setdefault(c.id, c)
-    return list(seen.values())[:limit]
+def of_items(session: Session, items: Iterable[Item]) -> dict[int, Customer]:
+    """The customers of ``items``, by id (one query)."""
+    ids = {i.customer_id for i in items}
+    if not ids:
+        return {}
+    return {c.id: c for c in session.exec(select(Customer).where(Customer.id.in_(sorted(ids))))}
+
+
+def names_of(session: Session, items: Iterable[Item]) -> dict[int, str]:
+    """Customer id -> name for ``items``."""
+    return {cid: c.name for cid, c in of_items(session, items).items()}
+
+
+def name_of(session: Session, item: Item, *, unknown: str = "the customer") -> str:
+    customer = session.get(Customer, item.customer_id)
+    return customer.name if customer else unknown

@@ -32,6 +32,7 @@ from enum import StrEnum
 from sqlmodel import Session, select
 
 from bot.config import Config, Team
+from bot.customers import of_items
 from bot.ids import ItemStatus
 from bot.models import Customer, Item, Person
 
@@ -159,16 +160,9 @@ def owner_emails(session: Session, items: Iterable[Item]) -> dict[str, str]:
     return {p.slack_user_id: p.email for p in rows if p.slack_user_id}
 
 
-def customers_of(session: Session, items: Iterable[Item]) -> dict[int, Customer]:
-    ids = {i.customer_id for i in items}
-    if not ids:
-        return {}
-    return {c.id: c for c in session.exec(select(Customer).where(Customer.id.in_(sorted(ids))))}
-
-
 def split(session: Session, viewer: Viewer, items: Sequence[Item]) -> tuple[list[Item], list[Item]]:
     """``items`` divided into what ``viewer`` may see and what is withheld, each in the given order."""
-    customers = customers_of(session, items)
+    customers = of_items(session, items)
     owners = owner_emails(session, items)
     visible: list[Item] = []
     withheld: list[Item] = []

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot import audit, outbox, texts
+from bot import audit, customers, outbox, texts
 from bot.context import Context
 from bot.flows.deliver import decision_due, queue_card, route_item
 from bot.flows.home import queue_refresh
@@ -97,11 +97,6 @@ def _lost_race(session: Session, item_id: int) -> Outcome:
                    else say("gone", item_id=item_id))
 
 
-def _customer(session: Session, item: Item) -> str:
-    customer = session.get(Customer, item.customer_id)
-    return customer.name if customer else "the customer"
-
-
 # ----- what every decision queues -------------------------------------------------------------
 
 def refresh_card(session: Session, item: Item, now: datetime) -> None:
@@ -154,7 +149,7 @@ def retire_card(session: Session, item: Item, now: datetime, *, why: str) -> Non
         outbox.enqueue(session, outbox.Kind.CARD_RETIRE, key=f"retire:{item.id}:{item.card_ts}:{item.version}",
                        now=now, item_id=item.id, channel_key=item.card_channel,
                        payload={"channel": item.card_channel, "ts": item.card_ts,
-                                "customer": _customer(session, item), "why": why})
+                                "customer": customers.name_of(session, item), "why": why})
 
 
 # ----- decisions ------------------------------------------------------------------------------
@@ -173,7 +168,7 @@ def accept(session: Session, ctx: Context, item_id: int, user_id: str, *, note: 
         (now - item.offered_at).total_seconds() / 3600, 3))
     refresh_card(session, item, now)
     history_line(session, item, now, kind="accepted", by=user_id)
-    customer = _customer(session, item)
+    customer = customers.name_of(session, item)
     tell_sender(session, item, now, key=f"accepted:{item.id}:{item.version}",
                 text=say("accepted_to_sender", item_id=item.id, customer=customer, owner=user_id, took=took, note=note))
     tell_business_builder(session, item, now, actor=user_id, key=f"accepted-bb:{item.id}:{item.version}",
@@ -198,7 +193,7 @@ def accept_note(session: Session, ctx: Context, item_id: int, user_id: str, *, n
         return _lost_race(session, item_id)
     audit.record(session, item.id, actor=user_id, kind="accept_note", at=now, text=note)
     history_line(session, item, now, kind="accept_note", by=user_id, text=note)
-    text = say("accept_note_to_sender", item_id=item.id, customer=_customer(session, item), owner=user_id, note=note)
+    text = say("accept_note_to_sender", item_id=item.id, customer=customers.name_of(session, item), owner=user_id, note=note)
     tell_sender(session, item, now, key=f"accept-note:{item.id}:{item.version}", text=text)
     tell_business_builder(session, item, now, actor=user_id, key=f"accept-note-bb:{item.id}:{item.version}", text=text)
     return Outcome(True, item_id=item.id)
@@ -332,7 +327,7 @@ def reassign(session: Session, ctx: Context, item_id: int, user_id: str, *, to_u
     queue_card(session, item, now=now)
     _thread_on(session, item, now, old_card, kind="reassigned", by=user_id, text=f"Reassigned to <@{to_user}>")
     tell_sender(session, item, now, key=f"reassigned:{item.id}:{item.version}",
-                text=say("reassigned_to_sender", item_id=item.id, customer=_customer(session, item), by=user_id,
+                text=say("reassigned_to_sender", item_id=item.id, customer=customers.name_of(session, item), by=user_id,
                          to=to_user, note=note))
     return Outcome(True, item_id=item.id)
 
@@ -369,7 +364,7 @@ def discard(session: Session, ctx: Context, item_id: int, user_id: str, *, reaso
     refresh_card(session, item, now)
     history_line(session, item, now, kind="discarded", by=user_id, text=f"Discarded: {label}. {justification}")
     tell_sender(session, item, now, key=f"discarded:{item.id}:{item.version}",
-                text=say("discarded_to_sender", item_id=item.id, customer=_customer(session, item), by=user_id,
+                text=say("discarded_to_sender", item_id=item.id, customer=customers.name_of(session, item), by=user_id,
                          reason=label, justification=justification))
     return Outcome(True, item_id=item.id)
 
@@ -429,7 +424,7 @@ def reopen(session: Session, ctx: Context, item_id: int, user_id: str, *, rerout
     audit.record(session, item.id, actor=user_id, kind="reopened", at=now, receiver=receiver_email or receiver_user)
     _thread_on(session, item, now, old_card, kind="reopened", by=user_id, text="")
     tell_sender(session, item, now, key=f"reopened:{item.id}:{item.version}",
-                text=say("reopened_to_sender", item_id=item.id, customer=_customer(session, item), by=user_id))
+                text=say("reopened_to_sender", item_id=item.id, customer=customers.name_of(session, item), by=user_id))
     return Outcome(True, item_id=item.id)
 
 
@@ -459,7 +454,7 @@ def follow_up(session: Session, ctx: Context, item_id: int, user_id: str, *, kin
     if close:
         audit.record(session, item.id, actor=user_id, kind="closed", at=now)
     tell_sender(session, item, now, key=f"follow-up:{item.id}:{item.version}",
-                text=say("follow_up_to_sender", item_id=item.id, customer=_customer(session, item), by=user_id,
+                text=say("follow_up_to_sender", item_id=item.id, customer=customers.name_of(session, item), by=user_id,
                          kind=words))
     return Outcome(True, item_id=item.id)
 

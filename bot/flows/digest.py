@@ -26,12 +26,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot import audit, outbox, reports
+from bot import audit, customers, outbox, reports
 from bot.config import DAYS, Config, Team
 from bot.context import Context
 from bot.db import insert_once, run_in_transaction
 from bot.ids import ItemStatus
-from bot.models import Customer, DigestSent, Item, Person, Question, names_person
+from bot.models import DigestSent, Item, Person, Question, names_person
 
 LATE_BY_AT_MOST = timedelta(days=1)  # catch-up window after the digest moment
 WEEK = timedelta(days=7)
@@ -125,13 +125,6 @@ def build(session: Session, config: Config, person: Recipient, now: datetime) ->
     return Content(data)
 
 
-def _names(session: Session, items: list[Item]) -> dict[int, str]:
-    ids = {i.customer_id for i in items}
-    if not ids:
-        return {}
-    return {c.id: c.name for c in session.exec(select(Customer).where(Customer.id.in_(ids)))}
-
-
 def _hours(since: datetime | None, now: datetime) -> float:
     return round(max((now - since).total_seconds(), 0) / 3600, 1) if since else 0.0
 
@@ -171,7 +164,7 @@ def owner_view(session: Session, config: Config, person: Recipient, now: datetim
     question_items = {q.item_id for q in asked + to_answer}
     related = waiting + no_follow_up + sent + (list(session.exec(select(Item).where(Item.id.in_(question_items))))
                                                if question_items else [])
-    names = _names(session, related)
+    names = customers.names_of(session, related)
     by_id = {i.id: i for i in related}
 
     def q_line(q: Question, other: str | None) -> dict[str, Any]:
@@ -212,7 +205,7 @@ def team_view(session: Session, config: Config, team: Team, now: datetime) -> di
                                   .order_by(Item.decided_at)))
     decided = len(accepted) + len(discarded)
     waits = [_hours(i.created_at, i.accepted_at) for i in accepted]
-    names = _names(session, pending + discarded)
+    names = customers.names_of(session, pending + discarded)
     discarded_by = {i.id: audit.last_actor(session, i.id, "discarded") or i.receiver_user_id
                     for i in discarded}
     people = [{"who": who, "count": len(items), "oldest_hours": _hours(items[0].offered_at, now),

@@ -18,10 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot import audit, outbox, texts
+from bot import audit, customers, outbox, texts
 from bot.context import Context
 from bot.db import insert_once, run_in_transaction
-from bot.flows.decide import Outcome, _customer, tell_business_builder, tell_sender
+from bot.flows.decide import Outcome, tell_business_builder, tell_sender
 from bot.flows.nudge import schedule_for
 from bot.ids import ItemStatus, Outcome as Result
 from bot.models import Feedback, Item
@@ -139,7 +139,7 @@ def answer(session: Session, ctx: Context, item_id: int, user_id: str, values: d
     audit.record(session, item_id, actor=user_id, kind="feedback", at=now, text=answer_values["comment"],
                  reached=answer_values["reached_customer"], outcome=values["outcome"],
                  usefulness=answer_values["usefulness"])
-    text = say("relay", item_id=item_id, customer=_customer(session, item), owner=user_id,
+    text = say("relay", item_id=item_id, customer=customers.name_of(session, item), owner=user_id,
                reached=answer_values["reached_customer"], outcome=values["outcome"],
                usefulness=answer_values["usefulness"], comment=answer_values["comment"])
     tell_sender(session, item, now, key=f"feedback-relay:{item_id}", text=text)

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.config import Config
-from bot.customers import _root, domain_of, normalize_name
+from bot import customers
+from bot.customers import domain_of, normalize_name, root_domain
 from bot.ids import ItemStatus
 from bot.models import Customer, FollowUp, Item, LookupLog, Person, Question, QuestionMessage, names_person
 from bot.visibility import Viewer, split, whom_to_ask
@@ -116,7 +117,7 @@ def _as_domain(query: str) -> str | None:
     text = _SCHEME.sub("", query.strip().lower()).split("/")[0]
     if " " in text or "." not in text or text.startswith(".") or text.endswith("."):
         return None
-    return _root(text)
+    return root_domain(text)
 
 
 def find_customers(session: Session, query: str, *, limit: int = MATCHES) -> list[Match]:
@@ -129,11 +130,11 @@ def find_customers(session: Session, query: str, *, limit: int = MATCHES) -> lis
     exact: dict[int, Match] = {}
     if "@" in query:
         email = query.lower()
-        ids = session.exec(select(Item.customer_id).where(sa.func.lower(Item.contact_email) == email).distinct())
-        for c in _customers(session, list(ids)):
+        for c in session.exec(select(Customer).where(Customer.id.in_(
+                select(Item.customer_id).where(sa.func.lower(Item.contact_email) == email)))):
             exact.setdefault(c.id, Match(c, 1.0, "contact e-mail"))
         if domain := domain_of(email):
-            for c in session.exec(select(Customer).where(Customer.domain == _root(domain))):
+            for c in session.exec(select(Customer).where(Customer.domain == root_domain(domain))):
                 exact.setdefault(c.id, Match(c, 1.0, "domain"))
         return sorted(exact.values(), key=lambda m: (m.customer.name.lower(), m.customer.id))[:limit]
     if domain := _as_domain(query):
@@ -164,16 +165,6 @@ def find_customers(session: Session, query: str, *, limit: int = MATCHES) -> lis
             found.append(Match(c, 0.6, "domain"))
     found.sort(key=lambda m: (-m.score, m.customer.name.lower(), m.customer.id))
     return found[:limit]
-
-
-def _customers(session: Session, ids: list[int]) -> list[Customer]:
-    if not ids:
-        return []
-    return list(session.exec(select(Customer).where(Customer.id.in_(sorted(set(ids))))))
-
-
-def _names(session: Session, items: list[Item]) -> dict[int, str]:
-    return {c.id: c.name for c in _customers(session, [i.customer_id for i in items])}
 
 
 def contacts(session: Session, emails: list[str]) -> list[Contact]:
@@ -283,7 +274,7 @@ def my_items(session: Session, config: Config, viewer: Viewer, *, via: str, now:
         to_decide=[i for i in to_decide if i.id in ok], owned=[i for i in owned if i.id in ok],
         responsible=[i for i in responsible if i.id in ok], asked=threads, withheld=len(withheld),
         ask=contacts(session, whom_to_ask(config, None, withheld, viewer=viewer)),
-        customer_names=_names(session, visible),
+        customer_names=customers.names_of(session, visible),
     )
     _log(session, viewer, via=via, query="mine", now=now, customer_id=None, shown=result.shown,
          withheld=result.withheld)
@@ -298,7 +289,7 @@ def sent_items(session: Session, config: Config, viewer: Viewer, *, via: str, no
     visible, withheld = split(session, viewer, items)
     result = SentItems(items=visible, withheld=len(withheld),
                        ask=contacts(session, whom_to_ask(config, None, withheld, viewer=viewer)),
-                       customer_names=_names(session, visible))
+                       customer_names=customers.names_of(session, visible))
     _log(session, viewer, via=via, query="sent", now=now, customer_id=None, shown=result.shown,
          withheld=result.withheld)
     return result

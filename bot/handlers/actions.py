@@ -18,12 +18,12 @@ from sqlmodel import Session
 
 from bot.context import Context
 from bot.db import run_in_transaction
-from bot import texts
+from bot import customers, texts
 from bot.flows import decide, digest, feedback, nudge, review
 from bot.flows.decide import Outcome
 from bot.handlers.common import ctx_of, tell
 from bot.ids import ActionId, Category, ItemRef, ReviewRef, SnoozeRef, Verdict
-from bot.models import Customer, Item
+from bot.models import Item
 from bot.slack import decision_modals, people
 from bot.slack import feedback as feedback_blocks
 
@@ -125,11 +125,6 @@ def item_modal(build: ModalBuilder, *, states: tuple[decide.ItemStatus, ...] = d
     return prepare
 
 
-def _customer(session: Session, item: Item) -> str:
-    customer = session.get(Customer, item.customer_id)
-    return customer.name if customer else ""
-
-
 def _bb(item: Item) -> str:
     if item.business_builder_user_id:
         return f"<@{item.business_builder_user_id}>"
@@ -138,14 +133,15 @@ def _bb(item: Item) -> str:
 
 MODALS: dict[ActionId, ModalBuilder] = {
     ActionId.RECATEGORIZE: lambda ctx, s, item, ref: decision_modals.recategorize(
-        ctx.config, ref, customer=_customer(s, item), current=Category(item.category)),
+        ctx.config, ref, customer=customers.name_of(s, item, unknown=""), current=Category(item.category)),
     ActionId.ASK: lambda ctx, s, item, ref: decision_modals.ask(ref, business_builder=_bb(item)),
     ActionId.REASSIGN: lambda ctx, s, item, ref: decision_modals.reassign(ref),
-    ActionId.DISCARD: lambda ctx, s, item, ref: decision_modals.discard(ctx.config, ref, customer=_customer(s, item)),
+    ActionId.DISCARD: lambda ctx, s, item, ref: decision_modals.discard(
+        ctx.config, ref, customer=customers.name_of(s, item, unknown="")),
 }
 OWNER_MODALS: dict[ActionId, ModalBuilder] = {
     ActionId.FOLLOW_UP: lambda ctx, s, item, ref: decision_modals.follow_up(ref),
-    ActionId.ACCEPT_NOTE: lambda ctx, s, item, ref: decision_modals.accept_note(ref, customer=_customer(s, item)),
+    ActionId.ACCEPT_NOTE: lambda ctx, s, item, ref: decision_modals.accept_note(ref, customer=customers.name_of(s, item, unknown="")),
 }
 
 
@@ -171,7 +167,7 @@ def feedback_form(ctx: Context, session: Session, ref: ItemRef, user: str) -> di
     _, refusal = feedback.may_answer(session, ref.item, user)
     if refusal:
         return Outcome(False, refusal)
-    return feedback_blocks.form(ref.item, _customer(session, session.get(Item, ref.item)))
+    return feedback_blocks.form(ref.item, customers.name_of(session, session.get(Item, ref.item), unknown=""))
 
 
 def digest_switch(enabled: bool) -> Callable[..., None]:

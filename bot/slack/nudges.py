@@ -10,10 +10,10 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Option, OverflowMenuElement
 from sqlmodel import Session, select
 
-from bot import texts
+from bot import customers, texts
 from bot.config import Config
 from bot.ids import ActionId, ItemRef, ItemStatus, SnoozeRef
-from bot.models import Customer, Item
+from bot.models import Item
 from bot.slack import blocks as b
 
 SHOWN = 15  # items per message; 3 blocks each stays far below Slack's 50
@@ -21,13 +21,6 @@ SHOWN = 15  # items per message; 3 blocks each stays far below Slack's 50
 
 def _say(macro: str, **values: Any) -> str:
     return texts.say("nudge.j2", macro, **values)
-
-
-def _customers(session: Session, items: list[Item]) -> dict[int, str]:
-    ids = {i.customer_id for i in items}
-    if not ids:
-        return {}
-    return {c.id: c.name for c in session.exec(select(Customer).where(Customer.id.in_(ids)))}
 
 
 def _waited(now: datetime, since: datetime | None) -> str:
@@ -58,7 +51,7 @@ def reminder(session: Session, config: Config, user_id: str, now: datetime) -> t
     items = waiting_for(session, user_id)
     if not items:
         return None
-    names = _customers(session, items)
+    names = customers.names_of(session, items)
     parts: list[Any] = [b.section(_say("reminder_intro", count=len(items)))]
     for item in items[:SHOWN]:
         parts += _item_row(item, _say("reminder_line", item_id=item.id, category=config.category(item.category).label,
@@ -76,7 +69,7 @@ def escalation(session: Session, config: Config, item_ids: list[int], now: datet
              if i.status == ItemStatus.PENDING]
     if not items:
         return None
-    names = _customers(session, items)
+    names = customers.names_of(session, items)
     lines = [_say("escalation_line", item_id=i.id, category=config.category(i.category).label,
                   customer=names.get(i.customer_id, ""),
                   holder=texts.user(i.receiver_user_id, i.receiver_email), waited=_waited(now, i.offered_at))
@@ -93,7 +86,7 @@ def follow_up(session: Session, config: Config, user_id: str, item_ids: list[int
              if i.status == ItemStatus.ACCEPTED and i.owner_user_id == user_id]
     if not items:
         return None
-    names = _customers(session, items)
+    names = customers.names_of(session, items)
     parts: list[Any] = [b.section(_say("follow_up_intro", count=len(items)))]
     for item in items[:SHOWN]:
         expected = config.category(item.category).sla.follow_ups_expected
