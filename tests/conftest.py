@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +18,7 @@ from bot.settings import Settings
 from bot.slack.app import create_bolt_app
 from bot.web import create_web_app
 from tests.harness import API_TOKEN, BOT_TOKEN, SIGNING_SECRET, START, Bench, directory, emails_in
-from tests.pg import Cluster
+from tests.pg import Cluster, database_url
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -44,14 +43,6 @@ def pg_cluster() -> Iterator[Cluster | None]:
         return
     yield cluster
     cluster.stop()
-
-
-def database_url(backend: str, tmp: Path, cluster: Cluster | None, name: str) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp / (name + '.db')}"
-    if cluster is None:
-        pytest.skip("PostgreSQL is not available here (CI runs these tests)")
-    return cluster.create_database(name)
 
 
 @pytest.fixture(scope="session")

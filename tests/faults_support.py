@@ -46,15 +46,6 @@ API_TOKEN = "test-api-token-123"
 
 # ----- databases ---------------------------------------------------------------------------------
 
-def database_url(backend: str, tmp: Path, cluster: Any, name: str) -> str:
-    import pytest
-    if backend == "sqlite":
-        return f"sqlite:///{tmp / (name + '.db')}"
-    if cluster is None:
-        pytest.skip("PostgreSQL is not available here (CI runs these tests)")
-    return cluster.create_database(name)
-
-
 def fresh_database(url: str) -> None:
     """Migrate ``url`` to head (``handover db upgrade`` does the same)."""
     from bot import migrate

@@ -91,3 +91,14 @@ class Cluster:
         except Exception:
             pass
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def database_url(backend: str, tmp: Path, cluster: "Cluster | None", name: str) -> str:
+    """A fresh database for a test: a SQLite file in ``tmp``, or a new database on the throwaway
+    cluster (the test is skipped without one; conftest fails instead when CI must run it)."""
+    import pytest
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / (name + '.db')}"
+    if cluster is None:
+        pytest.skip("PostgreSQL is not available here (CI runs these tests)")
+    return cluster.create_database(name)

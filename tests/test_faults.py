@@ -36,7 +36,6 @@ from tests.faults_support import (
     World,
     app_env,
     cards_per_item,
-    database_url,
     duplicates,
     failed_calls,
     free_port,
@@ -52,6 +51,7 @@ from tests.faults_support import (
     wait_for,
     write_csv,
 )
+from tests.pg import database_url
 
 pytestmark = pytest.mark.slow
 

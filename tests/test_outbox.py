@@ -10,19 +10,10 @@ import httpx
 from slack_sdk import WebClient
 
 from bot.outbox import Status
-from bot.slack.dispatcher import METADATA_EVENT, Dispatcher
+from bot.slack.dispatcher import Dispatcher
+from tests.faults_support import keys_posted
 from tests.flow import hand_over
 from tests.harness import API_TOKEN, BOT_TOKEN, Bench
-
-
-def keys_posted(bench: Bench) -> Counter:
-    """How often each outbox key reached Slack, read from the messages' metadata."""
-    seen: Counter = Counter()
-    for m in bench.fake.messages():
-        meta = m.metadata or {}
-        if meta.get("event_type") == METADATA_EVENT:
-            seen[meta["event_payload"]["key"]] += 1
-    return seen
 
 
 def test_slack_outage_delays_cards_and_they_arrive_once_after_recovery(bench: Bench) -> None:
@@ -35,7 +26,7 @@ def test_slack_outage_delays_cards_and_they_arrive_once_after_recovery(bench: Be
     for _ in range(6):  # the backoff runs on the injectable clock
         bench.clock.advance(minutes=5)
         bench.deliver()
-    posted = keys_posted(bench)
+    posted = keys_posted(bench.fake)
     assert len(posted) == 10 and set(posted.values()) == {1}
     assert all(bench.item(i).card_ts for i in ids)
     assert {r.status for r in bench.outbox()} == {Status.SENT}
@@ -54,7 +45,7 @@ def test_a_time_out_after_slack_posted_does_not_post_twice(bench: Bench) -> None
     assert row.status == Status.PENDING and row.payload.get("_maybe_sent")
     bench.clock.advance(minutes=1)
     bench.deliver()
-    assert list(keys_posted(bench).values()) == [1]
+    assert list(keys_posted(bench.fake).values()) == [1]
     assert bench.item(r.json()["id"]).card_ts
 
 
@@ -76,7 +67,7 @@ def test_rate_limited_channel_waits_while_other_channels_go_on(bench: Bench) -> 
         bench.clock.advance(seconds=2)
         bench.deliver()
     assert len(bench.fake.messages(channel=bench.fake.dm_channel_for(a))) == 3
-    assert set(keys_posted(bench).values()) == {1}
+    assert set(keys_posted(bench.fake).values()) == {1}
 
 
 def test_state_change_and_message_commit_together(bench: Bench) -> None:

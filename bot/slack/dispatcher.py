@@ -234,6 +234,15 @@ class Dispatcher:
                 return resolved.user_id
         return None
 
+    def recipient(self, p: dict[str, Any]) -> str:
+        """The Slack user id a payload's ``to_user`` / ``to_email`` / ``fallbacks`` reach; when nobody
+        can be reached there is nothing to send (:class:`Done`)."""
+        fallbacks = p.get("fallbacks") or []
+        user = self.reach(p.get("to_user"), p.get("to_email"), fallbacks)
+        if user is None:
+            raise Done("nobody reachable: " + ", ".join(x for x in [p.get("to_user"), p.get("to_email"), *fallbacks] if x))
+        return user
+
     # ----- kinds ------------------------------------------------------------------------
     def _item_card(self, row: Outbox) -> dict[str, Any]:
         item_id = row.item_id
@@ -334,9 +343,7 @@ class Dispatcher:
 
     def _direct(self, row: Outbox) -> dict[str, Any]:
         p = row.payload
-        user = self.reach(p.get("to_user"), p.get("to_email"), p.get("fallbacks") or [])
-        if user is None:
-            raise Done("nobody reachable: " + ", ".join(x for x in [p.get("to_user"), p.get("to_email"), *(p.get("fallbacks") or [])] if x))
+        user = self.recipient(p)
         try:
             posted = self.post(row, channel=self.dm_channel(user), text=p["text"], blocks=p.get("blocks"))
         except SlackApiError as exc:
@@ -390,9 +397,7 @@ class Dispatcher:
     def _nudge(self, row: Outbox) -> dict[str, Any]:
         """A reminder, escalation or follow-up reminder, built from the items' state now."""
         p = row.payload
-        user = self.reach(p.get("to_user"), p.get("to_email"), [])
-        if user is None:
-            raise Done(f"nobody reachable: {p.get('to_user') or p.get('to_email')}")
+        user = self.recipient(p)
         now = self.ctx.clock.now()
 
         def build(session: Session) -> tuple[str, list] | None:
@@ -422,9 +427,7 @@ class Dispatcher:
 
     def _digest(self, row: Outbox) -> dict[str, Any]:
         p = row.payload
-        user = self.reach(p.get("to_user"), p.get("to_email"), [])
-        if user is None:
-            raise Done(f"nobody reachable: {p.get('to_user') or p.get('to_email')}")
+        user = self.recipient(p)
         text, blocks = digest_blocks.build(p["week"], p["digest"])
         return self.post(row, channel=self.dm_channel(user), text=text, blocks=blocks)
 
