@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.ids import ActionId, ItemStatus
@@ -14,8 +13,8 @@ SENDER = "marketing.ops@example.com"
 
 def setup_item(bench: Bench, **fields) -> tuple[int, str, str]:  # noqa: ANN003
     sender_user = bench.add_user(SENDER) if SENDER not in bench.users else bench.user(SENDER)
-    bb = bench.add_user("bb.stand@example.com") if "bb.stand@example.com" not in bench.users \
-        else bench.user("bb.stand@example.com")
+    if "bb.stand@example.com" not in bench.users:
+        bench.add_user("bb.stand@example.com")
     item_id = hand_over(bench, sender_email=SENDER, business_builder_email="bb.stand@example.com", **fields)
     item = bench.item(item_id)
     assert item.receiver_user_id, "the card was delivered to a known Slack user"
@@ -24,9 +23,8 @@ def setup_item(bench: Bench, **fields) -> tuple[int, str, str]:  # noqa: ANN003
 
 def test_accept_makes_the_receiver_owner_updates_the_card_and_tells_the_sender(bench: Bench) -> None:
     item_id, receiver, sender = setup_item(bench)
-    started = time.perf_counter()
     r = bench.agent.click(user=receiver, message=bench.card(item_id), action_id=ActionId.ACCEPT)
-    assert r.status_code == 200 and time.perf_counter() - started < 3  # Slack's limit, not a benchmark
+    assert r.status_code == 200  # how fast the ack is: bench/ack_latency.py, not a unit test
     item = bench.item(item_id)
     assert item.status == ItemStatus.ACCEPTED and item.owner_user_id == receiver
     bench.deliver()
