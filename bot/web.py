@@ -2,8 +2,10 @@
 
 Bolt runs with process_before_response=True: a listener does its database work (milliseconds)
 and acks, and Bolt answers Slack when the listener returns. Web API calls other than
-views.open are never made on the request path; the outbox sends them. The synchronous Bolt
-dispatch runs in Starlette's thread pool so it never blocks the event loop.
+views.open (and the reassign modal's users.info check, bot/slack/people.py) are never made on the
+request path; the outbox sends them. The synchronous Bolt dispatch runs in Starlette's thread
+pool so it never blocks the event loop. The API refuses a client address after too many wrong
+tokens (bot/ratelimit.py).
 """
 
 from __future__ import annotations
