@@ -99,6 +99,24 @@ def test_the_right_token_is_never_counted_as_a_failure(bench: Bench) -> None:
     assert from_address(bench, address, token="nope").status_code == 401
 
 
+def test_the_memory_of_wrong_tokens_is_bounded_and_forgets_old_failures() -> None:
+    from datetime import timedelta
+
+    from bot.clock import FakeClock
+    from bot.ratelimit import FailureWindow
+    clock = FakeClock()
+    window = FailureWindow(limit=2, window=60, clock=clock.now, max_keys=100)
+    for n in range(1_000):  # a flood of addresses (IPv6 makes them cheap)
+        window.fail(f"2001:db8::{n:x}")
+    assert len(window._failures) == 100
+    assert window.fail("192.0.2.1") == 1 and window.fail("192.0.2.1") == 2
+    assert window.blocked_for("192.0.2.1") == 60
+    clock.advance(timedelta(seconds=45))
+    assert window.blocked_for("192.0.2.1") == 15  # Retry-After: until the oldest failure leaves the window
+    clock.advance(timedelta(seconds=15))
+    assert window.blocked_for("192.0.2.1") == 0 and window.fail("192.0.2.1") == 1
+
+
 # ----- 15. a contact's private address ---------------------------------------------------------------
 
 def command_text(bench: Bench, email: str, text: str) -> str:
