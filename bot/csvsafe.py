@@ -25,7 +25,8 @@ from typing import Any, TextIO
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SEPARATORS = (",", ";", "\t", "\r", "\n")  # where a cell can begin in some locale's reading
-_CELL_STARTS_WITH_FORMULA = re.compile(r'(^|[,;\t\r\n])([\s"]*)(?=[=+\-@])')
+# a formula character at the start, or after a separator, with only spaces or quotes in between
+_CELL_STARTS_WITH_FORMULA = re.compile("(^|[" + re.escape("".join(SEPARATORS)) + r'])([\s"]*)(?=[=+\-@])')
 
 
 def defuse(text: str) -> str:

@@ -58,8 +58,11 @@ def ask(session: Session, ctx: Context, item_id: int, user_id: str, *, question:
 
 def relay(session: Session, ctx: Context, *, event_id: str | None, user_id: str, channel: str,
           thread_ts: str | None, text: str, ts: str) -> bool:
-    """A human wrote in a thread. If it is a question's thread, pass the message to the other side.
-    Returns True when relayed. Slack's retries of the same event are recognized and ignored."""
+    """A human wrote in a thread. If it is a question's thread, pass the message to the other side:
+    from the Business Builder's thread only what the person asked writes (anyone else is told,
+    ephemerally, that it was not passed on); from under the card only what the receiver, the owner
+    or the asker writes. Returns True when relayed. Slack's retries of the same event are
+    recognized and ignored."""
     if not thread_ts or not text.strip():
         return False
     now = ctx.clock.now()
