@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     run_scheduler: bool = Field(True, alias="HANDOVER_RUN_SCHEDULER")
     api_rate_per_second: float = Field(20.0, alias="HANDOVER_API_RATE")
     api_rate_burst: int = Field(100, alias="HANDOVER_API_BURST")
+    api_auth_failures: int = Field(10, alias="HANDOVER_API_AUTH_FAILURES")
+    api_auth_window: float = Field(300.0, alias="HANDOVER_API_AUTH_WINDOW")
 
     @field_validator("slack_api_url")
     @classmethod

@@ -2,8 +2,10 @@
 
 Bolt runs with process_before_response=True: a listener does its database work (milliseconds)
 and acks, and Bolt answers Slack when the listener returns. Web API calls other than
-views.open are never made on the request path; the outbox sends them. The synchronous Bolt
-dispatch runs in Starlette's thread pool so it never blocks the event loop.
+views.open (and the reassign modal's users.info check, bot/slack/people.py) are never made on the
+request path; the outbox sends them. The synchronous Bolt dispatch runs in Starlette's thread
+pool so it never blocks the event loop. The API refuses a client address after too many wrong
+tokens (bot/ratelimit.py).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from bot.db import answering_within, run_in_transaction, unavailable
 from bot.flows.intake import IdempotencyConflict, receive
 from bot.intake.schema import ItemIn
 from bot.lookup_api import LookupOut
-from bot.ratelimit import TokenBucket
+from bot.ratelimit import FailureWindow, TokenBucket
 from bot.slack import guard
 
 log = logging.getLogger("handover.web")
@@ -77,6 +79,8 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
     api.state.ctx = ctx
     api.state.bolt = bolt
     limiter = TokenBucket(rate=ctx.settings.api_rate_per_second, burst=ctx.settings.api_rate_burst)
+    failed_auth = FailureWindow(ctx.settings.api_auth_failures, ctx.settings.api_auth_window, ctx.clock.now)
+    api.state.failed_auth = failed_auth
 
     # request id and log context, body size limit (declared or streamed), one access line per request
     api.add_middleware(RequestBoundary, max_body=MAX_BODY_BYTES)
@@ -94,6 +98,12 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
         except guard.Rejected as refused:
             log.warning("refused a Slack request: %s", refused.reason)
             return JSONResponse({"error": refused.reason}, status_code=refused.status)
+        if payload.get("type") == "app_rate_limited":
+            # Slack sends events faster than its limit for this app (30,000 an hour) and drops them for
+            # a while; it only wants a 200. Nothing to do but say so in the log.
+            log.warning("Slack says events are being dropped (app_rate_limited) for team %s since minute %s",
+                        payload.get("team_id"), payload.get("minute_rate_limited"))
+            return Response(status_code=200)
         logs.bind(event_id=payload.get("event_id") if isinstance(payload.get("event_id"), str) else None)
         bolt_request = guard.bolt_request(body.decode("utf-8"), payload, request.query_params, request.headers)
         # the listener's database work gives up after 2 s (Slack gives up after 3): the person is
@@ -101,11 +111,21 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
         bolt_response = await run_in_threadpool(_answering, bolt.dispatch, bolt_request)
         return to_starlette_response(bolt_response)
 
-    def authorized(authorization: Annotated[str | None, Header()] = None) -> str:
+    def authorized(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+        # a client address that keeps sending wrong tokens is refused before its token is even
+        # compared, so tokens can't be guessed at the rate limit of a valid one
+        address = request.client.host if request.client else "unknown"
+        if wait := failed_auth.blocked_for(address):
+            raise HTTPException(429, "too many wrong tokens from this address",
+                                headers={"Retry-After": str(wait)})
         expected = ctx.settings.api_token
         supplied = (authorization or "").removeprefix("Bearer ").strip() if authorization else ""
         if not expected or not authorization or not authorization.startswith("Bearer ") or \
                 not hmac.compare_digest(supplied.encode(), expected.encode()):
+            failures = failed_auth.fail(address)  # never the token itself in the log
+            log.warning("refused the API token from %s (%s): %d wrong within %d s, blocked at %d",
+                        address, "none given" if not authorization else "wrong", failures,
+                        failed_auth.window, failed_auth.limit)
             raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
         if not limiter.allow(hmac.new(b"k", supplied.encode(), "sha256").hexdigest()):
             raise HTTPException(429, "too many requests for this token",

@@ -69,9 +69,11 @@ def bench_session(backend: str, pg_cluster: Cluster | None, fake_slack: FakeSlac
     migrate.upgrade(engine)
     clock = FakeClock(START)
     ctx = Context(engine=engine, config=config, settings=settings, clock=clock)
-    server = ServerThread(create_web_app(ctx, create_bolt_app(ctx))).start()
+    web = create_web_app(ctx, create_bolt_app(ctx))
+    server = ServerThread(web).start()
     agent = SlackAgent(fake_slack, bot_url=server.url + "/slack/events", signing_secret=SIGNING_SECRET)
-    bench = Bench(ctx=ctx, fake=fake_slack, agent=agent, url=server.url, clock=clock, default_config=config)
+    bench = Bench(ctx=ctx, fake=fake_slack, agent=agent, url=server.url, clock=clock, default_config=config,
+                  web=web)
     yield bench
     server.stop()
     engine.dispose()

@@ -39,6 +39,7 @@ class Bench:
     clock: FakeClock
     default_config: Config
     users: dict[str, str] = field(default_factory=dict)  # e-mail -> Slack user id
+    web: Any = None  # the FastAPI app behind ``url`` (its memory of wrong API tokens is wiped per test)
 
     # ----- people --------------------------------------------------------------------------
     def user(self, email: str) -> str:
@@ -95,6 +96,8 @@ class Bench:
         self.clock.set(START)
         self.ctx.config = self.default_config
         wipe(self.ctx.engine)
+        if self.web is not None:
+            self.web.state.failed_auth.reset()
 
 
 def wipe(engine: sa.Engine) -> None:

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from bot import audit, outbox, texts
 from bot.context import Context
 from bot.flows.decide import Outcome, check, refresh_card
-from bot.models import Customer, Item, Question, QuestionMessage
+from bot.models import Customer, Item, Person, Question, QuestionMessage
 
 
 def say(macro: str, **values: Any) -> str:
@@ -58,8 +58,11 @@ def ask(session: Session, ctx: Context, item_id: int, user_id: str, *, question:
 
 def relay(session: Session, ctx: Context, *, event_id: str | None, user_id: str, channel: str,
           thread_ts: str | None, text: str, ts: str) -> bool:
-    """A human wrote in a thread. If it is a question's thread, pass the message to the other side.
-    Returns True when relayed. Slack's retries of the same event are recognized and ignored."""
+    """A human wrote in a thread. If it is a question's thread, pass the message to the other side:
+    from the Business Builder's thread only what the person asked writes (anyone else is told,
+    ephemerally, that it was not passed on); from under the card only what the receiver, the owner
+    or the asker writes. Returns True when relayed. Slack's retries of the same event are
+    recognized and ignored."""
     if not thread_ts or not text.strip():
         return False
     now = ctx.clock.now()
@@ -67,6 +70,13 @@ def relay(session: Session, ctx: Context, *, event_id: str | None, user_id: str,
     q = session.exec(select(Question).where(Question.bb_channel == channel, Question.bb_ts == thread_ts)).first()
     if q is not None:
         item = session.get(Item, q.item_id)
+        if not _was_asked(session, q, item, user_id):
+            # someone else in that conversation: not an answer; only they are told so
+            outbox.enqueue(session, outbox.Kind.EPHEMERAL, key=f"relay-refused:{channel}:{ts}", now=now,
+                           channel_key=user_id,
+                           payload={"channel": channel, "user": user_id,
+                                    "text": say("not_the_one_asked", item_id=item.id)})
+            return False
         session.add(QuestionMessage(question_id=q.id, author=user_id, text=text, at=now, slack_ts=ts))
         first_answer = q.open
         session.execute(sa.update(Question).where(Question.id == q.id)
@@ -94,3 +104,13 @@ def relay(session: Session, ctx: Context, *, event_id: str | None, user_id: str,
                    payload={"question_id": q.id, "text": say("relay_from_receiver", author=user_id, text=text)})
     audit.record(session, item.id, actor=user_id, kind="relayed", at=now, text=text, question_id=q.id)
     return True
+
+
+def _was_asked(session: Session, q: Question, item: Item, user_id: str) -> bool:
+    """Whether ``user_id`` is the person the question went to: the Business Builder, or whoever
+    handed the item over when the Business Builder is not in Slack (the question's fallback)."""
+    if user_id in {q.business_builder_user_id, item.business_builder_user_id, item.sender_user_id} - {None}:
+        return True
+    person = session.exec(select(Person).where(Person.slack_user_id == user_id)).first()
+    emails = {(e or "").strip().lower() for e in (item.business_builder_email, item.sender_email)} - {""}
+    return person is not None and person.email.lower() in emails

@@ -224,6 +224,26 @@ def _threads(session: Session, questions: list[Question], items: dict[int, Item]
     return out
 
 
+def _private_contacts_withheld(session: Session, viewer: Viewer, query: str, matches: list[Match]) -> list[Match]:
+    """A contact's own address (someone@gmail.com) is private: it finds the customer only for a
+    person who may see at least one of that customer's items. For anyone else the customer is
+    dropped from the matches, so the answer is the same "nothing found" as for an unknown address
+    (a withheld count would tell them the address belongs to a customer). An address at the
+    customer's own domain finds it as before: the domain is no secret."""
+    if "@" not in query:
+        return matches
+    domain = domain_of(query.strip().lower())
+    own_domain = root_domain(domain) if domain else None
+    kept = []
+    for m in matches:
+        if m.why == "contact e-mail" and not (own_domain and m.customer.domain == own_domain):
+            items = list(session.exec(select(Item).where(Item.customer_id == m.customer.id)))
+            if not split(session, viewer, items)[0]:
+                continue
+        kept.append(m)
+    return kept
+
+
 def look_up_customer(session: Session, config: Config, viewer: Viewer, query: str, *, via: str, now: datetime,
                      customer_id: int | None = None) -> CustomerLookup:
     """``query`` (a name, a domain or an e-mail), or the chosen ``customer_id``: the matches, and the
@@ -232,7 +252,7 @@ def look_up_customer(session: Session, config: Config, viewer: Viewer, query: st
         customer = session.get(Customer, customer_id)
         matches = [Match(customer, 1.0, "chosen")] if customer else []
     else:
-        matches = find_customers(session, query)
+        matches = _private_contacts_withheld(session, viewer, query, find_customers(session, query))
     intel = intelligence(session, config, viewer, matches[0].customer) if len(matches) == 1 else None
     _log(session, viewer, via=via, query=query, now=now, customer_id=intel.customer.id if intel else None,
          shown=intel.shown if intel else 0, withheld=intel.withheld if intel else 0)

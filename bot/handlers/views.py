@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from sqlmodel import Session
 
+from bot import texts
 from bot.context import Context
 from bot.db import run_in_transaction
 from bot.flows import ask, decide, feedback
@@ -17,7 +18,7 @@ from bot.flows.capture import capture
 from bot.flows.decide import Outcome
 from bot.handlers.common import ctx_of, tell
 from bot.ids import CallbackId, Category, ItemRef
-from bot.slack import decision_modals, modals
+from bot.slack import decision_modals, modals, people
 
 
 def new_item_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
@@ -84,6 +85,18 @@ def _reassign(s: Session, ctx: Context, item_id: int, user: str, v: dict, _: dic
     return decide.reassign(s, ctx, item_id, user, to_user=v.get("to"), note=v.get("note"))
 
 
+def reassign_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+    """The reassign modal: the person picked must be someone who can receive the item — not this
+    app, another bot, a deactivated account or an id Slack does not know (errors stay in the modal)."""
+    to_user = modals.values(view).get("to")
+    if to_user and ItemRef.parse(view.get("private_metadata")) is not None:
+        problem = people.why_not_a_receiver(ctx_of(context), to_user, bot_user_id=context.bot_user_id)
+        if problem:
+            ack(response_action="errors", errors={"to": texts.say("decisions.j2", problem)})
+            return
+    decision(_reassign)(ack, body, view, context)
+
+
 def _discard(s: Session, ctx: Context, item_id: int, user: str, v: dict, metadata: dict) -> Outcome:
     choice = v.get("choice")
     if choice is not None:  # the second step: the person saw the recategorization suggestion
@@ -129,7 +142,7 @@ def register(app: App) -> None:
     app.view(CallbackId.NEW_ITEM)(new_item_submitted)
     app.view(CallbackId.RECATEGORIZE)(decision(_recategorize))
     app.view(CallbackId.ASK)(decision(_ask))
-    app.view(CallbackId.REASSIGN)(decision(_reassign))
+    app.view(CallbackId.REASSIGN)(reassign_submitted)
     app.view(CallbackId.DISCARD)(decision(_discard))
     app.view(CallbackId.FOLLOW_UP)(decision(_follow_up))
     app.view(CallbackId.ACCEPT_NOTE)(decision(_accept_note))

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot.context import Context
 from bot.db import run_in_transaction
@@ -87,3 +87,42 @@ def email_of(ctx: Context, client: WebClient, user_id: str) -> str | None:
                active=not user.get("deleted", False), name=user.get("real_name") or user.get("name"),
                tz=user.get("tz"))
     return email.lower() if email else None
+
+
+SLACKBOT = "USLACKBOT"
+CHECK_TIMEOUT = 2  # seconds: the check runs while Slack waits for the modal's answer (3 s)
+
+
+def why_not_a_receiver(ctx: Context, user_id: str, *, bot_user_id: str | None) -> str | None:
+    """None when ``user_id`` is a person who can receive an item (an active, human Slack user);
+    otherwise the reason, as the name of a macro in templates/decisions.j2: ``reassign_to_a_bot``,
+    ``reassign_to_deactivated``, ``reassign_not_a_user``, or ``reassign_unchecked`` when Slack could
+    not be asked. A person known to be active (the person table, a day) costs no call; anyone else
+    one users.info with a short time-out and no retries — the one Web API read on the request path
+    besides views.open."""
+    if user_id in (bot_user_id, SLACKBOT):
+        return "reassign_to_a_bot"
+
+    def load(session: Session) -> Person | None:
+        return session.exec(select(Person).where(Person.slack_user_id == user_id)).first()
+    person = run_in_transaction(ctx.engine, load)
+    if person and person.resolved_at and ctx.clock.now() - person.resolved_at < CACHE_FOR and not person.not_in_slack:
+        return None if person.active else "reassign_to_deactivated"
+    client = WebClient(token=ctx.settings.bot_token, base_url=ctx.settings.slack_api_url, timeout=CHECK_TIMEOUT,
+                       retry_handlers=[])
+    try:
+        user = client.users_info(user=user_id)["user"]
+    except SlackApiError as exc:
+        if exc.response.get("error") in ("user_not_found", "user_not_visible"):
+            return "reassign_not_a_user"
+        return "reassign_unchecked"
+    except OSError:  # a time-out or a dropped connection (urllib's errors are OSErrors)
+        return "reassign_unchecked"
+    if user.get("is_bot") or user.get("is_app_user") or user.get("id") == SLACKBOT:
+        return "reassign_to_a_bot"
+    email = (user.get("profile") or {}).get("email")
+    if email:
+        _store(ctx, email.strip().lower(), slack_user_id=user_id, not_in_slack=False,
+               active=not user.get("deleted", False), name=user.get("real_name") or user.get("name"),
+               tz=user.get("tz"))
+    return "reassign_to_deactivated" if user.get("deleted") else None
