@@ -15,7 +15,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -71,7 +71,7 @@ _kept = ExitStack()
 atexit.register(_kept.close)
 
 
-@lru_cache(maxsize=None)
+@cache
 def directory(resource: tuple[str, str]) -> Path:
     """Like :func:`as_directory`, for the life of the process (a zip's copy is removed at exit)."""
     return _kept.enter_context(as_directory(resource))

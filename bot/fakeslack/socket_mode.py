@@ -179,7 +179,7 @@ class SocketModeAgent(SlackAgent):
     sent as the envelope Slack would use, and the ack is returned as an HTTP-like response (200,
     with the ack's payload as its JSON body). There is no signature in Socket Mode."""
 
-    def __init__(self, fake: "FakeSlack", *, timeout: float = 10.0) -> None:
+    def __init__(self, fake: FakeSlack, *, timeout: float = 10.0) -> None:
         super().__init__(fake, bot_url="socket-mode://", signing_secret="", timeout=timeout)
         self.timeout = timeout
         self.last_envelope: str | None = None
