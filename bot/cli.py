@@ -23,6 +23,21 @@ console = Console()
 err = Console(stderr=True)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from bot.version import version
+        console.print(f"handover {version()}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Show Handover's version and stop.")] = False,
+) -> None:
+    """Handover: no customer information handed from marketing to sales gets lost."""
+
+
 def _context():  # noqa: ANN202
     from bot.config import ConfigError
     from bot.runtime import build_context

@@ -4,13 +4,14 @@ what is wrong and how to fix it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import yaml
 from rich.console import Console
 from rich.markup import escape
 
-MANIFEST = Path(__file__).resolve().parent.parent / "slack-manifest.yaml"
+from bot import resources
+from bot.version import version
+
 FALLBACK_SCOPES = ["chat:write", "im:write", "im:history", "users:read", "users:read.email", "commands",
                    "files:write"]
 
@@ -24,7 +25,7 @@ class Check:
 
 def required_scopes() -> list[str]:
     try:
-        manifest = yaml.safe_load(MANIFEST.read_text())
+        manifest = yaml.safe_load(resources.read_text(resources.MANIFEST))
         return list(manifest["oauth_config"]["scopes"]["bot"])
     except (OSError, KeyError, TypeError, yaml.YAMLError):
         return FALLBACK_SCOPES
@@ -116,6 +117,7 @@ def _slack(settings, config) -> list[Check]:  # noqa: ANN001
 
 
 def run_checks(console: Console) -> bool:
+    console.print(f"Handover {version()}", highlight=False)
     results = checks()
     for c in results:
         mark = "[green]✔[/]" if c.ok else "[red]✘[/]"

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy.engine import Engine
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+from bot import resources
 
 
 def alembic_config(url: str) -> AlembicConfig:
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    # the wheel's bot/_migrations, or the source tree's migrations/ (a real directory: Alembic needs one)
+    cfg.set_main_option("script_location", str(resources.directory(resources.MIGRATIONS)))
     cfg.attributes["url"] = url
     return cfg
 

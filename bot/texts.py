@@ -16,12 +16,37 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from bot import resources
 
-def templates_dir() -> Path:
+
+def templates_dir() -> Path | None:
+    """HANDOVER_TEMPLATES: a directory of a company's own wording; a template it does not hold is
+    taken from the built-in ones. None: the built-in templates only."""
     configured = os.environ.get("HANDOVER_TEMPLATES")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parent.parent / "templates"
+    return Path(configured) if configured else None
+
+
+class _BuiltinLoader(jinja2.BaseLoader):
+    """The templates shipped with Handover, read through importlib.resources (a wheel, a zip, or
+    the source tree's templates/; see bot/resources.py)."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, Any]:
+        found = resources.find(resources.TEMPLATES)
+        entry = found
+        for part in template.split("/"):
+            if part in ("", ".", ".."):
+                raise jinja2.TemplateNotFound(template)
+            entry = entry / part
+        if not entry.is_file():
+            raise jinja2.TemplateNotFound(template)
+        source = entry.read_text(encoding="utf-8")
+        if isinstance(entry, Path):
+            mtime = entry.stat().st_mtime
+            return source, str(entry), lambda: entry.stat().st_mtime == mtime
+        return source, None, lambda: True
+
+    def list_templates(self) -> list[str]:
+        return sorted(e.name for e in resources.find(resources.TEMPLATES).iterdir() if e.is_file())
 
 
 def escape_mrkdwn(value: Any) -> str:
@@ -65,10 +90,17 @@ def user(user_id: str | None, fallback: str | None = None) -> str:
     return escape_mrkdwn(fallback or user_id or "someone")
 
 
+def _loader() -> jinja2.BaseLoader:
+    override = templates_dir()
+    if override is None:
+        return _BuiltinLoader()
+    return jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(override)), _BuiltinLoader()])
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        loader=_loader(),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

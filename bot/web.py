@@ -35,6 +35,7 @@ from bot.intake.schema import ItemIn
 from bot.lookup_api import LookupOut
 from bot.ratelimit import FailureWindow, TokenBucket
 from bot.slack import guard
+from bot.version import version
 
 log = logging.getLogger("handover.web")
 
@@ -171,7 +172,7 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
             pending = outbox.pending_count(ctx.engine)
         except Exception as exc:  # report, don't crash
             return JSONResponse({"ok": False, "database": type(exc).__name__}, status_code=503)
-        return JSONResponse({"ok": True, "database": "ok", "outbox_pending": pending})
+        return JSONResponse({"ok": True, "database": "ok", "outbox_pending": pending, "version": version()})
 
     @api.exception_handler(StarletteHTTPException)  # FastAPI's own 400s and 404/405s too: {"error": reason}
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

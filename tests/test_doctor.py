@@ -40,6 +40,12 @@ def test_all_good(tmp_path: Path, slack: FakeSlack) -> None:
     assert "✘" not in output and "scopes: all granted" in output and "connected, schema at" in output
 
 
+def test_the_first_line_names_the_version(tmp_path: Path, slack: FakeSlack) -> None:
+    from bot.version import version
+    _, output = doctor(tmp_path, slack)
+    assert output.startswith(f"Handover {version()} ")
+
+
 def test_a_wrong_token_is_named(tmp_path: Path, slack: FakeSlack) -> None:
     code, output = doctor(tmp_path, slack, token="xoxb-wrong")
     assert code != 0 and "invalid_auth" in output

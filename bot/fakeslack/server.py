@@ -142,12 +142,19 @@ class SlackError(Exception):
         self.error, self.status, self.headers, self.extra = error, status, headers or {}, extra
 
 
+APP_LEVEL_METHODS = ("apps.connections.open",)  # called with the app-level token (xapp-…), nothing else is
+
+
 class FakeSlack:
-    """``FakeSlack(token=...)``; ``start()``; point ``SLACK_API_URL`` at ``api_url``."""
+    """``FakeSlack(token=...)``; ``start()``; point ``SLACK_API_URL`` at ``api_url``. Socket Mode:
+    ``SLACK_APP_TOKEN`` = ``app_token``; ``socket_mode`` is the WebSocket side (bot/fakeslack/socket_mode.py)."""
 
     def __init__(self, token: str = "xoxb-fake", *, users: list[FakeUser] | None = None,
-                 scopes: tuple[str, ...] = DEFAULT_SCOPES, trigger_ttl: float = 3.0) -> None:
+                 scopes: tuple[str, ...] = DEFAULT_SCOPES, trigger_ttl: float = 3.0,
+                 app_token: str = "xapp-1-AHANDOVER-fake") -> None:
         self.token = token
+        self.app_token = app_token
+        self._socket_mode: Any = None  # started on first use; outlives reset() like the HTTP server
         self.scopes = tuple(scopes)
         self.trigger_ttl = trigger_ttl
         self._lock = threading.RLock()
@@ -182,6 +189,9 @@ class FakeSlack:
         return self
 
     def stop(self) -> None:
+        if self._socket_mode is not None:
+            self._socket_mode.stop()
+            self._socket_mode = None
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -191,6 +201,15 @@ class FakeSlack:
     def api_url(self) -> str:
         assert self._server, "start() the fake first"
         return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
+
+    @property
+    def socket_mode(self) -> Any:
+        """The Socket Mode server (a ``SocketModeServer``), started on first use."""
+        with self._lock:
+            if self._socket_mode is None:
+                from bot.fakeslack.socket_mode import SocketModeServer
+                self._socket_mode = SocketModeServer()
+            return self._socket_mode
 
     def reset(self) -> None:
         """Forget everything but the token: users, messages, views, calls, failure modes."""
@@ -439,8 +458,10 @@ class FakeSlack:
                 raise SlackError("service_unavailable", status=503)
             if not token:
                 raise SlackError("not_authed")
-            if token != self.token:
-                raise SlackError("invalid_auth")
+            expected = self.app_token if method in APP_LEVEL_METHODS else self.token
+            if token != expected:
+                # a real token of the other kind: Slack names the mix-up
+                raise SlackError("not_allowed_token_type" if token in (self.token, self.app_token) else "invalid_auth")
             self._maybe_fail(method)
             self._maybe_limit(method, args)
             handler = getattr(self, "_m_" + method.replace(".", "_"), None)
@@ -543,6 +564,9 @@ class FakeSlack:
     def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"url": "https://handover-fake.slack.com/", "team": "Handover (local)", "user": "handover",
                 "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID}
+
+    def _m_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"url": self.socket_mode.issue_url()}
 
     def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         channel = self._channel(args.get("channel"))
