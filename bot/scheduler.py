@@ -9,6 +9,7 @@ one PostgreSQL never send the same nudge twice.
 from __future__ import annotations
 
 import logging
+from datetime import timezone
 from collections.abc import Callable
 from typing import Any
 
@@ -45,7 +46,9 @@ def _feedback(ctx: Context) -> None:
 
 def _review(ctx: Context) -> None:
     if (started := review.run(ctx)) is not None:
-        log.info("tick: lead review of %s started: %d of %d discards", started.period_start.date(),
+        # the period's first day in the company's zone (its UTC start is the evening before)
+        first_day = started.period_start.replace(tzinfo=started.period_start.tzinfo or timezone.utc)
+        log.info("tick: lead review of %s started: %d of %d discards", first_day.astimezone(ctx.config.tz).date(),
                  started.sample_size, started.population)
 
 

@@ -87,3 +87,9 @@ def email_of(ctx: Context, client: WebClient, user_id: str) -> str | None:
                active=not user.get("deleted", False), name=user.get("real_name") or user.get("name"),
                tz=user.get("tz"))
     return email.lower() if email else None
+
+
+def zone(ctx: Context, client: WebClient, email: str) -> dict[str, object]:
+    """A ``zone`` outbox row: look the person up so their time zone is known (see bot/people_time.py)."""
+    resolved = resolve(ctx, client, email)
+    return {"user": resolved.user_id, "tz": resolved.tz, "why": resolved.reason}
