@@ -311,7 +311,7 @@ def _queue(session: Session, ctx: Context, now: datetime, *, kind: str, to_user:
                 return
     payload = {"kind": kind, "item_ids": sorted(item_ids), "working_time": True}
     payload.update({"to_user": to_user} if to_user else {"to_email": to_email})
-    outbox.enqueue(session, outbox.Kind.NUDGE, key=_key(kind, to, claims), now=now, channel_key=to,
+    outbox.enqueue(session, outbox.Kind.NUDGE, key=_key(kind.replace("_", "-"), to, claims), now=now, channel_key=to,
                    payload=payload, not_before=when)
 
 
