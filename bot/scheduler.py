@@ -9,8 +9,8 @@ one PostgreSQL never send the same nudge twice.
 from __future__ import annotations
 
 import logging
-from datetime import timezone
 from collections.abc import Callable
+from datetime import timezone
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler

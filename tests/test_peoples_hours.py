@@ -10,7 +10,7 @@ Driven as Slack does, on the moved clock, on SQLite and PostgreSQL (the ``bench`
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -64,7 +64,7 @@ PEOPLE = {"anna.sthlm@example.com": STOCKHOLM, "ned.ny@example.com": NEW_YORK, "
 
 def local(day: int, hour: int, minute: int = 0, tz: str = STOCKHOLM) -> datetime:
     """Wall-clock time in ``tz`` on day ``day`` after Monday 2 March 2026."""
-    return (datetime(2026, 3, 2, hour, minute, tzinfo=ZoneInfo(tz)) + timedelta(days=day)).astimezone(timezone.utc)
+    return (datetime(2026, 3, 2, hour, minute, tzinfo=ZoneInfo(tz)) + timedelta(days=day)).astimezone(UTC)
 
 
 def world(bench: Bench) -> None:
@@ -285,7 +285,7 @@ def test_after_downtime_one_follow_up_reminder_not_one_per_missed_step(bench: Be
     item_id = hand_over(bench, checklist=LEAD, customer="Burst AB", contact_email="x@burst.example")
     accept(bench, item_id)
     anna = bench.user("anna.sthlm@example.com")
-    for minute in range(0, 5):  # back after two weeks: both follow-up steps long due
+    for minute in range(5):  # back after two weeks: both follow-up steps long due
         tick(bench, local(14, 10, minute))
     assert len(follow_up_texts(bench, anna)) == 1
     assert [e.kind for e in bench.trail(item_id)].count("nudge_follow_up") == 1

@@ -61,9 +61,10 @@ UNREACHABLE = {"channel_not_found", "user_not_found", "user_disabled", "account_
 class Defer(Exception):
     """The row can't be sent yet (it waits for another one); try again shortly."""
 
-    def __init__(self, seconds: float, why: str) -> None:
+    def __init__(self, seconds: float, why: str, *, holds_channel: bool = True) -> None:
         super().__init__(why)
         self.seconds = seconds
+        self.holds_channel = holds_channel  # False: later messages to the same person need not wait
 
 
 class Done(Exception):
@@ -156,8 +157,9 @@ class Dispatcher:
             self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result={"skipped": done.why}))
             return 0.0
         except Defer as defer:
-            return self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=str(defer),
-                                                            retry_after=defer.seconds, count_attempt=False))
+            waits = self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=str(defer),
+                                                             retry_after=defer.seconds, count_attempt=False))
+            return waits if defer.holds_channel else 0.0
         except SlackApiError as exc:
             return self._failed(row, exc)
         except Exception as exc:  # time-outs, refused connections: the outcome is unknown
@@ -245,7 +247,7 @@ class Dispatcher:
         if p.get("working_time"):  # a scheduled message waits for this person's working time
             wait = self._finish(lambda s: people_time.wait_for(s, self.ctx.config, user, self.ctx.clock.now()))
             if wait > 0:
-                raise Defer(wait, "waiting for the person's working hours")
+                raise Defer(wait, "waiting for the person's working hours", holds_channel=False)
         return user
 
     # ----- kinds ------------------------------------------------------------------------
