@@ -162,6 +162,7 @@ class Team(Strict):
     members: list[str] = Field(min_length=1)
     region: str | None = None
     categories: list[Category] = []
+    holidays: Holidays | None = None  # the team's country/subdivision; the company's extra days still apply
 
     _emails = field_validator("members", mode="after")(lambda v: [_email(e) for e in v])
 
@@ -224,11 +225,75 @@ class Roles(Strict):
     _emails = field_validator("admins", "reviewers", mode="after")(lambda v: [_email(e) for e in v])
 
 
+_MMDD = re.compile(r"^(0?[1-9]|1[0-2])-(0?[1-9]|[12][0-9]|3[01])$")
+
+
+def _extra_day(value: Any) -> Any:
+    """An extra day off: a date ("2026-12-24") or a day every year ("12-24")."""
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if _MMDD.match(text):
+        month, day = (int(x) for x in text.split("-"))
+        date(2024, month, day)  # a leap year: 02-29 is a day too; refuses 02-30
+        return f"{month:02d}-{day:02d}"
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date (\"2026-12-24\") or a yearly day (\"12-24\")") from None
+
+
+class Holidays(Strict):
+    """Days off: a country's (and subdivision's) public holidays from the maintained ``holidays``
+    package, so the calendar never runs out, plus the company's own extra days."""
+
+    country: str | None = None  # ISO 3166-1 alpha-2, e.g. SE, US, JP, GB, AU
+    subdivision: str | None = None  # e.g. NY for the United States, BY for Germany, NSW for Australia
+    categories: list[str] = ["public"]  # the package's categories, e.g. [public, de_facto] in Sweden
+    extra: list[date | str] = []  # "2026-12-24" once, or "12-24" every year
+
+    _extra = field_validator("extra", mode="before")(lambda v: [_extra_day(x) for x in (v or [])])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dates_only(cls, value: Any) -> Any:
+        return {"extra": value} if isinstance(value, list) else value  # the old form: a list of dates
+
+    @model_validator(mode="after")
+    def _known(self) -> "Holidays":
+        import holidays as holidays_package
+        if self.country is None:
+            if self.subdivision:
+                raise ValueError("a subdivision needs a country")
+            return self
+        supported = holidays_package.list_supported_countries()
+        if self.country.upper() not in supported:
+            raise ValueError(f"unknown country {self.country!r} (an ISO 3166 code the holidays package "
+                             "knows, e.g. SE, US, JP, GB, AU)")
+        country = self.country.upper()
+        subdivisions = supported[country]
+        if self.subdivision and self.subdivision not in subdivisions:
+            raise ValueError(f"unknown subdivision {self.subdivision!r} of {country} "
+                             f"(known: {', '.join(subdivisions[:40])})")
+        known = holidays_package.country_holidays(country).supported_categories
+        wrong = [c for c in self.categories if c not in known]
+        if wrong:
+            raise ValueError(f"unknown holiday categories {', '.join(wrong)} for {country} (known: {', '.join(known)})")
+        return self
+
+
 class WorkingHours(Strict):
     start: time = time(8, 0)
     end: time = time(17, 0)
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
-    holidays: list[date] = []
+    holidays: Holidays = Holidays()
+    # a person's own calendar where it differs from their team's: {e-mail: {country:, subdivision:}}
+    people: dict[str, Holidays] = {}
+
+    @field_validator("people", mode="before")
+    @classmethod
+    def _people(cls, v: Any) -> Any:
+        return {_email(k): x for k, x in v.items()} if isinstance(v, dict) else v
 
     _clocks = field_validator("start", "end", mode="before")(_clock)
 
@@ -340,6 +405,17 @@ class Config(Strict):
         email = (email or "").lower()
         return next((t for t in self.teams if email in t.members), None)
 
+    def holidays_of(self, email: str | None) -> Holidays:
+        """Whose public holidays a person keeps: their own entry, their team's (as a member, then
+        as its lead), else the company's."""
+        email = (email or "").lower()
+        if email in self.working_hours.people:
+            return self.working_hours.people[email]
+        team = self.team_of(email) or next(iter(self.teams_led_by(email)), None)
+        if team is not None and team.holidays is not None:
+            return team.holidays
+        return self.working_hours.holidays
+
     def is_admin(self, email: str | None) -> bool:
         return (email or "").lower() in self.roles.admins
 
@@ -412,7 +488,19 @@ def _merge_defaults(data: dict[str, Any], defaults: dict[str, Any]) -> dict[str,
     merged = dict(defaults)
     merged.update(data)
     if isinstance(data.get("categories"), dict):
-        merged["categories"] = {**defaults.get("categories", {}), **data["categories"]}
+        # a category given in the file overrides the default one key by key (its sla too): changing
+        # only the service level keeps the default label and definition
+        categories = dict(defaults.get("categories", {}))
+        for key, override in data["categories"].items():
+            base = categories.get(key)
+            if isinstance(base, dict) and isinstance(override, dict):
+                over = dict(override)
+                if isinstance(base.get("sla"), dict) and isinstance(over.get("sla"), dict):
+                    over["sla"] = {**base["sla"], **over["sla"]}
+                categories[key] = {**base, **over}
+            else:
+                categories[key] = override
+        merged["categories"] = categories
     return merged
 
 
@@ -472,7 +560,7 @@ def _clean_loc(data: Any, loc: tuple) -> tuple:
 def _is_field(name: str) -> bool:
     return any(name in m.model_fields for m in (Config, SLA, CategoryConfig, ChecklistItem, LeadRule, Checklist,
                                                  DiscardReason, Team, When, Target, Rule, Routing, Roles,
-                                                 WorkingHours, Channels, Digest, Feedback, Review, Ask))
+                                                 WorkingHours, Channels, Digest, Feedback, Review, Ask, Holidays))
 
 
 def load_config(path: Path | str | None) -> Config:

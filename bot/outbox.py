@@ -36,6 +36,7 @@ class Kind(StrEnum):
     DIGEST = "digest"  # the weekly digest of pending ownership (its content computed when queued)
     FEEDBACK = "feedback"  # the owner's feedback request (or its one reminder), rebuilt when sent
     REVIEW = "review"  # a lead review's messages in the review channel
+    ZONE = "zone"  # look a person up in Slack for their time zone (bot/people_time.py); sends nothing
 
 
 class Status(StrEnum):

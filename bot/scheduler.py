@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timezone
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -45,7 +46,9 @@ def _feedback(ctx: Context) -> None:
 
 def _review(ctx: Context) -> None:
     if (started := review.run(ctx)) is not None:
-        log.info("tick: lead review of %s started: %d of %d discards", started.period_start.date(),
+        # the period's first day in the company's zone (its UTC start is the evening before)
+        first_day = started.period_start.replace(tzinfo=started.period_start.tzinfo or timezone.utc)
+        log.info("tick: lead review of %s started: %d of %d discards", first_day.astimezone(ctx.config.tz).date(),
                  started.sample_size, started.population)
 
 

@@ -3,6 +3,7 @@ holidays in the receiver's own time zone."""
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ class Schedule:
     start: time = time(8, 0)
     end: time = time(17, 0)
     weekdays: frozenset[int] = frozenset(range(5))  # Monday = 0
-    holidays: frozenset[date] = field(default_factory=frozenset)
+    holidays: Container[date] = field(default_factory=frozenset)  # any calendar: `day in holidays`
 
     def in_tz(self, tz_name: str | None) -> "Schedule":
         """The same working hours in another person's time zone (from users.info)."""

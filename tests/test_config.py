@@ -110,7 +110,7 @@ def test_working_hours_and_holidays() -> None:
                    '  holidays: ["2026-06-19"]\n', "company.yaml")
     hours = config.working_hours
     assert (hours.start.hour, hours.start.minute, hours.end.hour) == (9, 30, 18)
-    assert hours.days == ["mon", "tue"] and [d.isoformat() for d in hours.holidays] == ["2026-06-19"]
+    assert hours.days == ["mon", "tue"] and [d.isoformat() for d in hours.holidays.extra] == ["2026-06-19"]
     assert "company.yaml:3:" in problems('working_hours:\n  start: "17:00"\n  end: "08:00"\n')
 
 

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from bot import audit, customers, outbox, texts
 from bot.context import Context
-from bot.flows.deliver import decision_due, queue_card, route_item
+from bot.flows.deliver import decision_due, queue_card, receiver_schedule, route_item
 from bot.flows.home import queue_refresh
 from bot.ids import Category, FollowUpKind, ItemStatus
 from bot.models import Customer, FollowUp, Item, Person
@@ -115,14 +115,16 @@ def history_line(session: Session, item: Item, now: datetime, *, kind: str, by: 
                    payload={"text": say("history", kind=kind, by=by, text=text)})
 
 
-def tell_sender(session: Session, item: Item, now: datetime, *, key: str, text: str) -> None:
+def tell_sender(session: Session, item: Item, now: datetime, *, key: str, text: str,
+                working_time: bool = False) -> None:
+    """``working_time``: a scheduled message, held until the sender's working time (bot/people_time.py)."""
     if item.sender_user_id or item.sender_email or item.business_builder_email:
         outbox.enqueue(session, outbox.Kind.DIRECT, key=key, now=now, item_id=item.id,
                        channel_key=item.sender_user_id or item.sender_email or item.business_builder_email,
                        payload={"to_user": item.sender_user_id,
                                 "to_email": item.sender_email or item.business_builder_email,
                                 "fallbacks": [e for e in [item.business_builder_email] if e],
-                                "text": text})
+                                "text": text, **({"working_time": True} if working_time else {})})
 
 
 def tell_user(session: Session, item: Item, now: datetime, *, user: str, key: str, text: str) -> None:
@@ -233,7 +235,8 @@ def _offer(session: Session, ctx: Context, item: Item, *, receiver_email: str | 
         status=ItemStatus.PENDING, receiver_email=receiver_email, receiver_user_id=receiver_user,
         team_key=team_key, routing_note=note, owner_user_id=None, accepted_at=None, offered_at=now,
         responsible_user_id=responsible, card_channel=None, card_ts=None,
-        decision_due_at=decision_due(ctx.config, category or Category(item.category), now),
+        decision_due_at=decision_due(ctx.config, category or Category(item.category), now,
+                                     receiver_schedule(session, ctx.config, receiver_email, receiver_user)),
     )
     if category is not None:
         values["category"] = category
@@ -263,7 +266,8 @@ def recategorize(session: Session, ctx: Context, item_id: int, user_id: str, *, 
     old_card = (item.card_channel, item.card_ts)
     if stays:
         ok = commit_change(session, item, item.version, category=new, routing_note=chosen.note,
-                           team_key=chosen.team_key, decision_due_at=decision_due(ctx.config, new, now) if item.status == ItemStatus.PENDING
+                           team_key=chosen.team_key, decision_due_at=decision_due(ctx.config, new, now, receiver_schedule(
+                               session, ctx.config, item.receiver_email, item.receiver_user_id)) if item.status == ItemStatus.PENDING
                            else item.decision_due_at)
     else:
         retire_card(session, item, now, why=retire_why)

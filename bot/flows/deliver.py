@@ -18,6 +18,7 @@ from bot.intake.schema import ItemIn
 from bot.models import Customer, Item
 from bot.routing import Facts, Route, route
 from bot.scheduling import company_schedule
+from bot.working_time import Schedule
 
 
 @dataclass
@@ -27,9 +28,17 @@ class Delivery:
     route: Route | None
 
 
-def decision_due(config: Config, category: Category, offered_at: datetime) -> datetime:
+def decision_due(config: Config, category: Category, offered_at: datetime,
+                 schedule: Schedule | None = None) -> datetime:
+    """When a decision is expected: ``decide_within_hours`` of the receiver's working hours
+    (``schedule``; the company's until the receiver's zone is known)."""
     hours = config.category(category).sla.decide_within_hours
-    return company_schedule(config).add(offered_at, hours)
+    return (schedule or company_schedule(config)).add(offered_at, hours)
+
+
+def receiver_schedule(session: Session, config: Config, email: str | None, user_id: str | None = None) -> Schedule:
+    from bot.people_time import schedule_of
+    return schedule_of(session, config, user_id=user_id, email=email)
 
 
 def route_item(session: Session, config: Config, item: Item, *, category: Category | None = None,
@@ -86,7 +95,7 @@ def hand_over(session: Session, ctx: Context, item_in: ItemIn, *, source: Source
         sender_email=item_in.sender_email or item_in.business_builder_email,
         receiver_email=chosen.receiver_email, team_key=chosen.team_key, routing_note=chosen.note,
         status=ItemStatus.PENDING, created_at=now, offered_at=now,
-        decision_due_at=decision_due(config, category, now),
+        decision_due_at=decision_due(config, category, now, receiver_schedule(session, config, chosen.receiver_email)),
     )
     session.add(item)
     session.flush()

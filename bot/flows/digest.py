@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot import audit, customers, outbox, reports
+from bot import audit, customers, outbox, people_time, reports
 from bot.config import DAYS, Config, Team
 from bot.context import Context
 from bot.db import insert_once, run_in_transaction
@@ -84,11 +84,20 @@ def run(ctx: Context) -> list[str]:
         now = ctx.clock.now()
         sent: list[str] = []
         for person in recipients(session, ctx.config):
-            tz = _zone(person.tz, ctx.config.tz)
-            moment = digest_moment(ctx.config, tz, now)
-            if not moment <= now < moment + LATE_BY_AT_MOST:
+            # a person the bot never looked up (a team lead) is looked up first: their digest waits
+            # for their own zone (bounded by people_time.ZONE_WAIT, then the company's)
+            if person.tz is None and people_time.zone_pending(session, user_id=person.user_id,
+                                                              email=person.email, now=now):
                 continue
-            week = reports.iso_week(moment, tz)
+            sched = people_time.schedule_of(session, ctx.config, user_id=person.user_id, email=person.email)
+            tz = sched.tz
+            nominal = digest_moment(ctx.config, tz, now)
+            # the configured day and time, or the first working moment after it (a holiday Monday);
+            # a catch-up after downtime also waits for the person's working time, never the night
+            moment = sched.next_working_moment(nominal)
+            if not (moment <= now < moment + LATE_BY_AT_MOST and sched.is_working_time(now)):
+                continue
+            week = reports.iso_week(nominal, tz)
             if session.get(DigestSent, (person.email, week)) is not None:
                 continue
             content = build(session, ctx.config, person, now)
@@ -99,7 +108,7 @@ def run(ctx: Context) -> list[str]:
             outbox.enqueue(session, outbox.Kind.DIGEST, key=f"digest:{person.email}:{week}", now=now,
                            channel_key=person.user_id or person.email,
                            payload={"to_user": person.user_id, "to_email": person.email, "week": week,
-                                    "digest": content.data})
+                                    "digest": content.data, "working_time": True})
             sent.append(person.email)
         return sent
     return run_in_transaction(ctx.engine, work)

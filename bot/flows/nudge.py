@@ -15,6 +15,7 @@ direct message per person per run, listing all of their waiting items.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -23,11 +24,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot import audit, outbox, texts
+from bot import audit, outbox, people_time, texts
 from bot.context import Context
 from bot.db import is_postgres, run_in_transaction
 from bot.ids import Category, ItemStatus
-from bot.models import Customer, Item, Person, Question
+from bot.models import Customer, Item, Outbox, Question
 from bot.flows.deliver import route_item
 from bot.scheduling import company_schedule
 from bot.working_time import Schedule
@@ -63,6 +64,10 @@ class Run:
     reassigned: list[int] = field(default_factory=list)
     reasked: list[int] = field(default_factory=list)
     unanswered: list[int] = field(default_factory=list)
+    # the previous holders of auto-reassigned items: user -> [(item id, customer, new receiver)]
+    moved_from: dict[str, list[tuple[int, str, str]]] = field(default_factory=lambda: defaultdict(list))
+    # what each message claims, (item id, version, step): its outbox key (unique per claimed step)
+    claims: dict[str, list[tuple[int, int, int]]] = field(default_factory=lambda: defaultdict(list))
 
     @property
     def messages(self) -> int:
@@ -74,12 +79,11 @@ def say(macro: str, **values: Any) -> str:
 
 
 def schedule_for(session: Session, ctx: Context, user_id: str | None) -> Schedule:
-    """The company's working hours in this person's own time zone (from users.info/lookupByEmail)."""
-    base = company_schedule(ctx.config)
+    """The company's working hours in this person's own time zone (from users.info/lookupByEmail)
+    and with their calendar's days off."""
     if not user_id:
-        return base
-    tz = session.exec(select(Person.tz).where(Person.slack_user_id == user_id)).first()
-    return base.in_tz(tz)
+        return company_schedule(ctx.config)
+    return people_time.schedule_of(session, ctx.config, user_id=user_id)
 
 
 def _due(session: Session, status: ItemStatus, now: datetime, limit: int) -> list[Item]:
@@ -156,13 +160,16 @@ def _pending_items(session: Session, ctx: Context, now: datetime, done: Run, lim
         step = steps[target - 1]
         audit.record(session, item.id, actor="scheduler", kind=f"nudge_{step.kind}", at=now,
                      step=target, working_hours=round(elapsed, 2))
-        if step.kind == "reassign" and _reassign(session, ctx, item, now, done):
+        claim = (item.id, item.version, target)
+        if step.kind == "reassign" and _reassign(session, ctx, item, now, done, claim):
             continue
         done.reminders[item.receiver_user_id].append(item.id)
+        done.claims[f"reminder:{item.receiver_user_id}"].append(claim)
         if step.kind in ("escalation", "reassign"):
             lead = _lead_of(ctx, item)
             if lead:
                 done.escalations[lead].append(item.id)
+                done.claims[f"escalation:{lead}"].append(claim)
 
 
 def _lead_of(ctx: Context, item: Item) -> str | None:
@@ -174,7 +181,8 @@ def _lead_of(ctx: Context, item: Item) -> str | None:
     return admins[0] if admins else None
 
 
-def _reassign(session: Session, ctx: Context, item: Item, now: datetime, done: Run) -> bool:
+def _reassign(session: Session, ctx: Context, item: Item, now: datetime, done: Run,
+              claim: tuple[int, int, int]) -> bool:
     """The last step: offer the item to someone else by the same rules (never the same person)."""
     from bot.flows.decide import offer_elsewhere
     customer = session.get(Customer, item.customer_id)
@@ -187,15 +195,13 @@ def _reassign(session: Session, ctx: Context, item: Item, now: datetime, done: R
                            why=say("auto_reassigned_why", hours=ladder(ctx, item.category)[-1].hours)):
         return False
     done.reassigned.append(item.id)
-    if previous:
-        outbox.enqueue(session, outbox.Kind.DIRECT, key=f"auto-reassigned:{item.id}:{item.version}", now=now,
-                       item_id=item.id, channel_key=previous,
-                       payload={"to_user": previous, "text": say("auto_reassigned_to_old", item_id=item.id,
-                                                                 customer=customer.name if customer else "",
-                                                                 to=chosen.receiver_email)})
+    if previous:  # one message per previous holder per run, listing every item moved on (see _queue_batches)
+        done.moved_from[previous].append((item.id, customer.name if customer else "", chosen.receiver_email))
+        done.claims[f"moved:{previous}"].append(claim)
     lead = _lead_of(ctx, item)
     if lead:
         done.escalations[lead].append(item.id)
+        done.claims[f"escalation:{lead}"].append(claim)
     return True
 
 
@@ -209,30 +215,37 @@ def _stalled_follow_ups(session: Session, ctx: Context, now: datetime, done: Run
             continue
         sched = schedule_for(session, ctx, item.owner_user_id)
         since = item.last_follow_up_at or item.accepted_at or item.offered_at
-        due = sched.add(since, sla.follow_up_within_hours * (item.nudge_step + 1))
-        if due > now:
-            _postpone(session, item, due)
+
+        def due_at(step: int) -> datetime:
+            return sched.add(since, sla.follow_up_within_hours * step) if step <= FOLLOW_UP_REMINDERS else NEVER
+
+        # like the ladder: after downtime only the highest step now due, not one reminder per missed step
+        target = max((k for k in range(1, FOLLOW_UP_REMINDERS + 1) if due_at(k) <= now), default=0)
+        if target <= item.nudge_step:
+            _postpone(session, item, due_at(item.nudge_step + 1))
             continue
         if _held_back(session, item, sched, now):
             continue
-        next_due = sched.add(since, sla.follow_up_within_hours * (item.nudge_step + 2))
-        if not _advance(session, item, step=item.nudge_step + 1,
-                        next_at=next_due if item.nudge_step + 1 < FOLLOW_UP_REMINDERS else NEVER):
+        if not _advance(session, item, step=target, next_at=due_at(target + 1)):
             continue
-        audit.record(session, item.id, actor="scheduler", kind="nudge_follow_up", at=now,
+        audit.record(session, item.id, actor="scheduler", kind="nudge_follow_up", at=now, step=target,
                      follow_ups=item.follow_up_count, expected=sla.follow_ups_expected)
         done.follow_ups[item.owner_user_id].append(item.id)
+        done.claims[f"follow-up:{item.owner_user_id}"].append((item.id, item.version, target))
 
 
 # ----- questions nobody answered ---------------------------------------------------------------------
 
 def _open_questions(session: Session, ctx: Context, now: datetime, done: Run) -> None:
-    sched = company_schedule(ctx.config)
+    """Counted in the Business Builder's working hours; the re-ask waits for the Business Builder's
+    working time, the notice to the sender for the sender's."""
     questions = session.exec(select(Question).where(Question.open == True,  # noqa: E712
                                                     Question.sender_told_at.is_(None),
                                                     Question.bb_ts.is_not(None))).all()
     for q in questions:
         item = session.get(Item, q.item_id)
+        sched = people_time.schedule_of(session, ctx.config, user_id=q.business_builder_user_id,
+                                        email=item.business_builder_email if item else None)
         if q.reasked_at is None:
             if sched.add(q.asked_at, ctx.config.ask.reask_after_hours) > now or not sched.is_working_time(now):
                 continue
@@ -245,7 +258,8 @@ def _open_questions(session: Session, ctx: Context, now: datetime, done: Run) ->
                                                               "text": say("reask", question=q.text, asker=q.asked_by)})
             audit.record(session, q.item_id, actor="scheduler", kind="question_reasked", at=now, question_id=q.id)
             done.reasked.append(q.id)
-        elif sched.add(q.asked_at, ctx.config.ask.tell_sender_after_hours) <= now and sched.is_working_time(now):
+        elif (item is not None and sched.add(q.asked_at, ctx.config.ask.tell_sender_after_hours) <= now
+              and _sender_schedule(session, ctx, item).is_working_time(now)):
             claimed = session.execute(sa.update(Question).where(Question.id == q.id,
                                                                 Question.sender_told_at.is_(None))
                                       .values(sender_told_at=now)).rowcount == 1
@@ -253,7 +267,7 @@ def _open_questions(session: Session, ctx: Context, now: datetime, done: Run) ->
                 continue
             from bot.flows.decide import tell_sender
             customer = session.get(Customer, item.customer_id)
-            tell_sender(session, item, now, key=f"unanswered:{q.id}",
+            tell_sender(session, item, now, key=f"unanswered:{q.id}", working_time=True,
                         text=say("unanswered_to_sender", item_id=item.id, customer=customer.name if customer else "",
                                  asker=q.asked_by, question=q.text, bb=item.business_builder_email))
             audit.record(session, q.item_id, actor="scheduler", kind="question_unanswered", at=now, question_id=q.id)
@@ -262,19 +276,64 @@ def _open_questions(session: Session, ctx: Context, now: datetime, done: Run) ->
 
 # ----- one message per person -------------------------------------------------------------------
 
+def _sender_schedule(session: Session, ctx: Context, item: Item) -> Schedule:
+    return people_time.schedule_of(session, ctx.config, user_id=item.sender_user_id,
+                                   email=item.sender_email or item.business_builder_email)
+
+
+def _key(kind: str, to: str, claims: list[tuple[int, int, int]]) -> str:
+    """A key per claimed (item, version, step): two runs in the same second never share one, so a
+    step the audit trail records always has its own message."""
+    digest = hashlib.sha256(repr(sorted(claims)).encode()).hexdigest()[:20]
+    return f"{kind}:{to}:{digest}"
+
+
+def _queue(session: Session, ctx: Context, now: datetime, *, kind: str, to_user: str | None = None,
+           to_email: str | None = None, item_ids: list[int], claims: list[tuple[int, int, int]]) -> None:
+    """Queue a reminder, escalation or follow-up reminder for the recipient's working time. One
+    still waiting for that time (queued by an earlier run while the person was off) takes these
+    items too: a lead who was asleep gets one escalation in the morning, not one per run."""
+    to = to_user or to_email or ""
+    when = people_time.not_before(session, ctx.config, now, user_id=to_user, email=to_email)
+    if to_email and not to_user:
+        people_time.zone_pending(session, user_id=None, email=to_email, now=now)  # learn the zone meanwhile
+    waiting = session.exec(select(Outbox).where(Outbox.kind == outbox.Kind.NUDGE, Outbox.channel_key == to,
+                                                Outbox.status == outbox.Status.PENDING, Outbox.attempts == 0,
+                                                Outbox.next_attempt_at > now).order_by(Outbox.id)).all()
+    for row in waiting:
+        if row.payload.get("kind") == kind and not row.payload.get("_maybe_sent"):
+            payload = {**row.payload, "item_ids": sorted({*row.payload.get("item_ids", []), *item_ids})}
+            merged = session.execute(sa.update(Outbox).where(Outbox.id == row.id,
+                                                             Outbox.status == outbox.Status.PENDING,
+                                                             Outbox.next_attempt_at > now)
+                                     .values(payload=payload).execution_options(synchronize_session=False))
+            if merged.rowcount == 1:
+                return
+    payload = {"kind": kind, "item_ids": sorted(item_ids), "working_time": True}
+    payload.update({"to_user": to_user} if to_user else {"to_email": to_email})
+    outbox.enqueue(session, outbox.Kind.NUDGE, key=_key(kind.replace("_", "-"), to, claims), now=now, channel_key=to,
+                   payload=payload, not_before=when)
+
+
 def _queue_batches(session: Session, ctx: Context, now: datetime, done: Run) -> None:
-    stamp = now.strftime("%Y%m%dT%H%M%S")
     for user, ids in done.reminders.items():
         if user:
-            outbox.enqueue(session, outbox.Kind.NUDGE, key=f"reminder:{user}:{stamp}:{min(ids)}", now=now,
-                           channel_key=user, payload={"kind": "reminder", "to_user": user, "item_ids": sorted(ids)})
+            _queue(session, ctx, now, kind="reminder", to_user=user, item_ids=ids,
+                   claims=done.claims[f"reminder:{user}"])
     for lead, ids in done.escalations.items():
-        outbox.enqueue(session, outbox.Kind.NUDGE, key=f"escalation:{lead}:{stamp}:{min(ids)}", now=now,
-                       channel_key=lead, payload={"kind": "escalation", "to_email": lead, "item_ids": sorted(ids)})
+        _queue(session, ctx, now, kind="escalation", to_email=lead, item_ids=ids,
+               claims=done.claims[f"escalation:{lead}"])
     for user, ids in done.follow_ups.items():
         if user:
-            outbox.enqueue(session, outbox.Kind.NUDGE, key=f"follow-up:{user}:{stamp}:{min(ids)}", now=now,
-                           channel_key=user, payload={"kind": "follow_up", "to_user": user, "item_ids": sorted(ids)})
+            _queue(session, ctx, now, kind="follow_up", to_user=user, item_ids=ids,
+                   claims=done.claims[f"follow-up:{user}"])
+    for user, moved in done.moved_from.items():
+        text = (say("auto_reassigned_to_old", item_id=moved[0][0], customer=moved[0][1], to=moved[0][2])
+                if len(moved) == 1 else say("auto_reassigned_to_old_many", items=moved))
+        outbox.enqueue(session, outbox.Kind.DIRECT, key=_key("auto-reassigned", user, done.claims[f"moved:{user}"]),
+                       now=now, item_id=moved[0][0] if len(moved) == 1 else None, channel_key=user,
+                       payload={"to_user": user, "text": text, "working_time": True},
+                       not_before=people_time.not_before(session, ctx.config, now, user_id=user))
 
 
 # ----- snooze ----------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 from sqlmodel import Session
 
-from bot import audit, outbox
+from bot import audit, outbox, people_time
 from bot.context import Context
 from bot.db import run_in_transaction
 from bot.flows import deliver
@@ -61,9 +61,10 @@ UNREACHABLE = {"channel_not_found", "user_not_found", "user_disabled", "account_
 class Defer(Exception):
     """The row can't be sent yet (it waits for another one); try again shortly."""
 
-    def __init__(self, seconds: float, why: str) -> None:
+    def __init__(self, seconds: float, why: str, *, holds_channel: bool = True) -> None:
         super().__init__(why)
         self.seconds = seconds
+        self.holds_channel = holds_channel  # False: later messages to the same person need not wait
 
 
 class Done(Exception):
@@ -96,6 +97,7 @@ class Dispatcher:
             outbox.Kind.FEEDBACK: self._feedback,
             outbox.Kind.REVIEW: self._review,
             outbox.Kind.FILE: lambda row: files.send(self, row),  # the weekly chart, rendered now
+            outbox.Kind.ZONE: lambda row: people.zone(self.ctx, self.reader, row.payload["email"]),
         }
 
     def register(self, kind: str, sender: Callable[[Outbox], dict[str, Any]]) -> None:
@@ -155,8 +157,9 @@ class Dispatcher:
             self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result={"skipped": done.why}))
             return 0.0
         except Defer as defer:
-            return self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=str(defer),
-                                                            retry_after=defer.seconds, count_attempt=False))
+            waits = self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=str(defer),
+                                                             retry_after=defer.seconds, count_attempt=False))
+            return waits if defer.holds_channel else 0.0
         except SlackApiError as exc:
             return self._failed(row, exc)
         except Exception as exc:  # time-outs, refused connections: the outcome is unknown
@@ -241,6 +244,10 @@ class Dispatcher:
         user = self.reach(p.get("to_user"), p.get("to_email"), fallbacks)
         if user is None:
             raise Done("nobody reachable: " + ", ".join(x for x in [p.get("to_user"), p.get("to_email"), *fallbacks] if x))
+        if p.get("working_time"):  # a scheduled message waits for this person's working time
+            wait = self._finish(lambda s: people_time.wait_for(s, self.ctx.config, user, self.ctx.clock.now()))
+            if wait > 0:
+                raise Defer(wait, "waiting for the person's working hours", holds_channel=False)
         return user
 
     # ----- kinds ------------------------------------------------------------------------
@@ -271,6 +278,9 @@ class Dispatcher:
             user = resolved.user_id
         data.receiver_user = user
         data.item.receiver_user_id = user
+        # the decision is expected in the receiver's working hours, now that their zone is known
+        data.item.decision_due_at = self._finish(lambda s: people_time.settle_due(
+            s, self.ctx.config, item_id, user)) or data.item.decision_due_at
         text, blocks = card.build(data, self.ctx.config)
         try:
             posted = self.post(row, channel=self.dm_channel(user), text=text, blocks=blocks)

@@ -47,8 +47,16 @@ def waiting_for(session: Session, user_id: str) -> list[Item]:
                              .order_by(Item.offered_at, Item.id)))
 
 
+def _snoozed(item: Item, now: datetime) -> bool:
+    until = item.snoozed_until
+    if until is not None and until.tzinfo is None:
+        until = until.replace(tzinfo=now.tzinfo)
+    return until is not None and now < until
+
+
 def reminder(session: Session, config: Config, user_id: str, now: datetime) -> tuple[str, list[dict]] | None:
-    items = waiting_for(session, user_id)
+    # a snoozed item stays out of every reminder until its snooze ends
+    items = [i for i in waiting_for(session, user_id) if not _snoozed(i, now)]
     if not items:
         return None
     names = customers.names_of(session, items)

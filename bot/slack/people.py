@@ -126,3 +126,9 @@ def why_not_a_receiver(ctx: Context, user_id: str, *, bot_user_id: str | None) -
                active=not user.get("deleted", False), name=user.get("real_name") or user.get("name"),
                tz=user.get("tz"))
     return "reassign_to_deactivated" if user.get("deleted") else None
+
+
+def zone(ctx: Context, client: WebClient, email: str) -> dict[str, object]:
+    """A ``zone`` outbox row: look the person up so their time zone is known (see bot/people_time.py)."""
+    resolved = resolve(ctx, client, email)
+    return {"user": resolved.user_id, "tz": resolved.tz, "why": resolved.reason}
