@@ -87,7 +87,7 @@ function entity(body) {
   if (target.startsWith("!date^")) {
     const parts = target.split("^");
     const when = new Date(Number(parts[1]) * 1000);
-    return el("span", { class: "date", title: when.toISOString() }, label ? unescapeSlack(label) : when.toUTCString());
+    return el("span", { class: "date", title: when.toISOString() }, slackDate(when, parts[2] || "", label));
   }
   if (target.startsWith("!")) return el("span", { class: "mention" }, "@" + (label || target.slice(1)));
   if (/^(https?|mailto):/i.test(target)) {
@@ -95,6 +95,27 @@ function entity(body) {
               label ? inline(label) : unescapeSlack(target.replace(/^mailto:/i, "")));
   }
   return document.createTextNode("<" + unescapeSlack(body) + ">");
+}
+
+// <!date^…^{date_short_pretty} {time}|fallback>: Slack shows it in the reader's own time zone
+function slackDate(when, format, fallback) {
+  const me = S.state && S.state.people.find((p) => p.id === S.user);
+  const tz = me ? me.tz : undefined;
+  const f = (opts) => { try { return new Intl.DateTimeFormat("en-GB", { timeZone: tz, ...opts }).format(when); }
+                        catch (e) { return ""; } };
+  const parts = {
+    date_num: f({ year: "numeric", month: "2-digit", day: "2-digit" }).split("/").reverse().join("-"),
+    date: f({ month: "long", day: "numeric", year: "numeric" }),
+    date_short: f({ month: "short", day: "numeric", year: "numeric" }),
+    date_long: f({ weekday: "long", month: "long", day: "numeric", year: "numeric" }),
+    date_pretty: f({ month: "long", day: "numeric", year: "numeric" }),
+    date_short_pretty: f({ month: "short", day: "numeric" }),
+    date_long_pretty: f({ weekday: "long", month: "long", day: "numeric" }),
+    time: f({ hour: "2-digit", minute: "2-digit", hour12: false }),
+    time_secs: f({ hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }),
+  };
+  const text = format.replace(/\{(\w+)\}/g, (m, k) => (k in parts ? parts[k] : m));
+  return text && !/\{/.test(text) ? text : unescapeSlack(fallback || when.toUTCString());
 }
 
 function mrkdwn(text) {
@@ -350,7 +371,7 @@ function renderClock(clock) {
     moves.append(el("button", { type: "button", class: "clock-move", "data-move": move,
                                 onclick: () => post("/api/clock", { move }).then((d) => d.text && toast(d.text)) }, label));
   }
-  moves.append(el("span", { class: "muted small hint" }, `weekly digest: ${clock.digest}, each person's local time`));
+  moves.title = `The scheduler ticks at once after each move. Weekly digest: ${clock.digest}, each person's local time.`;
 }
 
 function personEntry(p) {
@@ -491,7 +512,7 @@ function renderCalls() {
   document.getElementById("outbox-line").classList.toggle("alarm", !!st.trouble.kind);
   const list = document.getElementById("calls-list");
   list.replaceChildren(...st.calls.slice().reverse().map((c) => el("li", { class: "call " + (c.ok ? "ok" : "fail") },
-    el("span", { class: "t" }, new Date(c.at * 1000).toLocaleTimeString()),
+    el("span", { class: "t" }, new Date(c.at * 1000).toLocaleTimeString("en-GB", { hour12: false })),
     el("span", { class: "m" }, c.method),
     el("span", { class: "r" }, c.ok ? "ok" : `${c.status} ${c.error || ""}`))));
 }

@@ -1,0 +1,233 @@
+"""`handover sandbox` in a real browser: Debian's Chromium, driven by Playwright, clicks through the
+page as an evaluator would — load the sample event, accept, ask the Business Builder, answer in
+the thread, discard (first without a justification), look a customer up, move the clock for a
+reminder and the weekly digest, open the App Home — and every step is checked on the page and in
+the database. A screenshot of each step is written to test-output/sandbox/ (ignored by git)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.ids import ActionId, ItemStatus
+from bot.models import DigestSent, Item, ItemEvent, LookupLog, Question, QuestionMessage
+from bot.sandbox import Sandbox
+from bot.sandbox.web import create_sandbox_app
+from bot.serverthread import ServerThread
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "sandbox"
+TIMEOUT = 15_000  # ms: the outbox dispatcher delivers within a second; a loaded CI machine is slower
+
+
+def chromium() -> str:
+    """Debian's chromium (Playwright's own browser download can't be reached here); installed with
+    apt when missing, as .ci/run installs PostgreSQL."""
+    if not Path(CHROMIUM).exists() and shutil.which("apt-get") and os.geteuid() == 0:
+        subprocess.run("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium",
+                       shell=True, check=False, capture_output=True)
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{CHROMIUM} is missing and could not be installed with apt")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture
+def sandbox() -> Iterator[tuple[Sandbox, str]]:
+    sb = Sandbox().start()
+    page_server = ServerThread(create_sandbox_app(sb)).start()
+    yield sb, page_server.url
+    page_server.stop()
+    sb.stop()
+
+
+@pytest.fixture
+def page(sandbox: tuple[Sandbox, str]) -> Iterator:  # noqa: ANN001
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = chromium()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.set_default_timeout(TIMEOUT)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield page
+        browser.close()
+        assert not errors, f"the page's JavaScript failed: {errors}"
+
+
+def test_an_evaluator_walks_through_a_handover_in_the_browser(sandbox: tuple[Sandbox, str], page) -> None:  # noqa: ANN001
+    from playwright.sync_api import expect
+    sb, url = sandbox
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SHOTS.glob("*.png"):
+        old.unlink()
+    step = iter(range(1, 100))
+
+    def shot(name: str) -> None:
+        page.screenshot(path=str(SHOTS / f"{next(step):02d}-{name}.png"))
+
+    def db() -> Session:
+        return Session(sb.ctx.engine, expire_on_commit=False)
+
+    def item_of(contact: str) -> Item:
+        with db() as s:
+            return s.exec(select(Item).where(Item.contact_name == contact)).one()
+
+    def act_as(email: str) -> None:
+        person = page.locator(f'#sidebar [data-email="{email}"]')
+        if not person.is_visible():
+            page.locator("#others summary").click()  # "Everyone else"
+        person.click()
+        expect(page.locator("#me-line")).to_contain_text(email.split("@")[0].split(".")[0].title())
+
+    def card(contact: str):  # noqa: ANN202
+        return page.locator("#timeline .msg", has_text=contact).first
+
+    page.goto(url)
+    expect(page.locator("#clock-now")).to_contain_text("Europe/Stockholm")
+    expect(page.locator("#topbar")).to_contain_text("127.0.0.1")
+    shot("empty-workspace")
+
+    # 1. the bundled sample event: good rows become items and cards, bad rows are reported by line
+    page.get_by_role("button", name="Load sample event").click()
+    expect(page.locator("#toasts")).to_contain_text("12 item(s) created")
+    expect(page.locator("#toasts")).to_contain_text("2 row(s) rejected")
+    with db() as s:
+        items = list(s.exec(select(Item)))
+    assert len(items) == 12 and all(i.status == ItemStatus.PENDING for i in items)
+
+    # 2. an account manager (Nordics, Stockholm) sees the cards in her DM and accepts one
+    anna = "anna.berg@example.com"
+    act_as(anna)
+    ola = card("Ola Nordmann")
+    expect(ola).to_contain_text("ACME AB")
+    expect(ola.locator(f'[data-action="{ActionId.ACCEPT}"]')).to_be_visible()
+    expect(ola.locator(".btn.primary").first).to_be_visible()  # Slack's primary style, rendered
+    shot("account-manager-cards")
+    ola.locator(f'[data-action="{ActionId.ACCEPT}"]').click()
+    expect(card("Ola Nordmann")).not_to_contain_text("Accept ownership")
+    accepted = item_of("Ola Nordmann")
+    assert accepted.status == ItemStatus.ACCEPTED and accepted.owner_user_id == sb.user_of(anna)
+    shot("accepted")
+
+    # 3. she asks the Business Builder about another item: a modal, submitted back to the bot
+    card("Per Strand").locator(f'[data-action="{ActionId.ASK}"]').click()
+    modal = page.locator("#modal-layer .modal")
+    expect(modal).to_be_visible()
+    question_text = "Is the fixed price for all 40 routers, or only the first site?"
+    modal.locator("textarea, input[type=text]").first.fill(question_text)
+    shot("ask-modal")
+    modal.locator(".modal-submit").click()
+    expect(page.locator("#modal-layer")).to_be_hidden()
+    per = item_of("Per Strand")
+    with db() as s:
+        question = s.exec(select(Question).where(Question.item_id == per.id)).one()
+    assert question.text == question_text and question.open
+
+    # 4. the Business Builder gets the question in their DM and answers in its thread
+    act_as("kim.stand@example.com")
+    asked = page.locator("#timeline .msg", has_text=question_text).first
+    expect(asked).to_be_visible()
+    asked.hover()
+    asked.locator(".reply-in-thread").click()
+    answer = "All 40 routers, both data centres; their CFO confirmed it at the stand."
+    page.locator("#reply").fill(answer)
+    shot("business-builder-answers")
+    page.locator("#reply-send").click()
+    expect(page.locator("#thread-body")).to_contain_text(answer)
+    with db() as s:
+        said = list(s.exec(select(QuestionMessage).where(QuestionMessage.question_id == question.id)))
+        question = s.get(Question, question.id)
+    assert any(m.text == answer for m in said) and question.answered_at is not None
+
+    # 5. back as the receiver: the answer is in the thread under her card
+    act_as(anna)
+    replies = card("Per Strand").locator(".replies")
+    expect(replies).to_be_visible()
+    replies.click()
+    expect(page.locator("#thread-body")).to_contain_text(answer)
+    shot("receiver-sees-answer")
+
+    # 6. discard: without a justification the modal shows Slack's inline error; then with one
+    kari = card("Kari Holm")
+    kari.locator(f'[data-action="{ActionId.DISCARD}"]').click()
+    expect(modal).to_be_visible()
+    modal.locator("select").first.select_option("duplicate")
+    modal.locator(".modal-submit").click()
+    expect(modal.locator(".bk-error")).to_be_visible()
+    shot("discard-needs-justification")
+    assert item_of("Kari Holm").status == ItemStatus.PENDING
+    justification = "Same switch tender as Ola's router deal; the account team already has it."
+    modal.locator("textarea, input[type=text]").first.fill(justification)
+    modal.locator(".modal-submit").click()
+    expect(page.locator("#modal-layer")).to_be_hidden()
+    discarded = item_of("Kari Holm")
+    assert discarded.status == ItemStatus.DISCARDED
+    with db() as s:
+        kinds = [e.kind for e in s.exec(select(ItemEvent).where(ItemEvent.item_id == discarded.id))]
+    assert "discarded" in kinds
+    expect(card("Kari Holm")).to_contain_text("Discarded")
+    shot("discarded")
+
+    # 7. a slash command in the message box: the answer only she sees
+    page.locator("#say").fill("/handover customer acme")
+    page.locator("#send").click()
+    answer_box = page.locator("#timeline .msg.ephemeral").last
+    expect(answer_box).to_contain_text("ACME")
+    expect(answer_box).to_contain_text("Only visible to you")
+    with db() as s:
+        logged = list(s.exec(select(LookupLog).where(LookupLog.query == "acme")))
+    assert logged and logged[0].via == "command" and logged[0].shown >= 1
+    shot("customer-lookup")
+
+    # 8. the clock: next working morning — Johan Ek's lead waited a working day: a reminder
+    page.locator('[data-move="morning"]').click()
+    expect(page.locator("#clock-now")).to_contain_text("Tue")
+    johan = "johan.ek@example.com"
+    act_as(johan)
+    expect(page.locator("#timeline")).to_contain_text("your decision")
+    eva = item_of("Eva Lund")
+    with db() as s:
+        nudged = [e.kind for e in s.exec(select(ItemEvent).where(ItemEvent.item_id == eva.id))]
+    assert "nudge_reminder" in nudged
+    shot("reminder")
+
+    # 9. next Monday 08:00, then an hour on: the weekly digest arrives at 08:30 local time
+    page.locator('[data-move="monday"]').click()
+    expect(page.locator("#clock-now")).to_contain_text("Mon")
+    expect(page.locator("#clock-now")).to_contain_text("08:00")
+    iso = sb.clock.now().isocalendar()
+    week = f"{iso.year}-W{iso.week:02d}"
+
+    def digests() -> list[DigestSent]:
+        with db() as s:
+            return list(s.exec(select(DigestSent).where(DigestSent.person == anna, DigestSent.week == week)))
+    assert digests() == []  # 08:00 is before the digest's 08:30
+    page.locator('[data-move="hour"]').click()
+    expect(page.locator("#clock-now")).to_contain_text("09:00")
+    act_as(anna)
+    expect(page.locator("#timeline")).to_contain_text(f"Your Handover week · {week}")
+    assert len(digests()) == 1
+    shot("weekly-digest")
+
+    # 10. the App Home tab: app_home_opened, then the view the bot published
+    page.locator("#tab-home").click()
+    expect(page.locator("#home .blocks")).to_be_visible()
+    expect(page.locator("#home")).to_contain_text("ACME")
+    shot("app-home")
+
+    # every Web API call the bot made is listed, and went through
+    calls = page.locator("#calls-list .call")
+    expect(calls.first).to_be_visible()
+    assert calls.count() > 20
+    assert sb.fake.calls_to("views.publish") and sb.fake.calls_to("views.open")
