@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.ids import ActionId, ItemStatus
-from bot.models import DigestSent, Item, ItemEvent, LookupLog, Question, QuestionMessage
+from bot.models import DigestSent, Item, ItemEvent, LookupLog, Outbox, Question, QuestionMessage
 from bot.sandbox import Sandbox
 from bot.sandbox.web import create_sandbox_app
 from bot.serverthread import ServerThread
@@ -231,3 +231,20 @@ def test_an_evaluator_walks_through_a_handover_in_the_browser(sandbox: tuple[San
     expect(calls.first).to_be_visible()
     assert calls.count() > 20
     assert sb.fake.calls_to("views.publish") and sb.fake.calls_to("views.open")
+
+    # 11. Slack answers 429 for a while: the outbox keeps what it could not send, then sends it
+    published = len(sb.fake.calls_to("views.publish"))
+    page.locator("#trouble").select_option("429")
+    expect(page.locator("#outbox-line")).to_contain_text("Slack answers 429")
+    page.locator("#tab-messages").click()
+    page.locator("#tab-home").click()  # app_home_opened: the bot queues a views.publish
+    expect(page.locator("#calls-list .call.fail").first).to_contain_text("429 ratelimited")
+    shot("slack-trouble")
+    expect(page.locator("#outbox-line")).not_to_contain_text("Slack answers", timeout=60_000)
+    expect(page.locator("#outbox-line")).to_contain_text("Outbox: 0 waiting", timeout=30_000)
+    after = sb.fake.calls_to("views.publish")[published:]
+    assert [c.status for c in after][:1] == [429] and after[-1].ok  # refused, then sent once Slack recovered
+    with db() as s:
+        rows = list(s.exec(select(Outbox)))
+    assert rows and all(r.status == "sent" for r in rows)
+    shot("slack-recovered")

@@ -4,7 +4,6 @@ send it (bot/sandbox/agent.py); nothing here calls the bot's flows directly."""
 
 from __future__ import annotations
 
-import time
 from importlib.resources import files
 from typing import Any
 
@@ -108,7 +107,7 @@ def create_sandbox_app(sb: Sandbox) -> FastAPI:
             "home": sb.fake.published_home(user),
             "calls": calls, "total_calls": total_calls,
             "outbox": sb.outbox_counts(),
-            "trouble": {"kind": sb.trouble_kind, "left": max(0, round(sb.trouble_until - time.monotonic()))},
+            "trouble": sb.trouble(),
             "notices": sb.notices[-5:],
             "shortcuts": SHORTCUTS, "command": COMMAND, "sample_item": SAMPLE_ITEM,
             "bot_url": sb.bot_url,

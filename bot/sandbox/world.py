@@ -57,11 +57,11 @@ SHORTCUTS = [  # what slack-manifest.yaml declares
     {"callback_id": str(CallbackId.MESSAGE_SHORTCUT), "type": "message", "name": "Hand over this message"},
 ]
 MOVES = {
-    "hour": "+1 hour",
+    "hour": "+1 h",
     "morning": "Next working morning",
     "monday": "Next Monday 08:00",
     "fortnight": "+14 days",
-    "month": "First working day of next month",
+    "month": "Next month's first working day",
 }
 SAMPLE_ITEM = {
     "external_id": "sandbox-1", "event": "Sandbox webinar", "customer": "Lakeside Hotels AB",
@@ -284,6 +284,12 @@ class Sandbox:
             self.fake.trouble(None)
             self.trouble_kind, self.trouble_until = "", 0.0
         return {"trouble": self.trouble_kind}
+
+    def trouble(self) -> dict[str, Any]:
+        left = self.trouble_until - time.monotonic()
+        if left <= 0:
+            return {"kind": "", "left": 0}
+        return {"kind": self.trouble_kind, "left": max(1, round(left))}
 
     def reset(self) -> None:
         """An empty world again: the database wiped, Slack forgotten, the clock back at the start."""

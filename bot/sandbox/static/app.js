@@ -24,8 +24,10 @@ function el(tag, attrs, ...children) {
 
 function toast(text, kind) {
   const t = el("div", { class: "toast " + (kind || "") }, text);
-  document.getElementById("toasts").append(t);
-  setTimeout(() => t.remove(), kind === "error" ? 9000 : 6000);
+  const box = document.getElementById("toasts");
+  box.append(t);
+  while (box.childElementCount > 2) box.firstElementChild.remove();
+  setTimeout(() => t.remove(), kind === "error" ? 9000 : 5000);
 }
 
 async function post(path, body) {
@@ -445,6 +447,8 @@ function renderThread() {
   document.getElementById("thread-body").replaceChildren(messageNode(parent, true),
     el("div", { class: "thread-count muted small" }, `${replies.length} ${replies.length === 1 ? "reply" : "replies"}`),
     ...replies.map((m) => messageNode(m, true)));
+  const body = document.getElementById("thread-body");
+  body.scrollTop = body.scrollHeight;  // the latest reply in view, as Slack opens a thread
 }
 
 function renderHome() {
