@@ -7,21 +7,33 @@ the database. A screenshot of each step is written to test-output/sandbox/ (igno
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, select
 
+from bot.config import load_config
 from bot.ids import ActionId, ItemStatus
-from bot.models import DigestSent, Item, ItemEvent, LookupLog, Outbox, Question, QuestionMessage
+from bot.models import (
+    DigestSent,
+    Item,
+    ItemEvent,
+    LookupLog,
+    Outbox,
+    Question,
+    QuestionMessage,
+)
 from bot.sandbox import Sandbox
+from bot.sandbox.agent import action_payload
 from bot.sandbox.web import create_sandbox_app
+from bot.sandbox.world import RunningClock, move_target
 from bot.serverthread import ServerThread
-
-pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "sandbox"
@@ -51,7 +63,7 @@ def sandbox() -> Iterator[tuple[Sandbox, str]]:
 
 
 @pytest.fixture
-def page(sandbox: tuple[Sandbox, str]) -> Iterator:  # noqa: ANN001
+def page(sandbox: tuple[Sandbox, str]) -> Iterator:
     sync_api = pytest.importorskip("playwright.sync_api")
     executable = chromium()
     with sync_api.sync_playwright() as p:
@@ -65,7 +77,8 @@ def page(sandbox: tuple[Sandbox, str]) -> Iterator:  # noqa: ANN001
         assert not errors, f"the page's JavaScript failed: {errors}"
 
 
-def test_an_evaluator_walks_through_a_handover_in_the_browser(sandbox: tuple[Sandbox, str], page) -> None:  # noqa: ANN001
+@pytest.mark.slow
+def test_an_evaluator_walks_through_a_handover_in_the_browser(sandbox: tuple[Sandbox, str], page) -> None:
     from playwright.sync_api import expect
     sb, url = sandbox
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -90,11 +103,11 @@ def test_an_evaluator_walks_through_a_handover_in_the_browser(sandbox: tuple[San
         person.click()
         expect(page.locator("#me-line")).to_contain_text(email.split("@")[0].split(".")[0].title())
 
-    def card(contact: str):  # noqa: ANN202
+    def card(contact: str):
         return page.locator("#timeline .msg", has_text=contact).first
 
     page.goto(url)
-    expect(page.locator("#clock-now")).to_contain_text("Europe/Stockholm")
+    expect(page.locator("#clock-now")).to_have_attribute("title", re.compile("Europe/Stockholm"))
     expect(page.locator("#topbar")).to_contain_text("127.0.0.1")
     shot("empty-workspace")
 
@@ -248,3 +261,71 @@ def test_an_evaluator_walks_through_a_handover_in_the_browser(sandbox: tuple[San
         rows = list(s.exec(select(Outbox)))
     assert rows and all(r.status == "sent" for r in rows)
     shot("slack-recovered")
+
+
+# ----- the parts, without a browser ---------------------------------------------------------------
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=STOCKHOLM).astimezone(UTC)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("now", "move", "expected"), [
+    (local(2026, 12, 18, 15, 0), "morning", local(2026, 12, 21, 8, 0)),    # Friday -> Monday
+    (local(2026, 12, 23, 10, 0), "morning", local(2026, 12, 28, 8, 0)),    # over Christmas (holidays) and a weekend
+    (local(2026, 11, 30, 9, 0), "monday", local(2026, 12, 7, 8, 0)),       # on a Monday: the next one
+    (local(2026, 12, 3, 23, 30), "monday", local(2026, 12, 7, 8, 0)),
+    (local(2026, 12, 10, 9, 0), "month", local(2027, 1, 4, 8, 0)),         # 1 Jan is a holiday, then a weekend
+    (local(2026, 3, 2, 9, 0), "month", local(2026, 4, 1, 8, 0)),
+    (local(2026, 3, 28, 9, 0), "fortnight", local(2026, 4, 11, 9, 0)),    # across the switch to summer time: same UTC span
+    (local(2026, 3, 2, 16, 30), "hour", local(2026, 3, 2, 17, 30)),
+])
+def test_the_clock_buttons_land_where_they_say(now: datetime, move: str, expected: datetime) -> None:
+    target = move_target(load_config(None), now, move)
+    assert target == expected if move != "fortnight" else target == now + timedelta(days=14)
+
+
+def test_the_sandbox_clock_runs_and_jumps() -> None:
+    clock = RunningClock(local(2026, 3, 2, 9, 0))
+    first = clock.now()
+    assert clock.now() >= first  # real seconds pass on it: outbox retries become due
+    clock.set(local(2026, 3, 3, 8, 0))
+    assert abs(clock.now() - local(2026, 3, 3, 8, 0)) < timedelta(seconds=5)
+    assert clock.advance(hours=1) - local(2026, 3, 3, 9, 0) < timedelta(seconds=5)
+
+
+def test_each_element_is_sent_with_slacks_action_shape() -> None:
+    block = {"type": "actions", "block_id": "b1"}
+    options = [{"text": {"type": "plain_text", "text": "One"}, "value": "1"},
+               {"text": {"type": "plain_text", "text": "Two"}, "value": "2"}]
+    button = action_payload(block, {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "Go"},
+                                    "value": "v", "style": "danger"}, None)
+    assert button | {"action_ts": "x"} == {"action_id": "a", "block_id": "b1", "type": "button", "value": "v",
+                                           "text": {"type": "plain_text", "text": "Go"}, "style": "danger",
+                                           "action_ts": "x"}
+    assert action_payload(block, {"type": "static_select", "action_id": "s", "options": options}, "2")[
+        "selected_option"] == options[1]
+    assert action_payload(block, {"type": "checkboxes", "action_id": "c", "options": options}, ["1"])[
+        "selected_options"] == options[:1]
+    assert action_payload(block, {"type": "users_select", "action_id": "u"}, "U100")["selected_user"] == "U100"
+    assert action_payload(block, {"type": "datepicker", "action_id": "d"}, "2026-03-02")["selected_date"] == "2026-03-02"
+    with pytest.raises(LookupError):
+        action_payload(block, {"type": "static_select", "action_id": "s", "options": options}, "3")
+
+
+def test_the_message_box_answers_an_unknown_command_clearly(sandbox: tuple[Sandbox, str]) -> None:
+    import httpx
+    sb, url = sandbox
+    me = sb.user_of("anna.berg@example.com")
+    refused = httpx.post(url + "/api/say", json={"user": me, "text": "/handoff mine"})
+    assert refused.status_code == 400 and "/handoff is not a valid command" in refused.json()["error"]
+    answered = httpx.post(url + "/api/say", json={"user": me, "text": "/handover help"})
+    assert answered.status_code == 200 and answered.json()["status"] == 200
+    shown = sb.fake.responses_to(me)
+    assert shown and "/handover" in shown[-1].text  # the help, only she sees it
+    assert httpx.get(url + "/api/state", params={"user": "U999"}).status_code == 404
+    assert httpx.post(url + "/api/say", json={"text": "hello"}).json() == {"error": "missing field 'user'"}
+    page = httpx.get(url + "/")
+    assert page.status_code == 200 and "/static/app.js" in page.text and "https://" not in page.text
+    assert httpx.get(url + "/static/../world.py").status_code == 404

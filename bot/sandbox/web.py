@@ -5,7 +5,7 @@ send it (bot/sandbox/agent.py); nothing here calls the bot's flows directly."""
 from __future__ import annotations
 
 from importlib.resources import files
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -127,7 +127,7 @@ def create_sandbox_app(sb: Sandbox) -> FastAPI:
         return message
 
     @app.post("/api/act")
-    def act(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    def act(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         """A click, a selection, a ticked box or a picked date, in a message, a modal or the Home tab."""
         user, where = body["user"], body.get("where", "message")
         index, action_id, chosen = int(body["index"]), str(body["action_id"]), body.get("chosen")
@@ -149,7 +149,7 @@ def create_sandbox_app(sb: Sandbox) -> FastAPI:
         return answered(response)
 
     @app.post("/api/submit")
-    def submit(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    def submit(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         """The modal's Submit: a view_submission with the form's state; Slack applies the answer."""
         user, view_id = body["user"], body["view_id"]
         view = sb.fake.views.get(view_id)
@@ -173,7 +173,7 @@ def create_sandbox_app(sb: Sandbox) -> FastAPI:
         return out
 
     @app.post("/api/close")
-    def close(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    def close(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         """The modal's Cancel: view_closed goes to the bot when the view asked for it (notify_on_close)."""
         user, view_id = body["user"], body["view_id"]
         view = sb.fake.views.get(view_id)
@@ -185,7 +185,7 @@ def create_sandbox_app(sb: Sandbox) -> FastAPI:
         return {"status": 200}
 
     @app.post("/api/say")
-    def say(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    def say(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         """The message box: a slash command (a form post to /slack/events), or a message in the DM or
         in a thread (Slack keeps it and sends the bot message.im)."""
         user, text = body["user"], str(body.get("text") or "").strip()
@@ -210,7 +210,7 @@ def create_sandbox_app(sb: Sandbox) -> FastAPI:
         return answered(response)
 
     @app.post("/api/shortcut")
-    def shortcut(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    def shortcut(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         user, callback_id = body["user"], body["callback_id"]
         if body.get("ts"):
             message = find_message(user, body["channel"], body["ts"])
@@ -220,12 +220,12 @@ def create_sandbox_app(sb: Sandbox) -> FastAPI:
         return answered(sb.agent.shortcut(user=user, callback_id=callback_id))
 
     @app.post("/api/home")
-    def home(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    def home(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         """The person opens the App Home tab: Slack sends app_home_opened."""
         return answered(sb.agent.app_home_opened(user=body["user"]))
 
     @app.post("/api/clock")
-    def clock(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    def clock(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         try:
             return sb.move_clock(str(body.get("move")))
         except ValueError as exc:
@@ -236,7 +236,7 @@ def create_sandbox_app(sb: Sandbox) -> FastAPI:
         return sb.load_sample()
 
     @app.post("/api/item")
-    def item(body: Any = Body(...)) -> dict[str, Any]:
+    def item(body: Annotated[Any, Body()]) -> dict[str, Any]:
         return sb.post_item(body)
 
     @app.post("/api/reset")
@@ -245,7 +245,7 @@ def create_sandbox_app(sb: Sandbox) -> FastAPI:
         return {"ok": True}
 
     @app.post("/api/trouble")
-    def trouble(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    def trouble(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         return sb.set_trouble(str(body.get("kind") or ""), float(body.get("seconds") or 20))
 
     @app.get("/api/file/{file_id}")
@@ -255,6 +255,10 @@ def create_sandbox_app(sb: Sandbox) -> FastAPI:
             raise HTTPException(404, "no such file")
         kind = "image/png" if f.filename.lower().endswith(".png") else "application/octet-stream"
         return Response(f.content, media_type=kind)
+
+    @app.exception_handler(KeyError)  # a request without a field the endpoint needs
+    async def missing(_: Any, exc: KeyError) -> JSONResponse:
+        return JSONResponse({"error": f"missing field {exc}"}, status_code=400)
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Any, exc: HTTPException) -> JSONResponse:

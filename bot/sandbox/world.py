@@ -11,7 +11,8 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -112,7 +113,7 @@ def default_start(config: Config, today: date | None = None) -> datetime:
     monday = day - timedelta(days=day.weekday())
     schedule = company_schedule(config)
     start = schedule.next_working_moment(datetime.combine(monday, dtime(0), tz)).astimezone(tz)
-    return datetime.combine(start.date(), dtime(9), tz).astimezone(timezone.utc)
+    return datetime.combine(start.date(), dtime(9), tz).astimezone(UTC)
 
 
 def move_target(config: Config, now: datetime, move: str) -> datetime:
@@ -128,15 +129,15 @@ def move_target(config: Config, now: datetime, move: str) -> datetime:
         day = local.date() + timedelta(days=1)
         while not schedule.is_working_day(day):
             day += timedelta(days=1)
-        return datetime.combine(day, first, tz).astimezone(timezone.utc)
+        return datetime.combine(day, first, tz).astimezone(UTC)
     if move == "monday":
         day = local.date() + timedelta(days=7 - local.weekday())
-        return datetime.combine(day, dtime(8), tz).astimezone(timezone.utc)
+        return datetime.combine(day, dtime(8), tz).astimezone(UTC)
     if move == "month":
         day = (local.date().replace(day=1) + timedelta(days=32)).replace(day=1)
         while not schedule.is_working_day(day):
             day += timedelta(days=1)
-        return datetime.combine(day, first, tz).astimezone(timezone.utc)
+        return datetime.combine(day, first, tz).astimezone(UTC)
     raise ValueError(f"unknown clock move {move!r}; one of {', '.join(MOVES)}")
 
 
@@ -197,7 +198,7 @@ class Sandbox:
         self.jumps: list[tuple[float, datetime]] = [(time.time(), self.start_at)]  # (real time, clock time)
 
     # ----- life ------------------------------------------------------------------------------
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         self.fake.start()
         self._add_people()
         settings = Settings(slack_bot_token=self.fake.token, slack_signing_secret=secrets.token_hex(16),

@@ -366,7 +366,9 @@ function render() {
 }
 
 function renderClock(clock) {
-  document.getElementById("clock-now").textContent = clock.local + " · " + clock.timezone;
+  const now = document.getElementById("clock-now");
+  now.textContent = clock.local;
+  now.title = `The bot's clock, in the company time zone (${clock.timezone}). It runs on by itself; the buttons jump it.`;
   const moves = document.getElementById("clock-moves");
   if (moves.childElementCount) return;
   for (const [move, label] of Object.entries(clock.moves)) {
