@@ -10,7 +10,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -32,7 +32,7 @@ from bot.models import (
 from bot.sandbox import Sandbox
 from bot.sandbox.agent import action_payload
 from bot.sandbox.web import create_sandbox_app
-from bot.sandbox.world import RunningClock, move_target
+from bot.sandbox.world import SAMPLE_ITEM, RunningClock, move_target
 from bot.serverthread import ServerThread
 
 CHROMIUM = "/usr/bin/chromium"
@@ -329,3 +329,79 @@ def test_the_message_box_answers_an_unknown_command_clearly(sandbox: tuple[Sandb
     page = httpx.get(url + "/")
     assert page.status_code == 200 and "/static/app.js" in page.text and "https://" not in page.text
     assert httpx.get(url + "/static/../world.py").status_code == 404
+
+
+def test_shortcuts_checkboxes_and_a_user_select_reach_the_bot_as_slack_sends_them(sandbox: tuple[Sandbox, str]) -> None:
+    import time
+
+    import httpx
+    sb, url = sandbox
+    anna = sb.user_of("anna.berg@example.com")
+    johan = sb.user_of("johan.ek@example.com")
+
+    def call(path: str, **body: object) -> dict:
+        response = httpx.post(url + path, json=body, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def modal(user: str) -> dict:
+        state = httpx.get(url + "/api/state", params={"user": user}).json()
+        assert state["modal"], "no modal is open"
+        return state["modal"]
+
+    def wait_for(check: Callable[[], bool], what: str) -> None:  # the dispatcher runs in the background
+        deadline = time.monotonic() + 10
+        while not check():
+            assert time.monotonic() < deadline, f"never happened: {what}"
+            time.sleep(0.1)
+
+    # one item through the intake API, with its bearer token; a broken one gets the API's 422
+    posted = call("/api/item", **SAMPLE_ITEM)
+    assert posted["status"] == 201 and posted["body"]["created"] is True
+    refused = call("/api/item", **{**SAMPLE_ITEM, "external_id": "sandbox-2", "contact_email": "not an address"})
+    assert refused["status"] == 422 and refused["body"]["errors"][0]["field"] == "contact_email"
+
+    # the global shortcut opens the look-up modal; its submission is answered with a view update
+    call("/api/shortcut", user=anna, callback_id="lookup_customer_shortcut")
+    opened = modal(anna)
+    assert opened["view"]["callback_id"] == "lookup_customer"
+    query = next(b["block_id"] for b in opened["view"]["blocks"] if b["type"] == "input")
+    assert call("/api/submit", user=anna, view_id=opened["id"], values={query: ""})["errors"]  # inline error
+    call("/api/submit", user=anna, view_id=opened["id"], values={query: "nobody at all"})
+    assert modal(anna)["id"] == opened["id"] and modal(anna)["hash"] != opened["hash"]  # updated in place
+    call("/api/close", user=anna, view_id=opened["id"])
+    assert httpx.get(url + "/api/state", params={"user": anna}).json()["modal"] is None
+
+    # the message shortcut on one of her messages opens the capture modal
+    sb.load_sample()
+    wait_for(lambda: len(sb.fake.messages(sb.fake.dm_channel_for(anna))) >= 3, "Anna's cards")
+    first = sb.fake.messages(sb.fake.dm_channel_for(anna))[0]
+    call("/api/shortcut", user=anna, callback_id="handover_message", channel=first.channel, ts=first.ts)
+    assert modal(anna)["view"]["callback_id"] == "new_item"
+    call("/api/close", user=anna, view_id=modal(anna)["id"])
+
+    # ticking a checklist box on a card: block_actions with the selected options
+    with Session(sb.ctx.engine) as s:
+        item = s.exec(select(Item).where(Item.contact_name == "Kari Holm")).one()
+    card = sb.fake.message(item.card_channel, item.card_ts)
+    index, element = next((i, e) for i, b in enumerate(card.blocks) if b["type"] == "actions"
+                          for e in b["elements"] if e["type"] == "checkboxes")
+    ticked = [o["value"] for o in element["options"][:2]]
+    call("/api/act", user=anna, where="message", channel=card.channel, ts=card.ts, index=index,
+         action_id=element["action_id"], chosen=ticked)
+    with Session(sb.ctx.engine) as s:
+        assert all((s.get(Item, item.id).checklist or {}).get(k) for k in ticked)
+
+    # reassigning: the modal's users_select carries the chosen person
+    reassign = next((i, e) for i, b in enumerate(card.blocks) if b["type"] == "actions"
+                    for e in b["elements"] if e.get("action_id") == ActionId.REASSIGN)
+    call("/api/act", user=anna, where="message", channel=card.channel, ts=card.ts, index=reassign[0],
+         action_id=ActionId.REASSIGN)
+    form = modal(anna)
+    assert form["view"]["callback_id"] == "reassign_item"
+    values = {b["block_id"]: johan if b["element"]["type"] == "users_select" else "Johan covers the tender."
+              for b in form["view"]["blocks"] if b["type"] == "input" and b["element"]["type"] in
+              ("users_select", "plain_text_input")}
+    call("/api/submit", user=anna, view_id=form["id"], values=values)
+    with Session(sb.ctx.engine) as s:
+        assert s.get(Item, item.id).receiver_user_id == johan
