@@ -160,8 +160,9 @@ def test_an_evaluator_walks_through_a_handover_in_the_browser(sandbox: tuple[San
     expect(page.locator("#thread-body")).to_contain_text(answer)
     with db() as s:
         said = list(s.exec(select(QuestionMessage).where(QuestionMessage.question_id == question.id)))
-        question = s.get(Question, question.id)
-    assert any(m.text == answer for m in said) and question.answered_at is not None
+        answered_question = s.get(Question, question.id)
+    assert answered_question is not None
+    assert any(m.text == answer for m in said) and answered_question.answered_at is not None
 
     # 5. back as the receiver: the answer is in the thread under her card
     act_as(anna)
@@ -267,8 +268,8 @@ def test_an_evaluator_walks_through_a_handover_in_the_browser(sandbox: tuple[San
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=STOCKHOLM).astimezone(UTC)  # type: ignore[misc]
+def local(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=STOCKHOLM).astimezone(UTC)
 
 
 @pytest.mark.parametrize(("now", "move", "expected"), [
@@ -383,14 +384,17 @@ def test_shortcuts_checkboxes_and_a_user_select_reach_the_bot_as_slack_sends_the
     # ticking a checklist box on a card: block_actions with the selected options
     with Session(sb.ctx.engine) as s:
         item = s.exec(select(Item).where(Item.contact_name == "Kari Holm")).one()
+    assert item.card_channel and item.card_ts
     card = sb.fake.message(item.card_channel, item.card_ts)
+    assert card is not None
     index, element = next((i, e) for i, b in enumerate(card.blocks) if b["type"] == "actions"
                           for e in b["elements"] if e["type"] == "checkboxes")
     ticked = [o["value"] for o in element["options"][:2]]
     call("/api/act", user=anna, where="message", channel=card.channel, ts=card.ts, index=index,
          action_id=element["action_id"], chosen=ticked)
     with Session(sb.ctx.engine) as s:
-        assert all((s.get(Item, item.id).checklist or {}).get(k) for k in ticked)
+        ticked_item = s.get(Item, item.id)
+        assert ticked_item and all((ticked_item.checklist or {}).get(k) for k in ticked)
 
     # reassigning: the modal's users_select carries the chosen person
     reassign = next((i, e) for i, b in enumerate(card.blocks) if b["type"] == "actions"
@@ -404,4 +408,5 @@ def test_shortcuts_checkboxes_and_a_user_select_reach_the_bot_as_slack_sends_the
               ("users_select", "plain_text_input")}
     call("/api/submit", user=anna, view_id=form["id"], values=values)
     with Session(sb.ctx.engine) as s:
-        assert s.get(Item, item.id).receiver_user_id == johan
+        reassigned = s.get(Item, item.id)
+        assert reassigned and reassigned.receiver_user_id == johan
