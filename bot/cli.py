@@ -255,7 +255,7 @@ def sandbox(
     host: Annotated[str, typer.Option(help="Address to bind; loopback unless you mean it")] = "127.0.0.1",
     start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d"],
                                                       help="Where the clock starts, company time "
-                                                           "(default: this week's first working day 09:00)")] = None,
+                                                           "(default: this week's second working day 09:00)")] = None,
 ) -> None:
     """The real bot against the built-in Slack stand-in, with a browser workspace and a clock to move. Needs no settings."""
     import uvicorn

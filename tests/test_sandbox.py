@@ -206,7 +206,7 @@ def test_an_evaluator_walks_through_a_handover_in_the_browser(sandbox: tuple[San
 
     # 8. the clock: next working morning — Johan Ek's lead waited a working day: a reminder
     page.locator('[data-move="morning"]').click()
-    expect(page.locator("#clock-now")).to_contain_text("Tue")
+    expect(page.locator("#clock-now")).to_contain_text("Wed")
     johan = "johan.ek@example.com"
     act_as(johan)
     expect(page.locator("#timeline")).to_contain_text("your decision")
@@ -285,6 +285,16 @@ def local(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
 def test_the_clock_buttons_land_where_they_say(now: datetime, move: str, expected: datetime) -> None:
     target = move_target(load_config(None), now, move)
     assert target == expected if move != "fortnight" else target == now + timedelta(days=14)
+
+
+def test_the_clock_starts_on_a_working_morning_with_the_weeks_digest_behind_it() -> None:
+    from datetime import date
+
+    from bot.sandbox.world import default_start
+    config = load_config(None)
+    assert default_start(config, date(2026, 12, 3)) == local(2026, 12, 1, 9, 0)    # Thursday -> that Tuesday
+    assert default_start(config, date(2026, 11, 30)) == local(2026, 12, 1, 9, 0)   # a Monday -> the next day
+    assert default_start(config, date(2026, 12, 23)) == local(2026, 12, 22, 9, 0)
 
 
 def test_the_sandbox_clock_runs_and_jumps() -> None:

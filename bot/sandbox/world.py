@@ -107,13 +107,17 @@ class Person:
 
 
 def default_start(config: Config, today: date | None = None) -> datetime:
-    """09:00 (company time) on this week's first working day: a working morning to start from."""
+    """09:00 (company time) on this week's second working day (a Tuesday, normally): a working
+    morning with a working day ahead, and more than a day after the week's digest moment (Monday
+    08:30) — a scheduler starting within a day of it catches the digest up, which would make the
+    first "next working morning" look like a digest day."""
     tz = config.tz
     day = today or datetime.now(tz).date()
     monday = day - timedelta(days=day.weekday())
     schedule = company_schedule(config)
-    start = schedule.next_working_moment(datetime.combine(monday, dtime(0), tz)).astimezone(tz)
-    return datetime.combine(start.date(), dtime(9), tz).astimezone(UTC)
+    first = schedule.next_working_moment(datetime.combine(monday, dtime(0), tz)).astimezone(tz)
+    second = schedule.next_working_moment(datetime.combine(first.date() + timedelta(days=1), dtime(0), tz))
+    return datetime.combine(second.astimezone(tz).date(), dtime(9), tz).astimezone(UTC)
 
 
 def move_target(config: Config, now: datetime, move: str) -> datetime:
