@@ -337,6 +337,8 @@ def test_the_message_box_answers_an_unknown_command_clearly(sandbox: tuple[Sandb
     assert shown and "/handover" in shown[-1].text  # the help, only she sees it
     assert httpx.get(url + "/api/state", params={"user": "U999"}).status_code == 404
     assert httpx.post(url + "/api/say", json={"text": "hello"}).json() == {"error": "missing field 'user'"}
+    elsewhere = httpx.post(url + "/api/say", json={"user": me, "text": "hi", "thread_ts": "1.000001"})
+    assert elsewhere.status_code == 400 and "thread" in elsewhere.json()["error"]
     page = httpx.get(url + "/")
     assert page.status_code == 200 and "/static/app.js" in page.text and "https://" not in page.text
     assert httpx.get(url + "/static/../world.py").status_code == 404

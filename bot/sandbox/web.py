@@ -206,6 +206,8 @@ def create_sandbox_app(sb: Sandbox) -> FastAPI:
                 except AssertionError as exc:
                     out["error"] = f"Slack would not show this answer: {exc}"
             return out
+        if thread_ts and sb.fake.message(dm, thread_ts) is None:
+            raise HTTPException(400, "that thread is not in your conversation with Handover")
         _, response = sb.agent.user_message(user=user, channel=dm, text=text, thread_ts=thread_ts)
         return answered(response)
 

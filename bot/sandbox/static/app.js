@@ -535,6 +535,10 @@ function tabs() {
 function switchTo(uid) {
   S.user = uid; S.thread = null; S.channel = null; S.tab = "messages"; S.seen = {}; S.scrolled = false; S.modalKey = null;
   document.getElementById("thread").hidden = true;
+  // nothing of the person acted as before stays clickable while the new one's state loads
+  document.getElementById("timeline").replaceChildren(el("div", { class: "empty muted" }, "Loading…"));
+  document.getElementById("home").replaceChildren();
+  document.getElementById("modal-layer").hidden = true;
   localStorage.setItem("handover-sandbox-user", uid);
   tabs();
   refresh();
