@@ -272,7 +272,7 @@ def sandbox(
                   "every click is a signed request to its /slack/events. A development and evaluation tool, "
                   "not for real data. Ctrl-C stops it.")
     try:
-        uvicorn.run(create_sandbox_app(sb), host=host, port=port, log_config=None, access_log=False,
+        uvicorn.run(create_sandbox_app(sb, loopback_only=host in ("127.0.0.1", "localhost", "::1")), host=host, port=port, log_config=None, access_log=False,
                     log_level="warning")
     finally:
         sb.stop()

@@ -342,6 +342,7 @@ def test_the_message_box_answers_an_unknown_command_clearly(sandbox: tuple[Sandb
     page = httpx.get(url + "/")
     assert page.status_code == 200 and "/static/app.js" in page.text and "https://" not in page.text
     assert httpx.get(url + "/static/../world.py").status_code == 404
+    assert httpx.get(url + "/api/state", params={"user": me}, headers={"Host": "evil.example"}).status_code == 400
 
 
 def test_shortcuts_checkboxes_and_a_user_select_reach_the_bot_as_slack_sends_them(sandbox: tuple[Sandbox, str]) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from bot.fakeslack.server import BOT_USER, Message
 from bot.sandbox.world import COMMAND, SAMPLE_ITEM, SHORTCUTS, Sandbox
@@ -66,8 +67,10 @@ def open_view(sb: Sandbox, user: str) -> dict[str, Any] | None:
             "depth": len(views)}
 
 
-def create_sandbox_app(sb: Sandbox) -> FastAPI:
+def create_sandbox_app(sb: Sandbox, *, loopback_only: bool = True) -> FastAPI:
     app = FastAPI(title="Handover sandbox", docs_url=None, redoc_url=None, openapi_url=None)
+    if loopback_only:  # another web page can't reach it through DNS rebinding either
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "[::1]"])
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> HTMLResponse:
