@@ -6,6 +6,7 @@ the database. A screenshot of each step is written to test-output/sandbox/ (igno
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -126,6 +127,14 @@ def test_an_evaluator_walks_through_a_handover_in_the_browser(sandbox: tuple[San
     expect(ola).to_contain_text("ACME AB")
     expect(ola.locator(f'[data-action="{ActionId.ACCEPT}"]')).to_be_visible()
     expect(ola.locator(".btn.primary").first).to_be_visible()  # Slack's primary style, rendered
+    # the card's Block Kit as Slack draws it: header, mrkdwn bold and italics, a mention by name,
+    # context, checkboxes ticked as the bot sent them
+    expect(ola.locator("h3.bk-header")).to_have_text("Lead: ACME AB")
+    expect(ola.locator(".bk-context .mention", has_text="@Anna Berg")).to_be_visible()
+    expect(ola.locator(".bk-context i").first).to_contain_text("Routed by")
+    expect(ola.locator("b", has_text="Customer request:")).to_be_visible()
+    expect(ola.locator(".btn.danger", has_text="Discard")).to_be_visible()
+    assert ola.locator("input[type=checkbox]:checked").count() == 6  # the sample row's six "yes"
     shot("account-manager-cards")
     ola.locator(f'[data-action="{ActionId.ACCEPT}"]').click()
     expect(card("Ola Nordmann")).not_to_contain_text("Accept ownership")
@@ -262,6 +271,25 @@ def test_an_evaluator_walks_through_a_handover_in_the_browser(sandbox: tuple[San
         rows = list(s.exec(select(Outbox)))
     assert rows and all(r.status == "sent" for r in rows)
     shot("slack-recovered")
+
+    # 12. one item through /api/items from the page's dialog; what a sender wrote stays text
+    page.get_by_role("button", name="Post an item").click()
+    dialog = page.locator("#dialog-layer .dialog")
+    item = {**SAMPLE_ITEM, "description": '<img src="x" onerror="window.pwned=1"> <@U100>'}
+    dialog.locator("textarea").fill(json.dumps(item))
+    dialog.get_by_role("button", name="Send").click()
+    expect(dialog.locator(".result")).to_contain_text("HTTP 201")
+    shot("post-an-item")
+    dialog.get_by_role("button", name="Close").click()
+    with db() as s:
+        posted = s.exec(select(Item).where(Item.contact_name == "Maja Ek")).one()
+    assert posted.receiver_email
+    act_as(posted.receiver_email)
+    lakeside = card("Maja Ek")
+    # the bot escaped <, > and & (Slack shows them as text); the page draws them as text too
+    expect(lakeside).to_contain_text('<img src="x" onerror="window.pwned=1">')
+    expect(lakeside).to_contain_text("<@U100>")  # not a mention of Kim Stand
+    assert page.locator('#timeline img[src="x"]').count() == 0 and not page.evaluate("window.pwned")
 
 
 # ----- the parts, without a browser ---------------------------------------------------------------
