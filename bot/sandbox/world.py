@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shutil
 import tempfile
 import threading
 import time
@@ -223,6 +224,7 @@ class Sandbox:
         self.server.stop()
         self.fake.stop()
         self.ctx.engine.dispose()
+        shutil.rmtree(self.tmp, ignore_errors=True)  # the temporary database goes with the sandbox
 
     @property
     def bot_url(self) -> str:
