@@ -3,7 +3,7 @@
 // no libraries, nothing fetched from elsewhere.
 "use strict";
 
-const S = { user: null, channel: null, tab: "messages", thread: null, state: null, seen: {}, modalKey: null };
+const S = { user: null, channel: null, tab: "messages", thread: null, state: null, seen: {}, modalKey: null, scrolled: false };
 
 // ----- small helpers ---------------------------------------------------------------------------
 function el(tag, attrs, ...children) {
@@ -470,7 +470,6 @@ function renderModal() {
   const keep = sameView ? formValues(v) : null;  // errors came back for the same view: keep what was typed
   S.modalKey = modal.id + ":" + modal.hash;
   const blocks = renderBlocks(v.blocks, where, modal.errors);
-  [...blocks.children].forEach((node, i) => { node.dataset.index = String(i); });
   const form = el("form", { class: "modal", role: "dialog", "aria-label": v.title ? v.title.text : "Modal",
                             onsubmit: (ev) => { ev.preventDefault(); submitModal(modal); } },
     el("div", { class: "modal-head" }, el("strong", {}, v.title ? v.title.text : ""),
