@@ -264,6 +264,35 @@ def demo(
     run_demo(console, pause=pause)
 
 
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="The page's port")] = 8765,
+    host: Annotated[str, typer.Option(help="Address to bind; loopback unless you mean it")] = "127.0.0.1",
+    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d"],
+                                                      help="Where the clock starts, company time "
+                                                           "(default: this week's second working day 09:00)")] = None,
+) -> None:
+    """The real bot against the built-in Slack stand-in, with a browser workspace and a clock to move. Needs no settings."""
+    import uvicorn
+
+    from bot.config import load_config
+    from bot.sandbox import Sandbox
+    from bot.sandbox.web import create_sandbox_app
+    when = start.replace(tzinfo=load_config(None).tz) if start is not None and start.tzinfo is None else start
+    sb = Sandbox(start=when).start()
+    url = f"http://{host}:{port}/"
+    console.print(f"[bold]Handover sandbox[/]: open [bold cyan]{url}[/]")
+    console.print(f"Bound to {host} ({'loopback only: nobody else can reach it' if host == '127.0.0.1' else 'REACHABLE FROM OTHER MACHINES'}). "
+                  f"The bot runs at {sb.bot_url} on a temporary SQLite database ({sb.tmp}); "
+                  "every click is a signed request to its /slack/events. A development and evaluation tool, "
+                  "not for real data. Ctrl-C stops it.")
+    try:
+        uvicorn.run(create_sandbox_app(sb, loopback_only=host in ("127.0.0.1", "localhost", "::1")), host=host, port=port, log_config=None, access_log=False,
+                    log_level="warning")
+    finally:
+        sb.stop()
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     app()

@@ -230,6 +230,7 @@ class FakeSlack:
             self._limits: dict[str, float] = {}
             self._last_call: dict[tuple[str, str], float] = {}
             self._outage = False
+            self._trouble: tuple[int, float, int] | None = None
 
     # ----- the directory ----------------------------------------------------------------------
     def add_user(self, user: FakeUser) -> FakeUser:
@@ -257,6 +258,12 @@ class FakeSlack:
         """Every method answers HTTP 503 while Slack is "down"."""
         with self._lock:
             self._outage = down
+
+    def trouble(self, status: int | None, seconds: float = 0.0, *, retry_after: int = 2) -> None:
+        """Every method answers HTTP ``status`` (429 with Retry-After, or a 5xx) for ``seconds``;
+        None ends it early (the sandbox's "Slack trouble" switch)."""
+        with self._lock:
+            self._trouble = (status, time.monotonic() + seconds, retry_after) if status else None
 
     def delay(self, method: str, seconds: float, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` are carried out, then answered ``seconds`` late."""
@@ -456,6 +463,11 @@ class FakeSlack:
             token = auth.removeprefix("Bearer ").strip() if auth else args.get("token", "")
             if self._outage:
                 raise SlackError("service_unavailable", status=503)
+            trouble = self._trouble
+            if trouble and time.monotonic() < trouble[1]:
+                if trouble[0] == 429:
+                    raise SlackError("ratelimited", status=429, headers={"Retry-After": str(trouble[2])})
+                raise SlackError("internal_error", status=trouble[0])
             if not token:
                 raise SlackError("not_authed")
             expected = self.app_token if method in APP_LEVEL_METHODS else self.token
@@ -611,8 +623,9 @@ class FakeSlack:
             raise SlackError("user_not_in_channel")
         blocks = self._blocks(args)
         text = self._text(args, blocks)
-        self.ephemerals.append({"channel": channel, "user": user.id, "text": text, "blocks": blocks})
-        return {"message_ts": self._next_ts()}
+        ts = self._next_ts()
+        self.ephemerals.append({"channel": channel, "user": user.id, "text": text, "blocks": blocks, "ts": ts})
+        return {"message_ts": ts}
 
     def _m_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         users = [u for u in str(args.get("users") or "").split(",") if u]
