@@ -249,6 +249,11 @@ def demo(
     run_demo(console, pause=pause)
 
 
+from bot.customers_cli import customers_app  # noqa: E402  (the sub-app needs `app` defined above)
+
+app.add_typer(customers_app, name="customers")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     app()
