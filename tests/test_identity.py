@@ -6,6 +6,7 @@ capture modal and `/handover customer` as signed Slack requests, and the `handov
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +37,13 @@ def cli(bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa:
     monkeypatch.chdir(tmp_path)  # no stray .env
     env = {"DATABASE_URL": bench.ctx.settings.database_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
            "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": bench.fake.api_url,
-           "HANDOVER_API_TOKEN": API_TOKEN}
+           "HANDOVER_API_TOKEN": API_TOKEN, "COLUMNS": "200"}
     monkeypatch.delenv("HANDOVER_CONFIG", raising=False)
     runner = CliRunner()
 
     def run(*args: str, code: int | None = 0) -> Any:
         result = runner.invoke(app, list(args), env=env, catch_exceptions=False)
+        bench.clock.set(datetime.now(timezone.utc))  # the CLI runs on the real clock: what it queued is due now
         if code is not None:
             assert result.exit_code == code, result.output
         return result
