@@ -6,7 +6,7 @@ name; a name several records share is refused with their numbers."""
 from __future__ import annotations
 
 import getpass
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -16,7 +16,7 @@ customers_app = typer.Typer(help="Customer records: list, show, set region/accou
                             no_args_is_help=True)
 
 CustomerRef = Annotated[str, typer.Argument(help="Number (12 or #12), domain or e-mail, or name")]
-By = Annotated[Optional[str], typer.Option("--by", help="Who makes the change, for the audit trail "
+By = Annotated[str | None, typer.Option("--by", help="Who makes the change, for the audit trail "
                                                          "(default: cli:<login name>)")]
 
 
@@ -29,7 +29,7 @@ def _actor(by: str | None) -> str:
         return "cli"
 
 
-def _run(work):  # noqa: ANN001, ANN202
+def _run(work):
     """Run ``work(session, ctx)`` in one transaction; a CustomerError is one red line and exit 1."""
     from bot.cli import _context, err
     from bot.customer_admin import CustomerError
@@ -42,14 +42,14 @@ def _run(work):  # noqa: ANN001, ANN202
         raise typer.Exit(1) from None
 
 
-def _line(c) -> str:  # noqa: ANN001
+def _line(c) -> str:
     facts = [f"domain {c.domain}" if c.domain else "no domain", f"region {c.region}" if c.region else "no region",
              f"account owner {c.account_owner_email}" if c.account_owner_email else "no account owner"]
     return escape(f"#{c.id} {c.name} — " + ", ".join(facts))
 
 
 @customers_app.command("list")
-def list_(search: Annotated[Optional[str], typer.Argument(help="Only customers matching this name or domain")] = None,
+def list_(search: Annotated[str | None, typer.Argument(help="Only customers matching this name or domain")] = None,
           ) -> None:
     """Every customer (or those matching SEARCH), with domain, region, account owner and item count."""
     from sqlmodel import select
@@ -59,7 +59,7 @@ def list_(search: Annotated[Optional[str], typer.Argument(help="Only customers m
     from bot.flows.lookup import find_customers
     from bot.models import Customer
 
-    def work(session, ctx):  # noqa: ANN001, ANN202
+    def work(session, ctx):
         found = [m.customer for m in find_customers(session, search, limit=1000)] if search else \
             list(session.exec(select(Customer).order_by(Customer.id)))
         return found, count_items(session)
@@ -80,7 +80,7 @@ def show(customer: CustomerRef) -> None:
     from bot.cli import console
     from bot.customer_admin import history, items_of, resolve
 
-    def work(session, ctx):  # noqa: ANN001, ANN202
+    def work(session, ctx):
         c = resolve(session, customer)
         return c, items_of(session, c.id), history(session, c.id)
     c, items, trail = _run(work)
@@ -95,10 +95,10 @@ def show(customer: CustomerRef) -> None:
 @customers_app.command("set")
 def set_(
     customer: CustomerRef,
-    region: Annotated[Optional[str], typer.Option(help="The customer's region (\"\" clears it)")] = None,
-    account_owner: Annotated[Optional[str], typer.Option(help="E-mail of the account owner (\"\" clears it)")] = None,
-    domain: Annotated[Optional[str], typer.Option(help="The company's domain (\"\" clears it)")] = None,
-    name: Annotated[Optional[str], typer.Option(help="The company's name")] = None,
+    region: Annotated[str | None, typer.Option(help="The customer's region (\"\" clears it)")] = None,
+    account_owner: Annotated[str | None, typer.Option(help="E-mail of the account owner (\"\" clears it)")] = None,
+    domain: Annotated[str | None, typer.Option(help="The company's domain (\"\" clears it)")] = None,
+    name: Annotated[str | None, typer.Option(help="The company's name")] = None,
     by: By = None,
 ) -> None:
     """Set who may see a customer (region, account owner) and how it is recognised (domain, name)."""
@@ -108,7 +108,7 @@ def set_(
         err.print("Give at least one of --region, --account-owner, --domain, --name.")
         raise typer.Exit(2)
 
-    def work(session, ctx):  # noqa: ANN001, ANN202
+    def work(session, ctx):
         return set_fields(session, resolve(session, customer), actor=_actor(by), now=ctx.clock.now(),
                           region=region, account_owner=account_owner, domain=domain, name=name)
     done = _run(work)
@@ -131,7 +131,7 @@ def merge(
     from bot.customer_admin import merge as do_merge
     from bot.customer_admin import resolve
 
-    def work(session, ctx):  # noqa: ANN001, ANN202
+    def work(session, ctx):
         return do_merge(session, resolve(session, keep), resolve(session, other), actor=_actor(by),
                         now=ctx.clock.now())
     done = _run(work)
@@ -142,9 +142,9 @@ def merge(
 @customers_app.command("split")
 def split(
     customer: CustomerRef,
-    item: Annotated[Optional[list[int]], typer.Option("--item", help="An item to move (repeat for more)")] = None,
-    name: Annotated[Optional[str], typer.Option(help="Name of the company the items are about")] = None,
-    domain: Annotated[Optional[str], typer.Option(help="Domain of that company (alone: move the items whose "
+    item: Annotated[list[int] | None, typer.Option("--item", help="An item to move (repeat for more)")] = None,
+    name: Annotated[str | None, typer.Option(help="Name of the company the items are about")] = None,
+    domain: Annotated[str | None, typer.Option(help="Domain of that company (alone: move the items whose "
                                                        "contact is under it)")] = None,
     by_domain: Annotated[bool, typer.Option("--by-domain", help="Move every item to the record of its contact's "
                                                                 "own domain")] = False,
@@ -155,7 +155,7 @@ def split(
     from bot.customer_admin import resolve
     from bot.customer_admin import split as do_split
 
-    def work(session, ctx):  # noqa: ANN001, ANN202
+    def work(session, ctx):
         return do_split(session, resolve(session, customer), actor=_actor(by), now=ctx.clock.now(),
                         item_ids=item or [], name=name, domain=domain, by_domain=by_domain)
     done = _run(work)

@@ -6,7 +6,7 @@ capture modal and `/handover customer` as signed Slack requests, and the `handov
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ ADMIN = "handover.desk@example.com"
 
 
 @pytest.fixture
-def cli(bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def cli(bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The `handover` command on the bench's database (SQLite or PostgreSQL) and Slack fake."""
     monkeypatch.chdir(tmp_path)  # no stray .env
     env = {"DATABASE_URL": bench.ctx.settings.database_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -43,7 +43,7 @@ def cli(bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa:
 
     def run(*args: str, code: int | None = 0) -> Any:
         result = runner.invoke(app, list(args), env=env, catch_exceptions=False)
-        bench.clock.set(datetime.now(timezone.utc))  # the CLI runs on the real clock: what it queued is due now
+        bench.clock.set(datetime.now(UTC))  # the CLI runs on the real clock: what it queued is due now
         if code is not None:
             assert result.exit_code == code, result.output
         return result
@@ -73,7 +73,7 @@ def card_text(bench: Bench, item_id: int) -> str:
 
 # ----- 1. the Public Suffix List -----------------------------------------------------------------
 
-def test_companies_under_two_part_suffixes_are_their_own_customers(bench: Bench, cli, tmp_path: Path) -> None:  # noqa: ANN001
+def test_companies_under_two_part_suffixes_are_their_own_customers(bench: Bench, cli, tmp_path: Path) -> None:
     export = write(tmp_path, "Company;E-mail;Category;Notes\n"
                    "Harbour Logistics Ltd;emma.clarke@harbourlogistics.co.uk;Prospect;Depots.\n"
                    "Thames Water Tech;oliver.price@thameswatertech.co.uk;Prospect;Routers.\n"
@@ -104,7 +104,7 @@ def test_companies_under_two_part_suffixes_are_their_own_customers(bench: Bench,
     assert item_ids(shown.blocks) == [thames.id]
 
 
-def test_the_demo_sample_files_every_company_once(bench: Bench, cli) -> None:  # noqa: ANN001
+def test_the_demo_sample_files_every_company_once(bench: Bench, cli) -> None:
     cli("import", str(sample_path("global_event_2026.csv")), "--event", "Global Event 2026", "--no-deliver", code=1)
     with bench.db() as s:
         rows = s.exec(select(Customer.name, Customer.domain, Item.contact_email)
@@ -227,7 +227,7 @@ def test_invisible_characters_leave_identifiers_through_the_capture_modal(bench:
     assert customer_of(bench, dirty).id == customer_of(bench, plain).id
 
 
-def test_invisible_characters_leave_identifiers_through_the_import(bench: Bench, cli, tmp_path: Path) -> None:  # noqa: ANN001
+def test_invisible_characters_leave_identifiers_through_the_import(bench: Bench, cli, tmp_path: Path) -> None:
     plain = hand_over(bench, customer="ACME AB", contact_email="kari.holm@acme.se")
     export = write(tmp_path, "Company;E-mail;Website;Business Builder;Notes\n"
                    f"Acme;{DIRTY_EMAIL};{DIRTY_DOMAIN};\u200ekim.stand@example.com\ufeff;Routers.\n"
@@ -243,7 +243,7 @@ def test_invisible_characters_leave_identifiers_through_the_import(bench: Bench,
 
 # ----- 11. intake never changes who may see a customer -------------------------------------------------
 
-def _attack(bench: Bench, cli, tmp_path: Path, way: str) -> int:  # noqa: ANN001
+def _attack(bench: Bench, cli, tmp_path: Path, way: str) -> int:
     """The attacker hands over an item on Nordic Fibre AB naming their own region and themself as
     account owner; returns the item's id."""
     attacker = bench.user(ATTACKER)
@@ -267,7 +267,7 @@ def _attack(bench: Bench, cli, tmp_path: Path, way: str) -> int:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("way", ["modal", "api", "import"])
-def test_a_member_cannot_pull_another_regions_customer_into_view(bench: Bench, cli, tmp_path: Path,  # noqa: ANN001
+def test_a_member_cannot_pull_another_regions_customer_into_view(bench: Bench, cli, tmp_path: Path,
                                                                  way: str) -> None:
     # confidential intelligence on a customer with no region and no account owner yet (the state in
     # which an item's region or account owner used to be copied onto the customer)
@@ -290,7 +290,7 @@ def test_a_member_cannot_pull_another_regions_customer_into_view(bench: Bench, c
     assert mine in item_ids(command(bench, ATTACKER, "customer Nordic Fibre").blocks)  # they still see their own
 
 
-def test_an_admin_set_region_and_account_owner_survive_every_way_in(bench: Bench, cli, tmp_path: Path) -> None:  # noqa: ANN001
+def test_an_admin_set_region_and_account_owner_survive_every_way_in(bench: Bench, cli, tmp_path: Path) -> None:
     secret = hand_over(bench, customer="Nordic Fibre AB", contact_email="c@nordicfibre.example", region=None,
                        category="customer_intelligence")
     set_customer(bench, "nordicfibre.example", region="nordics", account_owner="anna.berg@example.com")
@@ -310,7 +310,7 @@ def _events(bench: Bench, customer_id: int) -> list[CustomerEvent]:
                            .order_by(CustomerEvent.id)))
 
 
-def test_set_region_and_account_owner_by_the_admin_command(bench: Bench, cli) -> None:  # noqa: ANN001
+def test_set_region_and_account_owner_by_the_admin_command(bench: Bench, cli) -> None:
     secret = hand_over(bench, customer="Сбербанк", contact_email="a@sberbank.example", region=None,
                        category="customer_intelligence")
     owner = "anna.berg@example.com"
@@ -333,7 +333,7 @@ def test_set_region_and_account_owner_by_the_admin_command(bench: Bench, cli) ->
     assert len(_events(bench, c.id)) == 2
 
 
-def test_merge_moves_the_items_and_is_audited(bench: Bench, cli) -> None:  # noqa: ANN001
+def test_merge_moves_the_items_and_is_audited(bench: Bench, cli) -> None:
     a = hand_over(bench, customer="Harbour Logistics Ltd", contact_email="emma@harbourlogistics.co.uk", region=None,
                   category="customer_intelligence")
     b = hand_over(bench, customer="Harbour Group UK", contact_email="ops@harbour-group.example", region=None,
@@ -362,7 +362,7 @@ def test_merge_moves_the_items_and_is_audited(bench: Bench, cli) -> None:  # noq
     assert bench.item(c).customer_id != keep.id
 
 
-def test_split_by_domain_repairs_companies_merged_under_a_public_suffix(bench: Bench, cli) -> None:  # noqa: ANN001
+def test_split_by_domain_repairs_companies_merged_under_a_public_suffix(bench: Bench, cli) -> None:
     ids = {d: hand_over(bench, customer=name, contact_email=f"x@{d}", region=None, category="customer_intelligence")
            for name, d in (("Harbour Logistics Ltd", "harbourlogistics.co.uk"),
                            ("Thames Water Tech", "thameswatertech.co.uk"),
@@ -385,7 +385,7 @@ def test_split_by_domain_repairs_companies_merged_under_a_public_suffix(bench: B
     assert set(item_ids(command(bench, ADMIN, "customer Thames Water").blocks)) == {ids["thameswatertech.co.uk"]}
 
 
-def test_split_named_items_off_a_shared_domain(bench: Bench, cli) -> None:  # noqa: ANN001
+def test_split_named_items_off_a_shared_domain(bench: Bench, cli) -> None:
     # a reseller's domain: two brands' contacts, one record
     a = hand_over(bench, customer="Reseller AB", contact_email="a@reseller.example", region=None, category="prospect")
     b = hand_over(bench, customer="Brand B", contact_email="b@reseller.example", region=None, category="prospect")
@@ -406,7 +406,7 @@ def test_split_named_items_off_a_shared_domain(bench: Bench, cli) -> None:  # no
     assert "Brand B Oy" in show and f"item #{b}" in show and "customer_split" in show
 
 
-def test_an_ambiguous_name_is_refused_with_the_numbers(bench: Bench, cli) -> None:  # noqa: ANN001
+def test_an_ambiguous_name_is_refused_with_the_numbers(bench: Bench, cli) -> None:
     hand_over(bench, customer="Nordic Data AB", contact_email="a@nordicdata.se", region=None, category="prospect")
     hand_over(bench, customer="Nordic Data Oy", contact_email="a@nordicdata.fi", region=None, category="prospect")
     out = cli("customers", "set", "Nordic Data", "--region", "nordics", code=1)
