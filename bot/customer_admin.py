@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 from bot import audit
 from bot.customers import clean_domain, domain_of, normalize_name, root_domain
 from bot.identifiers import clean_identifier
-from bot.models import Customer, CustomerEvent, Item
+from bot.models import Customer, CustomerAlias, CustomerEvent, Item
 
 
 class CustomerError(Exception):
@@ -62,6 +62,9 @@ def resolve(session: Session, ref: str) -> Customer:
         domain = root_domain(domain_of(ref) or "") if "@" in ref else root_domain(ref)
         if domain:
             by_domain = list(session.exec(select(Customer).where(Customer.domain == domain).order_by(Customer.id)))
+            if not by_domain:  # a domain merged into another record
+                by_domain = list(session.exec(select(Customer).join(CustomerAlias, CustomerAlias.customer_id == Customer.id)
+                                              .where(CustomerAlias.domain == domain).order_by(Customer.id)))
             if len(by_domain) == 1:
                 return by_domain[0]
             if by_domain:
@@ -183,7 +186,15 @@ def merge(session: Session, keep: Customer, other: Customer, *, actor: str, now:
         audit.record(session, item.id, actor=actor, kind="customer_merged", at=now,
                      text=f"customer #{other_id} {other_name} merged into #{keep.id} {keep.name}",
                      from_customer=other_id, to_customer=keep.id)
-    session.flush()  # the items point at the kept record before the other one goes
+    # the next item naming the other company's domain or name finds the kept record
+    for alias in session.exec(select(CustomerAlias).where(CustomerAlias.customer_id == other_id)):
+        alias.customer_id = keep.id
+        session.add(alias)
+    if other.domain and other.domain != keep.domain and "domain" not in took:
+        session.add(CustomerAlias(customer_id=keep.id, domain=other.domain))
+    if other.normalized_name and other.normalized_name != keep.normalized_name:
+        session.add(CustomerAlias(customer_id=keep.id, normalized_name=other.normalized_name))
+    session.flush()  # the items and aliases point at the kept record before the other one goes
     session.delete(other)
     for key, value in took.items():
         setattr(keep, key, value)
@@ -257,6 +268,11 @@ def split(session: Session, source: Customer, *, actor: str, now: datetime, item
             audit.record(session, item.id, actor=actor, kind="customer_split", at=now,
                          text=f"moved from customer #{source.id} {source.name} to #{target.id} {target.name}",
                          from_customer=source.id, to_customer=target.id)
+        # a merge's alias on the source no longer sends this company's next items back to it
+        for alias in session.exec(select(CustomerAlias).where(CustomerAlias.customer_id == source.id)):
+            if (target.domain and alias.domain == target.domain) or \
+                    (target.normalized_name and alias.normalized_name == target.normalized_name):
+                session.delete(alias)
         ids = [i.id for i in moving]
         text = f"{len(ids)} item(s) moved from #{source.id} {source.name} to #{target.id} {target.name}"
         record(session, source.id, actor=actor, kind="customer_split", at=now, text=text,

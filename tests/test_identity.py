@@ -351,8 +351,12 @@ def test_merge_moves_the_items_and_is_audited(bench: Bench, cli) -> None:
     assert (trail.kind, trail.actor, trail.detail["from_customer"]) == ("customer_merged", ADMIN, other.id)
     assert [e.kind for e in _events(bench, keep.id)] == ["customer_merged"]
     assert [e.kind for e in _events(bench, other.id)] == ["customer_set", "customer_merged"]
-    # one look-up finds both items now, by either domain
+    # one look-up finds both items now; the next item about the merged-away company lands on the kept record
     assert set(item_ids(command(bench, ADMIN, "customer harbourlogistics.co.uk").blocks)) == {a, b}
+    later = hand_over(bench, customer="Harbour Group UK", contact_email="new@harbour-group.example", region=None,
+                      category="customer_intelligence")
+    assert bench.item(later).customer_id == keep.id
+    assert f"#{keep.id} Harbour Logistics Ltd" in cli("customers", "show", "harbour-group.example").output
     # a merge that would change who sees the items is refused until an admin decides
     c = hand_over(bench, customer="Thames Water Tech", contact_email="o@thameswatertech.co.uk", region=None,
                   category="customer_intelligence")
@@ -382,7 +386,10 @@ def test_split_by_domain_repairs_companies_merged_under_a_public_suffix(bench: B
     assert bench.trail(ids["thameswatertech.co.uk"])[-1].detail == {"from_customer": harbour.id,
                                                                     "to_customer": thames.id}
     cli("customers", "set", "thameswatertech.co.uk", "--name", "Thames Water Tech")
-    assert set(item_ids(command(bench, ADMIN, "customer Thames Water").blocks)) == {ids["thameswatertech.co.uk"]}
+    later = hand_over(bench, customer="Thames Water Tech", contact_email="y@thameswatertech.co.uk", region=None,
+                      category="customer_intelligence")
+    assert bench.item(later).customer_id == thames.id  # the split sticks for the next items
+    assert set(item_ids(command(bench, ADMIN, "customer Thames Water").blocks)) == {ids["thameswatertech.co.uk"], later}
 
 
 def test_split_named_items_off_a_shared_domain(bench: Bench, cli) -> None:

@@ -32,6 +32,17 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index(op.f('ix_customer_event_customer_id'), 'customer_event', ['customer_id'], unique=False)
+    op.create_table('customer_alias',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('domain', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('normalized_name', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index(op.f('ix_customer_alias_customer_id'), 'customer_alias', ['customer_id'], unique=False)
+    op.create_index(op.f('ix_customer_alias_domain'), 'customer_alias', ['domain'], unique=False)
+    op.create_index(op.f('ix_customer_alias_normalized_name'), 'customer_alias', ['normalized_name'], unique=False)
     # Existing customers: the name key in its own script (it was ASCII only, so every Japanese,
     # Cyrillic or Arabic name was ""), and the domain by the Public Suffix List ("co.uk" and
     # free-mail domains identify nobody). Customers already merged wrongly are split by an admin
@@ -47,6 +58,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_customer_alias_normalized_name'), table_name='customer_alias')
+    op.drop_index(op.f('ix_customer_alias_domain'), table_name='customer_alias')
+    op.drop_index(op.f('ix_customer_alias_customer_id'), table_name='customer_alias')
+    op.drop_table('customer_alias')
     op.drop_index(op.f('ix_customer_event_customer_id'), table_name='customer_event')
     op.drop_table('customer_event')
     with op.batch_alter_table('item') as batch:
