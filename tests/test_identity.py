@@ -26,6 +26,7 @@ from tests.flow import hand_over, set_customer
 from tests.harness import API_TOKEN, BOT_TOKEN, SIGNING_SECRET, Bench
 from tests.test_lookup import command, item_ids, text_of
 
+DATA = Path(__file__).parent / "data" / "identity"
 ATTACKER = "tom.hughes@example.com"  # UK sales: neither the Nordics team nor the Nordics region
 UK_LEAD = "olivia.grant@example.com"
 ADMIN = "handover.desk@example.com"
@@ -74,17 +75,7 @@ def card_text(bench: Bench, item_id: int) -> str:
 # ----- 1. the Public Suffix List -----------------------------------------------------------------
 
 def test_companies_under_two_part_suffixes_are_their_own_customers(bench: Bench, cli, tmp_path: Path) -> None:
-    export = write(tmp_path, "Company;E-mail;Category;Notes\n"
-                   "Harbour Logistics Ltd;emma.clarke@harbourlogistics.co.uk;Prospect;Depots.\n"
-                   "Thames Water Tech;oliver.price@thameswatertech.co.uk;Prospect;Routers.\n"
-                   "Harbour Logistics;jo@sales.harbourlogistics.co.uk;Prospect;Second contact.\n"
-                   "Foo Pty Ltd;a@foo.com.au;Prospect;Sydney.\n"
-                   "Bar Pty Ltd;b@bar.com.au;Prospect;Perth.\n"
-                   "X KK;c@x.co.jp;Prospect;Osaka.\n"
-                   "Y Ltda;d@y.com.br;Prospect;São Paulo.\n"
-                   "Gmail Person One;p1@gmail.com;Prospect;Free mail.\n"
-                   "Gmail Person Two;p2@gmail.com;Prospect;Free mail.\n"
-                   "Mail.ru Person;p3@mail.ru;Prospect;Free mail too.\n")
+    export = DATA / "two_part_suffixes.csv"
     out = cli("import", str(export), "--event", "Expo", "--no-deliver")
     assert "10 created" in out.output
     found = {(c.name, c.domain) for c in customers(bench)}
@@ -229,9 +220,7 @@ def test_invisible_characters_leave_identifiers_through_the_capture_modal(bench:
 
 def test_invisible_characters_leave_identifiers_through_the_import(bench: Bench, cli, tmp_path: Path) -> None:
     plain = hand_over(bench, customer="ACME AB", contact_email="kari.holm@acme.se")
-    export = write(tmp_path, "Company;E-mail;Website;Business Builder;Notes\n"
-                   f"Acme;{DIRTY_EMAIL};{DIRTY_DOMAIN};\u200ekim.stand@example.com\ufeff;Routers.\n"
-                   "Acme;\u00a0\u200cper.strand@acme.se;;;CFO.\n")
+    export = DATA / "invisible_identifiers.csv"
     out = cli("import", str(export), "--event", "Expo", "--no-deliver")
     assert "2 created" in out.output, out.output
     ola, per = sorted((i for i in bench.items() if i.id != plain), key=lambda i: i.id)
