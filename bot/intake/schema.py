@@ -66,7 +66,9 @@ class ItemIn(BaseModel):
     )
     sender_email: str | None = Field(default=None, description="Who hands the item over.")
     account_owner_email: str | None = Field(
-        default=None, description="The customer's account owner, when known."
+        default=None,
+        description="The account owner as the sender knows it: it routes this item and never "
+                    "changes who may see the customer.",
     )
     checklist: dict[str, bool] = Field(default_factory=dict, description="Checklist keys that are filled.")
 
