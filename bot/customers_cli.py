@@ -56,12 +56,19 @@ def list_(search: Annotated[str | None, typer.Argument(help="Only customers matc
 
     from bot.cli import console
     from bot.customer_admin import count_items
+    from bot.customers import normalize_name
     from bot.flows.lookup import find_customers
     from bot.models import Customer
 
     def work(session, ctx):
-        found = [m.customer for m in find_customers(session, search, limit=1000)] if search else \
-            list(session.exec(select(Customer).order_by(Customer.id)))
+        everyone = list(session.exec(select(Customer).order_by(Customer.id)))
+        if not search:
+            return everyone, count_items(session)
+        # what a look-up finds (normalized, fuzzy), and any name or domain containing the words as typed
+        text, norm = search.strip().casefold(), normalize_name(search)
+        hits = {m.customer.id for m in find_customers(session, search, limit=1000)}
+        found = [c for c in everyone if c.id in hits or text in c.name.casefold() or text in (c.domain or "")
+                 or (norm and norm in c.normalized_name)]
         return found, count_items(session)
     found, counts = _run(work)
     table = Table(title="Customers")

@@ -111,6 +111,8 @@ def test_the_demo_sample_files_every_company_once(bench: Bench, cli) -> None:
     listed = cli("customers", "list").output
     for name in ("Harbour Logistics Ltd", "Thames Water Tech", "Riverside Retail", "ACME AB"):
         assert name in listed
+    uk = cli("customers", "list", "co.uk").output
+    assert "3 customer(s)" in uk and "ACME" not in uk
     # the sample's account owners stay on their items: no customer got one from an import
     assert all(c.account_owner_email is None and c.region is None for c in customers(bench))
     assert {i.account_owner_email for i in bench.items()} == {None, "anna.berg@example.com", "m.berg@example.com"}
