@@ -293,6 +293,11 @@ def sandbox(
         sb.stop()
 
 
+from bot.customers_cli import customers_app  # noqa: E402  (the sub-app needs `app` defined above)
+
+app.add_typer(customers_app, name="customers")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     app()

@@ -132,6 +132,26 @@ class Demo:
             self.console.print(f"[dim]→ to {who} ({where}):[/]")
             self.show(message)
 
+    def customers(self) -> None:
+        """Who the import says the customers are (one company, one record: acme.se's three rows are
+        one customer, each *.co.uk company its own), and the admin recording ACME's account owner —
+        intake never sets who may see a customer."""
+        from sqlmodel import Session, select
+
+        from bot.customer_admin import count_items, resolve, set_fields
+        from bot.models import Customer
+        with Session(self.ctx.engine) as s:
+            counts = count_items(s)
+            self.console.print("[dim]Customers filed:[/] " + "; ".join(
+                f"{c.name} ({c.domain or 'no domain'}) {counts.get(c.id, 0)}"
+                for c in s.exec(select(Customer).order_by(Customer.id))))
+            owner = "anna.berg@example.com"
+            set_fields(s, resolve(s, "acme.se"), actor="handover.desk@example.com", now=self.ctx.clock.now(),
+                       account_owner=owner)
+            s.commit()
+        self.console.print(f"[dim]The admin records ACME's account owner from the CRM:[/] "
+                           f"handover customers set acme.se --account-owner {owner}")
+
     # ----- the script --------------------------------------------------------------------------
     def run(self) -> None:
         c = self.console
@@ -142,6 +162,7 @@ class Demo:
         c.print("[dim]Running the same import again creates nothing new:[/]")
         again = import_file(self.ctx, sample_path(SAMPLE), event=EVENT)
         c.print(f"  {again.created} created, {again.existing} already imported.")
+        self.customers()
 
         self.step("2. Each receiver gets the item card in a direct message")
         self.deliver()

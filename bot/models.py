@@ -47,7 +47,9 @@ def _json(**kwargs: Any) -> Any:
 
 
 class Customer(SQLModel, table=True):
-    """A customer, created on the fly and deduplicated by normalized name and e-mail domain."""
+    """A customer, created on the fly and deduplicated by registrable e-mail domain and normalized
+    name (bot/customers.py). ``region`` and ``account_owner_email`` decide who may see it: only an
+    admin sets them (bot/customer_admin.py), never an incoming item."""
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=500)
@@ -56,6 +58,32 @@ class Customer(SQLModel, table=True):
     region: str | None = Field(default=None, max_length=100)
     account_owner_email: str | None = Field(default=None, max_length=254)
     created_at: datetime = _ts()
+
+
+class CustomerEvent(SQLModel, table=True):
+    """The append-only audit trail of a customer record: set, merged, split — by whom, when, what."""
+
+    __tablename__ = "customer_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(index=True)  # no foreign key: the trail outlives a customer merged away
+    at: datetime = _ts()
+    actor: str = Field(max_length=254)
+    kind: str = Field(max_length=32)
+    detail: dict[str, Any] = _json(default_factory=dict)
+    text: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class CustomerAlias(SQLModel, table=True):
+    """Another domain or name of a customer, kept when an admin merges two records, so the next item
+    naming the merged-away company finds the record it was merged into."""
+
+    __tablename__ = "customer_alias"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    domain: str | None = Field(default=None, max_length=255, index=True)
+    normalized_name: str | None = Field(default=None, max_length=500, index=True)
 
 
 class Person(SQLModel, table=True):
@@ -89,6 +117,8 @@ class Item(SQLModel, table=True):
     customer_request_open: bool = False
     region: str | None = Field(default=None, max_length=100)
     product_area: str | None = Field(default=None, max_length=100)
+    # the account owner as the sender named it: routes this item, never opens the customer to anyone
+    account_owner_email: str | None = Field(default=None, max_length=254)
     category: Category = Field(sa_type=sa.String(32))
     sender_category: Category | None = Field(default=None, sa_type=sa.String(32))
     checklist: dict[str, bool] = _json(default_factory=dict)

@@ -56,3 +56,11 @@ def discard(bench: Bench, item_id: int, reason: str = "no_real_interest",
     r = bench.agent.submit_view(user=receiver, view=view, values={"reason": reason, "justification": justification})
     assert r.status_code == 200
     bench.deliver()
+
+
+def set_customer(bench: Bench, customer: str, **fields: Any) -> None:
+    """An admin sets a customer's region / account owner (what `handover customers set` does)."""
+    from bot.customer_admin import resolve, set_fields
+    with bench.db() as s:
+        set_fields(s, resolve(s, customer), actor="handover.desk@example.com", now=bench.clock.now(), **fields)
+        s.commit()

@@ -13,7 +13,7 @@ from bot.fakeslack.server import Message
 from bot.fakeslack.validate import validate_blocks
 from bot.ids import ActionId, CallbackId, LookupRef
 from bot.models import LookupLog, Question
-from tests.flow import accept, discard, hand_over
+from tests.flow import accept, discard, hand_over, set_customer
 from tests.harness import API_TOKEN, Bench
 
 ADMIN = "handover.desk@example.com"  # roles.admins of the default configuration
@@ -236,6 +236,7 @@ def test_a_long_look_up_is_paged_and_more_shows_the_rest_in_the_message_and_the_
 def test_withheld_items_are_counted_and_the_account_owner_is_named(bench: Bench) -> None:
     hand_over(bench, category="lead", account_owner_email="olivia.grant@example.com")
     hand_over(bench, category="lead")
+    set_customer(bench, "Nordic Fibre AB", account_owner="olivia.grant@example.com")  # an admin names the owner
     dach = "petra.huber@example.com"  # DACH sales: not the Nordics team, not the Nordics region
     shown = command(bench, dach, "customer Nordic Fibre")
     text = text_of(shown.blocks)

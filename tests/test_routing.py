@@ -10,7 +10,7 @@ import httpx
 
 from bot.config import parse
 from bot.models import Customer
-from tests.flow import hand_over
+from tests.flow import hand_over, set_customer
 from tests.harness import API_TOKEN, Bench
 
 LEAD_CHECKLIST = {"painpoint": True, "offering": True, "timeframe": True, "budget": True}
@@ -45,7 +45,14 @@ def test_intelligence_goes_to_the_account_owner_and_otherwise_to_marketing(bench
                                  contact_email="cio@owned.se", account_owner_email="olivia.grant@example.com"))
     assert owned.receiver_email == "olivia.grant@example.com"
     assert "account owner" in owned.routing_note
-    # the account owner is remembered on the customer: the next item about it finds them too
+    # an item's account owner stays on the item: it never becomes the customer's (who may see it)
+    assert owned.account_owner_email == "olivia.grant@example.com"
+    with bench.db() as s:
+        assert s.get(Customer, owned.customer_id).account_owner_email is None
+    unowned = bench.item(hand_over(bench, category="customer_intelligence", customer="Owned AB", contact_email=None))
+    assert unowned.team_key == "marketing"
+    # the account owner an admin set is found by the next item about the customer
+    set_customer(bench, "owned.se", account_owner="olivia.grant@example.com")
     again = bench.item(hand_over(bench, category="customer_intelligence", customer="Owned AB", contact_email=None))
     assert again.receiver_email == "olivia.grant@example.com"
     orphan = bench.item(hand_over(bench, category="customer_intelligence", customer="Nobody's Ltd",
@@ -106,8 +113,8 @@ def test_customers_are_created_on_the_fly_and_deduplicated(bench: Bench) -> None
 
 def test_a_dry_run_knows_the_account_owner_of_an_existing_customer(bench: Bench, tmp_path) -> None:  # noqa: ANN001
     from bot.flows.importing import import_file
-    hand_over(bench, category="opportunity_intelligence", customer="Owned AB", contact_email="cio@owned.se",
-              account_owner_email="olivia.grant@example.com")
+    hand_over(bench, category="opportunity_intelligence", customer="Owned AB", contact_email="cio@owned.se")
+    set_customer(bench, "Owned AB", account_owner="olivia.grant@example.com")  # by an admin, never by an item
     export = tmp_path / "later.csv"
     export.write_text("Company,Category\nOwned AB,Customer Intelligence\n")
     [chosen] = import_file(bench.ctx, export, event="Later event", dry_run=True).outcomes

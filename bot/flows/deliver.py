@@ -44,11 +44,11 @@ def receiver_schedule(session: Session, config: Config, email: str | None, user_
 def route_item(session: Session, config: Config, item: Item, *, category: Category | None = None,
                avoid: set[str] | None = None) -> Route:
     """Where an existing item goes by the rules (recategorized, reopened, or moved on by the
-    scheduler): the customer's account owner as it is known now."""
+    scheduler): the customer's account owner as an admin set it, else the one the item named."""
     customer = session.get(Customer, item.customer_id)
     facts = Facts(category=category or Category(item.category), region=item.region,
                   product_area=item.product_area,
-                  account_owner_email=customer.account_owner_email if customer else None,
+                  account_owner_email=(customer.account_owner_email if customer else None) or item.account_owner_email,
                   sender_email=item.sender_email)
     return route(session, config, facts, avoid=avoid)
 
@@ -73,9 +73,10 @@ def hand_over(session: Session, ctx: Context, item_in: ItemIn, *, source: Source
         return Delivery(existing, created=False, route=None)
     now = ctx.clock.now()
     config = ctx.config
+    # the item's region and account owner stay on the item: they route it, and never change who
+    # may see the customer (bot/customers.py)
     customer = find_or_create(
-        session, name=item_in.customer, domain=item_in.customer_domain, contact_email=item_in.contact_email,
-        region=item_in.region, account_owner_email=item_in.account_owner_email, now=now,
+        session, name=item_in.customer, domain=item_in.customer_domain, contact_email=item_in.contact_email, now=now,
     )
     facts_owner = item_in.account_owner_email or customer.account_owner_email
     category = item_in.category or assess(config, item_in.checklist).suggested
@@ -89,7 +90,8 @@ def hand_over(session: Session, ctx: Context, item_in: ItemIn, *, source: Source
         contact_phone=item_in.contact_phone, contact_title=item_in.contact_title,
         description=item_in.description, customer_request=item_in.customer_request or None,
         customer_request_open=bool(item_in.customer_request), region=item_in.region,
-        product_area=item_in.product_area, category=category, sender_category=item_in.category,
+        product_area=item_in.product_area, account_owner_email=item_in.account_owner_email,
+        category=category, sender_category=item_in.category,
         checklist={k: True for k, v in item_in.checklist.items() if v and k in known},
         business_builder_email=item_in.business_builder_email,
         sender_email=item_in.sender_email or item_in.business_builder_email,

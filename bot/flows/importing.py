@@ -60,7 +60,7 @@ def import_file(ctx: Context, path: Path, *, event: str | None = None, business_
                 progress: Callable[[int], None] | None = None, max_rows: int | None = MAX_ROWS) -> ImportSummary:
     """Import ``path``. A dry run is the very same import in one transaction that is rolled back at
     the end: it shows exactly the routing the real run will do (round-robin turns, account owners
-    named by earlier rows) and writes nothing.
+    an admin set on existing customers) and writes nothing.
 
     A real run reads the whole file once before it writes anything (streamed, nothing kept but the
     count): a whole-file problem found late — a broken quote near the end, too many rows — raises

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from bot.config import Config
 from bot import customers
 from bot.customers import domain_of, normalize_name, root_domain
+from bot.identifiers import clean_identifier
 from bot.ids import ItemStatus
 from bot.models import Customer, FollowUp, Item, LookupLog, Person, Question, QuestionMessage, names_person
 from bot.visibility import Viewer, split, whom_to_ask
@@ -123,8 +124,10 @@ def _as_domain(query: str) -> str | None:
 def find_customers(session: Session, query: str, *, limit: int = MATCHES) -> list[Match]:
     """Customers a person may mean by ``query`` — a name, a domain or a contact's e-mail — best first.
     Exact hits (same normalized name, the domain, a contact's e-mail) win outright; otherwise names
-    that contain the query, then similar names (difflib), then domains that contain it."""
-    query = query.strip()
+    that contain the query, then similar names (difflib), then domains that contain it. Names match
+    in their own script (:func:`bot.customers.normalize_name`)."""
+    query = clean_identifier(query) if "@" in query or "." in query else query.strip()
+    query = query or ""
     if not query:
         return []
     exact: dict[int, Match] = {}
@@ -133,8 +136,8 @@ def find_customers(session: Session, query: str, *, limit: int = MATCHES) -> lis
         for c in session.exec(select(Customer).where(Customer.id.in_(
                 select(Item.customer_id).where(sa.func.lower(Item.contact_email) == email)))):
             exact.setdefault(c.id, Match(c, 1.0, "contact e-mail"))
-        if domain := domain_of(email):
-            for c in session.exec(select(Customer).where(Customer.domain == root_domain(domain))):
+        if domain := root_domain(domain_of(email) or ""):
+            for c in session.exec(select(Customer).where(Customer.domain == domain)):
                 exact.setdefault(c.id, Match(c, 1.0, "domain"))
         return sorted(exact.values(), key=lambda m: (m.customer.name.lower(), m.customer.id))[:limit]
     if domain := _as_domain(query):

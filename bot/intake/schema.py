@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from bot.identifiers import clean_identifier
 from bot.ids import Category
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -65,9 +66,18 @@ class ItemIn(BaseModel):
     )
     sender_email: str | None = Field(default=None, description="Who hands the item over.")
     account_owner_email: str | None = Field(
-        default=None, description="The customer's account owner, when known."
+        default=None,
+        description="The account owner as the sender knows it: it routes this item and never "
+                    "changes who may see the customer.",
     )
     checklist: dict[str, bool] = Field(default_factory=dict, description="Checklist keys that are filled.")
+
+    @field_validator("contact_email", "business_builder_email", "sender_email", "account_owner_email",
+                     "customer_domain", mode="before")
+    @classmethod
+    def _visible(cls, value: object) -> object:
+        # pasted identifiers carry zero-width spaces, NBSP, BOMs and bidi marks: one cleaning for every way in
+        return clean_identifier(value) if isinstance(value, str) else value
 
     _emails = field_validator(
         "contact_email", "business_builder_email", "sender_email", "account_owner_email"
