@@ -34,8 +34,41 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "account_owner_email": ("account_owner", "account_owner_email", "account_manager", "opportunity_owner"),
 }
 
-TRUE = {"yes", "y", "true", "1", "x", "ja", "j", "\u2713", "\u2714", "ok", "done", "filled"}
-FALSE = {"no", "n", "false", "0", "nej", "-", ""}
+# Yes/no words of the exports' languages, compared after NFKC and case folding (so "JA", "Ja" and
+# "ja" are one word, and "si"/"sí"/"sì", "nao"/"não", "kylla"/"kyllä" all read). Also the words a
+# localized Excel writes for TRUE/FALSE into a CSV (WAHR/FALSCH, VRAI/FAUX, SANT/FALSKT, …).
+# README "Import format reference" lists them; keep the two in step.
+YES_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("yes", "y", "true", "x", "ok", "done", "filled"),
+    "de": ("ja", "j", "wahr"),
+    "fr": ("oui", "vrai"),
+    "es": ("sí", "si", "verdadero"),
+    "it": ("sì", "si", "vero"),
+    "nl": ("ja", "waar"),
+    "sv": ("ja", "sant"),
+    "no": ("ja", "sann"),
+    "da": ("ja", "sand"),
+    "fi": ("kyllä", "kylla", "tosi"),
+    "pt": ("sim", "verdadeiro"),
+    "marks": ("1", "\u2713", "\u2714", "\u2611", "\u2705"),  # ✓ ✔ ☑ ✅
+}
+NO_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("no", "n", "false", "-", ""),
+    "de": ("nein", "falsch"),
+    "fr": ("non", "faux"),
+    "es": ("no", "falso"),
+    "it": ("no", "falso"),
+    "nl": ("nee", "onwaar"),
+    "sv": ("nej", "falskt"),
+    "no": ("nei", "usann"),
+    "da": ("nej", "falsk"),
+    "fi": ("ei", "epätosi", "epatosi"),
+    "pt": ("não", "nao", "falso"),
+    "marks": ("0", "\u2717", "\u2718", "\u2610", "\u274c"),  # ✗ ✘ ☐ ❌
+}
+TRUE = {unicodedata.normalize("NFKC", w).casefold() for words in YES_WORDS.values() for w in words}
+FALSE = {unicodedata.normalize("NFKC", w).casefold() for words in NO_WORDS.values() for w in words}
+assert not TRUE & FALSE, TRUE & FALSE
 
 
 def normalize(header: str) -> str:
@@ -51,7 +84,7 @@ def category_value(raw: str) -> str:
 
 def truthy(raw: str) -> bool | None:
     """A checklist cell as yes (True), no (False) or unreadable (None)."""
-    value = (raw or "").strip().lower()
+    value = unicodedata.normalize("NFKC", raw or "").strip().casefold()
     if value in TRUE:
         return True
     if value in FALSE:
