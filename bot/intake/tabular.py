@@ -43,7 +43,7 @@ KEEP_UP_TO: dict[str, int] = {"description": MAX_CELL, "customer_request": MAX_C
                               "contact_name": 500, "first_name": 250, "last_name": 250,
                               "contact_title": 500, "contact_phone": 500, "event": 500}
 LIMIT = 500  # every other field
-SWALLOWED_LINES = 100  # an over-long CSV cell with more line breaks than this is an unclosed quote, not a note
+SWALLOWED_ROWS = 3  # an over-long CSV cell with this many lines that look like rows is an unclosed quote
 JOIN_WITH = {"description": "\n", "customer_request": "\n"}  # cells of a merged header; others: a space
 MAX_ROWS = 100_000  # an event export has thousands; a million rows is a wrong file (and a million DMs)
 MAX_UNPACKED_BYTES = 512 * 2**20
@@ -106,7 +106,15 @@ def _encoding(path: Path, warnings: list[str]) -> str:
     return "cp1252"
 
 
-def _csv_rows(path: Path, warnings: list[str]) -> Iterator[tuple[int, list[str]]]:
+@dataclass
+class _Found:
+    """What reading the file found out besides its rows (filled before the first row is yielded)."""
+
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # XLSX merged ranges
+    delimiter: str | None = None  # CSV
+
+
+def _csv_rows(path: Path, warnings: list[str], found: _Found) -> Iterator[tuple[int, list[str]]]:
     encoding = _encoding(path, warnings)
     # Only the delimiter is sniffed, from the header (the first non-blank line): the rest of a sniffed
     # dialect is guessed from that one line too, and a header without quotes makes the Sniffer turn off
@@ -118,6 +126,7 @@ def _csv_rows(path: Path, warnings: list[str]) -> Iterator[tuple[int, list[str]]
         delimiter = csv.Sniffer().sniff(header, delimiters=",;\t|").delimiter if header else ","
     except csv.Error:
         delimiter = ","
+    found.delimiter = delimiter
     dialect: Any = type("Sniffed", (csv.excel,), {"delimiter": delimiter})
     with path.open(encoding=encoding, errors="replace", newline="") as f:  # streamed, row by row
         reader = csv.reader(f, dialect)
@@ -167,7 +176,7 @@ def _merged_ranges(sheet: Any) -> list[tuple[int, int, int, int]]:
     return ranges
 
 
-def _xlsx_rows(path: Path, warnings: list[str], merged: list[tuple[int, int, int, int]]) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_rows(path: Path, warnings: list[str], found: _Found) -> Iterator[tuple[int, list[str]]]:
     import zipfile
 
     from openpyxl import load_workbook
@@ -193,7 +202,7 @@ def _xlsx_rows(path: Path, warnings: list[str], merged: list[tuple[int, int, int
             warnings.append(f"the workbook has {len(book.worksheets)} sheets; only the first, "
                             f"{sheet.title!r}, was read")
         try:
-            merged.extend(_merged_ranges(sheet))
+            found.merged.extend(_merged_ranges(sheet))
         except Exception as exc:  # noqa: BLE001  (a broken XML shows up as such in the real read)
             raise TabularError(f"not a readable .xlsx workbook ({type(exc).__name__})") from None
         for n, row in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -202,14 +211,14 @@ def _xlsx_rows(path: Path, warnings: list[str], merged: list[tuple[int, int, int
         book.close()
 
 
-def _rows(path: Path, warnings: list[str], merged: list[tuple[int, int, int, int]]) -> Iterator[tuple[int, list[str]]]:
+def _rows(path: Path, warnings: list[str], found: _Found) -> Iterator[tuple[int, list[str]]]:
     if not path.exists():
         raise TabularError("no such file")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return _xlsx_rows(path, warnings, merged)
+        return _xlsx_rows(path, warnings, found)
     if suffix in (".csv", ".txt", ".tsv"):
-        return _csv_rows(path, warnings)
+        return _csv_rows(path, warnings, found)
     raise TabularError(f"unsupported file type {suffix or '(none)'}; use .csv or .xlsx")
 
 
@@ -271,6 +280,7 @@ class _Layout:
     unnamed: set[int]  # columns with no header (and no merged header over them)
     names: dict[str, str]  # field or checklist key -> the file's own header for it
     sheet: bool  # an XLSX sheet (cells right of the header are unnamed columns, not stray delimiters)
+    delimiter: str | None  # a CSV file's
     stray: dict[int, list[int]] = field(default_factory=dict)  # unnamed column -> lines where it holds data
 
 
@@ -307,15 +317,15 @@ def iter_rows(path: Path, *, checklist_keys: dict[str, str], defaults: dict[str,
     warnings = warnings if warnings is not None else []
     defaults = defaults or {}
     path = Path(path)
-    merged: list[tuple[int, int, int, int]] = []
-    rows = _rows(path, warnings, merged)
+    found = _Found()
+    rows = _rows(path, warnings, found)
     header_line, headers = next(((n, r) for n, r in rows if any(c.strip() for c in r)), (0, []))
     if not headers:
         raise TabularError("the file is empty: no header row")
     headers = list(headers)
     # a header merged over several columns (XLSX): its text is in the first, the cells below it in all
     joined: dict[int, list[int]] = {}
-    for min_row, min_col, max_row, max_col in merged:
+    for min_row, min_col, max_row, max_col in found.merged:
         first = min_col - 1
         if min_row <= header_line <= max_row and max_col > min_col and first < len(headers) and headers[first].strip():
             headers += [""] * (max_col - len(headers))
@@ -348,7 +358,7 @@ def iter_rows(path: Path, *, checklist_keys: dict[str, str], defaults: dict[str,
         names["contact_name"] = " + ".join(names[k] for k in ("first_name", "last_name") if k in names)
     layout = _Layout(headers=headers, fields=fields, checks=checks, joined=joined, names=names,
                      unnamed={n for n, h in enumerate(headers) if not h.strip() and n not in covered},
-                     sheet=path.suffix.lower() in (".xlsx", ".xlsm"))
+                     sheet=path.suffix.lower() in (".xlsx", ".xlsm"), delimiter=found.delimiter)
     count = 0
     for line, row in rows:
         if not any(c.strip() for c in row):
@@ -365,6 +375,16 @@ def iter_rows(path: Path, *, checklist_keys: dict[str, str], defaults: dict[str,
         warnings.append(f"column {column_letter(n)} has no header, so its {len(lines):,} filled cell(s) were not "
                         f"imported (line(s) {shown}); give the column a header (see the import format "
                         f"reference) and import the file again to add them")
+
+
+def _swallowed_rows(text: str, layout: _Layout) -> bool:
+    """An over-long CSV cell whose lines are mostly rows of the file (each with the header's number of
+    delimiters): a quote was left open and the rest of the file was read into it."""
+    if layout.sheet or not layout.delimiter or len(layout.headers) < 2:
+        return False
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    rowlike = sum(1 for ln in lines if ln.count(layout.delimiter) >= len(layout.headers) - 1)
+    return rowlike >= SWALLOWED_ROWS and rowlike * 2 >= len(lines)
 
 
 def _row(line: int, row: list[str], layout: _Layout, defaults: dict[str, str]) -> ImportRow | RowError:
@@ -390,12 +410,12 @@ def _row(line: int, row: list[str], layout: _Layout, defaults: dict[str, str]) -
             continue
         text = JOIN_WITH.get(name, " ").join(parts)
         keep = KEEP_UP_TO.get(name)
-        breaks = text.count("\n")
-        if keep is not None and len(text) > keep and not layout.sheet and breaks > SWALLOWED_LINES:
+        if keep is not None and len(text) > keep and _swallowed_rows(text, layout):
             # not a long note: a quote left open, and the rows after it read as this one cell
-            reasons.append(f"{layout.names[name]}: a quoted cell of {len(text):,} characters over {breaks + 1:,} "
-                           f"lines, starting {_quote(text, 40)}, is longer than {keep:,} characters "
-                           f"(a quote never closed?); the row is rejected")
+            reasons.append(f"{layout.names[name]}: a quoted cell of {len(text):,} characters over "
+                           f"{text.count(chr(10)) + 1:,} lines, starting {_quote(text, 40)}, is longer than "
+                           f"{keep:,} characters, and its lines look like rows (a quote never closed?); "
+                           f"the row is rejected")
             continue
         if keep is not None and len(text) > keep:
             warnings.append(f"{layout.names[name]}: {len(text):,} characters, more than the {keep:,} kept; "
