@@ -385,3 +385,16 @@ def test_a_re_send_that_would_move_the_item_is_refused_with_the_reason(bench: Be
     stored = bench.item(item.id)
     assert stored.description == GOOD["description"] and stored.region == "nordics"
     assert len(bench.outbox()) == queued and len(bench.items()) == 1
+
+
+# ----- the README's import format reference stays in step with the code --------------------------------------
+
+def test_the_readme_lists_every_header_synonym_and_yes_no_word() -> None:
+    from bot.intake.columns import ALIASES, NO_WORDS, YES_WORDS
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    reference = readme[readme.index("## Import format reference"):readme.index("## The intake API")]
+    for name, aliases in ALIASES.items():
+        [row] = [line for line in reference.splitlines() if line.startswith(f"| `{name}` |")]
+        assert all(f"`{alias}`" in row for alias in aliases), name
+    for words in (*YES_WORDS.values(), *NO_WORDS.values()):
+        assert all((f"`{w}`" if w else "(empty)") in reference for w in words), words
