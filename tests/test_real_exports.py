@@ -64,7 +64,7 @@ def cli(bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa:
 def handover(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120) -> tuple[int, str, str, float]:
     """``handover ARGS`` as a child process: (exit code, stdout, stderr, seconds)."""
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, cwd=cwd, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, cwd=cwd, capture_output=True, check=False,
                           text=True, timeout=timeout)
     return done.returncode, done.stdout, done.stderr, time.monotonic() - started
 

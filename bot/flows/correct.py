@@ -100,6 +100,7 @@ def apply(session: Session, ctx: Context, item: Item, item_in: ItemIn, *, actor:
             setattr(item, APPLIED[f], getattr(item_in, f) if f != "description" else item_in.description or "")
     session.add(item)
     session.flush()
+    assert item.id is not None
     event = audit.record(session, item.id, actor=actor, kind="corrected", at=now,
                          text="corrected by the sender: " + ", ".join(WORDS[f] for f in changed),
                          fields=changed, before=before)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -131,7 +132,7 @@ def deliver_briefly(ctx: Context, item_ids: Sequence[int], *, seconds: float = A
         except Exception:  # noqa: BLE001  (the client noted what happened)
             client.trouble = client.trouble or "Slack could not be reached"
         if client.trouble is None:
-            dispatcher = Dispatcher(ctx, client=client, reader=client, worker="import")
+            dispatcher = Dispatcher(ctx, client=client, reader=client, worker=f"import-{uuid.uuid4().hex[:8]}")
             while time.monotonic() < deadline and client.trouble is None:
                 if dispatcher.run_once(limit=ROUND) == 0:
                     break
