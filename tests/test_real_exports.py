@@ -398,3 +398,14 @@ def test_the_readme_lists_every_header_synonym_and_yes_no_word() -> None:
         assert all(f"`{alias}`" in row for alias in aliases), name
     for words in (*YES_WORDS.values(), *NO_WORDS.values()):
         assert all((f"`{w}`" if w else "(empty)") in reference for w in words), words
+
+
+def test_the_demo_keeps_showing_the_line_numbered_rejections(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HANDOVER_", "DATABASE_URL"))}
+    env["PYTHONPATH"] = str(ROOT)
+    code, out, err, _ = handover(["demo"], env, tmp_path)
+    assert code == 0, out + err
+    text = flat(out)
+    assert "line 12: Company: is required" in text
+    assert "line 13: E-mail: 'hannah.wright@oxfordclinics' is not a valid e-mail address" in text
+    assert "12 created, 0 already imported, 2 rejected." in text and "0 created, 12 already imported." in text
