@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.flows.importing import import_file
+from bot.ids import ActionId, ItemStatus
 from bot.models import Customer, Item, ItemEvent, Outbox
 from bot.samples import sample_path
 from tests.harness import API_TOKEN, BOT_TOKEN, Bench
@@ -356,6 +357,10 @@ def test_a_correction_is_applied_audited_shown_on_the_card_and_told_in_its_threa
     assert len(bench.outbox()) == before
     with bench.db() as s:
         assert len(list(s.exec(select(ItemEvent).where(ItemEvent.kind == "corrected")))) == 1
+    # the corrected card's buttons still work: the receiver accepts it (a signed click, as Slack sends)
+    receiver = bench.item(item.id).receiver_user_id
+    assert bench.agent.click(user=receiver, message=bench.card(item.id), action_id=ActionId.ACCEPT).status_code == 200
+    assert bench.item(item.id).status == ItemStatus.ACCEPTED and bench.item(item.id).owner_user_id == receiver
 
 
 def test_a_correction_before_the_card_went_out_shows_on_the_card_without_a_thread_note(bench: Bench) -> None:
@@ -409,3 +414,14 @@ def test_the_demo_keeps_showing_the_line_numbered_rejections(tmp_path: Path) -> 
     assert "line 12: Company: is required" in text
     assert "line 13: E-mail: 'hannah.wright@oxfordclinics' is not a valid e-mail address" in text
     assert "12 created, 0 already imported, 2 rejected." in text and "0 created, 12 already imported." in text
+
+
+def test_a_csv_column_without_a_header_that_holds_data_is_warned_by_its_letter(tmp_path: Path) -> None:
+    from bot.config import load_config
+    from bot.intake.tabular import read_items
+    path = tmp_path / "export.csv"
+    path.write_text("Company,,E-mail\nACME AB,met at the bar,ola@acme.se\nKeller GmbH,,jonas@keller.de\n", encoding="utf-8")
+    report = read_items(path, checklist_keys=load_config(None).checklist.labels)
+    assert [r.item.customer for r in report.rows] == ["ACME AB", "Keller GmbH"]
+    assert any(w.startswith("column B has no header, so its 1 filled cell(s) were not imported (line(s) 2)")
+               for w in report.warnings), report.warnings
