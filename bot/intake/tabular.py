@@ -222,12 +222,15 @@ def _rows(path: Path, warnings: list[str], found: _Found) -> Iterator[tuple[int,
     raise TabularError(f"unsupported file type {suffix or '(none)'}; use .csv or .xlsx")
 
 
+# every format character (Unicode category Cf): zero-width space and joiners, BOM, direction marks, soft hyphen
+_INVISIBLE = {cp: None for cp in range(0x110000) if unicodedata.category(chr(cp)) == "Cf"}
+
+
 def fold(text: str | None) -> str:
     """Text as a person reads it, for comparing: NFKC (full-width letters, ligatures and NBSP become
     plain ones), invisible format characters dropped (zero-width space, BOM, direction marks, soft
     hyphen), case folded, every run of white space one space."""
-    text = unicodedata.normalize("NFKC", text or "")
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    text = unicodedata.normalize("NFKC", text or "").translate(_INVISIBLE)
     return " ".join(text.casefold().split())
 
 
