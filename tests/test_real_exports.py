@@ -195,6 +195,8 @@ def test_a_long_note_is_kept_to_the_limit_with_a_warning_and_the_card_arrives(be
     note = items["m.evans@tidewater-ports.co.uk"].description
     assert len(note) == 10_000 and note.endswith("…") and note.startswith("[1] From: Mark Evans")
     assert items["m.evans@tidewater-ports.co.uk"].customer_request == "Send references and a price"
+    [cut] = [e for e in bench.trail(items["m.evans@tidewater-ports.co.uk"].id) if e.kind == "import_warning"]
+    assert cut.text.startswith("line 2 of the imported file: Notes: 12,914 characters")  # on the item too
     assert "2 cards delivered in Slack." in out
     card = bench.card(items["m.evans@tidewater-ports.co.uk"].id)
     assert "Tidewater Ports Ltd" in str(card.blocks)

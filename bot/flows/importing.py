@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from bot import audit
 from bot.context import Context
 from bot.db import run_in_transaction
 from bot.flows.deliver import hand_over
@@ -116,6 +117,10 @@ def _create(session: Session, ctx: Context, row: ImportRow, legacy_key: str) -> 
                           status="already imported", item_id=old.id)
     delivery = hand_over(session, ctx, row.item, source=Source.IMPORT, key=row.key, actor="import")
     item = delivery.item
+    if delivery.created and item.id is not None:
+        for warning in row.warnings:  # e.g. a note cut to the limit: said on the item too, not only in the terminal
+            audit.record(session, item.id, actor="import", kind="import_warning", at=ctx.clock.now(),
+                         text=f"line {row.line} of the imported file: {warning}", line=row.line)
     return RowOutcome(line=row.line, key=row.key, customer=row.item.customer, category=str(item.category),
                       receiver=item.receiver_email or "", routing=item.routing_note or "",
                       status="created" if delivery.created else "already imported", item_id=item.id)
