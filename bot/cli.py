@@ -98,7 +98,8 @@ def import_(
         from bot.slack import handoff
         cards = handoff.deliver_briefly(ctx, new) if deliver else handoff.queued(ctx, new)
         console.print(escape(texts.say("intake.j2", "cards", delivered=cards.delivered, queued=cards.queued,
-                                       why=cards.why, attempted=cards.attempted)), soft_wrap=True)
+                                       why=cards.why, attempted=cards.attempted, trouble=cards.trouble)),
+                      soft_wrap=True)
     raise typer.Exit(1 if summary.errors else 0)
 
 

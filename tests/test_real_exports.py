@@ -427,3 +427,19 @@ def test_a_csv_column_without_a_header_that_holds_data_is_warned_by_its_letter(t
     assert [r.item.customer for r in report.rows] == ["ACME AB", "Keller GmbH"]
     assert any(w.startswith("column B has no header, so its 1 filled cell(s) were not imported (line(s) 2)")
                for w in report.warnings), report.warnings
+
+
+@pytest.mark.slow
+def test_import_with_a_slow_slack_stops_at_the_deadline_and_queues_the_rest(bench: Bench, tmp_path: Path) -> None:
+    bench.fake.delay("chat.postMessage", 2.0, times=100)  # answers, but slowly: 12 cards would take 24 s
+    code, out, err, seconds = handover(["import", str(DATA / "leads.csv")], env_for(bench), tmp_path)
+    assert code == 0, out + err
+    assert seconds < 25, seconds
+    sent = [o for o in cards(bench) if o.status == "sent"]
+    assert 0 < len(sent) < 12
+    assert (f"{len(sent)} cards delivered, {12 - len(sent)} cards queued (the delivery attempt's time ran out); "
+            "a running `handover serve`") in flat(out)
+    assert "Traceback" not in out + err and len(_slack_lines(out + err)) == 0
+    deliver_now(bench)
+    assert all(o.status == "sent" for o in cards(bench))
+    assert len([m for m in bench.fake.messages() if m.thread_ts is None]) == 12  # each card once

@@ -76,6 +76,7 @@ class Handoff:
     queued: int
     why: str | None  # one short line: why the queued ones were not sent now
     attempted: bool  # False: --no-deliver, nothing was tried
+    trouble: bool = False  # Slack itself is the reason (unreachable, refused the token, 5xx, 429)
 
 
 @contextmanager
@@ -140,7 +141,7 @@ def deliver_briefly(ctx: Context, item_ids: Sequence[int], *, seconds: float = A
     why = client.trouble or (_short(error) if waiting else None)
     if waiting and why is None:
         why = "the delivery attempt's time ran out"
-    return Handoff(delivered=sent, queued=waiting, why=why, attempted=True)
+    return Handoff(delivered=sent, queued=waiting, why=why, attempted=True, trouble=client.trouble is not None)
 
 
 def queued(ctx: Context, item_ids: Sequence[int]) -> Handoff:
