@@ -48,6 +48,17 @@ def _context():  # noqa: ANN202
         raise typer.Exit(2) from None
 
 
+def _ready_context():  # noqa: ANN202
+    """The context, once the database is there and at the code's schema; else one line and exit 2."""
+    from bot import readiness
+    ctx = _context()
+    problem = readiness.problem(ctx.engine)
+    if problem:
+        err.print(escape(problem), soft_wrap=True)
+        raise typer.Exit(2)
+    return ctx
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply the migrations in migrations/ to DATABASE_URL."""
@@ -79,7 +90,7 @@ def import_(
     """Import an event's export: one item per valid row, a line-numbered report of the rest."""
     from bot.flows.importing import import_file, write_report
     from bot.intake.tabular import TabularError, count_rows
-    ctx = _context()
+    ctx = _ready_context()
     try:
         total = count_rows(file)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -95,9 +106,15 @@ def import_(
     if report:
         write_report(summary, report)
         console.print(f"Wrote the line-by-line report to {escape(str(report))}.")
-    if deliver and not dry_run and summary.created:
-        from bot.slack.dispatcher import Dispatcher
-        Dispatcher(ctx).run_until_idle()
+    new = [o.item_id for o in summary.outcomes if o.status == "created" and o.item_id is not None]
+    if new and not dry_run:
+        # saved and queued already: one short, quiet attempt to send, then say plainly what happened
+        from bot import texts
+        from bot.slack import handoff
+        cards = handoff.deliver_briefly(ctx, new) if deliver else handoff.queued(ctx, new)
+        console.print(escape(texts.say("intake.j2", "cards", delivered=cards.delivered, queued=cards.queued,
+                                       why=cards.why, attempted=cards.attempted, trouble=cards.trouble)),
+                      soft_wrap=True)
     raise typer.Exit(1 if summary.errors else 0)
 
 
@@ -136,7 +153,7 @@ def serve(
 
     from bot.runtime import Background, bolt_app
     from bot.web import create_web_app
-    ctx = _context()
+    ctx = _ready_context()
     setup_logging(ctx.settings)
     web = create_web_app(ctx, bolt_app(ctx))
     background = Background(ctx, scheduler=ctx.settings.run_scheduler).start()
@@ -154,7 +171,7 @@ def socket() -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.runtime import Background, bolt_app
-    ctx = _context()
+    ctx = _ready_context()
     setup_logging(ctx.settings)
     if not ctx.settings.app_token:
         err.print("SLACK_APP_TOKEN (xapp-…) is needed for Socket Mode.")
@@ -171,7 +188,7 @@ def dispatch() -> None:
     """Send everything waiting in the outbox now, then stop."""
     from bot import outbox
     from bot.slack.dispatcher import Dispatcher
-    ctx = _context()
+    ctx = _ready_context()
     Dispatcher(ctx).run_until_idle()
     console.print(f"{outbox.pending_count(ctx.engine)} message(s) still waiting (retrying later).")
 
@@ -182,7 +199,7 @@ def scheduler(
 ) -> None:
     """Run the service-level clock: reminders, escalations, follow-up reminders, unanswered questions."""
     from bot.scheduler import run_blocking, tick
-    ctx = _context()
+    ctx = _ready_context()
     setup_logging(ctx.settings)
     if once:
         done = tick(ctx)
@@ -207,7 +224,7 @@ def report(
     if by not in reports.DIMENSIONS:
         err.print(f"--by must be one of: {', '.join(reports.DIMENSIONS)}")
         raise typer.Exit(2)
-    ctx = _context()
+    ctx = _ready_context()
     start, end = report_cli.period(ctx.config, ctx.clock.now(), from_.date() if from_ else None, to.date() if to else None)
     if end <= start:
         err.print("--to must be after --from.")
@@ -234,7 +251,7 @@ def export_(
     if fmt not in ("csv", "json") or (item_id is None) == (not all_):
         err.print("Give one ITEM_ID, or --all [--since DATE]; --format csv or json.")
         raise typer.Exit(2)
-    ctx = _context()
+    ctx = _ready_context()
     ids = [item_id] if item_id is not None else report_cli.ids_since(ctx, since.date() if since else None)
     text, missing = report_cli.export_text(ctx, ids, fmt)
     if missing:

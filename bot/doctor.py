@@ -54,8 +54,12 @@ def checks() -> list[Check]:
 
 
 def _database(settings) -> Check:  # noqa: ANN001
-    from bot import migrate
+    from bot import migrate, readiness
     from bot.db import make_engine
+    missing = readiness.missing_sqlite_file(settings.database_url)
+    if missing is not None:  # connecting would create an empty file: say so instead
+        return Check("database", False, f"no database file at {missing} (DATABASE_URL {settings.database_url}): "
+                                        f"set DATABASE_URL, or run `handover db upgrade` to create it")
     try:
         engine = make_engine(settings.database_url)
         current, head = migrate.current(engine), migrate.head()

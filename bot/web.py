@@ -30,6 +30,7 @@ from bot import logs, lookup_api, outbox
 from bot.boundary import RequestBoundary
 from bot.context import Context
 from bot.db import answering_within, run_in_transaction, unavailable
+from bot.flows.correct import CorrectionRefused
 from bot.flows.intake import IdempotencyConflict, receive
 from bot.intake.schema import ItemIn
 from bot.lookup_api import LookupOut
@@ -49,6 +50,7 @@ class ItemOut(BaseModel):
     customer_id: int
     receiver: str | None
     created: bool
+    corrected: list[str] = []  # a re-send with the same external_id: the fields it changed (README "API")
 
 
 class FieldError(BaseModel):
@@ -134,7 +136,8 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
         return supplied
 
     @api.post("/api/items", status_code=201, response_model=ItemOut,
-              responses={200: {"model": ItemOut, "description": "Already received (a retry)"},
+              responses={200: {"model": ItemOut, "description": "Already received: a retry (corrected: []) or "
+                                                                "a correction (corrected: the fields changed)"},
                          401: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut},
                          429: {"model": ErrorOut}},
               summary="Hand over one item", dependencies=[Depends(authorized)])
@@ -148,6 +151,8 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
                 result = run_in_transaction(ctx.engine, lambda s: _receive(s, ctx, item, idempotency_key))
         except IdempotencyConflict:
             raise HTTPException(409, "this Idempotency-Key was used for a different item") from None
+        except CorrectionRefused as refused:
+            raise HTTPException(409, str(refused)) from None
         logs.bind(item_id=result.out.id)
         if result.replayed:
             response.status_code = 200
@@ -209,5 +214,5 @@ def _receive(session: Any, ctx: Context, item: ItemIn, key: str | None) -> _Rece
     result = receive(session, ctx, item, idempotency_key=key)
     it = result.delivery.item
     out = ItemOut(id=it.id, status=str(it.status), category=str(it.category), customer_id=it.customer_id,
-                  receiver=it.receiver_email, created=result.delivery.created)
+                  receiver=it.receiver_email, created=result.delivery.created, corrected=result.corrected)
     return _Received(out, result.replayed)

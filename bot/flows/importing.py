@@ -1,6 +1,13 @@
 """Import: every valid row of an event export becomes one item; every invalid row is reported by
 line. Each row is its own transaction, so a bad neighbour never costs a good row, and a re-run
-(after a crash, or by mistake) creates nothing new: each row has a stable key."""
+(after a crash, by mistake, or of the same rows in ``leads (1).csv``) creates nothing new: each
+row's key is its normalized content, or the file's id within the row's event
+(:func:`bot.intake.tabular.identity_key`).
+
+Items imported before keys were content-based carry ``import:<--event or file name>:<row key>``;
+a re-import under the same --event (or file name) still finds them through
+:attr:`ImportRow.legacy_key`, so no migration rewrites old keys (it could not: the row's company as
+written is not stored on the item)."""
 
 from __future__ import annotations
 
@@ -8,13 +15,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from bot import audit
 from bot.context import Context
 from bot.db import run_in_transaction
 from bot.flows.deliver import hand_over
 from bot.ids import Source
 from bot.intake.tabular import MAX_ROWS, ImportRow, RowError, iter_rows
+from bot.models import Item
 
 
 @dataclass
@@ -75,7 +84,7 @@ def import_file(ctx: Context, path: Path, *, event: str | None = None, business_
     rows: Iterable[ImportRow | RowError] = iter_rows(path, checklist_keys=labels, defaults=defaults,
                                                       warnings=summary.warnings if dry_run else [],
                                                       max_rows=max_rows)
-    scope = f"{event or path.stem}"
+    legacy_scope = f"{event or Path(path).stem}"
     preview = Session(ctx.engine, expire_on_commit=False) if dry_run else None
     try:
         for row in rows:
@@ -84,13 +93,14 @@ def import_file(ctx: Context, path: Path, *, event: str | None = None, business_
             if isinstance(row, RowError):
                 summary.errors.append(row)
                 continue
-            key = f"{scope}:{row.key}"
+            summary.warnings.extend(f"line {row.line}: {w}" for w in row.warnings)
+            legacy = f"{Source.IMPORT.value}:{legacy_scope}:{row.legacy_key}"
             if preview is not None:
-                outcome = _create(preview, ctx, row, key)
+                outcome = _create(preview, ctx, row, legacy)
                 if outcome.status == "created":
                     outcome = replace(outcome, status="would create", item_id=None)
             else:
-                outcome = run_in_transaction(ctx.engine, lambda s, r=row, k=key: _create(s, ctx, r, k))
+                outcome = run_in_transaction(ctx.engine, lambda s, r=row, k=legacy: _create(s, ctx, r, k))
             summary.outcomes.append(outcome)
     finally:
         if preview is not None:
@@ -99,10 +109,19 @@ def import_file(ctx: Context, path: Path, *, event: str | None = None, business_
     return summary
 
 
-def _create(session: Session, ctx: Context, row: ImportRow, key: str) -> RowOutcome:
-    delivery = hand_over(session, ctx, row.item, source=Source.IMPORT, key=key, actor="import")
+def _create(session: Session, ctx: Context, row: ImportRow, legacy_key: str) -> RowOutcome:
+    old = session.exec(select(Item).where(Item.external_key == legacy_key)).first()
+    if old is not None:  # imported before keys were content-based
+        return RowOutcome(line=row.line, key=legacy_key, customer=row.item.customer, category=str(old.category),
+                          receiver=old.receiver_email or "", routing=old.routing_note or "",
+                          status="already imported", item_id=old.id)
+    delivery = hand_over(session, ctx, row.item, source=Source.IMPORT, key=row.key, actor="import")
     item = delivery.item
-    return RowOutcome(line=row.line, key=key, customer=row.item.customer, category=str(item.category),
+    if delivery.created and item.id is not None:
+        for warning in row.warnings:  # e.g. a note cut to the limit: said on the item too, not only in the terminal
+            audit.record(session, item.id, actor="import", kind="import_warning", at=ctx.clock.now(),
+                         text=f"line {row.line} of the imported file: {warning}", line=row.line)
+    return RowOutcome(line=row.line, key=row.key, customer=row.item.customer, category=str(item.category),
                       receiver=item.receiver_email or "", routing=item.routing_note or "",
                       status="created" if delivery.created else "already imported", item_id=item.id)
 

@@ -11,31 +11,73 @@ import re
 import unicodedata
 
 ALIASES: dict[str, tuple[str, ...]] = {
-    "external_id": ("id", "external_id", "lead_id", "record_id", "scan_id", "badge_id", "row_id"),
-    "event": ("event", "event_name", "source_event", "campaign"),
+    "external_id": ("id", "external_id", "lead_id", "record_id", "scan_id", "badge_id", "row_id",
+                    "kontakt_id", "datensatz_id"),
+    "event": ("event", "event_name", "source_event", "campaign", "veranstaltung", "messe", "kampagne"),
     "customer": ("customer", "company", "company_name", "account", "account_name", "organization",
-                 "organisation", "customer_name"),
-    "customer_domain": ("domain", "website", "company_domain", "web", "url"),
-    "contact_name": ("contact", "contact_name", "name", "full_name", "attendee", "visitor"),
-    "first_name": ("first_name", "firstname", "given_name"),
-    "last_name": ("last_name", "lastname", "surname", "family_name"),
-    "contact_email": ("email", "e_mail", "contact_email", "email_address", "e_mail_address", "mail"),
-    "contact_phone": ("phone", "telephone", "mobile", "contact_phone", "phone_number"),
-    "contact_title": ("title", "job_title", "role", "position", "contact_title"),
+                 "organisation", "customer_name", "firma", "firmenname", "unternehmen", "kunde"),
+    "customer_domain": ("domain", "website", "company_domain", "web", "url", "webseite", "internetseite"),
+    "contact_name": ("contact", "contact_name", "name", "full_name", "attendee", "visitor", "ansprechpartner",
+                     "kontakt", "besucher"),
+    "first_name": ("first_name", "firstname", "given_name", "vorname"),
+    "last_name": ("last_name", "lastname", "surname", "family_name", "nachname"),
+    "contact_email": ("email", "e_mail", "contact_email", "email_address", "e_mail_address", "mail",
+                      "e_mail_adresse", "email_adresse"),
+    "contact_phone": ("phone", "telephone", "mobile", "contact_phone", "phone_number", "telefon",
+                      "telefonnummer", "mobil", "handy"),
+    "contact_title": ("title", "job_title", "role", "position", "contact_title", "berufsbezeichnung", "funktion",
+                      "titel"),
     "description": ("description", "notes", "note", "comments", "comment", "what_was_discussed", "discussion",
-                    "what_the_customer_said"),
-    "customer_request": ("customer_request", "request", "follow_up_request", "requested", "explicit_request"),
-    "region": ("region", "territory", "market", "sales_region"),
-    "product_area": ("product_area", "product", "product_interest", "interest", "solution"),
-    "category": ("category", "type", "lead_type", "item_type"),
+                    "what_the_customer_said", "notizen", "notiz", "bemerkungen", "bemerkung", "kommentar",
+                    "beschreibung"),
+    "customer_request": ("customer_request", "request", "follow_up_request", "requested", "explicit_request",
+                         "kundenwunsch", "anfrage"),
+    "region": ("region", "territory", "market", "sales_region", "vertriebsregion", "gebiet"),
+    "product_area": ("product_area", "product", "product_interest", "interest", "solution", "produkt",
+                     "produktinteresse", "produktbereich"),
+    "category": ("category", "type", "lead_type", "item_type", "kategorie"),
     "business_builder_email": ("business_builder", "business_builder_email", "captured_by", "scanned_by",
-                               "bb_email", "bb"),
-    "sender_email": ("sender", "sender_email", "submitted_by", "handed_over_by"),
-    "account_owner_email": ("account_owner", "account_owner_email", "account_manager", "opportunity_owner"),
+                               "bb_email", "bb", "erfasst_von"),
+    "sender_email": ("sender", "sender_email", "submitted_by", "handed_over_by", "absender"),
+    "account_owner_email": ("account_owner", "account_owner_email", "account_manager", "opportunity_owner",
+                            "kundenbetreuer"),
 }
 
-TRUE = {"yes", "y", "true", "1", "x", "ja", "j", "\u2713", "\u2714", "ok", "done", "filled"}
-FALSE = {"no", "n", "false", "0", "nej", "-", ""}
+# Yes/no words of the exports' languages, compared after NFKC and case folding (so "JA", "Ja" and
+# "ja" are one word, and "si"/"sí"/"sì", "nao"/"não", "kylla"/"kyllä" all read). Also the words a
+# localized Excel writes for TRUE/FALSE into a CSV (WAHR/FALSCH, VRAI/FAUX, SANT/FALSKT, …).
+# README "Import format reference" lists them; keep the two in step.
+YES_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("yes", "y", "true", "x", "ok", "done", "filled"),
+    "de": ("ja", "j", "wahr"),
+    "fr": ("oui", "vrai"),
+    "es": ("sí", "si", "verdadero"),
+    "it": ("sì", "si", "vero"),
+    "nl": ("ja", "waar"),
+    "sv": ("ja", "sant"),
+    "no": ("ja", "sann"),
+    "da": ("ja", "sand"),
+    "fi": ("kyllä", "kylla", "tosi"),
+    "pt": ("sim", "verdadeiro"),
+    "marks": ("1", "\u2713", "\u2714", "\u2611", "\u2705"),  # ✓ ✔ ☑ ✅
+}
+NO_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("no", "n", "false", "-", ""),
+    "de": ("nein", "falsch"),
+    "fr": ("non", "faux"),
+    "es": ("no", "falso"),
+    "it": ("no", "falso"),
+    "nl": ("nee", "onwaar"),
+    "sv": ("nej", "falskt"),
+    "no": ("nei", "usann"),
+    "da": ("nej", "falsk"),
+    "fi": ("ei", "epätosi", "epatosi"),
+    "pt": ("não", "nao", "falso"),
+    "marks": ("0", "\u2717", "\u2718", "\u2610", "\u274c"),  # ✗ ✘ ☐ ❌
+}
+TRUE = {unicodedata.normalize("NFKC", w).casefold() for words in YES_WORDS.values() for w in words}
+FALSE = {unicodedata.normalize("NFKC", w).casefold() for words in NO_WORDS.values() for w in words}
+assert not TRUE & FALSE, TRUE & FALSE
 
 
 def normalize(header: str) -> str:
@@ -51,7 +93,7 @@ def category_value(raw: str) -> str:
 
 def truthy(raw: str) -> bool | None:
     """A checklist cell as yes (True), no (False) or unreadable (None)."""
-    value = (raw or "").strip().lower()
+    value = unicodedata.normalize("NFKC", raw or "").strip().casefold()
     if value in TRUE:
         return True
     if value in FALSE:
