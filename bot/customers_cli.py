@@ -73,7 +73,7 @@ def list_(search: Annotated[str | None, typer.Argument(help="Only customers matc
     found, counts = _run(work)
     table = Table(title="Customers")
     for col in ("#", "name", "domain", "region", "account owner", "items"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("name", "domain"))  # names and domains stay whole, to copy
     for c in found:
         table.add_row(str(c.id), escape(c.name), escape(c.domain or ""), escape(c.region or ""),
                       escape(c.account_owner_email or ""), str(counts.get(c.id, 0)))
