@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.rule import Rule
 
 from bot import migrate
@@ -142,9 +143,9 @@ class Demo:
         from bot.models import Customer
         with Session(self.ctx.engine) as s:
             counts = count_items(s)
-            self.console.print("[dim]Customers filed:[/] " + "; ".join(
+            self.console.print("[dim]Customers filed:[/] " + escape("; ".join(
                 f"{c.name} ({c.domain or 'no domain'}) {counts.get(c.id, 0)}"
-                for c in s.exec(select(Customer).order_by(Customer.id))))
+                for c in s.exec(select(Customer).order_by(Customer.id)))), soft_wrap=True)
             owner = "anna.berg@example.com"
             set_fields(s, resolve(s, "acme.se"), actor="handover.desk@example.com", now=self.ctx.clock.now(),
                        account_owner=owner)
