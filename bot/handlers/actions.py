@@ -126,9 +126,7 @@ def item_modal(build: ModalBuilder, *, states: tuple[decide.ItemStatus, ...] = d
 
 
 def _bb(item: Item) -> str:
-    if item.business_builder_user_id:
-        return f"<@{item.business_builder_user_id}>"
-    return item.business_builder_email or "the person who handed it over"
+    return texts.user(item.business_builder_user_id, item.business_builder_email or "the person who handed it over")
 
 
 MODALS: dict[ActionId, ModalBuilder] = {

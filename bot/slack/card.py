@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.models.blocks import ActionsBlock, Block, CheckboxesElement, Option
+from slack_sdk.models.blocks import ActionsBlock, Block, CheckboxesElement
 from sqlmodel import Session, select
 
 from bot import texts
@@ -71,7 +71,7 @@ def _checklist_blocks(data: CardData, config: Config, interactive: bool) -> list
     elements = []
     for n in range(0, len(entries), CHECKBOXES_PER_ELEMENT):
         chunk = entries[n: n + CHECKBOXES_PER_ELEMENT]
-        options = [Option(value=e["key"], text=b.clip(e["label"], b.OPTION_TEXT)) for e in chunk]
+        options = [b.option(e["key"], e["label"]) for e in chunk]
         initial = [o for o, e in zip(options, chunk) if e["filled"]]
         elements.append(CheckboxesElement(action_id=f"{ActionId.CHECKLIST}:{n // CHECKBOXES_PER_ELEMENT}",
                                           options=options, initial_options=initial or None))
@@ -140,6 +140,7 @@ def build(data: CardData, config: Config) -> tuple[str, list[dict[str, Any]]]:
 
 
 def retired(customer_name: str, why: str) -> tuple[str, list[dict[str, Any]]]:
-    """What an old card turns into once the item has moved on to someone else."""
-    text = _say("retired", customer=customer_name, why=why)
+    """What an old card turns into once the item has moved on to someone else (``why`` was rendered
+    from a template when the decision was made, and waited in the outbox as text)."""
+    text = _say("retired", customer=customer_name, why=texts.Mrkdwn(why))
     return b.clip(text, b.NOTIFICATION_TEXT), b.to_dicts([b.section(text)])
