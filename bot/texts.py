@@ -101,6 +101,11 @@ def slack_date(value: datetime | None, fallback_tz: str | None = None) -> Mrkdwn
     return Mrkdwn(f"<!date^{epoch}^{{date_short_pretty}} {{time}}|") + when(value, fallback_tz) + Mrkdwn(">")
 
 
+def number(value: int) -> str:
+    """A count as people write it: 7,012."""
+    return f"{value:,}"
+
+
 def duration(hours: float) -> str:
     minutes = int(round(hours * 60))
     if minutes < 60:
@@ -136,6 +141,7 @@ def environment() -> jinja2.Environment:
     env.filters["when"] = when
     env.filters["slack_date"] = slack_date
     env.filters["duration"] = duration
+    env.filters["number"] = number
     env.filters["user"] = user
     return env
 

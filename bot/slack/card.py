@@ -15,6 +15,7 @@ from bot.config import Config
 from bot.ids import ActionId, Category, ItemRef, ItemStatus
 from bot.models import Customer, Item, Person, Question
 from bot.slack import blocks as b
+from bot.slack import notes
 
 CHECKBOXES_PER_ELEMENT = 10
 
@@ -121,7 +122,9 @@ def build(data: CardData, config: Config) -> tuple[str, list[dict[str, Any]]]:
     if item.customer_request:
         parts.append(b.section(_say("request", text=item.customer_request, open=item.customer_request_open),
                                block_id="customer_request"))
-    parts.append(b.section(_say("said", text=item.description), block_id="said"))
+    shown, more = notes.preview(item.description)
+    show_all = b.button(_label("show_notes"), ActionId.SHOW_NOTES, ItemRef(item=item.id).dump()) if more else None
+    parts.append(b.section(_say("said", text=shown, more=more), block_id="said", accessory=show_all))
     parts.extend(_checklist_blocks(data, config, interactive=live))
     parts.append(b.context(_say("suggestion", suggested_label=config.category(assessment.suggested).label,
                                 current_label=label, gap=assessment.lead_gap,
