@@ -43,7 +43,7 @@ class Mrkdwn(markupsafe.Markup):
     __slots__ = ()
 
     @classmethod
-    def escape(cls, s: Any, /) -> "Mrkdwn":
+    def escape(cls, s: Any, /) -> Mrkdwn:
         return escape_mrkdwn(s)
 
 

@@ -30,11 +30,11 @@ def said(bench: Bench, item_id: int) -> dict:
     return next(b for b in bench.card(item_id).blocks if b.get("block_id") == "said")
 
 
-def notes_sections(view) -> list[str]:  # noqa: ANN001
+def notes_sections(view) -> list[str]:
     return [b["text"]["text"] for b in view.blocks if str(b.get("block_id", "")).startswith("notes:")]
 
 
-def open_full_notes(bench: Bench, item_id: int, user: str):  # noqa: ANN201
+def open_full_notes(bench: Bench, item_id: int, user: str):
     before = len(bench.fake.calls_to("views.open"))
     r = bench.agent.click(user=user, message=bench.card(item_id), action_id=ActionId.SHOW_NOTES)
     assert r.status_code == 200

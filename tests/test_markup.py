@@ -26,7 +26,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -187,7 +187,7 @@ def fresh(bench: Bench) -> None:
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
     base = START.astimezone(ZoneInfo("Europe/Stockholm")).replace(hour=0, minute=0)
-    return (base + timedelta(days=day, hours=hour, minutes=minute)).astimezone(timezone.utc)
+    return (base + timedelta(days=day, hours=hour, minutes=minute)).astimezone(UTC)
 
 
 def post(bench: Bench, body: dict[str, Any]) -> int:
@@ -299,7 +299,7 @@ def drive(bench: Bench, h: dict[str, str], tmp: Path) -> list[Any]:
 
     # the receiver of A asks the Business Builder; the answer and a reply travel between the threads
     ra = run.receiver(a)
-    run.modal(ra, a, ActionId.ASK, {"question": h["question"]})
+    run.modal(ra, a, ActionId.ASK, {"question": "Which sites? " + h["question"]})
     with bench.db() as s:
         q = s.exec(select(Question).where(Question.item_id == a)).one()
     run.answer(bench.agent.user_message(user=bb, channel=q.bb_channel, thread_ts=q.bb_ts, text=h["answer"])[1])
@@ -307,7 +307,7 @@ def drive(bench: Bench, h: dict[str, str], tmp: Path) -> list[Any]:
     card = bench.card(a)
     run.answer(bench.agent.user_message(user=ra, channel=card.channel, thread_ts=card.ts, text=h["reply"])[1])
     bench.deliver()
-    run.modal(run.receiver(e), e, ActionId.ASK, {"question": h["question"]})  # never answered: re-asked, then the sender told
+    run.modal(run.receiver(e), e, ActionId.ASK, {"question": "Which budget? " + h["question"]})  # never answered: re-asked, then the sender told
     run.click(ra, a, ActionId.SHOW_NOTES)  # the whole (long) description in a modal
 
     # someone else clicks: an ephemeral refusal naming who holds the item

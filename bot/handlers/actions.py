@@ -177,7 +177,7 @@ def _notes_or_refusal(ctx: Context, session: Session, item_id: int, user: str, p
     customer = session.get(Customer, item.customer_id)
     if not Viewer.resolve(session, ctx.config, user_id=user).sees(item, customer):
         return Outcome(False, texts.say("card.j2", "notes_withheld", item_id=item_id))
-    return notes.modal(item.id, customer.name if customer else "", item.description or "", page)
+    return notes.modal(item_id, customer.name if customer else "", item.description or "", page)
 
 
 def full_notes(ctx: Context, session: Session, ref: ItemRef, user: str) -> dict[str, Any] | Outcome:
