@@ -397,3 +397,19 @@ def test_the_check_itself_finds_live_markup() -> None:
         assert live_markup(f"x {bad} y", people), bad
     found = strings({"text": "<!here>", "initial_value": "<!here>", "blocks": json.dumps([{"text": "<!channel>"}])})
     assert [t for _, t in found] == ["<!here>", "<!channel>"]
+
+
+def test_a_template_that_forgets_to_escape_still_escapes() -> None:
+    """Autoescaping: a new template printing a value without ``| esc`` cannot send live markup,
+    while what the bot writes on purpose (a mention, a date, a rendered template) stays markup."""
+    from bot import texts
+
+    template = texts.environment().from_string("{{ name }} asked {{ who | user }} on {{ at | slack_date }}: {{ said }}")
+    said = texts.say("ask.j2", "relay_from_receiver", author="U101", text="<!channel> & *now*")
+    out = template.render(name="<!here> \"Q&A\" it's", who="U101", at=START, said=said)
+    assert out.startswith("&lt;!here&gt; \"Q&amp;A\" it's asked <@U101> on <!date^")
+    assert out.endswith("<@U101>: &lt;!channel&gt; &amp; *now*")
+    # Python-side joins escape the plain part, never the markup part
+    assert texts.Mrkdwn("*{}*").format("<@U1>") == "*&lt;@U1&gt;*"
+    assert texts.Mrkdwn("\n").join([texts.user("U1"), "<!here>"]) == "<@U1>\n&lt;!here&gt;"
+    assert texts.escape_mrkdwn(texts.escape_mrkdwn("<&>")) == "&lt;&amp;&gt;"  # never twice
