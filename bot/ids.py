@@ -54,6 +54,8 @@ class ActionId(StrEnum):
     REVIEW_REOPEN = "review_reopen"
     LOOKUP_PICK = "lookup_pick"  # one customer out of several matches
     LOOKUP_MORE = "lookup_more"  # the next page of a look-up
+    SHOW_NOTES = "item_show_notes"  # the card's "Show full notes": the whole description in a modal
+    NOTES_PAGE = "item_notes_page"  # another page of the full notes, inside that modal
     # inputs inside modals
     INPUT = "input"
 
@@ -71,6 +73,7 @@ class CallbackId(StrEnum):
     FEEDBACK = "item_feedback"
     LOOKUP_SHORTCUT = "lookup_customer_shortcut"  # global shortcut "Look up a customer"
     LOOKUP = "lookup_customer"  # the look-up modal
+    NOTES = "item_notes"  # an item's full notes (read only: nothing to submit)
 
 
 class FollowUpKind(StrEnum):
@@ -167,5 +170,22 @@ class ItemRef(BaseModel):
             return None
         try:
             return cls.model_validate_json(raw)
+        except ValidationError:
+            return None
+
+
+class NotesRef(BaseModel):
+    """The full-notes modal's page buttons: which item, which page (0 is the first)."""
+
+    item: int
+    p: int = Field(default=0, ge=0)
+
+    def dump(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def parse(cls, raw: str | None) -> "NotesRef | None":
+        try:
+            return cls.model_validate_json(raw or "")
         except ValidationError:
             return None

@@ -1,8 +1,19 @@
 """Every sentence a user reads lives in templates/ as Jinja2; this module renders them.
 
 A template file holds one message or one family of sentences as macros; ``say(file, macro,
-**values)`` renders one of them. User-provided text is escaped for Slack's mrkdwn with the
-``esc`` filter, so a customer's "<b>" or "&" shows as typed.
+**values)`` renders one of them.
+
+Escaping is automatic, like HTML autoescaping: every value a template prints is escaped for Slack
+(``&``, ``<``, ``>``: Slack's only control characters, see "Formatting text: escaping" in Slack's
+docs), so a customer's ``<!here>``, ``<@U123>`` or ``<https://evil|bank>`` shows as typed and never
+pings or links. Only text that already is Slack markup passes unchanged: a :class:`Mrkdwn` value —
+what ``say()`` returns, a mention from the ``user`` filter, a date from ``slack_date``. The same
+function, :func:`escape_mrkdwn`, is the one escape path for text that does not go through a template
+(the Block Kit builders in ``bot/slack/blocks.py`` call :func:`mrkdwn`).
+
+Slack decodes the three entities in ``plain_text`` objects too (it stores a button's "A & B" as
+"A &amp; B"), so headers, buttons, options and modal titles are escaped the same way; only an
+input's ``initial_value`` is sent as typed (it is a value the person edits, never rendered).
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+import markupsafe
 
 from bot import resources
 
@@ -49,11 +61,54 @@ class _BuiltinLoader(jinja2.BaseLoader):
         return sorted(e.name for e in resources.find(resources.TEMPLATES).iterdir() if e.is_file())
 
 
-def escape_mrkdwn(value: Any) -> str:
-    """Slack's three control characters; everything else is shown as typed."""
+class Mrkdwn(markupsafe.Markup):
+    """Text that already is Slack markup: sent as it is, never escaped again. Joining it with plain
+    text (``+``, ``join``, ``format``) escapes the plain part for Slack, like ``Markup`` does for HTML."""
+
+    __slots__ = ()
+
+    @classmethod
+    def escape(cls, s: Any, /) -> Mrkdwn:
+        return escape_mrkdwn(s)
+
+
+def escape_mrkdwn(value: Any) -> Mrkdwn:
+    """The one escape for Slack: ``&``, ``<`` and ``>`` become entities; everything else is shown as
+    typed (``*bold*`` stays bold). Text that already is markup (:class:`Mrkdwn`) is returned as it is."""
     if value is None:
-        return ""
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return Mrkdwn("")
+    if hasattr(value, "__html__"):
+        return Mrkdwn(value.__html__())
+    return Mrkdwn(str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+
+
+def mrkdwn(value: Any) -> Mrkdwn:
+    """``value`` as Slack text: escaped, unless it already is markup (what ``say()`` returns)."""
+    return escape_mrkdwn(value)
+
+
+def _finalize(value: Any) -> Any:
+    """Every ``{{ value }}`` a template prints: escaped for Slack unless it already is markup."""
+    if value is None:
+        return Mrkdwn("")
+    return escape_mrkdwn(value)
+
+
+# markupsafe's HTML escape (used by a few Jinja filters on mixed text) also writes quotes as
+# entities; Slack would show those literally, so they are turned back (a user's own "&#34;" was
+# escaped to "&amp;#34;" first, so it cannot be mistaken for one).
+_HTML_QUOTES = (("&#34;", '"'), ("&#39;", "'"))
+
+
+def _slack_quotes(text: str) -> str:
+    for entity, char in _HTML_QUOTES:
+        text = text.replace(entity, char)
+    return text
+
+
+def blockquote(value: Any) -> Mrkdwn:
+    """Text quoted with Slack's "> " on every line, escaped."""
+    return Mrkdwn("> ") + Mrkdwn("\n> ").join(escape_mrkdwn(value).split("\n"))
 
 
 def when(value: datetime | None, tz: str | None = None, fmt: str = "%a %d %b %H:%M") -> str:
@@ -63,12 +118,17 @@ def when(value: datetime | None, tz: str | None = None, fmt: str = "%a %d %b %H:
     return value.astimezone(zone).strftime(fmt) if zone else value.strftime(fmt + " UTC")
 
 
-def slack_date(value: datetime | None, fallback_tz: str | None = None) -> str:
+def slack_date(value: datetime | None, fallback_tz: str | None = None) -> Mrkdwn:
     """A date Slack shows in each reader's own time zone."""
     if value is None:
-        return ""
+        return Mrkdwn("")
     epoch = int(value.timestamp())
-    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{when(value, fallback_tz)}>"
+    return Mrkdwn(f"<!date^{epoch}^{{date_short_pretty}} {{time}}|") + when(value, fallback_tz) + Mrkdwn(">")
+
+
+def number(value: int) -> str:
+    """A count as people write it: 7,012."""
+    return f"{value:,}"
 
 
 def duration(hours: float) -> str:
@@ -81,12 +141,12 @@ def duration(hours: float) -> str:
     return f"{round(minutes / (24 * 60))} days"
 
 
-def user(user_id: str | None, fallback: str | None = None) -> str:
+def user(user_id: str | None, fallback: str | None = None) -> Mrkdwn:
     """A Slack mention for a user id; Handover itself for its own steps; else the fallback words."""
-    if user_id and user_id[:1] in ("U", "W") and user_id.isalnum():
-        return f"<@{user_id}>"
+    if user_id and user_id[:1] in ("U", "W") and user_id.isascii() and user_id.isalnum():
+        return Mrkdwn(f"<@{user_id}>")
     if user_id in ("scheduler", "system", "import"):
-        return "Handover"
+        return Mrkdwn("Handover")
     return escape_mrkdwn(fallback or user_id or "someone")
 
 
@@ -105,24 +165,27 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
-        autoescape=False,
+        autoescape=True,
+        finalize=_finalize,
     )
     env.filters["esc"] = escape_mrkdwn
+    env.filters["blockquote"] = blockquote
     env.filters["when"] = when
     env.filters["slack_date"] = slack_date
     env.filters["duration"] = duration
+    env.filters["number"] = number
     env.filters["user"] = user
     return env
 
 
-def say(template: str, macro: str | None = None, /, **values: Any) -> str:
-    """Render a whole template, or one macro of it, to text."""
+def say(template: str, macro: str | None = None, /, **values: Any) -> Mrkdwn:
+    """Render a whole template, or one macro of it, to Slack text (every value in it escaped)."""
     tpl = environment().get_template(template)
     if macro is None:
-        return tpl.render(**values).strip()
+        return Mrkdwn(_slack_quotes(tpl.render(**values).strip()))
     module = tpl.make_module(values)
     fn = getattr(module, macro, None)
     if fn is None:
         raise KeyError(f"{template} has no macro {macro!r}")
     accepted = values if fn.catch_kwargs else {k: v for k, v in values.items() if k in fn.arguments}
-    return str(fn(**accepted)).strip()
+    return Mrkdwn(_slack_quotes(str(fn(**accepted)).strip()))

@@ -144,7 +144,7 @@ def test_fuzzy_domain_and_contact_e_mail_find_the_customer(bench: Bench) -> None
 
 def test_an_empty_customer_look_up_explains_itself(bench: Bench) -> None:
     shown = command(bench, ADMIN, "customer")
-    assert "/handover customer <name, domain or e-mail>" in shown.text
+    assert "/handover customer &lt;name, domain or e-mail&gt;" in shown.text
     assert logs(bench) == []
 
 

@@ -47,7 +47,7 @@ def ask(session: Session, ctx: Context, item_id: int, user_id: str, *, question:
                              event=item.event_name, asker=user_id, question=question, summary=summary),
                  "on_sent": {"question_bb": q.id}},
     )
-    bb = f"<@{item.business_builder_user_id}>" if item.business_builder_user_id else (bb_email or "the sender")
+    bb = texts.user(item.business_builder_user_id, bb_email or "the sender")
     outbox.enqueue(session, outbox.Kind.THREAD, key=f"question-card:{q.id}", now=now, item_id=item.id,
                    channel_key=item.card_channel or f"item:{item.id}",
                    payload={"text": say("asked_in_card_thread", asker=user_id, question=question, bb=bb)})

@@ -50,7 +50,7 @@ def holder(item: Item) -> str | None:
 
 def _holder_text(item: Item) -> str:
     user = holder(item)
-    return f"<@{user}>" if user else (item.receiver_email or "its receiver")
+    return texts.user(user, item.receiver_email or "its receiver")
 
 
 def check(item: Item | None, user_id: str, item_id: int, *, states: tuple[ItemStatus, ...] = ACTIVE) -> Outcome | None:
@@ -66,7 +66,7 @@ def check(item: Item | None, user_id: str, item_id: int, *, states: tuple[ItemSt
 
 def _status_words(item: Item) -> str:
     if item.status == ItemStatus.ACCEPTED:
-        return f"accepted by <@{item.owner_user_id}>"
+        return texts.Mrkdwn("accepted by ") + texts.user(item.owner_user_id)
     if item.status == ItemStatus.DISCARDED:
         return "discarded"
     if item.status == ItemStatus.CLOSED:
@@ -321,7 +321,7 @@ def reassign(session: Session, ctx: Context, item_id: int, user_id: str, *, to_u
     from sqlmodel import select
     person = session.exec(select(Person).where(Person.slack_user_id == to_user)).first()
     old_card = (item.card_channel, item.card_ts)
-    retire_card(session, item, now, why=texts.say("decisions.j2", "retired_moved", to=f"<@{to_user}>",
+    retire_card(session, item, now, why=texts.say("decisions.j2", "retired_moved", to=texts.user(to_user),
                                                   why="Reassigned", responsible=True))
     if not _offer(session, ctx, item, receiver_email=person.email if person else None, receiver_user=to_user,
                   team_key=None, note=f"reassigned by <@{user_id}>" + (f": {note}" if note else ""),
@@ -329,7 +329,7 @@ def reassign(session: Session, ctx: Context, item_id: int, user_id: str, *, to_u
         return _lost_race(session, item_id)
     audit.record(session, item.id, actor=user_id, kind="reassigned", at=now, text=note, to=to_user)
     queue_card(session, item, now=now)
-    _thread_on(session, item, now, old_card, kind="reassigned", by=user_id, text=f"Reassigned to <@{to_user}>")
+    _thread_on(session, item, now, old_card, kind="reassigned", by=user_id, text=texts.Mrkdwn("Reassigned to ") + texts.user(to_user))
     tell_sender(session, item, now, key=f"reassigned:{item.id}:{item.version}",
                 text=say("reassigned_to_sender", item_id=item.id, customer=customers.name_of(session, item), by=user_id,
                          to=to_user, note=note))

@@ -22,10 +22,11 @@ from bot import customers, texts
 from bot.flows import decide, digest, feedback, nudge, review
 from bot.flows.decide import Outcome
 from bot.handlers.common import ctx_of, tell
-from bot.ids import ActionId, Category, ItemRef, ReviewRef, SnoozeRef, Verdict
-from bot.models import Item
-from bot.slack import decision_modals, people
+from bot.ids import ActionId, Category, ItemRef, NotesRef, ReviewRef, SnoozeRef, Verdict
+from bot.models import Customer, Item
+from bot.slack import decision_modals, notes, people
 from bot.slack import feedback as feedback_blocks
+from bot.visibility import Viewer
 
 CHECKLIST_ACTION = re.compile(rf"^{ActionId.CHECKLIST.value}:\d+$")
 
@@ -126,9 +127,7 @@ def item_modal(build: ModalBuilder, *, states: tuple[decide.ItemStatus, ...] = d
 
 
 def _bb(item: Item) -> str:
-    if item.business_builder_user_id:
-        return f"<@{item.business_builder_user_id}>"
-    return item.business_builder_email or "the person who handed it over"
+    return texts.user(item.business_builder_user_id, item.business_builder_email or "the person who handed it over")
 
 
 MODALS: dict[ActionId, ModalBuilder] = {
@@ -168,6 +167,44 @@ def feedback_form(ctx: Context, session: Session, ref: ItemRef, user: str) -> di
     if refusal:
         return Outcome(False, refusal)
     return feedback_blocks.form(ref.item, customers.name_of(session, session.get(Item, ref.item), unknown=""))
+
+
+def _notes_or_refusal(ctx: Context, session: Session, item_id: int, user: str, page: int) -> dict[str, Any] | Outcome:
+    """The full-notes modal of an item, for whoever may see the item; a refusal for anyone else."""
+    item = session.get(Item, item_id)
+    if item is None:
+        return Outcome(False, texts.say("card.j2", "notes_gone", item_id=item_id))
+    customer = session.get(Customer, item.customer_id)
+    if not Viewer.resolve(session, ctx.config, user_id=user).sees(item, customer):
+        return Outcome(False, texts.say("card.j2", "notes_withheld", item_id=item_id))
+    return notes.modal(item_id, customer.name if customer else "", item.description or "", page)
+
+
+def full_notes(ctx: Context, session: Session, ref: ItemRef, user: str) -> dict[str, Any] | Outcome:
+    """The card's "Show full notes": the whole description, paged when long."""
+    return _notes_or_refusal(ctx, session, ref.item, user, 0)
+
+
+def notes_page(ack: Ack, body: dict, action: dict, client: WebClient, context: BoltContext) -> None:
+    """"Next page" / "Previous page" inside the full-notes modal: the same modal, another page."""
+    ctx = ctx_of(context)
+    ref = NotesRef.parse(action.get("value"))
+    view = body.get("view") if (body.get("container") or {}).get("type") == "view" else None
+    if ref is None or not isinstance(view, dict) or not view.get("id"):
+        ack()
+        return
+    user, _ = _where(body)
+
+    def work(session: Session) -> dict[str, Any] | None:
+        shown = _notes_or_refusal(ctx, session, ref.item, user, ref.p)
+        if isinstance(shown, Outcome):
+            _answer(session, ctx, shown, body, action)
+            return None
+        return shown
+    shown = run_in_transaction(ctx.engine, work)
+    if shown is not None:
+        client.views_update(view_id=view["id"], hash=view.get("hash"), view=shown)
+    ack()
 
 
 def digest_switch(enabled: bool) -> Callable[..., None]:
@@ -214,6 +251,8 @@ def register(app: App) -> None:
     app.action(ActionId.FEEDBACK)(opens_modal(feedback_form))
     app.action(ActionId.DIGEST_OFF)(digest_switch(False))
     app.action(ActionId.DIGEST_ON)(digest_switch(True))
+    app.action(ActionId.SHOW_NOTES)(opens_modal(full_notes))
+    app.action(ActionId.NOTES_PAGE)(notes_page)
     app.action(ActionId.ACCEPT)(one_click(decide.accept))
     app.action(ActionId.CLOSE)(one_click(decide.close))
     app.action(ActionId.REOPEN)(one_click(lambda s, ctx, item_id, user: decide.reopen(s, ctx, item_id, user)))

@@ -1,5 +1,9 @@
 """Small helpers to build Block Kit with slack_sdk's models while respecting Slack's limits:
-long text is clipped cleanly (with an ellipsis), never rejected."""
+long text is clipped cleanly (with an ellipsis), never rejected.
+
+Every text they put in a block goes through ``texts.mrkdwn``: text rendered from a template (a
+``texts.Mrkdwn``) is sent as it is, any other string is escaped for Slack — so data that reaches a
+block without a template (a configured label, a customer's name) cannot ping or link either."""
 
 from __future__ import annotations
 
@@ -12,9 +16,12 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
+    Option,
     PlainTextObject,
     SectionBlock,
 )
+
+from bot import texts
 
 # Slack's documented limits (characters unless said otherwise).
 SECTION_TEXT = 3000
@@ -57,11 +64,16 @@ def clip(text: str | None, limit: int) -> str:
 
 
 def md(text: str, limit: int = SECTION_TEXT) -> MarkdownTextObject:
-    return MarkdownTextObject(text=clip(text, limit) or " ")
+    return MarkdownTextObject(text=clip(texts.mrkdwn(text), limit) or " ")
 
 
 def plain(text: str, limit: int) -> PlainTextObject:
-    return PlainTextObject(text=clip(text, limit) or " ", emoji=True)
+    return PlainTextObject(text=clip(texts.mrkdwn(text), limit) or " ", emoji=True)
+
+
+def option(value: str, text: str, limit: int = OPTION_TEXT) -> Option:
+    """A choice in a select, checkbox group or radio group (its text escaped like any other)."""
+    return Option(value=value, text=plain(text, limit))
 
 
 def section(text: str, *, block_id: str | None = None, accessory: Any = None) -> SectionBlock:

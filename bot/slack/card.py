@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.models.blocks import ActionsBlock, Block, CheckboxesElement, Option
+from slack_sdk.models.blocks import ActionsBlock, Block, CheckboxesElement
 from sqlmodel import Session, select
 
 from bot import texts
@@ -15,6 +15,7 @@ from bot.config import Config
 from bot.ids import ActionId, Category, ItemRef, ItemStatus
 from bot.models import Customer, Item, Person, Question
 from bot.slack import blocks as b
+from bot.slack import notes
 
 CHECKBOXES_PER_ELEMENT = 10
 
@@ -71,7 +72,7 @@ def _checklist_blocks(data: CardData, config: Config, interactive: bool) -> list
     elements = []
     for n in range(0, len(entries), CHECKBOXES_PER_ELEMENT):
         chunk = entries[n: n + CHECKBOXES_PER_ELEMENT]
-        options = [Option(value=e["key"], text=b.clip(e["label"], b.OPTION_TEXT)) for e in chunk]
+        options = [b.option(e["key"], e["label"]) for e in chunk]
         initial = [o for o, e in zip(options, chunk) if e["filled"]]
         elements.append(CheckboxesElement(action_id=f"{ActionId.CHECKLIST}:{n // CHECKBOXES_PER_ELEMENT}",
                                           options=options, initial_options=initial or None))
@@ -121,7 +122,9 @@ def build(data: CardData, config: Config) -> tuple[str, list[dict[str, Any]]]:
     if item.customer_request:
         parts.append(b.section(_say("request", text=item.customer_request, open=item.customer_request_open),
                                block_id="customer_request"))
-    parts.append(b.section(_say("said", text=item.description), block_id="said"))
+    shown, more = notes.preview(item.description)
+    show_all = b.button(_label("show_notes"), ActionId.SHOW_NOTES, ItemRef(item=item.id).dump()) if more else None
+    parts.append(b.section(_say("said", text=shown, more=more), block_id="said", accessory=show_all))
     parts.extend(_checklist_blocks(data, config, interactive=live))
     parts.append(b.context(_say("suggestion", suggested_label=config.category(assessment.suggested).label,
                                 current_label=label, gap=assessment.lead_gap,
@@ -140,6 +143,7 @@ def build(data: CardData, config: Config) -> tuple[str, list[dict[str, Any]]]:
 
 
 def retired(customer_name: str, why: str) -> tuple[str, list[dict[str, Any]]]:
-    """What an old card turns into once the item has moved on to someone else."""
-    text = _say("retired", customer=customer_name, why=why)
+    """What an old card turns into once the item has moved on to someone else (``why`` was rendered
+    from a template when the decision was made, and waited in the outbox as text)."""
+    text = _say("retired", customer=customer_name, why=texts.Mrkdwn(why))
     return b.clip(text, b.NOTIFICATION_TEXT), b.to_dicts([b.section(text)])

@@ -38,7 +38,7 @@ def _select(block_id: str, label: str, options: list[Option], *, optional: bool 
 
 
 def recategorize(config: Config, ref: ItemRef, *, customer: str, current: Category) -> dict[str, Any]:
-    options = [Option(value=c.value, text=b.clip(config.category(c).label, b.OPTION_TEXT))
+    options = [b.option(c.value, config.category(c).label)
                for c in Category if c != current]
     blocks = [b.section(say("recategorize_intro", customer=customer, current=config.category(current).label)),
               _select("category", say("category"), options),
@@ -62,7 +62,7 @@ def reassign(ref: ItemRef) -> dict[str, Any]:
 
 
 def discard(config: Config, ref: ItemRef, *, customer: str) -> dict[str, Any]:
-    options = [Option(value=r.key, text=b.clip(r.label, b.OPTION_TEXT)) for r in config.discard_reasons]
+    options = [b.option(r.key, r.label) for r in config.discard_reasons]
     blocks = [b.section(say("discard_intro", customer=customer)),
               _select("reason", say("discard_reason"), options),
               InputBlock(block_id="justification", label=b.plain(say("discard_justification"), 2000),
@@ -76,8 +76,8 @@ def discard_suggestion(config: Config, ref: ItemRef, *, reason_key: str, reason_
     """Shown instead of discarding when the reason is really a recategorization."""
     label = config.category(suggested).label
     choice = RadioButtonsElement(action_id=ActionId.INPUT, options=[
-        Option(value=f"recategorize:{suggested.value}", text=b.clip(say("discard_choice_recategorize", category=label), 75)),
-        Option(value="discard", text=b.clip(say("discard_choice_discard"), 75)),
+        b.option(f"recategorize:{suggested.value}", say("discard_choice_recategorize", category=label)),
+        b.option("discard", say("discard_choice_discard")),
     ])
     choice.initial_option = choice.options[0]
     blocks = [b.section(say("discard_suggest", reason=reason_label, category=label)),
@@ -91,13 +91,13 @@ def discard_suggestion(config: Config, ref: ItemRef, *, reason_key: str, reason_
 
 
 def follow_up(ref: ItemRef) -> dict[str, Any]:
-    options = [Option(value=k.value, text=b.clip(texts.say("decisions.j2", "follow_up_kind", kind=k.value).capitalize(), 75))
+    options = [b.option(k.value, texts.say("decisions.j2", "follow_up_kind", kind=k.value).capitalize())
                for k in FollowUpKind]
     blocks = [_select("kind", say("follow_up_kind"), options),
               text_input("note", say("follow_up_note"), multiline=True, max_length=2000),
               InputBlock(block_id="close", label=b.plain(" ", 2000), optional=True,
                          element=CheckboxesElement(action_id=ActionId.INPUT, options=[
-                             Option(value="close", text=say("follow_up_close"))]))]
+                             b.option("close", say("follow_up_close"))]))]
     return _view(CallbackId.FOLLOW_UP, say("follow_up_title"), say("save"), ref, blocks)
 
 

@@ -23,7 +23,7 @@ def part(macro: str, lines: list[Any], **values: Any) -> Any:
 
 def team_parts(team: dict[str, Any]) -> list[Any]:
     """A team lead's view of one team: pending by person, the week's figures, the discards."""
-    parts: list[Any] = [b.divider(), b.section(f"*{_say('team_title', name=team['name'])}*")]
+    parts: list[Any] = [b.divider(), b.section(texts.Mrkdwn("*{}*").format(_say("team_title", name=team["name"])))]
     if team["pending"]:
         parts.append(b.section(_say("team_pending", people=team["pending"][:SHOWN],
                                     more=max(len(team["pending"]) - SHOWN, 0))))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.models.blocks import ActionsBlock, InputBlock, Option, RadioButtonsElement, StaticSelectElement
+from slack_sdk.models.blocks import ActionsBlock, InputBlock, RadioButtonsElement, StaticSelectElement
 from slack_sdk.models.views import View
 from sqlmodel import Session, select
 
@@ -42,7 +42,7 @@ def request(session: Session, config: Config, item_id: int | None, *, reminder: 
 def _radio(block_id: str, label: str, options: list[tuple[str, str]]) -> InputBlock:
     return InputBlock(block_id=block_id, label=b.plain(label, 2000),
                       element=RadioButtonsElement(action_id=ActionId.INPUT, options=[
-                          Option(value=v, text=b.clip(t, b.OPTION_TEXT)) for v, t in options]))
+                          b.option(v, t) for v, t in options]))
 
 
 def form(item_id: int, customer: str) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def form(item_id: int, customer: str) -> dict[str, Any]:
         _radio("reached", _say("reached_label"), [("yes", _say("yes")), ("no", _say("no"))]),
         InputBlock(block_id="outcome", label=b.plain(_say("outcome_label"), 2000),
                    element=StaticSelectElement(action_id=ActionId.INPUT, options=[
-                       Option(value=o.value, text=_say("outcome_name", outcome=o.value)) for o in Outcome])),
+                       b.option(o.value, _say("outcome_name", outcome=o.value)) for o in Outcome])),
         _radio("usefulness", _say("usefulness_label"), [(str(n), str(n)) for n in range(1, 6)]),
         text_input("comment", _say("comment_label"), max_length=COMMENT_MAX),
     ]

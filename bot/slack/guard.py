@@ -33,7 +33,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot import logs, texts
 from bot.db import run_in_transaction
 from bot.handlers.common import tell
-from bot.ids import ActionId, CallbackId, ItemRef, LookupRef, ReviewRef, SnoozeRef
+from bot.ids import ActionId, CallbackId, ItemRef, LookupRef, NotesRef, ReviewRef, SnoozeRef
 
 MAX_DEPTH = 40
 MAX_ID = 2**31 - 1  # item and review ids are INTEGER columns
@@ -416,7 +416,7 @@ def _text(value: str) -> None:
 
 ITEM_VALUE_ACTIONS = {ActionId.ACCEPT, ActionId.CLOSE, ActionId.REOPEN, ActionId.RECATEGORIZE, ActionId.ASK,
                       ActionId.REASSIGN, ActionId.DISCARD, ActionId.FOLLOW_UP, ActionId.ACCEPT_NOTE,
-                      ActionId.FEEDBACK}
+                      ActionId.FEEDBACK, ActionId.SHOW_NOTES}
 REVIEW_ACTIONS = {ActionId.REVIEW_GOOD_GROUNDS, ActionId.REVIEW_REOPEN}
 LOOKUP_ACTIONS = {ActionId.LOOKUP_PICK, ActionId.LOOKUP_MORE}
 ITEM_FORMS = {CallbackId.RECATEGORIZE, CallbackId.ASK, CallbackId.REASSIGN, CallbackId.DISCARD,
@@ -440,6 +440,9 @@ def referenced(body: dict[str, Any]) -> tuple[bool, int | None]:
         if CHECKLIST.match(action_id):
             ref = ItemRef.parse((action.get("block_id") or "").partition("|")[2])
             return True, ref.item if ref and _in_range(ref.item) else None
+        if action_id == ActionId.NOTES_PAGE:
+            page = NotesRef.parse(action.get("value"))
+            return True, page.item if page and _in_range(page.item) and page.p <= MAX_ID else None
         if action_id == ActionId.SNOOZE:
             snooze = SnoozeRef.parse((action.get("selected_option") or {}).get("value"))
             return True, snooze.item if snooze and _in_range(snooze.item) else None

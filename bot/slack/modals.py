@@ -38,7 +38,7 @@ def text_input(field: str, label: str, *, optional: bool = True, multiline: bool
 
 
 def category_options(config: Config) -> list[Option]:
-    return [Option(value=c.value, text=b.clip(config.category(c).label, b.OPTION_TEXT)) for c in Category]
+    return [b.option(c.value, config.category(c).label) for c in Category]
 
 
 def checklist_inputs(config: Config, filled: set[str] | None = None) -> list[InputBlock]:
@@ -47,7 +47,7 @@ def checklist_inputs(config: Config, filled: set[str] | None = None) -> list[Inp
     out = []
     for n in range(0, len(items), 10):
         chunk = items[n: n + 10]
-        options = [Option(value=i.key, text=b.clip(i.label, b.OPTION_TEXT)) for i in chunk]
+        options = [b.option(i.key, i.label) for i in chunk]
         initial = [o for o, i in zip(options, chunk) if i.key in filled]
         out.append(InputBlock(
             block_id=f"{CHECKLIST_BLOCK}{n // 10}", optional=True,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.blocks import ActionsBlock, Option, OverflowMenuElement
+from slack_sdk.models.blocks import ActionsBlock, OverflowMenuElement
 from sqlmodel import Session, select
 
 from bot import customers, texts
@@ -29,8 +29,8 @@ def _waited(now: datetime, since: datetime | None) -> str:
 
 def _snooze(item: Item) -> OverflowMenuElement:
     return OverflowMenuElement(action_id=ActionId.SNOOZE, options=[
-        Option(value=SnoozeRef(item=item.id, days=1).dump(), text=_say("snooze_day")),
-        Option(value=SnoozeRef(item=item.id, days=7).dump(), text=_say("snooze_week")),
+        b.option(SnoozeRef(item=item.id, days=1).dump(), _say("snooze_day")),
+        b.option(SnoozeRef(item=item.id, days=7).dump(), _say("snooze_week")),
     ])
 
 
@@ -82,7 +82,7 @@ def escalation(session: Session, config: Config, item_ids: list[int], now: datet
                   customer=names.get(i.customer_id, ""),
                   holder=texts.user(i.receiver_user_id, i.receiver_email), waited=_waited(now, i.offered_at))
              for i in items[:SHOWN * 2]]
-    parts: list[Any] = [b.section(_say("escalation_intro", count=len(items))), b.section("\n".join(lines))]
+    parts: list[Any] = [b.section(_say("escalation_intro", count=len(items))), b.section(texts.Mrkdwn("\n").join(lines))]
     if len(items) > SHOWN * 2:
         parts.append(b.context(_say("more", count=len(items) - SHOWN * 2)))
     return _say("escalation_text", count=len(items)), b.to_dicts(parts)
