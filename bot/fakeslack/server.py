@@ -25,7 +25,8 @@ BOT_USER = "UHANDOVER"
 BOT_ID = "BHANDOVER"
 TEAM = "T0HANDOVER"
 DEFAULT_SCOPES = ("chat:write", "im:write", "im:history", "users:read", "users:read.email", "commands",
-                  "files:write", "channels:read", "chat:write.public")  # what slack-manifest.yaml asks for
+                  "files:write", "channels:read", "chat:write.public", "channels:history",
+                  "groups:history")  # what slack-manifest.yaml asks for
 
 
 @dataclass
