@@ -235,6 +235,14 @@ class FakeSlack:
         with self._lock:
             self._failures.setdefault(method, []).append((error, status, times))
 
+    def clear_failures(self, method: str | None = None) -> None:
+        """Forget the failures ``fail`` set up (for ``method``, or all): Slack works again."""
+        with self._lock:
+            if method is None:
+                self._failures.clear()
+            else:
+                self._failures.pop(method, None)
+
     def set_outage(self, down: bool) -> None:
         """Every method answers HTTP 503 while Slack is "down"."""
         with self._lock:

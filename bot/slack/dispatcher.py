@@ -79,7 +79,6 @@ AUTH = {"not_authed", "invalid_auth", "token_revoked", "token_expired", "account
         "access_denied", "org_login_required"}
 # Errors answered with HTTP 200 after which the message may have been posted all the same.
 UNCERTAIN = {"fatal_error", "internal_error", "service_unavailable"}
-_told: dict[str, float] = {}  # AUTH error -> when it was last logged (monotonic)
 
 
 class Defer(Exception):
@@ -103,11 +102,12 @@ class Dispatcher:
                  worker: str | None = None) -> None:
         self.ctx = ctx
         self.client = client or sending_client(ctx.settings)
-        self.reader = reader or reading_client(ctx.settings)
+        self.reader = reader or reading_client(ctx.settings, retry=False)
         self.worker = worker or f"dispatcher-{uuid.uuid4().hex[:8]}"
         self.horizon = timedelta(hours=ctx.settings.outbox_horizon_hours)
         self.max_backoff = ctx.settings.outbox_max_backoff_seconds
         self._rng = random.Random()
+        self._told: dict[str, float] = {}  # AUTH error -> when this dispatcher last logged it (monotonic)
         self._dm: dict[str, str] = {}
         self._senders: dict[str, Callable[[Outbox], dict[str, Any]]] = {
             outbox.Kind.ITEM_CARD: self._item_card,
@@ -229,9 +229,9 @@ class Dispatcher:
             metrics.DEAD.labels(kind=row.kind).inc()
             return 0.0
         if error in AUTH:
-            last = _told.get(error)
+            last = self._told.get(error)
             if last is None or time.monotonic() - last >= 60:
-                _told[error] = time.monotonic()
+                self._told[error] = time.monotonic()
                 log.error("Slack refuses the bot token (%s): messages wait in the outbox until the token or the "
                           "app's scopes are fixed (`handover doctor` checks them)", error)
         self._retry(row, str(error or exc), ambiguous=error in UNCERTAIN)
