@@ -30,10 +30,11 @@ class Health:
     pending: int  # waiting to be sent (pending or being sent right now)
     dead: int
     oldest_pending_seconds: float | None  # age of the oldest waiting row (None: nothing waits)
+    stale: int = 0  # waiting for longer than STALE_AFTER
 
     @property
     def needs_attention(self) -> bool:
-        return self.dead > 0 or (self.oldest_pending_seconds or 0) > STALE_AFTER.total_seconds()
+        return self.dead > 0 or self.stale > 0
 
     def as_dict(self) -> dict[str, float | int | None]:
         return {"outbox_pending": self.pending, "outbox_dead": self.dead,
@@ -47,6 +48,7 @@ class KindFigures:
     pending: int
     dead: int
     oldest_pending_seconds: float | None
+    stale: int = 0
 
 
 def _age(now: datetime, then: datetime | None) -> float | None:
@@ -54,22 +56,24 @@ def _age(now: datetime, then: datetime | None) -> float | None:
 
 
 def by_kind(session: Session, now: datetime) -> list[KindFigures]:
-    """Per kind: rows waiting, rows dead, the age of the oldest waiting one (one grouped query)."""
+    """Per kind: rows waiting, rows dead, the age of the oldest waiting one, how many waited
+    longer than STALE_AFTER (one grouped query)."""
     waiting = Outbox.status.in_(WAITING)
     query = (select(Outbox.kind,
                     sa.func.sum(sa.case((waiting, 1), else_=0)),
                     sa.func.sum(sa.case((Outbox.status == Status.DEAD, 1), else_=0)),
-                    sa.func.min(sa.case((waiting, Outbox.created_at), else_=None), type_=UTCDateTime()))
+                    sa.func.min(sa.case((waiting, Outbox.created_at), else_=None), type_=UTCDateTime()),
+                    sa.func.sum(sa.case((sa.and_(waiting, Outbox.created_at < now - STALE_AFTER), 1), else_=0)))
              .where(Outbox.status.in_(OPEN)).group_by(Outbox.kind).order_by(Outbox.kind))
-    return [KindFigures(kind, int(pending or 0), int(dead or 0), _age(now, oldest))
-            for kind, pending, dead, oldest in session.exec(query)]
+    return [KindFigures(kind, int(pending or 0), int(dead or 0), _age(now, oldest), int(stale or 0))
+            for kind, pending, dead, oldest, stale in session.exec(query)]
 
 
 def health(session: Session, now: datetime) -> Health:
     figures = by_kind(session, now)
     ages = [f.oldest_pending_seconds for f in figures if f.oldest_pending_seconds is not None]
     return Health(pending=sum(f.pending for f in figures), dead=sum(f.dead for f in figures),
-                  oldest_pending_seconds=max(ages) if ages else None)
+                  oldest_pending_seconds=max(ages) if ages else None, stale=sum(f.stale for f in figures))
 
 
 def read_health(engine: Engine, now: datetime) -> Health:

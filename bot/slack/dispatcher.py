@@ -222,10 +222,10 @@ class Dispatcher:
             return SKIP_ROUND
         if error in PERMANENT:
             errors = response.get("errors") if hasattr(response, "get") else None
-            log.error("outbox %s dead: %s %s; `handover outbox list` shows it, `handover outbox retry %s` sends it "
-                      "again once the cause is fixed", row.id, error, errors or "", row.id,
-                      extra={"item_id": row.item_id})
-            self._finish(lambda s: outbox.mark_dead(s, row.id, error=f"{error}: {errors or ''}", now=now()))
+            why = f"{error}: {errors}" if errors else str(error)
+            log.error("outbox %s dead: %s; `handover outbox list` shows it, `handover outbox retry %s` sends it "
+                      "again once the cause is fixed", row.id, why, row.id, extra={"item_id": row.item_id})
+            self._finish(lambda s: outbox.mark_dead(s, row.id, error=why, now=now()))
             metrics.DEAD.labels(kind=row.kind).inc()
             return 0.0
         if error in AUTH:

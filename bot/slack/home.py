@@ -77,7 +77,6 @@ def _outbox_warning(session: Session, config: Config, email: str | None, now: da
     queue = outbox_admin.health(session, now)
     if not queue.needs_attention:
         return []
-    oldest = queue.oldest_pending_seconds or 0.0
-    stale = oldest > outbox_admin.STALE_AFTER.total_seconds()  # else the waiting ones are just on their way
-    return [b.section(texts.say("outbox.j2", "home_warning", dead=queue.dead, pending=queue.pending if stale else 0,
-                                oldest=texts.duration(oldest / 3600)), block_id="outbox-warning")]
+    return [b.section(texts.say("outbox.j2", "home_warning", dead=queue.dead, stale=queue.stale,
+                                oldest=texts.duration((queue.oldest_pending_seconds or 0) / 3600)),
+                      block_id="outbox-warning")]
