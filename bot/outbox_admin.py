@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import audit
 from bot.db import transaction
@@ -58,15 +58,17 @@ def _age(now: datetime, then: datetime | None) -> float | None:
 def by_kind(session: Session, now: datetime) -> list[KindFigures]:
     """Per kind: rows waiting, rows dead, the age of the oldest waiting one, how many waited
     longer than STALE_AFTER (one grouped query)."""
-    waiting = Outbox.status.in_(WAITING)
-    query = (select(Outbox.kind,
-                    sa.func.sum(sa.case((waiting, 1), else_=0)),
-                    sa.func.sum(sa.case((Outbox.status == Status.DEAD, 1), else_=0)),
-                    sa.func.min(sa.case((waiting, Outbox.created_at), else_=None), type_=UTCDateTime()),
-                    sa.func.sum(sa.case((sa.and_(waiting, Outbox.created_at < now - STALE_AFTER), 1), else_=0)))
-             .where(Outbox.status.in_(OPEN)).group_by(Outbox.kind).order_by(Outbox.kind))
-    return [KindFigures(kind, int(pending or 0), int(dead or 0), _age(now, oldest), int(stale or 0))
-            for kind, pending, dead, oldest, stale in session.exec(query)]
+    waiting = col(Outbox.status).in_(WAITING)
+    dead = col(Outbox.status) == Status.DEAD
+    stale = sa.and_(waiting, col(Outbox.created_at) < now - STALE_AFTER)
+    query = (sa.select(col(Outbox.kind),
+                       sa.func.sum(sa.case((waiting, 1), else_=0)),
+                       sa.func.sum(sa.case((dead, 1), else_=0)),
+                       sa.func.min(sa.case((waiting, col(Outbox.created_at)), else_=None), type_=UTCDateTime()),
+                       sa.func.sum(sa.case((stale, 1), else_=0)))
+             .where(col(Outbox.status).in_(OPEN)).group_by(col(Outbox.kind)).order_by(col(Outbox.kind)))
+    return [KindFigures(kind, int(pending or 0), int(dead_rows or 0), _age(now, oldest), int(stale_rows or 0))
+            for kind, pending, dead_rows, oldest, stale_rows in session.execute(query)]
 
 
 def health(session: Session, now: datetime) -> Health:
@@ -85,31 +87,45 @@ def rows(engine: Engine, *, statuses: tuple[str, ...] = OPEN, kind: str | None =
          limit: int = 200) -> list[Outbox]:
     """Rows not sent yet (and dead ones), oldest first."""
     with transaction(engine) as session:
-        query = select(Outbox).where(Outbox.status.in_(statuses))
+        query = select(Outbox).where(col(Outbox.status).in_(statuses))
         if kind:
             query = query.where(Outbox.kind == kind)
-        return list(session.exec(query.order_by(Outbox.id).limit(limit)))
+        return list(session.exec(query.order_by(col(Outbox.id)).limit(limit)))
 
 
 def trail(engine: Engine, row_id: int) -> list[OutboxEvent]:
     with transaction(engine) as session:
         return list(session.exec(select(OutboxEvent).where(OutboxEvent.outbox_id == row_id)
-                                 .order_by(OutboxEvent.id)))
+                                 .order_by(col(OutboxEvent.id))))
 
 
 class NothingChosen(ValueError):
     """Neither ids, nor a kind, nor everything: the operator must say which rows."""
 
 
-def _chosen(ids: list[int] | None, kind: str | None, everything: bool, statuses: tuple[str, ...]) -> sa.ColumnElement:
+def _chosen(ids: list[int] | None, kind: str | None, everything: bool,
+            statuses: tuple[str, ...]) -> sa.ColumnElement[bool]:
     if not ids and not kind and not everything:
         raise NothingChosen("name the rows: ids, --kind KIND, or --all")
-    where = Outbox.status.in_(statuses)
+    where: sa.ColumnElement[bool] = col(Outbox.status).in_(statuses)
     if ids:
-        where = sa.and_(where, Outbox.id.in_(ids))
+        where = sa.and_(where, col(Outbox.id).in_(ids))
     if kind:
-        where = sa.and_(where, Outbox.kind == kind)
+        where = sa.and_(where, col(Outbox.kind) == kind)
     return where
+
+
+def _changed(session: Session, where: sa.ColumnElement[bool], status: str, **values: object) -> list[tuple]:
+    """Set the chosen rows' status (and values); returns (id, old status, item id, kind) of each row
+    changed — a row a dispatcher claimed meanwhile is not among them."""
+    found = {int(r[0]): (int(r[0]), str(r[1]), r[2], str(r[3])) for r in session.execute(
+        sa.select(col(Outbox.id), col(Outbox.status), col(Outbox.item_id), col(Outbox.kind)).where(where))}
+    if not found:
+        return []
+    session.execute(sa.update(Outbox).where(col(Outbox.id).in_(found), where).values(status=status, **values))
+    changed = set(session.execute(sa.select(col(Outbox.id)).where(col(Outbox.id).in_(found),
+                                                                    col(Outbox.status) == status)).scalars())
+    return [found[row_id] for row_id in sorted(found) if row_id in changed]
 
 
 def retry(engine: Engine, now: datetime, *, ids: list[int] | None = None, kind: str | None = None,
@@ -118,20 +134,15 @@ def retry(engine: Engine, now: datetime, *, ids: list[int] | None = None, kind: 
     Rows being sent right now are left alone. Returns the ids made due."""
     where = _chosen(ids, kind, everything, (Status.PENDING, Status.DEAD))
     with transaction(engine) as session:
-        found = list(session.exec(select(Outbox.id, Outbox.status, Outbox.item_id).where(where).order_by(Outbox.id)))
-        chosen = [row_id for row_id, _, _ in found]
-        if not chosen:
-            return []
-        session.execute(sa.update(Outbox).where(Outbox.id.in_(chosen), where)
-                        .values(status=Status.PENDING, next_attempt_at=now, attempts=0, failing_since=None,
-                                dead_at=None, claimed_until=None))
-        for row_id, status, item_id in found:
+        found = _changed(session, where, Status.PENDING, next_attempt_at=now, attempts=0, failing_since=None,
+                         dead_at=None, claimed_until=None)
+        for row_id, status, item_id, _ in found:
             record(session, row_id, at=now, action="retry", actor=actor,
                    reason=reason or f"was {status}")
             if item_id is not None and status == Status.DEAD:
                 audit.record(session, item_id, actor=actor, kind="message_retried", at=now,
                              text=f"outbox message {row_id} sent again by the operator", outbox_id=row_id)
-    return chosen
+    return [row_id for row_id, _, _, _ in found]
 
 
 def discard(engine: Engine, now: datetime, *, ids: list[int] | None = None, kind: str | None = None,
@@ -142,20 +153,14 @@ def discard(engine: Engine, now: datetime, *, ids: list[int] | None = None, kind
         raise ValueError("a discard needs a reason")
     where = _chosen(ids, kind, everything, (Status.PENDING, Status.DEAD))
     with transaction(engine) as session:
-        found = list(session.exec(select(Outbox.id, Outbox.status, Outbox.item_id, Outbox.kind)
-                                  .where(where).order_by(Outbox.id)))
-        chosen = [row_id for row_id, _, _, _ in found]
-        if not chosen:
-            return []
-        session.execute(sa.update(Outbox).where(Outbox.id.in_(chosen), where)
-                        .values(status=Status.DISCARDED, claimed_until=None))
+        found = _changed(session, where, Status.DISCARDED, claimed_until=None)
         for row_id, status, item_id, row_kind in found:
             record(session, row_id, at=now, action="discard", actor=actor, reason=reason.strip())
             if item_id is not None:
                 audit.record(session, item_id, actor=actor, kind="message_discarded", at=now,
                              text=f"a {row_kind} message ({status}) was given up by the operator: {reason.strip()}",
                              outbox_id=row_id)
-    return chosen
+    return [row_id for row_id, _, _, _ in found]
 
 
 def age_text(seconds: float | None) -> str:
