@@ -210,3 +210,27 @@ def test_retry_makes_waiting_rows_due_now_and_gives_a_fresh_horizon(bench: Bench
     bench.deliver()
     assert bench.outbox()[0].status == Status.SENT
     assert bench.clock.now() - row.created_at == timedelta(minutes=5)
+
+
+def test_the_migration_carries_the_old_maybe_sent_flag_into_its_column(backend: str, pg_cluster, tmp_path) -> None:  # noqa: ANN001
+    """Rows queued by the previous version kept "maybe sent" in their payload; after `handover db
+    upgrade` the dispatcher still looks before posting them."""
+    import sqlalchemy as sa
+
+    from bot import migrate
+    from bot.db import make_engine
+    from tests.pg import database_url
+    engine = make_engine(database_url(backend, tmp_path, pg_cluster, "outbox_migration"))
+    try:
+        migrate.upgrade(engine, "0003")
+        with engine.begin() as conn:
+            for key, payload in (("old-maybe", '{"text": "x", "_maybe_sent": true}'), ("old-plain", '{"text": "y"}')):
+                conn.execute(sa.text("INSERT INTO outbox (idempotency_key, kind, payload, status, attempts, "
+                                     "next_attempt_at, created_at, result) VALUES (:k, 'direct', :p, 'pending', 1, "
+                                     ":t, :t, '{}')"), {"k": key, "p": payload, "t": "2026-03-02 08:00:00"})
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            flags = dict(conn.execute(sa.text("SELECT idempotency_key, maybe_sent FROM outbox")).all())
+        assert {k: bool(v) for k, v in flags.items()} == {"old-maybe": True, "old-plain": False}
+    finally:
+        engine.dispose()
