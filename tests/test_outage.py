@@ -146,3 +146,21 @@ def test_a_refused_token_keeps_messages_waiting_and_tells_the_operator(bench: Be
     bench.clock.advance(minutes=1)
     bench.deliver()
     assert {r.status for r in bench.outbox()} == {Status.SENT} and list(keys_posted(bench.fake).values()) == [1]
+
+
+def test_while_slack_cannot_be_reached_one_message_probes_and_the_rest_wait_for_it(bench: Bench) -> None:
+    """A hanging or refusing Slack costs one call a round, not one (time-out) per queued message."""
+    bench.fake.set_outage(True)
+    for n in range(10):
+        hand_over(bench, customer=f"Queued {n} AB")
+    bench.clock.advance(minutes=2)
+    calls = len(bench.fake.calls)
+    bench.deliver()
+    assert len(bench.fake.calls) - calls == 1
+    rows = bench.outbox()
+    assert {r.status for r in rows} == {Status.PENDING} and all(r.failing_since is not None for r in rows)
+    bench.fake.set_outage(False)
+    bench.clock.advance(minutes=1)
+    bench.deliver()
+    assert {r.status for r in bench.outbox()} == {Status.SENT}
+    assert len(keys_posted(bench.fake)) == 10 and set(keys_posted(bench.fake).values()) == {1}

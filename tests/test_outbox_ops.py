@@ -142,7 +142,7 @@ def test_retry_by_kind_or_all_and_nothing_without_a_choice(bench: Bench) -> None
 
 
 def test_healthz_and_metrics_count_what_waits_and_how_long(bench: Bench) -> None:
-    bench.fake.fail("chat.postMessage", "service_unavailable", status=503, times=None)  # messages can't get out
+    bench.fake.fail("chat.postMessage", "internal_error", status=500, times=None)  # messages can't get out
     for n in range(2):
         hand_over(bench, customer=f"Waiting {n} AB")
     bench.clock.advance(minutes=90)

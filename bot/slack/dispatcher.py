@@ -108,6 +108,7 @@ class Dispatcher:
         self.max_backoff = ctx.settings.outbox_max_backoff_seconds
         self._rng = random.Random()
         self._told: dict[str, float] = {}  # AUTH error -> when this dispatcher last logged it (monotonic)
+        self._unreachable_for: float | None = None  # set in a round where Slack could not be reached
         self._dm: dict[str, str] = {}
         self._senders: dict[str, Callable[[Outbox], dict[str, Any]]] = {
             outbox.Kind.ITEM_CARD: self._item_card,
@@ -133,8 +134,16 @@ class Dispatcher:
     def run_once(self, limit: int = 50) -> int:
         rows = outbox.claim(self.ctx.engine, now=self.ctx.clock.now(), worker=self.worker, limit=limit)
         blocked: dict[str, float] = {}  # channel -> seconds its first waiting row waits
+        self._unreachable_for = None
         for row in rows:
             channel = row.channel_key or f"row:{row.id}"
+            if self._unreachable_for is not None:
+                # Slack can't be reached (no answer, or 502/503/504): the rest of the batch waits as
+                # long as the row that found out, instead of each timing out in turn; one row probes
+                self._finish(lambda s, r=row, w=self._unreachable_for: outbox.reschedule(
+                    s, r, now=self.ctx.clock.now(), error="waiting: Slack could not be reached", retry_after=w,
+                    count_attempt=False, horizon=self.horizon))
+                continue
             if channel in blocked:
                 # wait as long as the row ahead (its Retry-After, or one round), so it goes first again
                 self._finish(lambda s, r=row, w=blocked[channel]: outbox.reschedule(
@@ -189,7 +198,7 @@ class Dispatcher:
             return self._failed(row, exc)
         except Exception as exc:  # time-outs, refused connections: the outcome is unknown
             log.warning("outbox %s: %s", row.id, type(exc).__name__, extra={"item_id": row.item_id})
-            self._retry(row, f"{type(exc).__name__}: {exc}", ambiguous=True)
+            self._unreachable_for = max(self._retry(row, f"{type(exc).__name__}: {exc}", ambiguous=True), SKIP_ROUND)
             return SKIP_ROUND
         self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result=result))
         metrics.SENT.labels(kind=row.kind).inc()
@@ -218,7 +227,9 @@ class Dispatcher:
             retry_after = float((response.headers or {}).get("retry-after", (response.headers or {}).get("Retry-After", 1)))
             return self._retry(row, "ratelimited", retry_after=retry_after, count_attempt=False)
         if status >= 500:
-            self._retry(row, f"HTTP {status}", ambiguous=True)
+            wait = self._retry(row, f"HTTP {status}", ambiguous=True)
+            if status in (502, 503, 504):  # Slack (or the proxy before it) is down, not this message
+                self._unreachable_for = max(wait, SKIP_ROUND)
             return SKIP_ROUND
         if error in PERMANENT:
             errors = response.get("errors") if hasattr(response, "get") else None
