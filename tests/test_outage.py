@@ -164,3 +164,28 @@ def test_while_slack_cannot_be_reached_one_message_probes_and_the_rest_wait_for_
     bench.deliver()
     assert {r.status for r in bench.outbox()} == {Status.SENT}
     assert len(keys_posted(bench.fake)) == 10 and set(keys_posted(bench.fake).values()) == {1}
+
+
+def test_no_connection_at_all_costs_one_attempt_a_round(bench: Bench) -> None:
+    """A proxy that refuses connections (no HTTP answer at all): one row probes, the rest wait."""
+    from slack_sdk import WebClient
+
+    from tests.pg import free_port
+    bench.fake.set_outage(True)
+    for n in range(5):
+        hand_over(bench, customer=f"Refused {n} AB")
+    bench.fake.set_outage(False)
+    nowhere = f"http://127.0.0.1:{free_port()}/api/"  # nothing listens there
+    cut_off = Dispatcher(bench.ctx, client=WebClient(token="x", base_url=nowhere, retry_handlers=[]),
+                         reader=WebClient(token="x", base_url=nowhere, retry_handlers=[]))
+    bench.clock.advance(minutes=2)
+    before = {r.id: r.attempts for r in bench.outbox()}
+    cut_off.run_until_idle()
+    rows = bench.outbox()
+    tried = [r for r in rows if r.attempts > before[r.id]]
+    assert len(tried) == 1 and "URLError" in tried[0].last_error
+    assert all(r.status == Status.PENDING for r in rows)
+    assert {r.last_error for r in rows if r not in tried} == {"waiting: Slack could not be reached"}
+    bench.clock.advance(minutes=1)
+    bench.deliver()  # the connection is back
+    assert {r.status for r in bench.outbox()} == {Status.SENT} and len(keys_posted(bench.fake)) == 5

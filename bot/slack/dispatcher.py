@@ -20,7 +20,8 @@ Guarantees (each proven by a test, see README "Reliability"):
   429, and the operator's errors in AUTH, logged as errors) are retried with backoff capped at
   ``HANDOVER_OUTBOX_MAX_BACKOFF`` for ``HANDOVER_OUTBOX_HORIZON_HOURS`` (see bot.outbox); only
   the errors in PERMANENT end a row as dead at once, and a dead row can be sent again with
-  ``handover outbox retry``.
+  ``handover outbox retry``; while Slack can't be reached at all (no connection, 502/503/504) one
+  row a round probes and the rest of the batch waits as long.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -138,8 +140,8 @@ class Dispatcher:
         for row in rows:
             channel = row.channel_key or f"row:{row.id}"
             if self._unreachable_for is not None:
-                # Slack can't be reached (no answer, or 502/503/504): the rest of the batch waits as
-                # long as the row that found out, instead of each timing out in turn; one row probes
+                # Slack can't be reached (no connection, or 502/503/504): the rest of the batch waits as
+                # long as the row that found out, instead of each failing in turn; one row probes
                 self._finish(lambda s, r=row, w=self._unreachable_for: outbox.reschedule(
                     s, r, now=self.ctx.clock.now(), error="waiting: Slack could not be reached", retry_after=w,
                     count_attempt=False, horizon=self.horizon))
@@ -198,7 +200,9 @@ class Dispatcher:
             return self._failed(row, exc)
         except Exception as exc:  # time-outs, refused connections: the outcome is unknown
             log.warning("outbox %s: %s", row.id, type(exc).__name__, extra={"item_id": row.item_id})
-            self._unreachable_for = max(self._retry(row, f"{type(exc).__name__}: {exc}", ambiguous=True), SKIP_ROUND)
+            wait = self._retry(row, f"{type(exc).__name__}: {exc}", ambiguous=True)
+            if isinstance(exc, URLError):  # no connection at all (refused, no route, connect time-out)
+                self._unreachable_for = max(wait, SKIP_ROUND)
             return SKIP_ROUND
         self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result=result))
         metrics.SENT.labels(kind=row.kind).inc()
