@@ -191,6 +191,10 @@ def dispatch() -> None:
     ctx = _ready_context()
     Dispatcher(ctx).run_until_idle()
     console.print(f"{outbox.pending_count(ctx.engine)} message(s) still waiting (retrying later).")
+    from bot.outbox_admin import read_health
+    if dead := read_health(ctx.engine, ctx.clock.now()).dead:
+        console.print(f"{dead} message(s) dead: `handover outbox list` shows why, `handover outbox retry` "
+                      "sends them again.")
 
 
 @app.command()
@@ -313,6 +317,117 @@ def sandbox(
 from bot.customers_cli import customers_app  # noqa: E402  (the sub-app needs `app` defined above)
 
 app.add_typer(customers_app, name="customers")
+
+
+outbox_app = typer.Typer(help="Messages waiting for Slack, and dead ones: list, retry, discard.",
+                         no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+
+
+def _operator() -> str:
+    import getpass
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001  (no login name in a bare container)
+        return "operator"
+
+
+def _kind_option(kind: Optional[str]) -> Optional[str]:
+    from bot.outbox import Kind
+    if kind is not None and kind not in {k.value for k in Kind}:
+        err.print(f"--kind must be one of: {', '.join(k.value for k in Kind)}")
+        raise typer.Exit(2)
+    return kind
+
+
+@outbox_app.command("list")
+def outbox_list(
+    status: Annotated[str, typer.Option(help="open (waiting and dead), pending, dead or discarded")] = "open",
+    kind: Annotated[Optional[str], typer.Option(help="Only this kind (item_card, direct, digest, …)")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows, oldest first")] = 200,
+) -> None:
+    """What waits to be sent and what was given up: age, attempts, next try, last error."""
+    from bot import outbox_admin
+    from bot.outbox import Status
+    choices = {"open": outbox_admin.OPEN, "pending": (Status.PENDING, Status.SENDING), "dead": (Status.DEAD,),
+               "discarded": (Status.DISCARDED,)}
+    if status not in choices:
+        err.print(f"--status must be one of: {', '.join(choices)}")
+        raise typer.Exit(2)
+    ctx = _ready_context()
+    now = ctx.clock.now()
+    rows = outbox_admin.rows(ctx.engine, statuses=choices[status], kind=_kind_option(kind), limit=limit)
+    queue = outbox_admin.read_health(ctx.engine, now)
+    if rows:
+        table = Table(title="Outbox")
+        for col in ("id", "kind", "status", "age", "attempts", "next try", "item", "last error"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            due = "–" if r.status != Status.PENDING else (
+                "now" if r.next_attempt_at <= now else "in " + outbox_admin.age_text((r.next_attempt_at - now).total_seconds()))
+            table.add_row(str(r.id), r.kind, r.status, outbox_admin.age_text((now - r.created_at).total_seconds()),
+                          str(r.attempts), due, f"#{r.item_id}" if r.item_id else "", escape(r.last_error or ""))
+        console.print(table)
+    console.print(f"{queue.pending} waiting (oldest {outbox_admin.age_text(queue.oldest_pending_seconds)}), "
+                  f"{queue.dead} dead.")
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    ids: Annotated[Optional[list[int]], typer.Argument(help="Row ids (from `handover outbox list`)")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="Every dead or waiting row of this kind")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every dead or waiting row")] = False,
+    send: Annotated[bool, typer.Option(help="Send them now (otherwise a running server sends them)")] = True,
+    by: Annotated[Optional[str], typer.Option(help="Who retries (for the trail; default: your login)")] = None,
+) -> None:
+    """Send dead rows again (and waiting ones without waiting out their backoff)."""
+    from bot import outbox_admin
+    from bot.outbox import Status
+    ctx = _ready_context()
+    try:
+        chosen = outbox_admin.retry(ctx.engine, ctx.clock.now(), ids=ids, kind=_kind_option(kind), everything=all_,
+                                    actor=by or _operator())
+    except outbox_admin.NothingChosen as exc:
+        err.print(f"{exc}.")
+        raise typer.Exit(2) from None
+    if not chosen:
+        err.print("No dead or waiting row matches.")
+        raise typer.Exit(1)
+    console.print(f"{len(chosen)} message(s) due again: {', '.join(map(str, chosen))}.")
+    if send:
+        from bot.slack.dispatcher import Dispatcher
+        Dispatcher(ctx).run_until_idle()
+        left = [r for r in outbox_admin.rows(ctx.engine) if r.id in set(chosen)]
+        sent = len(chosen) - len(left)
+        console.print(f"{sent} sent now; {sum(r.status != Status.DEAD for r in left)} still waiting, "
+                      f"{sum(r.status == Status.DEAD for r in left)} dead again (`handover outbox list`).")
+        raise typer.Exit(1 if any(r.status == Status.DEAD for r in left) else 0)
+
+
+@outbox_app.command("discard")
+def outbox_discard(
+    ids: Annotated[Optional[list[int]], typer.Argument(help="Row ids (from `handover outbox list`)")] = None,
+    reason: Annotated[str, typer.Option(help="Why nobody should receive them (kept on the trail)")] = "",
+    kind: Annotated[Optional[str], typer.Option(help="Every dead or waiting row of this kind")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every dead or waiting row")] = False,
+    by: Annotated[Optional[str], typer.Option(help="Who discards (for the trail; default: your login)")] = None,
+) -> None:
+    """Give rows up for good, with a reason (recorded on the row's and the item's trail)."""
+    from bot import outbox_admin
+    if not reason.strip():
+        err.print("--reason is required: say why these messages should not be sent.")
+        raise typer.Exit(2)
+    ctx = _ready_context()
+    try:
+        chosen = outbox_admin.discard(ctx.engine, ctx.clock.now(), ids=ids, kind=_kind_option(kind),
+                                      everything=all_, actor=by or _operator(), reason=reason)
+    except outbox_admin.NothingChosen as exc:
+        err.print(f"{exc}.")
+        raise typer.Exit(2) from None
+    if not chosen:
+        err.print("No dead or waiting row matches.")
+        raise typer.Exit(1)
+    console.print(f"{len(chosen)} message(s) discarded: {', '.join(map(str, chosen))}.")
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from bot import resources
 from bot.version import version
 
 FALLBACK_SCOPES = ["chat:write", "im:write", "im:history", "users:read", "users:read.email", "commands",
-                   "files:write"]
+                   "files:write", "channels:read", "chat:write.public", "channels:history", "groups:history"]
 
 
 @dataclass
@@ -49,6 +49,8 @@ def checks() -> list[Check]:
         config = None
 
     out.append(_database(settings))
+    if out[-1].ok:
+        out.append(_outbox(settings))
     out.extend(_slack(settings, config))
     return out
 
@@ -69,6 +71,25 @@ def _database(settings) -> Check:  # noqa: ANN001
     if current != head:
         return Check("database", False, f"schema at {current or 'nothing'}, code expects {head}: run `handover db upgrade`")
     return Check("database", True, f"connected, schema at {head}")
+
+
+def _outbox(settings) -> Check:  # noqa: ANN001
+    """Messages waiting, dead ones, the oldest's age: not OK while a message is dead or stale."""
+    from bot.clock import utcnow
+    from bot.db import make_engine
+    from bot.outbox_admin import age_text, read_health
+    try:
+        engine = make_engine(settings.database_url)
+        queue = read_health(engine, utcnow())
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001
+        return Check("outbox", False, f"cannot read the outbox ({type(exc).__name__}: {exc})")
+    detail = (f"{queue.pending} waiting (oldest {age_text(queue.oldest_pending_seconds)}), {queue.dead} dead")
+    if queue.dead:
+        detail += ": `handover outbox list` shows why, `handover outbox retry` sends them again"
+    elif queue.needs_attention:
+        detail += ": `handover outbox list` shows why they wait"
+    return Check("outbox", not queue.needs_attention, detail)
 
 
 def _slack(settings, config) -> list[Check]:  # noqa: ANN001

@@ -218,8 +218,26 @@ class Outbox(SQLModel, table=True):
     created_at: datetime = _ts()
     sent_at: datetime | None = _ts(default=None)
     result: dict[str, Any] = _json(default_factory=dict)
+    # the last attempt may have reached Slack (a time-out, a 5xx, a lease taken over): the next
+    # attempt looks for the row's key in the conversation before posting
+    maybe_sent: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    failing_since: datetime | None = _ts(default=None)  # first failure of the current run of failures
+    dead_at: datetime | None = _ts(default=None)
 
     __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+
+class OutboxEvent(SQLModel, table=True):
+    """The append-only trail of an outbox row: given up (dead), retried or discarded, by whom, why."""
+
+    __tablename__ = "outbox_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    outbox_id: int = Field(foreign_key="outbox.id", index=True)
+    at: datetime = _ts()
+    actor: str = Field(max_length=254)  # "system" or the operator who ran `handover outbox`
+    action: str = Field(max_length=16)  # dead, retry, discard
+    reason: str | None = Field(default=None, sa_type=sa.Text)
 
 
 class RoutingCursor(SQLModel, table=True):

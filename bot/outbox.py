@@ -2,12 +2,28 @@
 state change it reports. The dispatcher (bot.slack.dispatcher) claims due rows, sends them and
 marks them sent; a crash between "saved" and "sent" leaves the row pending, never lost.
 
+Through Slack trouble a row waits and is tried again, never dropped:
+- transient failures (HTTP 5xx, time-outs, refused connections, 429, a refused token or a
+  missing scope the operator must fix) are retried with exponential backoff capped at
+  ``HANDOVER_OUTBOX_MAX_BACKOFF`` (60 s) with jitter, so a queue built up during an outage drains
+  within about a minute of Slack's return, for as long as ``HANDOVER_OUTBOX_HORIZON_HOURS`` (72 h)
+  after the row's first failure;
+- only a permanent error (the dispatcher's ``PERMANENT`` list: a message Slack will never accept,
+  a channel or person that does not exist) or the horizon ends a row as ``dead``. Dead rows are
+  kept: ``handover outbox list`` shows them (``doctor``, ``/healthz``, ``/metrics`` and the admins'
+  App Home count them), ``handover outbox retry`` sends them again, ``handover outbox discard``
+  gives them up with a reason (bot.outbox_admin; every step is in ``outbox_event``).
+- ``maybe_sent`` marks a row whose last attempt may have reached Slack (a time-out, a 5xx, a claim
+  taken over from a dispatcher that died): the next attempt looks for its key first.
+
 This module holds the table operations only; it knows nothing about Slack.
 """
 
 from __future__ import annotations
 
+import random
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -17,7 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.db import is_postgres, transaction
-from bot.models import Outbox
+from bot.models import Outbox, OutboxEvent
 
 
 class Kind(StrEnum):
@@ -43,10 +59,13 @@ class Status(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
-    DEAD = "dead"  # gave up (permanent error); kept for the operator, shown by `handover doctor`
+    DEAD = "dead"  # gave up (permanent error, or failing past the horizon); kept: `handover outbox`
+    DISCARDED = "discarded"  # an operator gave a dead or waiting row up, with a reason (outbox_event)
 
 
-MAX_ATTEMPTS = 12
+WAITING = (Status.PENDING, Status.SENDING)  # not sent yet, and still being tried
+DEFAULT_HORIZON = timedelta(hours=72)
+DEFAULT_MAX_BACKOFF = 60.0
 
 
 def enqueue(
@@ -107,47 +126,80 @@ def claim(engine: Engine, *, now: datetime, worker: str | None = None, limit: in
             .where(Outbox.id.in_(ids), due)
             .values(status=Status.SENDING, claimed_by=worker, claimed_until=now + lease)
         )
+        if taken_over:
+            session.execute(sa.update(Outbox).where(Outbox.id.in_(taken_over), Outbox.claimed_by == worker)
+                            .values(maybe_sent=True))
         rows = list(session.exec(select(Outbox).where(Outbox.id.in_(ids), Outbox.claimed_by == worker)
                                  .order_by(Outbox.id)))
-        for row in rows:
-            if row.id in taken_over and not row.payload.get("_maybe_sent"):
-                row.payload = {**row.payload, "_maybe_sent": True}
-                session.add(row)
     return rows
 
 
 def mark_sent(session: Session, row_id: int, *, now: datetime, result: dict[str, Any]) -> None:
     session.execute(
         sa.update(Outbox).where(Outbox.id == row_id)
-        .values(status=Status.SENT, sent_at=now, result=result, claimed_until=None, last_error=None)
+        .values(status=Status.SENT, sent_at=now, result=result, claimed_until=None, last_error=None,
+                failing_since=None)
     )
+
+
+def backoff(attempts: int, *, cap: float = DEFAULT_MAX_BACKOFF, rng: random.Random | None = None) -> float:
+    """Seconds before attempt ``attempts + 1``: 1, 2, 4, … capped at ``cap``, with jitter (between
+    half and all of it) so that rows failed together by an outage don't all come back at once."""
+    ceiling = min(2.0 ** max(attempts - 1, 0), cap)
+    return ceiling * (rng or random).uniform(0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class Rescheduled:
+    wait: float  # seconds until the row is due again (0 when it died)
+    dead: bool  # the row failed for longer than the horizon and was given up
 
 
 def reschedule(session: Session, row: Outbox, *, now: datetime, error: str,
-               retry_after: float | None = None, ambiguous: bool = False, count_attempt: bool = True) -> float:
-    """Put a row back for a later attempt: after Slack's Retry-After, or with exponential backoff.
-    ``ambiguous`` records that the last attempt may have reached Slack (a time-out, a 5xx), so the
-    next attempt first checks whether the message already arrived. Returns the seconds it waits."""
+               retry_after: float | None = None, ambiguous: bool = False, count_attempt: bool = True,
+               failure: bool = True, horizon: timedelta = DEFAULT_HORIZON,
+               max_backoff: float = DEFAULT_MAX_BACKOFF, rng: random.Random | None = None) -> Rescheduled:
+    """Put a row back for a later attempt: after Slack's Retry-After, or with capped exponential
+    backoff. ``ambiguous`` records that the last attempt may have reached Slack (a time-out, a 5xx),
+    so the next attempt first checks whether the message already arrived. ``failure`` (the default)
+    counts toward the horizon: a row that has been failing for ``horizon`` is given up as dead; a
+    row that only waits for another one (``failure=False``) never dies of waiting."""
     attempts = row.attempts + (1 if count_attempt else 0)
     if retry_after is None:
-        retry_after = min(2 ** max(attempts - 1, 0), 300)
-    payload = dict(row.payload)
-    if ambiguous:
-        payload["_maybe_sent"] = True
-    status = Status.DEAD if attempts >= MAX_ATTEMPTS else Status.PENDING
+        retry_after = backoff(attempts, cap=max_backoff, rng=rng)
+    failing_since = (row.failing_since or now) if failure else row.failing_since
+    if failure and now - failing_since >= horizon:
+        session.execute(
+            sa.update(Outbox).where(Outbox.id == row.id)
+            .values(status=Status.DEAD, attempts=attempts, dead_at=now, failing_since=failing_since,
+                    last_error=error[:1000], claimed_until=None, maybe_sent=row.maybe_sent or ambiguous)
+        )
+        record(session, row.id, at=now, action="dead",
+               reason=f"still failing after {horizon} (since {failing_since:%Y-%m-%d %H:%M} UTC): {error}")
+        return Rescheduled(0.0, True)
     session.execute(
         sa.update(Outbox).where(Outbox.id == row.id)
-        .values(status=status, attempts=attempts, next_attempt_at=now + timedelta(seconds=retry_after),
-                last_error=error[:1000], claimed_until=None, payload=payload)
+        .values(status=Status.PENDING, attempts=attempts, next_attempt_at=now + timedelta(seconds=retry_after),
+                last_error=error[:1000], claimed_until=None, maybe_sent=row.maybe_sent or ambiguous,
+                failing_since=failing_since)
     )
-    return float(retry_after)
+    return Rescheduled(float(retry_after), False)
 
 
-def mark_dead(session: Session, row_id: int, *, error: str) -> None:
+def mark_dead(session: Session, row_id: int, *, error: str, now: datetime) -> None:
     session.execute(
         sa.update(Outbox).where(Outbox.id == row_id)
-        .values(status=Status.DEAD, last_error=error[:1000], claimed_until=None)
+        .values(status=Status.DEAD, last_error=error[:1000], claimed_until=None, dead_at=now)
     )
+    record(session, row_id, at=now, action="dead", reason=error)
+
+
+def record(session: Session, row_id: int, *, at: datetime, action: str, reason: str | None = None,
+           actor: str = "system") -> OutboxEvent:
+    """Add to a row's trail (append-only): ``dead``, ``retry`` or ``discard``."""
+    event = OutboxEvent(outbox_id=row_id, at=at, actor=actor[:254], action=action, reason=reason)
+    session.add(event)
+    return event
 
 
 def pending_count(engine: Engine) -> int:

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     api_rate_burst: int = Field(100, alias="HANDOVER_API_BURST")
     api_auth_failures: int = Field(10, alias="HANDOVER_API_AUTH_FAILURES")
     api_auth_window: float = Field(300.0, alias="HANDOVER_API_AUTH_WINDOW")
+    # the outbox: how long a message is retried through transient Slack trouble (5xx, time-outs,
+    # refused connections, 429, a refused token) before it is given up as dead, and the longest
+    # wait between two attempts (so deliveries resume within about this long after Slack is back)
+    outbox_horizon_hours: float = Field(72.0, gt=0, alias="HANDOVER_OUTBOX_HORIZON_HOURS")
+    outbox_max_backoff_seconds: float = Field(60.0, gt=0, alias="HANDOVER_OUTBOX_MAX_BACKOFF")
 
     @field_validator("slack_api_url")
     @classmethod

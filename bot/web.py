@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot import logs, lookup_api, outbox
+from bot import logs, lookup_api, metrics, outbox_admin
 from bot.boundary import RequestBoundary
 from bot.context import Context
 from bot.db import answering_within, run_in_transaction, unavailable
@@ -174,10 +174,18 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
     def healthz() -> JSONResponse:
         try:
             run_in_transaction(ctx.engine, lambda s: s.execute(text("SELECT 1")), attempts=1)
-            pending = outbox.pending_count(ctx.engine)
+            # waiting, dead (`handover outbox list`), and how long the oldest has waited
+            queue = outbox_admin.read_health(ctx.engine, ctx.clock.now()).as_dict()
         except Exception as exc:  # report, don't crash
             return JSONResponse({"ok": False, "database": type(exc).__name__}, status_code=503)
-        return JSONResponse({"ok": True, "database": "ok", "outbox_pending": pending, "version": version()})
+        return JSONResponse({"ok": True, "database": "ok", **queue, "version": version()})
+
+    registry = metrics.registry_for(ctx)
+
+    @api.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        """Prometheus text format: the outbox queue (from the database) and this process's counters."""
+        return Response(metrics.exposition(registry), media_type=metrics.CONTENT_TYPE)
 
     @api.exception_handler(StarletteHTTPException)  # FastAPI's own 400s and 404/405s too: {"error": reason}
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -298,7 +298,7 @@ def test_a_dispatcher_that_died_between_posting_and_recording_does_not_post_twic
     item_id = r.json()["id"]
     dying = Dispatcher(bench.ctx, worker="dying")
     [row] = outbox.claim(bench.ctx.engine, now=bench.clock.now(), worker="dying")
-    assert row.attempts == 0 and not row.payload.get("_maybe_sent")
+    assert row.attempts == 0 and not row.maybe_sent
     dying._item_card(row)  # posted; then the process died before marking the row sent
     assert list(keys_posted(bench.fake).values()) == [1]
     bench.deliver()  # another dispatcher at once: the row is still leased to the dead one

@@ -42,7 +42,7 @@ def test_a_time_out_after_slack_posted_does_not_post_twice(bench: Bench) -> None
     impatient.run_once()  # times out, although the fake goes on to post the card
     time.sleep(1.6)
     [row] = [r for r in bench.outbox() if r.kind == "item_card"]
-    assert row.status == Status.PENDING and row.payload.get("_maybe_sent")
+    assert row.status == Status.PENDING and row.maybe_sent
     bench.clock.advance(minutes=1)
     bench.deliver()
     assert list(keys_posted(bench.fake).values()) == [1]

@@ -25,7 +25,8 @@ BOT_USER = "UHANDOVER"
 BOT_ID = "BHANDOVER"
 TEAM = "T0HANDOVER"
 DEFAULT_SCOPES = ("chat:write", "im:write", "im:history", "users:read", "users:read.email", "commands",
-                  "files:write", "channels:read", "chat:write.public")  # what slack-manifest.yaml asks for
+                  "files:write", "channels:read", "chat:write.public", "channels:history",
+                  "groups:history")  # what slack-manifest.yaml asks for
 
 
 @dataclass
@@ -253,6 +254,14 @@ class FakeSlack:
         """The next ``times`` calls of ``method`` (every call when None) fail with ``error``."""
         with self._lock:
             self._failures.setdefault(method, []).append((error, status, times))
+
+    def clear_failures(self, method: str | None = None) -> None:
+        """Forget the failures ``fail`` set up (for ``method``, or all): Slack works again."""
+        with self._lock:
+            if method is None:
+                self._failures.clear()
+            else:
+                self._failures.pop(method, None)
 
     def set_outage(self, down: bool) -> None:
         """Every method answers HTTP 503 while Slack is "down"."""

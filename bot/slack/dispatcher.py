@@ -12,24 +12,36 @@ Guarantees (each proven by a test, see README "Reliability"):
   first again; after other failures each row backs off on its own (no head-of-line blocking);
 - a claim is a 60 s lease: a row whose lease ran out (its dispatcher crashed, or hung) is taken
   over by the next claim and treated as "maybe sent" (its key is looked for before posting), and
-  a dispatcher never starts sending a row whose lease ends within LEASE_MARGIN.
+  a dispatcher never starts sending a row whose lease ends within LEASE_MARGIN;
+- when that look is impossible (Slack refuses conversations.history/replies: ``missing_scope``,
+  ``not_in_channel``, …) the message is posted anyway and a warning names the row as a possible
+  duplicate: at least once, never lost;
+- an outage does not lose messages: transient failures (5xx, time-outs, refused connections,
+  429, and the operator's errors in AUTH, logged as errors) are retried with backoff capped at
+  ``HANDOVER_OUTBOX_MAX_BACKOFF`` for ``HANDOVER_OUTBOX_HORIZON_HOURS`` (see bot.outbox); only
+  the errors in PERMANENT end a row as dead at once, and a dead row can be sent again with
+  ``handover outbox retry``; while Slack can't be reached at all (no connection, 502/503/504) one
+  row a round probes and the rest of the batch waits as long.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 from sqlmodel import Session
 
-from bot import audit, outbox, people_time
+from bot import audit, metrics, outbox, people_time
 from bot.context import Context
 from bot.db import run_in_transaction
 from bot.flows import deliver
@@ -50,12 +62,25 @@ LEASE_MARGIN = timedelta(seconds=15)  # longer than one Web API call may take (t
 # After a failure with the row's own backoff (5xx, time-out, another error) the channel's next rows
 # only skip this round: a row that failed often must not hold its channel for its long backoff.
 SKIP_ROUND = 0.2
-# Errors after which trying again can't help: the row is dead (kept, shown by `handover doctor`).
-PERMANENT = {"invalid_blocks", "invalid_arguments", "msg_too_long", "no_text", "invalid_metadata_format",
-             "too_many_attachments", "invalid_json", "json_not_object", "unknown_method"}
 # Errors where the person can't be reached: the flow's fallbacks take over.
 UNREACHABLE = {"channel_not_found", "user_not_found", "user_disabled", "account_inactive",
                "cannot_dm_bot", "is_archived", "not_in_channel", "users_not_found"}
+# Errors after which trying again can't help (a message Slack will never accept; a channel, thread
+# or person that is not there, after the kind's own fallbacks): the row is dead at once — kept,
+# listed by `handover outbox list`, sent again by `handover outbox retry` once the cause is fixed.
+PERMANENT = {"invalid_blocks", "invalid_arguments", "msg_too_long", "no_text", "invalid_metadata_format",
+             "too_many_attachments", "invalid_json", "json_not_object", "unknown_method", "unknown_kind",
+             "channel_not_found", "not_in_channel", "is_archived", "thread_not_found", "user_not_found",
+             "user_disabled", "cannot_dm_bot", "users_not_found", "fallback_unreachable", "cant_update_message",
+             "restricted_action"}
+# The operator's errors: the token or the app's scopes. Every message would fail the same way until
+# someone fixes the token or reinstalls the app, so the rows wait (retried like an outage, until the
+# horizon) and the operator is told: an error in the log (once a minute), `/healthz`, `doctor`.
+AUTH = {"not_authed", "invalid_auth", "token_revoked", "token_expired", "account_inactive", "missing_scope",
+        "no_permission", "not_allowed_token_type", "team_access_not_granted", "ekm_access_denied",
+        "access_denied", "org_login_required"}
+# Errors answered with HTTP 200 after which the message may have been posted all the same.
+UNCERTAIN = {"fatal_error", "internal_error", "service_unavailable"}
 
 
 class Defer(Exception):
@@ -80,8 +105,13 @@ class Dispatcher:
                  worker: str | None = None) -> None:
         self.ctx = ctx
         self.client = client or sending_client(ctx.settings)
-        self.reader = reader or reading_client(ctx.settings)
+        self.reader = reader or reading_client(ctx.settings, retry=False)
         self.worker = worker or f"dispatcher-{uuid.uuid4().hex[:8]}"
+        self.horizon = timedelta(hours=ctx.settings.outbox_horizon_hours)
+        self.max_backoff = ctx.settings.outbox_max_backoff_seconds
+        self._rng = random.Random()
+        self._told: dict[str, float] = {}  # AUTH error -> when this dispatcher last logged it (monotonic)
+        self._unreachable_for: float | None = None  # set in a round where Slack could not be reached
         self._dm: dict[str, str] = {}
         self._senders: dict[str, Callable[[Outbox], dict[str, Any]]] = {
             outbox.Kind.ITEM_CARD: self._item_card,
@@ -108,13 +138,21 @@ class Dispatcher:
     def run_once(self, limit: int = 50) -> int:
         rows = outbox.claim(self.ctx.engine, now=self.ctx.clock.now(), worker=self.worker, limit=limit)
         blocked: dict[str, float] = {}  # channel -> seconds its first waiting row waits
+        self._unreachable_for = None
         for row in rows:
             channel = row.channel_key or f"row:{row.id}"
+            if self._unreachable_for is not None:
+                # Slack can't be reached (no connection, or 502/503/504): the rest of the batch waits as
+                # long as the row that found out, instead of each failing in turn; one row probes
+                self._finish(lambda s, r=row, w=self._unreachable_for: outbox.reschedule(
+                    s, r, now=self.ctx.clock.now(), error="waiting: Slack could not be reached", retry_after=w,
+                    count_attempt=False, horizon=self.horizon))
+                continue
             if channel in blocked:
                 # wait as long as the row ahead (its Retry-After, or one round), so it goes first again
                 self._finish(lambda s, r=row, w=blocked[channel]: outbox.reschedule(
                     s, r, now=self.ctx.clock.now(), error="waiting behind an earlier message", retry_after=w,
-                    count_attempt=False))
+                    count_attempt=False, failure=False))
                 continue
             wait = self._send(row)
             if wait:
@@ -158,17 +196,34 @@ class Dispatcher:
             return 0.0
         except Defer as defer:
             waits = self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=str(defer),
-                                                             retry_after=defer.seconds, count_attempt=False))
+                                                             retry_after=defer.seconds, count_attempt=False,
+                                                             failure=False)).wait
             return waits if defer.holds_channel else 0.0
         except SlackApiError as exc:
             return self._failed(row, exc)
         except Exception as exc:  # time-outs, refused connections: the outcome is unknown
             log.warning("outbox %s: %s", row.id, type(exc).__name__, extra={"item_id": row.item_id})
-            self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=f"{type(exc).__name__}: {exc}",
-                                                     ambiguous=True))
+            wait = self._retry(row, f"{type(exc).__name__}: {exc}", ambiguous=True)
+            if isinstance(exc, URLError):  # no connection at all (refused, no route, connect time-out)
+                self._unreachable_for = max(wait, SKIP_ROUND)
             return SKIP_ROUND
         self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result=result))
+        metrics.SENT.labels(kind=row.kind).inc()
         return 0.0
+
+    def _retry(self, row: Outbox, error: str, *, retry_after: float | None = None, ambiguous: bool = False,
+               count_attempt: bool = True) -> float:
+        """A transient failure: the row waits (capped backoff, jitter) unless it failed past the horizon."""
+        now = self.ctx.clock.now()
+        done = self._finish(lambda s: outbox.reschedule(
+            s, row, now=now, error=error, retry_after=retry_after, ambiguous=ambiguous, count_attempt=count_attempt,
+            horizon=self.horizon, max_backoff=self.max_backoff, rng=self._rng))
+        metrics.RETRIES.labels(kind=row.kind).inc()
+        if done.dead:
+            metrics.DEAD.labels(kind=row.kind).inc()
+            log.error("outbox %s dead: still failing after %s (%s); `handover outbox retry %s` sends it again",
+                      row.id, self.horizon, error, row.id, extra={"item_id": row.item_id})
+        return done.wait
 
     def _failed(self, row: Outbox, exc: SlackApiError) -> float:
         now = self.ctx.clock.now
@@ -177,17 +232,27 @@ class Dispatcher:
         error = response.get("error") if hasattr(response, "get") else None
         if status == 429:
             retry_after = float((response.headers or {}).get("retry-after", (response.headers or {}).get("Retry-After", 1)))
-            return self._finish(lambda s: outbox.reschedule(s, row, now=now(), error="ratelimited",
-                                                            retry_after=retry_after, count_attempt=False))
+            return self._retry(row, "ratelimited", retry_after=retry_after, count_attempt=False)
         if status >= 500:
-            self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=f"HTTP {status}", ambiguous=True))
+            wait = self._retry(row, f"HTTP {status}", ambiguous=True)
+            if status in (502, 503, 504):  # Slack (or the proxy before it) is down, not this message
+                self._unreachable_for = max(wait, SKIP_ROUND)
             return SKIP_ROUND
-        if error in PERMANENT or error == "unknown_kind":
-            log.error("outbox %s dead: %s %s", row.id, error, response.get("errors") if hasattr(response, "get") else "",
-                      extra={"item_id": row.item_id})
-            self._finish(lambda s: outbox.mark_dead(s, row.id, error=f"{error}: {response.get('errors', '')}"))
+        if error in PERMANENT:
+            errors = response.get("errors") if hasattr(response, "get") else None
+            why = f"{error}: {errors}" if errors else str(error)
+            log.error("outbox %s dead: %s; `handover outbox list` shows it, `handover outbox retry %s` sends it "
+                      "again once the cause is fixed", row.id, why, row.id, extra={"item_id": row.item_id})
+            self._finish(lambda s: outbox.mark_dead(s, row.id, error=why, now=now()))
+            metrics.DEAD.labels(kind=row.kind).inc()
             return 0.0
-        self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=str(error or exc)))
+        if error in AUTH:
+            last = self._told.get(error)
+            if last is None or time.monotonic() - last >= 60:
+                self._told[error] = time.monotonic()
+                log.error("Slack refuses the bot token (%s): messages wait in the outbox until the token or the "
+                          "app's scopes are fixed (`handover doctor` checks them)", error)
+        self._retry(row, str(error or exc), ambiguous=error in UNCERTAIN)
         return SKIP_ROUND
 
     # ----- helpers ----------------------------------------------------------------------
@@ -200,15 +265,26 @@ class Dispatcher:
         return {"event_type": METADATA_EVENT, "event_payload": {"key": row.idempotency_key}}
 
     def _already_posted(self, row: Outbox, channel: str, thread_ts: str | None) -> dict[str, Any] | None:
-        """After an attempt with unknown outcome: is a message with this row's key already there?"""
-        if not row.payload.get("_maybe_sent"):
+        """After an attempt with unknown outcome: is a message with this row's key already there?
+        When Slack refuses the look (a missing ``*:history`` scope, a channel the bot can't read),
+        the message is posted again — at least once — and the possible duplicate is logged."""
+        if not row.maybe_sent:
             return None
-        if thread_ts:
-            messages = self.reader.conversations_replies(channel=channel, ts=thread_ts,
-                                                         include_all_metadata=True, limit=200)["messages"]
-        else:
-            messages = self.reader.conversations_history(channel=channel, include_all_metadata=True,
-                                                         limit=200)["messages"]
+        try:
+            if thread_ts:
+                messages = self.reader.conversations_replies(channel=channel, ts=thread_ts,
+                                                             include_all_metadata=True, limit=200)["messages"]
+            else:
+                messages = self.reader.conversations_history(channel=channel, include_all_metadata=True,
+                                                             limit=200)["messages"]
+        except SlackApiError as exc:
+            status = getattr(exc.response, "status_code", 200)
+            if status == 429 or status >= 500:
+                raise  # Slack is in trouble: try the whole row again later
+            log.warning("outbox %s: could not check whether it already reached %s (%s): posting it, a duplicate "
+                        "is possible", row.id, channel, exc.response.get("error"), extra={"item_id": row.item_id})
+            metrics.UNCHECKED.labels(kind=row.kind).inc()
+            return None
         for m in messages:
             meta = m.get("metadata") or {}
             if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == row.idempotency_key:

@@ -9,7 +9,7 @@ from slack_sdk.models.blocks import ActionsBlock
 from slack_sdk.models.views import View
 from sqlmodel import Session
 
-from bot import texts
+from bot import outbox_admin, texts
 from bot.config import Config
 from bot.flows import home
 from bot.ids import ActionId, ItemRef
@@ -35,7 +35,8 @@ def _with_buttons(session: Session, line: str, item_id: int, buttons: list[tuple
 def build(session: Session, config: Config, user_id: str, now: datetime, *, email: str | None = None) -> dict[str, Any]:
     desk = home.desk(session, config, user_id, now, email=email)
     owner = desk["owner"]
-    parts: list[Any] = [b.header(_say("title")), b.context(_say("numbers", n=desk["numbers"]))]
+    parts: list[Any] = [b.header(_say("title")), *_outbox_warning(session, config, email, now),
+                        b.context(_say("numbers", n=desk["numbers"]))]
     waiting, owned = owner["waiting"], owner["no_follow_up"]
     # The parts are read one query after another: an item accepted in between (another replica, on
     # PostgreSQL's READ COMMITTED) can show up in both, and a block_id twice makes Slack refuse the
@@ -67,3 +68,15 @@ def build(session: Session, config: Config, user_id: str, now: datetime, *, emai
     for team in desk["teams"]:
         parts += digest_blocks.team_parts(team)
     return View(type="home", blocks=b.to_dicts(parts, limit=b.VIEW_BLOCKS)).to_dict()
+
+
+def _outbox_warning(session: Session, config: Config, email: str | None, now: datetime) -> list[Any]:
+    """For admins only: while a message is dead, or has waited longer than an hour."""
+    if not config.is_admin(email):
+        return []
+    queue = outbox_admin.health(session, now)
+    if not queue.needs_attention:
+        return []
+    return [b.section(texts.say("outbox.j2", "home_warning", dead=queue.dead, stale=queue.stale,
+                                oldest=texts.duration((queue.oldest_pending_seconds or 0) / 3600)),
+                      block_id="outbox-warning")]
