@@ -252,7 +252,7 @@ def test_handover_report_prints_the_table_and_writes_csv_with_formulas_defused(
             s.add(item)
         s.commit()
     out = tmp_path / "week.csv"
-    monkeypatch.setattr(console, "width", 120)  # a terminal wide enough for the table
+    monkeypatch.setattr(console, "_width", 120)  # a terminal wide enough for the table (undone to "ask the terminal", not to a fixed 80)
     result = cli(bench, "report", "--from", "2026-03-02", "--to", "2026-03-09", "--by", "event", "--csv", str(out))
     assert "Handover report · Mon 2 Mar 2026 – Sun 8 Mar 2026 · by event" in result.output
     [total_line] = [line for line in result.output.splitlines() if line.strip().startswith("total")]
