@@ -174,6 +174,9 @@ def dispatch() -> None:
     ctx = _context()
     Dispatcher(ctx).run_until_idle()
     console.print(f"{outbox.pending_count(ctx.engine)} message(s) still waiting (retrying later).")
+    if ctx.config.webhooks.endpoints:
+        from bot.webhooks.sender import WebhookSender
+        WebhookSender(ctx).run_until_idle()  # its own threads: a slow endpoint did not hold the messages above
 
 
 @app.command()
@@ -291,6 +294,51 @@ def sandbox(
                     log_level="warning")
     finally:
         sb.stop()
+
+
+webhooks_app = typer.Typer(help="Outbound webhooks: every state change of an item, signed, to CRMs and automation tools.",
+                           no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("list")
+def webhooks_list() -> None:
+    """The configured endpoints: events, state, and their deliveries (delivered, waiting, failed)."""
+    from bot.webhooks.cli import print_list
+    raise typer.Exit(print_list(console, _context()))
+
+
+@webhooks_app.command("test")
+def webhooks_test(
+    endpoint: Annotated[str, typer.Argument(help="The endpoint's name in the configuration")],
+) -> None:
+    """Send a signed test event (type handover.test) to an endpoint now and print its answer."""
+    from bot.webhooks.cli import send_test
+    raise typer.Exit(send_test(console, err, _context(), endpoint))
+
+
+@webhooks_app.command("replay")
+def webhooks_replay(
+    since: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Re-send the events from this day on (company time)")],
+    endpoint: Annotated[Optional[str], typer.Option(help="Only to this endpoint (default: every endpoint)")] = None,
+) -> None:
+    """Re-send events from the audit trail with their original ids (receivers drop the ones they have)."""
+    from bot.webhooks.cli import replay
+    raise typer.Exit(replay(console, err, _context(), since=since.date(), endpoint=endpoint))
+
+
+@webhooks_app.command("enable")
+def webhooks_enable(
+    endpoint: Annotated[str, typer.Argument(help="The endpoint's name in the configuration")],
+) -> None:
+    """Send to an endpoint again after it answered 410 Gone (its waiting events go out)."""
+    from bot.webhooks import queue
+    ctx = _context()
+    if ctx.config.webhooks.endpoint(endpoint) is None:
+        err.print(f"No webhook endpoint {escape(endpoint)!r} in the configuration.")
+        raise typer.Exit(2)
+    was = queue.enable(ctx.engine, endpoint)
+    console.print(f"{escape(endpoint)}: " + ("enabled again." if was else "was not disabled."))
 
 
 def main() -> None:
