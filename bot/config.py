@@ -377,11 +377,6 @@ class Webhooks(Strict):
     retry_for_hours: float = Field(72, gt=0)  # keep retrying an unreachable endpoint this long
     endpoints: list[WebhookEndpoint] = []
 
-    @model_validator(mode="before")
-    @classmethod
-    def _list_only(cls, value: Any) -> Any:
-        return {"endpoints": value} if isinstance(value, list) else value
-
     @model_validator(mode="after")
     def _unique(self) -> "Webhooks":
         names = [e.name for e in self.endpoints]

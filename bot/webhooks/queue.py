@@ -32,7 +32,12 @@ from bot.models import WebhookDelivery, WebhookEndpointState, WebhookEvent
 
 log = logging.getLogger("handover.webhooks")
 
-LEASE = timedelta(seconds=120)  # longer than any endpoint's time-out
+
+
+def lease_for(timeout_seconds: float) -> timedelta:
+    """How long a claim holds: well beyond one request's time-out, so a live sender always records
+    its answer before another may take the delivery over."""
+    return timedelta(seconds=2 * timeout_seconds + 10)
 MAX_BACKOFF = 3600.0
 
 
@@ -100,7 +105,7 @@ class Claimed:
     body: str
 
 
-def claim(engine: Engine, endpoint: str, *, now: datetime, limit: int) -> list[Claimed]:
+def claim(engine: Engine, endpoint: str, *, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
     """Up to ``limit`` deliveries for ``endpoint``, each the oldest undelivered event of its item
     (so an item's events go out one after the other, in order), due now and not held by a live
     claim. No SKIP LOCKED here: skipping an item's locked head would let its next event overtake."""
@@ -123,7 +128,7 @@ def claim(engine: Engine, endpoint: str, *, now: datetime, limit: int) -> list[C
             return []
         ids = [r.id for r in due]
         session.execute(sa.update(WebhookDelivery).where(WebhookDelivery.id.in_(ids))
-                        .values(status=Status.SENDING.value, claimed_until=now + LEASE))
+                        .values(status=Status.SENDING.value, claimed_until=now + lease))
         bodies = dict(session.exec(select(WebhookEvent.event_id, WebhookEvent.body)
                                    .where(WebhookEvent.event_id.in_([r.event_id for r in due]))).all())
         return [Claimed(r.id, r.endpoint, r.event_id, r.item_id, r.seq, r.attempts, r.created_at, bodies[r.event_id])

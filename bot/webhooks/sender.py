@@ -119,7 +119,8 @@ class WebhookSender:
 
     def round(self, endpoint: WebhookEndpoint) -> int:
         """Claim and send one batch for ``endpoint`` (different items side by side); how many were tried."""
-        claimed = queue.claim(self.ctx.engine, endpoint.name, now=self.now(), limit=endpoint.concurrency)
+        claimed = queue.claim(self.ctx.engine, endpoint.name, now=self.now(), limit=endpoint.concurrency,
+                              lease=queue.lease_for(endpoint.timeout_seconds))
         if not claimed:
             return 0
         list(self._pool(endpoint).map(lambda row: self.send(endpoint, row), claimed))
@@ -177,7 +178,7 @@ class WebhookSender:
         while not stop.is_set():
             try:
                 busy = work()
-            except Exception:  # noqa: BLE001  (the database restarting, a bug): log, wait, go on
+            except Exception:
                 log.exception("webhook sender round failed")
                 busy = 0
             if not busy:
