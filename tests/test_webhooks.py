@@ -375,3 +375,33 @@ def test_bad_webhook_configuration_is_reported_with_its_line() -> None:
               "      secret_env: CRM_SECRET\n")
     assert exc.value.problems[0] == "<config>:4: webhooks.endpoints[0].url: 'ftp://crm.example' is not an http(s) URL"
     assert exc.value.problems[1].startswith("<config>:5: webhooks.endpoints[0].events[0]: Input should be 'item.created'")
+
+
+def test_list_shows_each_endpoint_and_test_sends_a_signed_event(bench: Bench, monkeypatch: pytest.MonkeyPatch,
+                                                                receivers: list[Receiver]) -> None:
+    from rich.console import Console
+
+    from bot.webhooks.cli import print_list, send_test
+    crm = endpoint(bench, monkeypatch, receivers, "crm", ["item.created"])
+    picky = endpoint(bench, monkeypatch, receivers, "picky", ["item.created"])
+    picky.status = 400
+    people(bench)
+    hand_over(bench)
+    send(bench)
+    console = Console(record=True, width=250)
+    assert print_list(console, bench.ctx) == 1  # one endpoint needs attention
+    lines = console.export_text().splitlines()
+    crm_line = next(line for line in lines if line.strip("│ ").startswith("crm"))
+    picky_line = next(line for line in lines if line.strip("│ ").startswith("picky"))
+    assert "enabled" in crm_line and " 1 " in crm_line
+    assert "HTTP 400" in picky_line
+    console = Console(record=True, width=250)
+    assert send_test(console, console, bench.ctx, "crm") == 0
+    [test_event] = [r for r in crm.accepted if r.event["type"] == "handover.test"]
+    assert f"crm answered 200 to test event {test_event.webhook_id}" in console.export_text()
+    assert send_test(console, console, bench.ctx, "nobody") == 2
+    monkeypatch.delenv("HOOK_CRM_SECRET")
+    console = Console(record=True, width=250)
+    assert send_test(console, console, bench.ctx, "crm") == 1
+    said = console.export_text()
+    assert "HOOK_CRM_SECRET" in said and "is not set" in said
