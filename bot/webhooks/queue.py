@@ -7,7 +7,9 @@ Guarantees:
   pending until its endpoint answered 2xx; a crashed sender's claim (a lease) runs out and the
   delivery is sent again — with the same ``webhook-id``, so the receiver can drop the repeat;
 - in order per item and endpoint: only the oldest undelivered event of an item is ever claimed
-  for an endpoint, so event n+1 waits while event n is pending or retrying;
+  for an endpoint, so event n+1 waits while event n is pending or retrying. "Oldest" is the order
+  the events were recorded in, which for one item is the order its changes were committed (a
+  decision changes the item under an optimistic lock, so two changes of one item never interleave);
 - a delivery that can't succeed (4xx other than 408/429, or no 2xx within the retry horizon) is
   ``failed``: shown by ``handover webhooks list``, ``handover doctor`` and /healthz, and it no
   longer holds the item's later events.
@@ -78,7 +80,9 @@ def fan_out(engine: Engine, config: Config, *, now: datetime, limit: int = 500) 
     with transaction(engine) as session:
         query = select(WebhookEvent).where(WebhookEvent.fanned_out.is_(False)).order_by(WebhookEvent.id).limit(limit)
         if is_postgres(engine):
-            query = query.with_for_update(skip_locked=True)
+            # waits for another fan-out instead of skipping its rows: skipping an item's event n could
+            # let this one queue event n+1 first, and that would overtake n
+            query = query.with_for_update()
         events = list(session.exec(query))
         if not events:
             return 0
