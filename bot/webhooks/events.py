@@ -141,7 +141,7 @@ def _envelope(event_type: str) -> type[BaseModel]:
     return create_model(
         "Event_" + event_type.replace(".", "_"),
         __base__=_Out,
-        __doc__=DESCRIPTIONS.get(T(event_type), event_type) if event_type in T.__members__.values() else event_type,
+        __doc__=DESCRIPTIONS[T(event_type)],
         specversion=(Literal["1.0"], ...),
         id=(str, Field(..., description="Stable: the same in every attempt and replay (also the webhook-id header)")),
         source=(Literal["/handover"], ...),
