@@ -405,3 +405,45 @@ def test_list_shows_each_endpoint_and_test_sends_a_signed_event(bench: Bench, mo
     assert send_test(console, console, bench.ctx, "crm") == 1
     said = console.export_text()
     assert "HOOK_CRM_SECRET" in said and "is not set" in said
+
+
+def test_the_commands_dispatch_list_doctor_and_enable(bench: Bench, monkeypatch: pytest.MonkeyPatch,
+                                                      receivers: list[Receiver], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from tests.harness import BOT_TOKEN, SIGNING_SECRET
+    crm = endpoint(bench, monkeypatch, receivers, "crm", ["item.created"])
+    gone = endpoint(bench, monkeypatch, receivers, "gone", ["item.created"])
+    gone.status = 410
+    config = tmp_path / "handover.yaml"
+    config.write_text(f"""webhooks:
+  endpoints:
+    - {{name: crm, url: "{crm.url}", events: [item.created], secret_env: HOOK_CRM_SECRET}}
+    - {{name: gone, url: "{gone.url}", events: [item.created], secret_env: HOOK_GONE_SECRET}}
+    - {{name: nosecret, url: "http://127.0.0.1:9/x", events: [item.closed], secret_env: HOOK_NOT_SET_ANYWHERE}}
+""", encoding="utf-8")
+    env = {"DATABASE_URL": bench.ctx.settings.database_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
+           "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": bench.fake.api_url,
+           "HANDOVER_CONFIG": str(config), "COLUMNS": "250"}
+    people(bench)
+    item_id = hand_over(bench)  # recorded; no webhook sender has run yet
+    runner = CliRunner()
+    result = runner.invoke(app, ["dispatch"], env=env)
+    assert result.exit_code == 0, result.output
+    assert [(e["type"], e["data"]["item"]["id"]) for e in crm.events()] == [("item.created", item_id)]
+    assert [r.answered for r in gone.requests] == [410]
+    result = runner.invoke(app, ["webhooks", "list"], env=env, terminal_width=250)
+    out = " ".join(result.output.split())
+    assert result.exit_code == 1 and "disabled since" in out and "HOOK_NOT_SET_ANYWHERE" in out
+    result = runner.invoke(app, ["doctor"], env=env, terminal_width=250)
+    out = " ".join(result.output.split())
+    assert "✘ webhook gone: disabled since" in out and "handover webhooks enable gone" in out
+    assert "✘ webhook nosecret: the environment variable HOOK_NOT_SET_ANYWHERE" in out
+    assert "✔ webhook crm: 1 delivered, 0 waiting" in out
+    gone.status = 200
+    result = runner.invoke(app, ["webhooks", "enable", "gone"], env=env)
+    assert result.exit_code == 0 and "enabled again" in result.output
+    result = runner.invoke(app, ["dispatch"], env=env)
+    assert [r.answered for r in gone.requests] == [410, 200]  # the waiting event went out, with its id
+    assert gone.requests[0].webhook_id == gone.requests[1].webhook_id

@@ -24,10 +24,19 @@ from sqlmodel import Session, select
 
 from bot.db import make_engine
 from bot.models import WebhookDelivery, WebhookEvent
-from tests.faults_support import API_TOKEN, app_env, fresh_database, item_body, report, serve, slack_fake, wait_for
+from bot.serverthread import free_port
+from tests.faults_support import (
+    API_TOKEN,
+    app_env,
+    fresh_database,
+    item_body,
+    report,
+    serve,
+    slack_fake,
+    wait_for,
+)
 from tests.pg import database_url
 from tests.webhook_receiver import Receiver
-from bot.serverthread import free_port
 
 pytestmark = pytest.mark.slow
 
