@@ -59,9 +59,7 @@ def wants(endpoint: WebhookEndpoint, event_type: str, data: dict) -> bool:
         return False
     if f.event is not None and (item.get("event") or "").lower() not in {e.lower() for e in f.event}:
         return False
-    if f.region is not None and (item.get("region") or "").lower() not in {r.lower() for r in f.region}:
-        return False
-    return True
+    return f.region is None or (item.get("region") or "").lower() in {r.lower() for r in f.region}
 
 
 def disabled(session: Session) -> dict[str, WebhookEndpointState]:
