@@ -447,3 +447,8 @@ def test_the_commands_dispatch_list_doctor_and_enable(bench: Bench, monkeypatch:
     result = runner.invoke(app, ["dispatch"], env=env)
     assert [r.answered for r in gone.requests] == [410, 200]  # the waiting event went out, with its id
     assert gone.requests[0].webhook_id == gone.requests[1].webhook_id
+    result = runner.invoke(app, ["webhooks", "replay", "--since", f"{START:%Y-%m-%d}", "--endpoint", "crm"], env=env)
+    assert result.exit_code == 0 and "Queued 1 event(s) again" in result.output, result.output
+    assert [r.webhook_id for r in crm.accepted] == [crm.accepted[0].webhook_id] * 2
+    result = runner.invoke(app, ["webhooks", "replay", "--since", "2026-13-01"], env=env)
+    assert result.exit_code == 2  # not a day: typer says so

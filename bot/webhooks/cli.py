@@ -19,8 +19,9 @@ from bot.webhooks import events, queue
 from bot.webhooks.sender import MissingSecret, WebhookSender, post, secrets_of
 
 
-def print_list(console: Console, ctx: Context) -> int:
-    endpoints = ctx.config.webhooks.endpoints
+def print_list(console: Console, ctx: Context, *, only: str | None = None) -> int:
+    """The endpoints' table; 1 when one of them needs attention (disabled, no secret, failures)."""
+    endpoints = [e for e in ctx.config.webhooks.endpoints if only is None or e.name == only]
     if not endpoints:
         console.print("No webhook endpoints are configured (webhooks: in the configuration file).")
         return 0
@@ -108,4 +109,4 @@ def replay(console: Console, err: Console, ctx: Context, *, since: date, endpoin
         err.print(f"{escape(name)} is disabled (410 Gone): `handover webhooks enable {escape(name)}` first.")
     WebhookSender(ctx).run_until_idle(endpoint=endpoint)
     console.print(f"Queued {queued} event(s) again from {since:%Y-%m-%d} on, with their original ids.")
-    return print_list(console, ctx)
+    return print_list(console, ctx, only=endpoint)
