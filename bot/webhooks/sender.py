@@ -39,6 +39,7 @@ log = logging.getLogger("handover.webhooks")
 
 RETRYABLE_4XX = {408, 429}
 POLL_SECONDS = 0.5
+IDLE_WITHOUT_ENDPOINTS = 30.0
 
 
 class MissingSecret(Exception):
@@ -166,7 +167,9 @@ class WebhookSender:
                                     name=f"webhooks-{ep.name}") for ep in self.endpoints]
         for w in workers:
             w.start()
-        self._loop(stop, self.fan_out)
+        # without endpoints the recorded events are only marked as handled: no hurry, and no reason
+        # to take SQLite's write lock twice a second beside the Slack dispatcher
+        self._loop(stop, self.fan_out, idle=POLL_SECONDS if workers else IDLE_WITHOUT_ENDPOINTS)
         for w in workers:
             w.join(timeout=5)
 
@@ -174,7 +177,7 @@ class WebhookSender:
         self._loop(stop, lambda: self.round(endpoint))
 
     @staticmethod
-    def _loop(stop: threading.Event, work: Callable[[], int]) -> None:
+    def _loop(stop: threading.Event, work: Callable[[], int], idle: float = POLL_SECONDS) -> None:
         while not stop.is_set():
             try:
                 busy = work()
@@ -182,7 +185,7 @@ class WebhookSender:
                 log.exception("webhook sender round failed")
                 busy = 0
             if not busy:
-                stop.wait(POLL_SECONDS)
+                stop.wait(idle)
 
     def close(self) -> None:
         for pool in self.pools.values():
