@@ -452,3 +452,19 @@ def test_the_commands_dispatch_list_doctor_and_enable(bench: Bench, monkeypatch:
     assert [r.webhook_id for r in crm.accepted] == [crm.accepted[0].webhook_id] * 2
     result = runner.invoke(app, ["webhooks", "replay", "--since", "2026-13-01"], env=env)
     assert result.exit_code == 2  # not a day: typer says so
+
+
+def test_gone_without_admins_is_told_in_the_ops_channel(bench: Bench, monkeypatch: pytest.MonkeyPatch,
+                                                        receivers: list[Receiver]) -> None:
+    config = bench.ctx.config
+    bench.ctx.config = config.model_copy(update={
+        "roles": config.roles.model_copy(update={"admins": []}),
+        "channels": config.channels.model_copy(update={"ops": "C0OPS"})})
+    gone = endpoint(bench, monkeypatch, receivers, "gone", ["item.created"])
+    gone.status = 410
+    people(bench)
+    hand_over(bench)
+    send(bench)
+    bench.deliver()
+    [told] = [m for m in bench.fake.messages(channel="C0OPS") if "410 Gone" in m.text]
+    assert "handover webhooks enable gone" in told.text
