@@ -14,6 +14,9 @@ def record(session: Session, item_id: int, *, actor: str, kind: str, at: datetim
            text: str | None = None, **detail: Any) -> ItemEvent:
     event = ItemEvent(item_id=item_id, actor=actor, kind=kind, at=at, text=text, detail=detail)
     session.add(event)
+    # the outbound webhooks' hook: a state change is queued for them in this same transaction
+    from bot.webhooks.events import on_audit
+    on_audit(session, event)
     return event
 
 

@@ -195,6 +195,9 @@ def dispatch() -> None:
     if dead := read_health(ctx.engine, ctx.clock.now()).dead:
         console.print(f"{dead} message(s) dead: `handover outbox list` shows why, `handover outbox retry` "
                       "sends them again.")
+    if ctx.config.webhooks.endpoints:
+        from bot.webhooks.sender import WebhookSender
+        WebhookSender(ctx).run_until_idle()  # its own threads: a slow endpoint did not hold the messages above
 
 
 @app.command()
@@ -428,6 +431,51 @@ def outbox_discard(
         err.print("No dead or waiting row matches.")
         raise typer.Exit(1)
     console.print(f"{len(chosen)} message(s) discarded: {', '.join(map(str, chosen))}.")
+
+
+webhooks_app = typer.Typer(help="Outbound webhooks: every state change of an item, signed, to CRMs and automation tools.",
+                           no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("list")
+def webhooks_list() -> None:
+    """The configured endpoints: events, state, and their deliveries (delivered, waiting, failed)."""
+    from bot.webhooks.cli import print_list
+    raise typer.Exit(print_list(console, _ready_context()))
+
+
+@webhooks_app.command("test")
+def webhooks_test(
+    endpoint: Annotated[str, typer.Argument(help="The endpoint's name in the configuration")],
+) -> None:
+    """Send a signed test event (type handover.test) to an endpoint now and print its answer."""
+    from bot.webhooks.cli import send_test
+    raise typer.Exit(send_test(console, err, _ready_context(), endpoint))
+
+
+@webhooks_app.command("replay")
+def webhooks_replay(
+    since: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Re-send the events from this day on (company time)")],
+    endpoint: Annotated[Optional[str], typer.Option(help="Only to this endpoint (default: every endpoint)")] = None,
+) -> None:
+    """Re-send events from the audit trail with their original ids (receivers drop the ones they have)."""
+    from bot.webhooks.cli import replay
+    raise typer.Exit(replay(console, err, _ready_context(), since=since.date(), endpoint=endpoint))
+
+
+@webhooks_app.command("enable")
+def webhooks_enable(
+    endpoint: Annotated[str, typer.Argument(help="The endpoint's name in the configuration")],
+) -> None:
+    """Send to an endpoint again after it answered 410 Gone (its waiting events go out)."""
+    from bot.webhooks import queue
+    ctx = _ready_context()
+    if ctx.config.webhooks.endpoint(endpoint) is None:
+        err.print(f"No webhook endpoint {escape(endpoint)!r} in the configuration.")
+        raise typer.Exit(2)
+    was = queue.enable(ctx.engine, endpoint)
+    console.print(f"{escape(endpoint)}: " + ("enabled again." if was else "was not disabled."))
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.ids import Category
+from bot.ids import Category, WebhookEventType
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -332,6 +332,63 @@ class Ask(Strict):
     tell_sender_after_hours: float = Field(48, gt=0)
 
 
+class WebhookFilters(Strict):
+    """Only items that match: each given list is one condition (any of its values), all must hold."""
+
+    category: list[Category] | None = None
+    event: list[str] | None = None  # the item's event (trade show, webinar), as handed over
+    region: list[str] | None = None
+
+    _lists = field_validator("category", "event", "region", mode="before")(_listify)
+
+
+class WebhookEndpoint(Strict):
+    """A receiver of the outbound webhooks (a CRM workflow, Zapier, n8n, an integration service)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=100)
+    url: str
+    events: list[WebhookEventType] = Field(min_length=1)
+    filters: WebhookFilters = WebhookFilters()
+    secret_env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$")  # the environment variable holding the whsec_… secret
+    # while rotating: the other secret, also signed with, until the receiver knows the new one
+    previous_secret_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    timeout_seconds: float = Field(5, gt=0, le=60)
+    concurrency: int = Field(4, ge=1, le=32)  # requests in flight to this endpoint (different items)
+
+    @field_validator("events", mode="before")
+    @classmethod
+    def _events(cls, v: Any) -> Any:
+        v = _listify(v)
+        if isinstance(v, list) and "*" in v:
+            return [t.value for t in WebhookEventType]
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        from urllib.parse import urlsplit
+        parts = urlsplit(v.strip())
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v.strip()
+
+
+class Webhooks(Strict):
+    retry_for_hours: float = Field(72, gt=0)  # keep retrying an unreachable endpoint this long
+    endpoints: list[WebhookEndpoint] = []
+
+    @model_validator(mode="after")
+    def _unique(self) -> "Webhooks":
+        names = [e.name for e in self.endpoints]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"webhook endpoint names appear twice: {', '.join(dupes)}")
+        return self
+
+    def endpoint(self, name: str) -> WebhookEndpoint | None:
+        return next((e for e in self.endpoints if e.name == name), None)
+
+
 class Config(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 
@@ -348,6 +405,7 @@ class Config(Strict):
     feedback: Feedback = Feedback()
     review: Review = Review()
     ask: Ask = Ask()
+    webhooks: Webhooks = Webhooks()
 
     @field_validator("timezone")
     @classmethod
@@ -560,7 +618,8 @@ def _clean_loc(data: Any, loc: tuple) -> tuple:
 def _is_field(name: str) -> bool:
     return any(name in m.model_fields for m in (Config, SLA, CategoryConfig, ChecklistItem, LeadRule, Checklist,
                                                  DiscardReason, Team, When, Target, Rule, Routing, Roles,
-                                                 WorkingHours, Channels, Digest, Feedback, Review, Ask, Holidays))
+                                                 WorkingHours, Channels, Digest, Feedback, Review, Ask, Holidays,
+                                                 Webhooks, WebhookEndpoint, WebhookFilters))
 
 
 def load_config(path: Path | str | None) -> Config:

@@ -52,6 +52,41 @@ def checks() -> list[Check]:
     if out[-1].ok:
         out.append(_outbox(settings))
     out.extend(_slack(settings, config))
+    if config is not None and config.webhooks.endpoints:
+        out.extend(_webhooks(settings, config))
+    return out
+
+
+def _webhooks(settings, config) -> list[Check]:  # noqa: ANN001
+    """Each endpoint: its secret is in the environment, it is not disabled (410), no failed deliveries."""
+    from bot.db import make_engine
+    from bot.webhooks import queue
+    from bot.webhooks.sender import MissingSecret, secrets_of
+    try:
+        engine = make_engine(settings.database_url)
+        figures = queue.figures(engine)
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001  (the database check above says why)
+        figures, problem = {}, f"deliveries unknown ({type(exc).__name__})"
+    else:
+        problem = None
+    out = []
+    for ep in config.webhooks.endpoints:
+        f = figures.get(ep.name, queue.EndpointFigures())
+        try:
+            secrets_of(ep)
+        except MissingSecret as exc:
+            out.append(Check(f"webhook {ep.name}", False, str(exc)))
+            continue
+        if f.disabled_at is not None:
+            out.append(Check(f"webhook {ep.name}", False, f"disabled since {f.disabled_at:%Y-%m-%d %H:%M} UTC: "
+                                                          f"{f.disabled_reason}; `handover webhooks enable {ep.name}` "
+                                                          "when it is back"))
+        elif f.failed:
+            out.append(Check(f"webhook {ep.name}", False, f"{f.failed} delivery(ies) failed, last: {f.last_error} "
+                                                          "(`handover webhooks list`)"))
+        else:
+            out.append(Check(f"webhook {ep.name}", True, problem or f"{f.delivered} delivered, {f.pending} waiting"))
     return out
 
 

@@ -189,3 +189,21 @@ class NotesRef(BaseModel):
             return cls.model_validate_json(raw or "")
         except ValidationError:
             return None
+
+
+class WebhookEventType(StrEnum):
+    """The outbound webhooks' event types (CloudEvents ``type``; bot/webhooks/events.py)."""
+
+    ITEM_CREATED = "item.created"
+    ITEM_DELIVERED = "item.delivered"
+    ITEM_ACCEPTED = "item.accepted"
+    ITEM_RECATEGORIZED = "item.recategorized"
+    ITEM_REASSIGNED = "item.reassigned"
+    ITEM_DISCARDED = "item.discarded"
+    ITEM_REOPENED = "item.reopened"
+    ITEM_FOLLOW_UP = "item.follow_up"
+    ITEM_CLOSED = "item.closed"
+    QUESTION_ASKED = "question.asked"
+    QUESTION_ANSWERED = "question.answered"
+    FEEDBACK_GIVEN = "feedback.given"
+    REVIEW_VERDICT = "review.verdict"

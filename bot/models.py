@@ -368,3 +368,52 @@ def names_person(user_column: Any, email_column: Any, *, user_id: str | None, em
     if user_id:
         clauses.append(user_column == user_id)
     return sa.or_(*clauses) if clauses else sa.false()
+
+
+class WebhookEvent(SQLModel, table=True):
+    """A state change of an item for the outbound webhooks (bot/webhooks), written by the audit
+    trail's hook in the same transaction as the decision. ``event_id`` is the CloudEvent id and the
+    ``webhook-id`` of every attempt and replay; ``body`` the CloudEvent JSON, fixed when recorded."""
+
+    __tablename__ = "webhook_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=64, unique=True)
+    audit_event_id: int = Field(foreign_key="item_event.id", unique=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    type: str = Field(max_length=32)
+    at: datetime = _ts()
+    body: str = Field(sa_type=sa.Text)
+    fanned_out: bool = Field(default=False, index=True)  # a delivery row exists for each endpoint that wants it
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event on its way to one endpoint: pending until the endpoint answered 2xx."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (sa.UniqueConstraint("endpoint", "event_id"),
+                      sa.Index("ix_webhook_delivery_due", "endpoint", "status", "next_attempt_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    endpoint: str = Field(max_length=100)
+    event_id: str = Field(max_length=64)
+    item_id: int = Field(index=True)
+    seq: int  # the webhook_event id: an item's events go to an endpoint in this order
+    status: str = Field(default="pending", max_length=16)  # pending, sending, delivered, failed
+    attempts: int = 0
+    next_attempt_at: datetime = _ts()
+    claimed_until: datetime | None = _ts(default=None)
+    created_at: datetime = _ts()
+    delivered_at: datetime | None = _ts(default=None)
+    response_status: int | None = None
+    last_error: str | None = Field(default=None, max_length=1000)
+
+
+class WebhookEndpointState(SQLModel, table=True):
+    """What the sender learnt about an endpoint: disabled after it answered 410 Gone."""
+
+    __tablename__ = "webhook_endpoint"
+
+    name: str = Field(primary_key=True, max_length=100)
+    disabled_at: datetime | None = _ts(default=None)
+    disabled_reason: str | None = Field(default=None, max_length=1000)

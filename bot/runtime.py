@@ -43,6 +43,12 @@ class Background:
                              daemon=True)
         t.start()
         self.threads.append(t)
+        # the outbound webhooks: their own sender, so a slow endpoint never delays a Slack message
+        from bot.webhooks.sender import WebhookSender
+        hooks = threading.Thread(target=WebhookSender(self.ctx).run_forever, args=(self.stop,),
+                                 name="webhook-sender", daemon=True)
+        hooks.start()
+        self.threads.append(hooks)
         if self.scheduler:
             from bot.scheduler import start_background
             self.clock = start_background(self.ctx)

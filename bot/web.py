@@ -37,6 +37,7 @@ from bot.lookup_api import LookupOut
 from bot.ratelimit import FailureWindow, TokenBucket
 from bot.slack import guard
 from bot.version import version
+from bot.webhooks import queue as webhook_queue
 
 log = logging.getLogger("handover.web")
 
@@ -170,15 +171,19 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
         """What the person may see of the customer (as in Slack); withheld items are counted, with whom to ask."""
         return lookup_api.look_up(ctx, user=x_handover_user, q=q, customer_id=customer_id)
 
+    _publish_webhooks(api)
+
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
         try:
             run_in_transaction(ctx.engine, lambda s: s.execute(text("SELECT 1")), attempts=1)
             # waiting, dead (`handover outbox list`), and how long the oldest has waited
             queue = outbox_admin.read_health(ctx.engine, ctx.clock.now()).as_dict()
+            webhooks_failed = webhook_queue.failed_count(ctx.engine)
         except Exception as exc:  # report, don't crash
             return JSONResponse({"ok": False, "database": type(exc).__name__}, status_code=503)
-        return JSONResponse({"ok": True, "database": "ok", **queue, "version": version()})
+        return JSONResponse({"ok": True, "database": "ok", **queue,
+                             "webhooks_failed": webhooks_failed, "version": version()})
 
     registry = metrics.registry_for(ctx)
 
@@ -206,6 +211,21 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
         return JSONResponse({"error": "internal error; it was logged"}, status_code=500)
 
     return api
+
+
+def _publish_webhooks(api: FastAPI) -> None:
+    """The outbound webhooks in the OpenAPI document's ``webhooks`` (OpenAPI 3.1): one per event
+    type, its body the CloudEvent the schema in bot/webhooks/schemas/ describes."""
+    from bot.webhooks.events import DESCRIPTIONS, ENVELOPES
+
+    for event_type, model in ENVELOPES.items():
+        def receive(body: Any) -> None:  # noqa: ARG001
+            """Documentation only: Handover POSTs this to your endpoint."""
+        receive.__annotations__ = {"body": Annotated[model, Body()], "return": None}  # real types, not strings
+
+        api.webhooks.post(event_type.value, summary=event_type.value, description=DESCRIPTIONS[event_type]
+                          + " Signed by the Standard Webhooks specification (webhook-id, webhook-timestamp, "
+                            "webhook-signature); answer 2xx when it is stored.")(receive)
 
 
 def _answering(dispatch: Any, request: Any) -> Any:

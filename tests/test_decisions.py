@@ -33,7 +33,7 @@ def test_accept_makes_the_receiver_owner_updates_the_card_and_tells_the_sender(b
     assert f"'{ActionId.ACCEPT.value}'" not in str(card.blocks)  # no second accept button
     assert any("accepted item" in t for t in sent_texts(bench, sender))
     kinds = [e.kind for e in bench.trail(item_id)]
-    assert kinds == ["handed_over", "accepted"]
+    assert kinds == ["handed_over", "delivered", "accepted"]
 
 
 def test_someone_else_clicking_gets_an_ephemeral_and_nothing_changes(bench: Bench) -> None:
@@ -45,7 +45,7 @@ def test_someone_else_clicking_gets_an_ephemeral_and_nothing_changes(bench: Benc
     [ephemeral] = bench.fake.calls_to("chat.postEphemeral")
     assert ephemeral.args["user"] == intruder
     assert f"<@{receiver}>" in ephemeral.args["text"]
-    assert [e.kind for e in bench.trail(item_id)] == ["handed_over"]
+    assert [e.kind for e in bench.trail(item_id)] == ["handed_over", "delivered"]
 
 
 def test_two_clicks_at_once_make_one_decision(bench: Bench) -> None:

@@ -370,6 +370,8 @@ class Dispatcher:
             if item is not None and offered_to_this_receiver(item):
                 session.execute(update(Item).where(Item.id == item_id)
                                 .values(card_channel=posted["channel"], card_ts=posted["ts"], receiver_user_id=user))
+                audit.record(session, item_id, actor="system", kind="delivered", at=self.ctx.clock.now(),
+                             receiver=user, channel=posted["channel"], ts=posted["ts"])  # item.delivered
         self._finish(save)
         return posted
 
