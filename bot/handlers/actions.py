@@ -190,7 +190,8 @@ def notes_page(ack: Ack, body: dict, action: dict, client: WebClient, context: B
     ctx = ctx_of(context)
     ref = NotesRef.parse(action.get("value"))
     view = body.get("view") if (body.get("container") or {}).get("type") == "view" else None
-    if ref is None or not isinstance(view, dict) or not view.get("id"):
+    in_modal = isinstance(view, dict) and bool(view.get("id"))
+    if ref is None or not (in_modal or body.get("trigger_id")):
         ack()
         return
     user, _ = _where(body)
@@ -202,8 +203,10 @@ def notes_page(ack: Ack, body: dict, action: dict, client: WebClient, context: B
             return None
         return shown
     shown = run_in_transaction(ctx.engine, work)
-    if shown is not None:
+    if shown is not None and in_modal:
         client.views_update(view_id=view["id"], hash=view.get("hash"), view=shown)
+    elif shown is not None:  # a page button outside its modal (an old or forged payload): open the modal there
+        client.views_open(trigger_id=body["trigger_id"], view=shown)
     ack()
 
 
