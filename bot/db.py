@@ -23,6 +23,7 @@ T = TypeVar("T")
 BACKGROUND_BUSY_SECONDS = 30.0
 REQUEST_SECONDS = 2.0
 _deadline: ContextVar[float | None] = ContextVar("handover_db_deadline", default=None)
+_read_only: ContextVar[bool] = ContextVar("handover_db_read_only", default=False)
 
 
 @contextmanager
@@ -75,8 +76,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             # Take the write lock at the start of every transaction: read-then-write transactions
             # (claims, decisions) can then never fail half-way with "database is locked". How long
             # it waits for another writer: up to the request's deadline, or 30 s in the background.
+            # Read-only work (:func:`reading`) begins DEFERRED: a WAL snapshot that takes no write
+            # lock, so the dispatcher's and the scheduler's reads never make a click wait.
             conn.exec_driver_sql(f"PRAGMA busy_timeout={_busy_ms()}")
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN DEFERRED" if _read_only.get() else "BEGIN IMMEDIATE")
 
         return engine
     return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
@@ -96,6 +99,22 @@ def transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Session]:
+    """A read-only unit of work, rolled back at the end. On SQLite it begins DEFERRED (a consistent
+    snapshot without the write lock), so long reads — a digest's content, a report — never hold
+    up writers; PostgreSQL readers never block writers anyway. Nothing may be written inside."""
+    token = _read_only.set(True)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+    finally:
+        _read_only.reset(token)
 
 
 def unavailable(exc: BaseException) -> bool:

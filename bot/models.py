@@ -350,3 +350,13 @@ def names_person(user_column: Any, email_column: Any, *, user_id: str | None, em
     if user_id:
         clauses.append(user_column == user_id)
     return sa.or_(*clauses) if clauses else sa.false()
+
+
+# Indexes on expressions (migration 0004_perf): e-mails as names_person compares them, in lower case.
+for _name, _table, _column in [
+        ("ix_item_receiver_email_lower", Item, "receiver_email"), ("ix_item_sender_email_lower", Item, "sender_email"),
+        ("ix_item_business_builder_email_lower", Item, "business_builder_email"),
+        ("ix_item_contact_email_lower", Item, "contact_email"), ("ix_person_email_lower", Person, "email")]:
+    sa.Index(_name, sa.func.lower(_table.__table__.c[_column]))  # type: ignore[attr-defined]
+sa.Index("ix_item_sender_user_id", Item.__table__.c.sender_user_id)  # type: ignore[attr-defined]
+sa.Index("ix_item_business_builder_user_id", Item.__table__.c.business_builder_user_id)  # type: ignore[attr-defined]
