@@ -27,10 +27,12 @@ def email(n: int) -> str:
 
 
 def seed(engine: sa.Engine, *, people: int, items: int, now: datetime, rng: random.Random | None = None,
-         status: str | None = None, next_nudge: bool = True, chunk: int = 5_000) -> None:
+         status: str | None = None, next_nudge: bool = True, offered_within_hours: float = 500,
+         chunk: int = 5_000) -> None:
     """``people`` people known in Slack, ``items`` items among them (customers one per 20 items),
     offered within the last three weeks. ``status``: all items in this status (else a mix).
-    ``next_nudge``: the scheduler has assessed them already (steady state), else a fresh backlog."""
+    ``next_nudge``: the scheduler has assessed them already (steady state), else a fresh backlog.
+    ``offered_within_hours``: how long ago at most they were offered."""
     rng = rng or random.Random(13)
     with engine.begin() as conn:
         conn.execute(sa.insert(Person.__table__), [  # type: ignore[attr-defined]
@@ -47,8 +49,8 @@ def seed(engine: sa.Engine, *, people: int, items: int, now: datetime, rng: rand
         for i in range(start, min(start + chunk, items)):
             receiver, sender = rng.randrange(people), rng.randrange(people)
             state = status or rng.choice(STATUSES)
-            offered = now - timedelta(hours=rng.uniform(1, 500))
-            accepted = offered + timedelta(hours=rng.uniform(1, 40)) if state == "accepted" else None
+            offered = now - timedelta(hours=rng.uniform(0, offered_within_hours))
+            accepted = min(offered + timedelta(hours=rng.uniform(1, 40)), now) if state == "accepted" else None
             rows.append({
                 "external_key": f"bench:{i}", "source": "api", "event_name": "Bench Expo",
                 "customer_id": first_customer + i % customers, "contact_email": f"c{i}@c{i % customers}.example",
