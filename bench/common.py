@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot import migrate
@@ -36,7 +37,8 @@ def parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "sqlite"),
                    help="'sqlite' (a temporary file, the default), 'postgresql' (a throwaway cluster, "
-                        "as the tests start one) or a full SQLAlchemy URL")
+                        "as the tests start one) or the URL of a PostgreSQL server (each run creates and "
+                        "drops its own database there)")
     p.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     return p
 
@@ -46,6 +48,26 @@ class Db:
     url: str
     engine: Engine
     backend: str
+
+
+@contextmanager
+def database_spec(spec: str, tmp: str) -> Iterator[str | None]:
+    """A URL for ``spec`` whose schema someone else makes: None for SQLite (the caller's own file in
+    ``tmp``), a fresh database on a throwaway PostgreSQL cluster, or the URL given."""
+    if spec in ("sqlite", ""):
+        yield None
+    elif spec in ("postgresql", "pg", "postgres"):
+        from tests.pg import Cluster
+        cluster = Cluster()
+        if not cluster.available:
+            raise SystemExit("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+        cluster.start()
+        try:
+            yield cluster.create_database("handover_bench")
+        finally:
+            cluster.stop()
+    else:
+        yield spec
 
 
 @contextmanager
@@ -62,8 +84,10 @@ def database(spec: str) -> Iterator[Db]:
                 raise SystemExit("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
             cluster.start()
             url = cluster.create_database("handover_bench")
+        elif spec.startswith("sqlite"):
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"  # a SQLite URL: a fresh file all the same
         else:
-            url = spec
+            server, url = _fresh_postgres_database(spec)
         engine = make_engine(url)
         try:
             migrate.upgrade(engine)
@@ -72,6 +96,33 @@ def database(spec: str) -> Iterator[Db]:
             engine.dispose()
             if cluster is not None:
                 cluster.stop()
+            elif not url.startswith("sqlite"):
+                _drop_database(server, url)
+
+
+def _fresh_postgres_database(server_url: str) -> tuple[str, str]:
+    """A PostgreSQL URL names the server: each run gets a new database there (dropped after), so a
+    benchmark never writes into the database the URL points at."""
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    from bot.db import normalize_url
+    base = make_url(normalize_url(server_url))
+    name = f"handover_bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return str(base.render_as_string(hide_password=False)), base.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(server_url: str, url: str) -> None:
+    from sqlalchemy.engine import make_url
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    admin.dispose()
 
 
 def context(db: Db, *, api_url: str = "http://127.0.0.1:9/api/", clock: FakeClock | None = None) -> Context:

@@ -10,7 +10,6 @@ nothing else running, in the same run.
 
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
