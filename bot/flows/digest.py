@@ -78,25 +78,31 @@ def recipients(session: Session, config: Config) -> list[Recipient]:
     return sorted(out.values(), key=lambda r: r.email)
 
 
+BATCH = 50  # people read in one snapshot and claimed in one short transaction
+
+
 def run(ctx: Context) -> list[str]:
-    """Queue the digests due now; returns the e-mails of the people who get one. Each person is
-    read in a read-only snapshot (SQLite: no write lock) and claimed in a short transaction of
-    their own (claim and message together), so a run over thousands of people never holds the
-    database: clicks keep being answered while it runs."""
+    """Queue the digests due now; returns the e-mails of the people who get one. People are taken
+    :data:`BATCH` at a time: read in a read-only snapshot (SQLite: no write lock), then claimed in
+    one short transaction (each claim with its message), so a run over thousands of people never
+    holds the database for long: clicks keep being answered while it runs."""
     now = ctx.clock.now()
     with reading(ctx.engine) as session:
         people = recipients(session, ctx.config)
     sent: list[str] = []
-    for person in people:
-        # a person the bot never looked up (a team lead) is looked up first: their digest waits
-        # for their own zone (bounded by people_time.ZONE_WAIT, then the company's)
-        if person.tz is None and run_in_transaction(ctx.engine, lambda s, p=person: people_time.zone_pending(
-                s, user_id=p.user_id, email=p.email, now=now)):
-            continue
+    for start in range(0, len(people), BATCH):
+        batch = []
+        for person in people[start:start + BATCH]:
+            # a person the bot never looked up (a team lead) is looked up first: their digest waits
+            # for their own zone (bounded by people_time.ZONE_WAIT, then the company's)
+            if person.tz is None and run_in_transaction(ctx.engine, lambda s, p=person: people_time.zone_pending(
+                    s, user_id=p.user_id, email=p.email, now=now)):
+                continue
+            batch.append(person)
         with reading(ctx.engine) as session:
-            due = _due_content(session, ctx, person, now)
-        if due is not None and run_in_transaction(ctx.engine, lambda s, p=person, d=due: _claim(s, p, d, now)):
-            sent.append(person.email)
+            due = [(p, d) for p in batch if (d := _due_content(session, ctx, p, now)) is not None]
+        if due:
+            sent += run_in_transaction(ctx.engine, lambda s, d=due: [p.email for p, c in d if _claim(s, p, c, now)])
     return sent
 
 
