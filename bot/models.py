@@ -360,3 +360,4 @@ for _name, _table, _column in [
     sa.Index(_name, sa.func.lower(_table.__table__.c[_column]))  # type: ignore[attr-defined]
 sa.Index("ix_item_sender_user_id", Item.__table__.c.sender_user_id)  # type: ignore[attr-defined]
 sa.Index("ix_item_business_builder_user_id", Item.__table__.c.business_builder_user_id)  # type: ignore[attr-defined]
+sa.Index("ix_outbox_channel_key", Outbox.__table__.c.channel_key)  # type: ignore[attr-defined]

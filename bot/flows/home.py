@@ -18,15 +18,32 @@ from sqlmodel import Session, select
 from bot import outbox
 from bot.config import Config
 from bot.flows.digest import WEEK, Recipient, owner_view, team_view
-from bot.models import Item, Person, names_person
+from bot.models import Item, Outbox, Person, names_person
 
 HANDED_OVER_WINDOW = timedelta(days=30)
 
 
+OPENED_RECENTLY = timedelta(days=14)  # a decision refreshes the Home of people who opened it since
+OPENED = "opened:"  # ``why`` of a refresh because the person opened the tab
+
+
 def queue_refresh(session: Session, user_id: str | None, now: datetime, *, why: str) -> None:
-    """Publish this person's Home again (soon, from the state as it will be then)."""
+    """Publish this person's Home again (soon, from the state as it will be then).
+
+    Refreshes after a decision are coalesced: none for someone who has not opened their Home in
+    :data:`OPENED_RECENTLY` (it is built afresh when they open it), and none while a refresh for
+    them is still waiting to be sent — the dispatcher builds the view when it publishes, so that
+    one shows this change too. Opening the tab always publishes."""
     if not user_id or not user_id[:1] in ("U", "W"):
         return
+    if not why.startswith(OPENED):
+        channel = f"home:{user_id}"
+        mine = (Outbox.channel_key == channel, Outbox.kind == outbox.Kind.HOME.value)
+        if session.exec(select(Outbox.id).where(*mine, Outbox.status == outbox.Status.PENDING).limit(1)).first():
+            return  # the refresh already waiting will show this change
+        if not session.exec(select(Outbox.id).where(*mine, Outbox.idempotency_key.startswith(f"home:{user_id}:{OPENED}"),
+                                                    Outbox.created_at >= now - OPENED_RECENTLY).limit(1)).first():
+            return  # not looking at their Home lately: it is rebuilt when they open it
     outbox.enqueue(session, outbox.Kind.HOME, key=f"home:{user_id}:{why}", now=now, channel_key=f"home:{user_id}",
                    payload={"user": user_id})
 

@@ -1,5 +1,5 @@
 """perf: indexes for the per-person queries (digest, App Home, look-ups): e-mails as compared
-(lower case) and the Slack user ids of senders and Business Builders
+(lower case), the Slack user ids of senders and Business Builders, outbox rows by channel
 
 Revision ID: 0004_perf
 Revises: 0004_identity
@@ -24,6 +24,7 @@ INDEXES = [
     ("ix_item_business_builder_user_id", "item", "business_builder_user_id"),
     ("ix_item_contact_email_lower", "item", "lower(contact_email)"),
     ("ix_person_email_lower", "person", "lower(email)"),
+    ("ix_outbox_channel_key", "outbox", "channel_key"),  # a person's pending App Home refresh (coalescing)
 ]
 
 
