@@ -13,6 +13,7 @@ import statistics
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot import outbox
@@ -37,12 +38,15 @@ def queue_refresh(session: Session, user_id: str | None, now: datetime, *, why: 
     if not user_id or not user_id[:1] in ("U", "W"):
         return
     if not why.startswith(OPENED):
-        channel = f"home:{user_id}"
-        mine = (Outbox.channel_key == channel, Outbox.kind == outbox.Kind.HOME.value)
-        if session.exec(select(Outbox.id).where(*mine, Outbox.status == outbox.Status.PENDING).limit(1)).first():
+        pending = Outbox.status == outbox.Status.PENDING
+        opened = sa.and_(Outbox.idempotency_key.startswith(f"home:{user_id}:{OPENED}"),
+                         Outbox.created_at >= now - OPENED_RECENTLY)
+        found = session.execute(select(pending, opened).where(  # one indexed look-up (channel_key)
+            Outbox.channel_key == f"home:{user_id}", Outbox.kind == outbox.Kind.HOME.value,
+            sa.or_(pending, opened)).order_by(pending.desc()).limit(1)).all()
+        if any(row[0] for row in found):
             return  # the refresh already waiting will show this change
-        if not session.exec(select(Outbox.id).where(*mine, Outbox.idempotency_key.startswith(f"home:{user_id}:{OPENED}"),
-                                                    Outbox.created_at >= now - OPENED_RECENTLY).limit(1)).first():
+        if not found:
             return  # not looking at their Home lately: it is rebuilt when they open it
     outbox.enqueue(session, outbox.Kind.HOME, key=f"home:{user_id}:{why}", now=now, channel_key=f"home:{user_id}",
                    payload={"user": user_id})
