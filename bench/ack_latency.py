@@ -132,7 +132,8 @@ def _rss_kb() -> int:
     return 0
 
 
-def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True, database_url: str | None = None) -> None:
+def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True, database_url: str | None = None,
+                    forget_calls: bool = False) -> None:
     """The real Handover web app with test data; sends back the cards the client will click."""
     import sqlalchemy as sa
 
@@ -184,6 +185,13 @@ def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True, da
             raise RuntimeError(f"item {item_id} has no delivered card or no receiver")
         cards.append({"item_id": item_id, "receiver": receiver, "message": _message_dict(fake.message(channel, ts))})
 
+    if forget_calls:  # bench.rss: the fake's record of every Web API call is not Handover's memory
+        def forget() -> None:
+            while True:
+                time.sleep(0.5)
+                with fake._lock:
+                    fake.calls.clear()
+        threading.Thread(target=forget, daemon=True, name="forget-calls").start()
     background = Background(ctx)
     if dispatcher:
         background.start()  # the outbox dispatcher, as in production
