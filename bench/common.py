@@ -134,7 +134,8 @@ def context(db: Db, *, api_url: str = "http://127.0.0.1:9/api/", clock: FakeCloc
 def machine() -> dict[str, Any]:
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(),
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
 
 
 def pct(values: list[float], q: float) -> float | None:
