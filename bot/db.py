@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +25,7 @@ T = TypeVar("T")
 BACKGROUND_BUSY_SECONDS = 30.0
 REQUEST_SECONDS = 2.0
 _deadline: ContextVar[float | None] = ContextVar("handover_db_deadline", default=None)
+_read_only: ContextVar[bool] = ContextVar("handover_db_read_only", default=False)
 
 
 @contextmanager
@@ -75,8 +78,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             # Take the write lock at the start of every transaction: read-then-write transactions
             # (claims, decisions) can then never fail half-way with "database is locked". How long
             # it waits for another writer: up to the request's deadline, or 30 s in the background.
+            # Read-only work (:func:`reading`) begins DEFERRED: a WAL snapshot that takes no write
+            # lock, so the dispatcher's and the scheduler's reads never make a click wait.
             conn.exec_driver_sql(f"PRAGMA busy_timeout={_busy_ms()}")
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN DEFERRED" if _read_only.get() else "BEGIN IMMEDIATE")
 
         return engine
     return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
@@ -86,16 +91,53 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+def _writer_lock(engine: Engine) -> threading.RLock | None:
+    """SQLite's one write lock, mirrored in the process: the threads of one process (listeners,
+    dispatcher, scheduler) queue for it here and are woken the moment it is free, instead of
+    sleeping in SQLite's busy handler (growing sleeps, no order), which is what made a click wait
+    past its deadline behind other writers. Other processes still meet SQLite's own lock."""
+    if engine.dialect.name != "sqlite":
+        return None
+    lock = engine.__dict__.get("_handover_writer_lock")
+    if lock is None:
+        lock = engine.__dict__.setdefault("_handover_writer_lock", threading.RLock())
+    return lock
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commits on success, rolls back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    """One unit of work: commits on success, rolls back on any error. On SQLite, the writers of
+    this process take turns (:func:`_writer_lock`), waiting at most as long as SQLite would."""
+    lock = _writer_lock(engine)
+    if lock is not None and not lock.acquire(timeout=_busy_ms() / 1000):
+        raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Session]:
+    """A read-only unit of work, rolled back at the end. On SQLite it begins DEFERRED (a consistent
+    snapshot without the write lock), so long reads — a digest's content, a report — never hold
+    up writers; PostgreSQL readers never block writers anyway. Nothing may be written inside."""
+    token = _read_only.set(True)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+    finally:
+        _read_only.reset(token)
 
 
 def unavailable(exc: BaseException) -> bool:

@@ -417,3 +417,14 @@ class WebhookEndpointState(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=100)
     disabled_at: datetime | None = _ts(default=None)
     disabled_reason: str | None = Field(default=None, max_length=1000)
+
+
+# Indexes on expressions (migration 0007_perf): e-mails as names_person compares them, in lower case.
+for _name, _table, _column in [
+        ("ix_item_receiver_email_lower", Item, "receiver_email"), ("ix_item_sender_email_lower", Item, "sender_email"),
+        ("ix_item_business_builder_email_lower", Item, "business_builder_email"),
+        ("ix_item_contact_email_lower", Item, "contact_email"), ("ix_person_email_lower", Person, "email")]:
+    sa.Index(_name, sa.func.lower(_table.__table__.c[_column]))  # type: ignore[attr-defined]
+sa.Index("ix_item_sender_user_id", Item.__table__.c.sender_user_id)  # type: ignore[attr-defined]
+sa.Index("ix_item_business_builder_user_id", Item.__table__.c.business_builder_user_id)  # type: ignore[attr-defined]
+sa.Index("ix_outbox_channel_key", Outbox.__table__.c.channel_key)  # type: ignore[attr-defined]

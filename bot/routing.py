@@ -8,6 +8,7 @@ ever unrouted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -46,6 +47,11 @@ def _matches(values: list[str] | None, actual: str | None) -> bool:
 
 def next_in_rotation(session: Session, team_key: str, size: int) -> int:
     """Atomically advance a team's round-robin cursor and return the member index to use."""
+    return (_advance(session, team_key) - 1) % size
+
+
+def _advance(session: Session, team_key: str) -> int:
+    """Advance a team's cursor by one (row-locked until commit) and return its new position."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     session.execute(insert(RoutingCursor).values(team_key=team_key, position=0).on_conflict_do_nothing())
@@ -55,10 +61,37 @@ def next_in_rotation(session: Session, team_key: str, size: int) -> int:
         .values(position=RoutingCursor.position + 1)
         .returning(RoutingCursor.position)
     ).scalar_one()
-    return (position - 1) % size
+    return int(position)
 
 
-def route(session: Session, config: Config, facts: Facts, *, avoid: set[str] | None = None) -> Route:
+class BatchRotation:
+    """Round-robin turns for many items in one transaction (a batch of an import): the first turn
+    of a team advances its cursor in the database as :func:`next_in_rotation` does (taking the row
+    lock, held to the end of the transaction), later turns count on in memory, and :meth:`save`
+    writes the final position before commit. The turns are the ones one-by-one routing gives."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.positions: dict[str, int] = {}
+        self.moved: set[str] = set()
+
+    def __call__(self, session: Session, team_key: str, size: int) -> int:
+        if team_key not in self.positions:
+            self.positions[team_key] = _advance(session, team_key)
+            return (self.positions[team_key] - 1) % size
+        self.positions[team_key] += 1
+        self.moved.add(team_key)
+        return (self.positions[team_key] - 1) % size
+
+    def save(self) -> None:
+        for team_key in sorted(self.moved):
+            self.session.execute(sa.update(RoutingCursor).where(RoutingCursor.team_key == team_key)
+                                 .values(position=self.positions[team_key]))
+        self.moved.clear()
+
+
+def route(session: Session, config: Config, facts: Facts, *, avoid: set[str] | None = None,
+          rotate: Callable[[Session, str, int], int] = next_in_rotation) -> Route:
     avoid = {a.lower() for a in (avoid or set())}
     for number, rule in enumerate(config.routing.rules, start=1):
         when = rule.when
@@ -85,7 +118,7 @@ def route(session: Session, config: Config, facts: Facts, *, avoid: set[str] | N
             members = [m for m in team.members if m.lower() not in avoid] or list(team.members)
             if not members:
                 continue
-            index = next_in_rotation(session, team.key, len(members))
+            index = rotate(session, team.key, len(members))
             return Route(members[index], team.key, f"{label}: team {team.name} (round robin)")
     fallback = config.routing.fallback
     return Route(fallback, None, "no rule matched: the fallback receiver")

@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 from bot import audit, customers, outbox, people_time, reports
 from bot.config import DAYS, Config, Team
 from bot.context import Context
-from bot.db import insert_once, run_in_transaction
+from bot.db import insert_once, reading, run_in_transaction
 from bot.ids import ItemStatus
 from bot.models import DigestSent, Item, Person, Question, names_person
 
@@ -78,40 +78,62 @@ def recipients(session: Session, config: Config) -> list[Recipient]:
     return sorted(out.values(), key=lambda r: r.email)
 
 
+BATCH = 50  # people read in one snapshot and claimed in one short transaction
+
+
 def run(ctx: Context) -> list[str]:
-    """Queue the digests due now; returns the e-mails of the people who get one."""
-    def work(session: Session) -> list[str]:
-        now = ctx.clock.now()
-        sent: list[str] = []
-        for person in recipients(session, ctx.config):
+    """Queue the digests due now; returns the e-mails of the people who get one. People are taken
+    :data:`BATCH` at a time: read in a read-only snapshot (SQLite: no write lock), then claimed in
+    one short transaction (each claim with its message), so a run over thousands of people never
+    holds the database for long: clicks keep being answered while it runs."""
+    now = ctx.clock.now()
+    with reading(ctx.engine) as session:
+        people = recipients(session, ctx.config)
+    sent: list[str] = []
+    for start in range(0, len(people), BATCH):
+        batch = []
+        for person in people[start:start + BATCH]:
             # a person the bot never looked up (a team lead) is looked up first: their digest waits
             # for their own zone (bounded by people_time.ZONE_WAIT, then the company's)
-            if person.tz is None and people_time.zone_pending(session, user_id=person.user_id,
-                                                              email=person.email, now=now):
+            if person.tz is None and run_in_transaction(ctx.engine, lambda s, p=person: people_time.zone_pending(
+                    s, user_id=p.user_id, email=p.email, now=now)):
                 continue
-            sched = people_time.schedule_of(session, ctx.config, user_id=person.user_id, email=person.email)
-            tz = sched.tz
-            nominal = digest_moment(ctx.config, tz, now)
-            # the configured day and time, or the first working moment after it (a holiday Monday);
-            # a catch-up after downtime also waits for the person's working time, never the night
-            moment = sched.next_working_moment(nominal)
-            if not (moment <= now < moment + LATE_BY_AT_MOST and sched.is_working_time(now)):
-                continue
-            week = reports.iso_week(nominal, tz)
-            if session.get(DigestSent, (person.email, week)) is not None:
-                continue
-            content = build(session, ctx.config, person, now)
-            if not insert_once(session, DigestSent, person=person.email, week=week, at=now, lines=content.lines):
-                continue  # another scheduler claimed it
-            if content.lines == 0:
-                continue  # nothing to report: no empty digest
-            outbox.enqueue(session, outbox.Kind.DIGEST, key=f"digest:{person.email}:{week}", now=now,
-                           channel_key=person.user_id or person.email,
-                           payload={"to_user": person.user_id, "to_email": person.email, "week": week,
-                                    "digest": content.data, "working_time": True})
-            sent.append(person.email)
-        return sent
-    return run_in_transaction(ctx.engine, work)
+            batch.append(person)
+        with reading(ctx.engine) as session:
+            due = [(p, d) for p in batch if (d := _due_content(session, ctx, p, now)) is not None]
+        if due:
+            sent += run_in_transaction(ctx.engine, lambda s, d=due: [p.email for p, c in d if _claim(s, p, c, now)])
+    return sent
+
+
+def _due_content(session: Session, ctx: Context, person: Recipient, now: datetime) -> tuple[str, Content] | None:
+    """This week and ``person``'s digest, when it is due now and not sent yet."""
+    sched = people_time.schedule_of(session, ctx.config, user_id=person.user_id, email=person.email)
+    tz = sched.tz
+    nominal = digest_moment(ctx.config, tz, now)
+    # the configured day and time, or the first working moment after it (a holiday Monday);
+    # a catch-up after downtime also waits for the person's working time, never the night
+    moment = sched.next_working_moment(nominal)
+    if not (moment <= now < moment + LATE_BY_AT_MOST and sched.is_working_time(now)):
+        return None
+    week = reports.iso_week(nominal, tz)
+    if session.get(DigestSent, (person.email, week)) is not None:
+        return None
+    return week, build(session, ctx.config, person, now)
+
+
+def _claim(session: Session, person: Recipient, due: tuple[str, Content], now: datetime) -> bool:
+    """Claim the week for ``person`` and queue the digest, in one transaction: True when queued."""
+    week, content = due
+    if not insert_once(session, DigestSent, person=person.email, week=week, at=now, lines=content.lines):
+        return False  # another scheduler claimed it
+    if content.lines == 0:
+        return False  # nothing to report: no empty digest
+    outbox.enqueue(session, outbox.Kind.DIGEST, key=f"digest:{person.email}:{week}", now=now,
+                   channel_key=person.user_id or person.email,
+                   payload={"to_user": person.user_id, "to_email": person.email, "week": week,
+                            "digest": content.data, "working_time": True})
+    return True
 
 
 # ----- what a digest says -----------------------------------------------------------------------------
@@ -160,9 +182,11 @@ def owner_view(session: Session, config: Config, person: Recipient, now: datetim
                                      .order_by(Item.accepted_at, Item.id))) if uid else []
     asked = list(session.exec(select(Question).where(Question.open == True, Question.asked_by == uid)  # noqa: E712
                               .order_by(Question.asked_at))) if uid else []
-    to_answer = list(session.exec(select(Question).join(Item, Item.id == Question.item_id)
-                                  .where(Question.open == True,  # noqa: E712
-                                         mine(Question.business_builder_user_id, Item.business_builder_email))
+    # from the (few) open questions, the items' Business Builder by index: never a scan of all items
+    as_bb = [Question.business_builder_user_id == uid] if uid else []
+    if email:
+        as_bb.append(Question.item_id.in_(select(Item.id).where(sa.func.lower(Item.business_builder_email) == email)))
+    to_answer = list(session.exec(select(Question).where(Question.open == True, sa.or_(*as_bb) if as_bb else sa.false())  # noqa: E712
                                   .order_by(Question.asked_at)))
     week_ago = now - since
     sent = list(session.exec(select(Item).where(

@@ -13,20 +13,41 @@ import statistics
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot import outbox
 from bot.config import Config
 from bot.flows.digest import WEEK, Recipient, owner_view, team_view
-from bot.models import Item, Person, names_person
+from bot.models import Item, Outbox, Person, names_person
 
 HANDED_OVER_WINDOW = timedelta(days=30)
 
 
+OPENED_RECENTLY = timedelta(days=14)  # a decision refreshes the Home of people who opened it since
+OPENED = "opened:"  # ``why`` of a refresh because the person opened the tab
+
+
 def queue_refresh(session: Session, user_id: str | None, now: datetime, *, why: str) -> None:
-    """Publish this person's Home again (soon, from the state as it will be then)."""
+    """Publish this person's Home again (soon, from the state as it will be then).
+
+    Refreshes after a decision are coalesced: none for someone who has not opened their Home in
+    :data:`OPENED_RECENTLY` (it is built afresh when they open it), and none while a refresh for
+    them is still waiting to be sent — the dispatcher builds the view when it publishes, so that
+    one shows this change too. Opening the tab always publishes."""
     if not user_id or not user_id[:1] in ("U", "W"):
         return
+    if not why.startswith(OPENED):
+        pending = Outbox.status == outbox.Status.PENDING
+        opened = sa.and_(Outbox.idempotency_key.startswith(f"home:{user_id}:{OPENED}"),
+                         Outbox.created_at >= now - OPENED_RECENTLY)
+        found = session.execute(select(pending, opened).where(  # one indexed look-up (channel_key)
+            Outbox.channel_key == f"home:{user_id}", Outbox.kind == outbox.Kind.HOME.value,
+            sa.or_(pending, opened)).order_by(pending.desc()).limit(1)).all()
+        if any(row[0] for row in found):
+            return  # the refresh already waiting will show this change
+        if not found:
+            return  # not looking at their Home lately: it is rebuilt when they open it
     outbox.enqueue(session, outbox.Kind.HOME, key=f"home:{user_id}:{why}", now=now, channel_key=f"home:{user_id}",
                    payload={"user": user_id})
 

@@ -1,5 +1,7 @@
 """Import: every valid row of an event export becomes one item; every invalid row is reported by
-line. Each row is its own transaction, so a bad neighbour never costs a good row, and a re-run
+line. The whole file is validated before anything is written; the valid rows are then written in
+batches (:data:`BATCH` rows a transaction, in bulk: :func:`bot.flows.deliver.hand_over_many`), so
+a bad neighbour never costs a good row and a crash leaves whole batches, and a re-run
 (after a crash, by mistake, or of the same rows in ``leads (1).csv``) creates nothing new: each
 row's key is its normalized content, or the file's id within the row's event
 (:func:`bot.intake.tabular.identity_key`).
@@ -20,7 +22,7 @@ from sqlmodel import Session, select
 from bot import audit
 from bot.context import Context
 from bot.db import run_in_transaction
-from bot.flows.deliver import hand_over
+from bot.flows.deliver import hand_over, hand_over_many
 from bot.ids import Source
 from bot.intake.tabular import MAX_ROWS, ImportRow, RowError, iter_rows
 from bot.models import Item
@@ -53,6 +55,10 @@ class ImportSummary:
         return sum(1 for o in self.outcomes if o.status == "already imported")
 
 
+BATCH = 500  # rows written per transaction
+KEEP = 20_000  # rows kept in memory from the validating pass; a larger file is read a second time
+
+
 def _defaults(event: str | None, business_builder: str | None, sender: str | None) -> dict[str, str]:
     out = {}
     if event:
@@ -77,15 +83,22 @@ def import_file(ctx: Context, path: Path, *, event: str | None = None, business_
     summary = ImportSummary()
     labels = ctx.config.checklist.labels
     defaults = _defaults(event, business_builder, sender)
-    if not dry_run:
-        for _ in iter_rows(path, checklist_keys=labels, defaults=defaults, warnings=summary.warnings,
-                           max_rows=max_rows):
-            pass
-    rows: Iterable[ImportRow | RowError] = iter_rows(path, checklist_keys=labels, defaults=defaults,
-                                                      warnings=summary.warnings if dry_run else [],
-                                                      max_rows=max_rows)
     legacy_scope = f"{event or Path(path).stem}"
-    preview = Session(ctx.engine, expire_on_commit=False) if dry_run else None
+    if not dry_run:
+        kept: list[ImportRow | RowError] | None = []
+        for row in iter_rows(path, checklist_keys=labels, defaults=defaults, warnings=summary.warnings,
+                             max_rows=max_rows):
+            if kept is not None:
+                kept.append(row)
+                if len(kept) > KEEP:
+                    kept = None
+        again = kept if kept is not None else iter_rows(path, checklist_keys=labels, defaults=defaults,
+                                                         warnings=[], max_rows=max_rows)
+        _write(ctx, again, summary, legacy_scope, progress)
+        return summary
+    rows: Iterable[ImportRow | RowError] = iter_rows(path, checklist_keys=labels, defaults=defaults,
+                                                      warnings=summary.warnings, max_rows=max_rows)
+    preview = Session(ctx.engine, expire_on_commit=False)
     try:
         for row in rows:
             if progress:
@@ -95,18 +108,66 @@ def import_file(ctx: Context, path: Path, *, event: str | None = None, business_
                 continue
             summary.warnings.extend(f"line {row.line}: {w}" for w in row.warnings)
             legacy = f"{Source.IMPORT.value}:{legacy_scope}:{row.legacy_key}"
-            if preview is not None:
-                outcome = _create(preview, ctx, row, legacy)
-                if outcome.status == "created":
-                    outcome = replace(outcome, status="would create", item_id=None)
-            else:
-                outcome = run_in_transaction(ctx.engine, lambda s, r=row, k=legacy: _create(s, ctx, r, k))
+            outcome = _create(preview, ctx, row, legacy)
+            if outcome.status == "created":
+                outcome = replace(outcome, status="would create", item_id=None)
             summary.outcomes.append(outcome)
     finally:
-        if preview is not None:
-            preview.rollback()
-            preview.close()
+        preview.rollback()
+        preview.close()
     return summary
+
+
+def _write(ctx: Context, rows: Iterable[ImportRow | RowError], summary: ImportSummary, legacy_scope: str,
+           progress: Callable[[int], None] | None) -> None:
+    """Write the valid rows in batches, each batch one transaction (retried whole on a locked file)."""
+    batch: list[tuple[ImportRow, str]] = []
+
+    def flush() -> None:
+        if batch:
+            todo = list(batch)
+            summary.outcomes.extend(run_in_transaction(ctx.engine, lambda s: _create_batch(s, ctx, todo)))
+            batch.clear()
+
+    for row in rows:
+        if progress:
+            progress(1)
+        if isinstance(row, RowError):
+            summary.errors.append(row)
+            continue
+        summary.warnings.extend(f"line {row.line}: {w}" for w in row.warnings)
+        batch.append((row, f"{Source.IMPORT.value}:{legacy_scope}:{row.legacy_key}"))
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+
+
+def _create_batch(session: Session, ctx: Context, batch: list[tuple[ImportRow, str]]) -> list[RowOutcome]:
+    """:func:`_create` for a batch of rows, in bulk."""
+    legacy_keys = sorted({legacy for _, legacy in batch})
+    old = {i.external_key: i for i in session.exec(select(Item).where(Item.external_key.in_(legacy_keys)))}
+    fresh = [(row, legacy) for row, legacy in batch if legacy not in old]
+    deliveries = iter(hand_over_many(session, ctx, [(row.item, row.key) for row, _ in fresh],
+                                     source=Source.IMPORT, actor="import"))
+    outcomes = []
+    for row, legacy in batch:
+        if legacy in old:  # imported before keys were content-based
+            item = old[legacy]
+            outcomes.append(RowOutcome(line=row.line, key=legacy, customer=row.item.customer,
+                                       category=str(item.category), receiver=item.receiver_email or "",
+                                       routing=item.routing_note or "", status="already imported", item_id=item.id))
+            continue
+        handed = next(deliveries)
+        if handed.created:
+            for warning in row.warnings:
+                audit.record(session, handed.item_id, actor="import", kind="import_warning", at=ctx.clock.now(),
+                             text=f"line {row.line} of the imported file: {warning}", line=row.line)
+        outcomes.append(RowOutcome(line=row.line, key=row.key, customer=row.item.customer,
+                                   category=handed.category, receiver=handed.receiver_email or "",
+                                   routing=handed.routing_note or "",
+                                   status="created" if handed.created else "already imported",
+                                   item_id=handed.item_id))
+    return outcomes
 
 
 def _create(session: Session, ctx: Context, row: ImportRow, legacy_key: str) -> RowOutcome:

@@ -7,12 +7,13 @@ Plain data out; bot/slack/lookup.py turns it into messages and modals, bot/looku
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from rapidfuzz import fuzz
+from rapidfuzz import process as rf_process
 from sqlmodel import Session, select
 
 from bot.config import Config
@@ -24,7 +25,7 @@ from bot.models import Customer, FollowUp, Item, LookupLog, Person, Question, Qu
 from bot.visibility import Viewer, split, whom_to_ask
 
 OPEN = (ItemStatus.PENDING, ItemStatus.ACCEPTED)
-SIMILAR = 0.75  # difflib ratio from which a name counts as a fuzzy match
+SIMILAR = 0.75  # similarity (Indel ratio, as difflib's) from which a name counts as a fuzzy match
 MATCHES = 10  # at most this many customers in a picker
 LATEST = 5  # questions and follow-ups shown on a customer
 
@@ -121,10 +122,21 @@ def _as_domain(query: str) -> str | None:
     return root_domain(text)
 
 
+def _name_index(session: Session) -> list[tuple[int, str, str | None, str]]:
+    """(id, normalized name, domain, name) of every customer: plain driver tuples, no ORM rows
+    (building 50,000 result rows was most of a look-up's time)."""
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute("SELECT id, normalized_name, domain, name FROM customer")
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def find_customers(session: Session, query: str, *, limit: int = MATCHES) -> list[Match]:
     """Customers a person may mean by ``query`` — a name, a domain or a contact's e-mail — best first.
     Exact hits (same normalized name, the domain, a contact's e-mail) win outright; otherwise names
-    that contain the query, then similar names (difflib), then domains that contain it. Names match
+    that contain the query, then similar names (rapidfuzz), then domains that contain it. Names match
     in their own script (:func:`bot.customers.normalize_name`)."""
     query = clean_identifier(query) if "@" in query or "." in query else query.strip()
     query = query or ""
@@ -152,20 +164,32 @@ def find_customers(session: Session, query: str, *, limit: int = MATCHES) -> lis
     if len(norm) < 2:
         return []
     squeezed = norm.replace(" ", "")
-    found: list[Match] = []
-    for c in session.exec(select(Customer)):
-        name = c.normalized_name
+    # One narrow read of the normalized index (id, normalized name, domain: no ORM objects), the
+    # similarity in C (rapidfuzz's Indel ratio, difflib's measure) over all names at once, and
+    # whole records only for the matches shown.
+    rows = _name_index(session)
+    names = [r[1] or "" for r in rows]
+    width = max(len(norm.split()), 1)
+    heads = [" ".join(n.split()[:width]) for n in names]
+    cutoff = SIMILAR * 100
+    similar: dict[int, float] = {}
+    for choices in (names, heads):
+        for _, score, index in rf_process.extract(norm, choices, scorer=fuzz.ratio, score_cutoff=cutoff,
+                                                  limit=None):
+            similar[index] = max(similar.get(index, 0.0), score / 100)
+    scored: list[tuple[float, str, int, str]] = []
+    for index, (cid, name, domain, shown) in enumerate(rows):
+        name = name or ""
         if norm in name:
-            found.append(Match(c, round(0.9 + 0.1 * len(norm) / max(len(name), 1), 4), "name"))
-            continue
-        words = name.split()
-        head = " ".join(words[: max(len(norm.split()), 1)])
-        ratio = max(difflib.SequenceMatcher(None, norm, name).ratio(),
-                    difflib.SequenceMatcher(None, norm, head).ratio())
-        if ratio >= SIMILAR:
-            found.append(Match(c, round(ratio * 0.9, 4), "similar name"))
-        elif c.domain and len(squeezed) >= 3 and squeezed in c.domain:
-            found.append(Match(c, 0.6, "domain"))
+            scored.append((round(0.9 + 0.1 * len(norm) / max(len(name), 1), 4), shown.lower(), cid, "name"))
+        elif index in similar:
+            scored.append((round(similar[index] * 0.9, 4), shown.lower(), cid, "similar name"))
+        elif domain and len(squeezed) >= 3 and squeezed in domain:
+            scored.append((0.6, shown.lower(), cid, "domain"))
+    scored.sort(key=lambda t: (-t[0], t[1], t[2]))
+    scored = scored[:limit]
+    records = {c.id: c for c in session.exec(select(Customer).where(Customer.id.in_([t[2] for t in scored])))}
+    found = [Match(records[cid], score, why) for score, _, cid, why in scored if cid in records]
     found.sort(key=lambda m: (-m.score, m.customer.name.lower(), m.customer.id))
     return found[:limit]
 

@@ -121,7 +121,10 @@ def _held_back(session: Session, item: Item, sched: Schedule, now: datetime) -> 
 
 
 def run(ctx: Context, *, limit: int = 500) -> Run:
-    """One scheduler tick: everything due now, in one transaction."""
+    """One scheduler tick: first the items never assessed (a fresh backlog, e.g. a big import) get
+    their first due moment set-wise (:func:`assess_new`), then everything due now, in one transaction."""
+    assess_new(ctx, ctx.clock.now())
+
     def work(session: Session) -> Run:
         if is_postgres(session.get_bind()):
             # Two schedulers take turns (SQLite's BEGIN IMMEDIATE does the same): the second run
@@ -136,6 +139,85 @@ def run(ctx: Context, *, limit: int = 500) -> Run:
         _queue_batches(session, ctx, now, done)
         return done
     return run_in_transaction(ctx.engine, work)
+
+
+# ----- a fresh backlog: items never assessed -------------------------------------------------------
+
+ASSESS_CHUNK = 2_000  # items read and updated per short transaction
+ASSESS_PER_TICK = 50_000  # at most this many per tick: a 100,000-item backlog is assessed in two ticks
+
+
+def _pending_next(steps: list[Step], sched: Schedule, offered_at: datetime, nudge_step: int,
+                  now: datetime) -> datetime | None:
+    """When a pending item's next ladder step is due, or None when a step is due now."""
+    elapsed = sched.between(offered_at, now)
+    target = max((n for n, s in enumerate(steps, start=1) if s.hours <= elapsed), default=0)
+    if target > nudge_step:
+        return None
+    return sched.add(offered_at, steps[nudge_step].hours) if nudge_step < len(steps) else NEVER
+
+
+def _follow_up_next(ctx: Context, category: str, sched_of: Any, row: Any, now: datetime) -> datetime | None:
+    """When an accepted item's next follow-up reminder is due, or None when one is due now."""
+    sla = ctx.config.category(Category(category)).sla
+    if row.follow_up_count >= sla.follow_ups_expected or row.nudge_step >= FOLLOW_UP_REMINDERS:
+        return NEVER
+    sched = sched_of(row.owner_user_id)
+    since = row.last_follow_up_at or row.accepted_at or row.offered_at
+    due = [sched.add(since, sla.follow_up_within_hours * k) for k in range(1, FOLLOW_UP_REMINDERS + 1)]
+    target = max((k for k in range(1, FOLLOW_UP_REMINDERS + 1) if due[k - 1] <= now), default=0)
+    if target > row.nudge_step:
+        return None
+    return due[row.nudge_step] if row.nudge_step < FOLLOW_UP_REMINDERS else NEVER
+
+
+def assess_new(ctx: Context, now: datetime, *, per_tick: int = ASSESS_PER_TICK) -> int:
+    """Give open items the scheduler never looked at (``next_nudge_at`` empty) their next due moment,
+    set-wise: a narrow read of :data:`ASSESS_CHUNK` items in a read-only snapshot, the ladder worked
+    out in memory (one schedule per person), one multi-row conditional UPDATE in a short
+    transaction. Items with a step due right now are left to the claiming path of :func:`run`.
+    Returns how many were assessed."""
+    from bot.db import reading
+    columns = (Item.id, Item.status, Item.category, Item.offered_at, Item.accepted_at, Item.last_follow_up_at,
+               Item.receiver_user_id, Item.owner_user_id, Item.nudge_step, Item.follow_up_count, Item.version)
+    ladders: dict[str, list[Step]] = {}
+    after, assessed, seen = 0, 0, 0
+    table = Item.__table__  # type: ignore[attr-defined]
+    update = (sa.update(table)
+              .where(table.c.id == sa.bindparam("b_id"), table.c.next_nudge_at.is_(None),
+                     table.c.nudge_step == sa.bindparam("b_step"), table.c.version == sa.bindparam("b_version"))
+              .values(next_nudge_at=sa.bindparam("b_next")))
+    while seen < per_tick:
+        with reading(ctx.engine) as session:
+            rows = session.execute(
+                sa.select(*columns).where(Item.status.in_([ItemStatus.PENDING, ItemStatus.ACCEPTED]),
+                                          Item.card_ts.is_not(None), Item.next_nudge_at.is_(None), Item.id > after)
+                .order_by(Item.id).limit(ASSESS_CHUNK)).all()
+            if not rows:
+                break
+            schedules: dict[str | None, Schedule] = {}
+
+            def sched_of(user_id: str | None, session: Session = session,
+                         schedules: dict[str | None, Schedule] = schedules) -> Schedule:
+                if user_id not in schedules:
+                    schedules[user_id] = schedule_for(session, ctx, user_id)
+                return schedules[user_id]
+
+            updates = []
+            for row in rows:
+                if row.status == ItemStatus.PENDING:
+                    steps = ladders.setdefault(row.category, ladder(ctx, row.category))
+                    next_at = _pending_next(steps, sched_of(row.receiver_user_id), row.offered_at, row.nudge_step, now)
+                else:
+                    next_at = _follow_up_next(ctx, row.category, sched_of, row, now)
+                if next_at is not None:
+                    updates.append({"b_id": row.id, "b_step": row.nudge_step, "b_version": row.version,
+                                    "b_next": next_at})
+        after, seen = rows[-1].id, seen + len(rows)
+        if updates:
+            run_in_transaction(ctx.engine, lambda s, u=updates: s.connection().execute(update, u))
+            assessed += len(updates)
+    return assessed
 
 
 # ----- waiting for a decision ---------------------------------------------------------------------
