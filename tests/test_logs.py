@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -110,8 +111,15 @@ def test_a_request_id_from_the_caller_is_used_and_echoed(bench: Bench, json_log:
     r = httpx.post(f"{bench.url}/api/items", json=GOOD, timeout=10,
                    headers={"Authorization": f"Bearer {API_TOKEN}", "X-Request-Id": "crm-req-42"})
     assert r.status_code == 201 and r.headers["x-request-id"] == "crm-req-42"
-    records = lines(json_log)
-    assert any(a["request_id"] == "crm-req-42" and a["item_id"] == r.json()["id"] for a in access(records, "/api/items"))
+    # uvicorn writes the access line after the answer has left: wait for it (bounded), don't race it
+    deadline = time.monotonic() + 10
+    while True:
+        found = any(a["request_id"] == "crm-req-42" and a["item_id"] == r.json()["id"]
+                    for a in access(lines(json_log), "/api/items"))
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert found
     # a request id that could forge log lines is replaced by a fresh one
     forged = 'x"} {"level": "error'
     odd = httpx.get(f"{bench.url}/healthz", headers={"X-Request-Id": forged}, timeout=10)
