@@ -135,7 +135,7 @@ def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True) ->
     from bot.runtime import Background
     from bot.serverthread import ServerThread
     from bot.settings import Settings
-    from bot.slack.app import create_bolt_app
+    from bot.handlers.app import create_bolt_app
     from bot.slack.dispatcher import Dispatcher
     from bot.web import create_web_app
 

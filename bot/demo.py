@@ -25,7 +25,7 @@ from bot.models import Item
 from bot.samples import sample_path
 from bot.serverthread import ServerThread
 from bot.settings import Settings
-from bot.slack.app import create_bolt_app
+from bot.handlers.app import create_bolt_app
 from bot.slack.dispatcher import Dispatcher
 from bot.terminal import mrkdwn, render_blocks
 from bot.web import create_web_app

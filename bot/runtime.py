@@ -14,7 +14,7 @@ from bot.config import load_config
 from bot.context import Context
 from bot.db import make_engine
 from bot.settings import Settings, load_settings
-from bot.slack.app import create_bolt_app
+from bot.handlers.app import create_bolt_app
 from bot.slack.dispatcher import Dispatcher
 
 log = logging.getLogger("handover")

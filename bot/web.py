@@ -35,7 +35,7 @@ from bot.flows.intake import IdempotencyConflict, receive
 from bot.intake.schema import ItemIn
 from bot.lookup_api import LookupOut
 from bot.ratelimit import FailureWindow, TokenBucket
-from bot.slack import guard
+from bot.handlers import guard
 from bot.version import version
 from bot.webhooks import queue as webhook_queue
 
@@ -111,7 +111,7 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
         logs.bind(event_id=payload.get("event_id") if isinstance(payload.get("event_id"), str) else None)
         bolt_request = guard.bolt_request(body.decode("utf-8"), payload, request.query_params, request.headers)
         # the listener's database work gives up after 2 s (Slack gives up after 3): the person is
-        # told "busy, try again" (bot/slack/busy.py) instead of the click timing out
+        # told "busy, try again" (bot/handlers/busy.py) instead of the click timing out
         bolt_response = await run_in_threadpool(_answering, bolt.dispatch, bolt_request)
         return to_starlette_response(bolt_response)
 

@@ -15,7 +15,7 @@ from bot.db import make_engine
 from bot.fakeslack import FakeSlack, SlackAgent
 from bot.serverthread import ServerThread
 from bot.settings import Settings
-from bot.slack.app import create_bolt_app
+from bot.handlers.app import create_bolt_app
 from bot.web import create_web_app
 from tests.harness import API_TOKEN, BOT_TOKEN, SIGNING_SECRET, START, Bench, directory, emails_in
 from tests.pg import Cluster, database_url

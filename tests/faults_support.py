@@ -182,7 +182,7 @@ class World:
         from bot.fakeslack import SlackAgent
         from bot.serverthread import ServerThread
         from bot.settings import Settings
-        from bot.slack.app import create_bolt_app
+        from bot.handlers.app import create_bolt_app
         from bot.web import create_web_app
 
         config = load_config(None)

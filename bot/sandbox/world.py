@@ -40,7 +40,7 @@ from bot.scheduler import tick
 from bot.scheduling import company_schedule
 from bot.serverthread import ServerThread
 from bot.settings import Settings
-from bot.slack.app import create_bolt_app
+from bot.handlers.app import create_bolt_app
 from bot.web import create_web_app
 
 log = logging.getLogger("handover.sandbox")

@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 
 from bot.context import Context
 from bot.handlers import register_all
-from bot.slack import busy, guard
+from bot.handlers import busy, guard
 from bot.slack.client import reading_client
 
 
@@ -37,6 +37,6 @@ def create_bolt_app(ctx: Context, *, client: WebClient | None = None, verify_tok
     app.middleware(guard.stale_refs)
     register_all(app)
     guard.register_fallbacks(app)
-    # the database is locked or restarting: the person hears "busy, try again" (bot/slack/busy.py)
+    # the database is locked or restarting: the person hears "busy, try again" (bot/handlers/busy.py)
     app.error(busy.answer)
     return app
