@@ -8,19 +8,19 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from bot.cli_support import console, context, err, ready_context
+from bot.customers_cli import customers_app
 from bot.logs import setup_logging
+from bot.terminal import print_import
 
 app = typer.Typer(help="Handover: no customer information handed from marketing to sales gets lost.",
                   no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console()
-err = Console(stderr=True)
 
 
 def _show_version(value: bool) -> None:
@@ -38,32 +38,11 @@ def _options(
     """Handover: no customer information handed from marketing to sales gets lost."""
 
 
-def _context():  # noqa: ANN202
-    from bot.config import ConfigError
-    from bot.runtime import build_context
-    try:
-        return build_context()
-    except ConfigError as exc:
-        err.print(f"[bold red]Configuration error[/]\n{exc}")
-        raise typer.Exit(2) from None
-
-
-def _ready_context():  # noqa: ANN202
-    """The context, once the database is there and at the code's schema; else one line and exit 2."""
-    from bot import readiness
-    ctx = _context()
-    problem = readiness.problem(ctx.engine)
-    if problem:
-        err.print(escape(problem), soft_wrap=True)
-        raise typer.Exit(2)
-    return ctx
-
-
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply the migrations in migrations/ to DATABASE_URL."""
     from bot import migrate
-    ctx = _context()
+    ctx = context()
     migrate.upgrade(ctx.engine, revision)
     console.print(f"Database at revision [bold]{migrate.current(ctx.engine)}[/].")
 
@@ -72,7 +51,7 @@ def db_upgrade(revision: str = "head") -> None:
 def db_current() -> None:
     """Show the database's migration revision and the newest one."""
     from bot import migrate
-    ctx = _context()
+    ctx = context()
     console.print(f"current: {migrate.current(ctx.engine)}   head: {migrate.head()}")
 
 
@@ -90,7 +69,7 @@ def import_(
     """Import an event's export: one item per valid row, a line-numbered report of the rest."""
     from bot.flows.importing import import_file, write_report
     from bot.intake.tabular import TabularError, count_rows
-    ctx = _ready_context()
+    ctx = ready_context()
     try:
         total = count_rows(file)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -102,7 +81,7 @@ def import_(
         err.print(f"[bold red]{escape(str(file))}:[/] {escape(str(exc))}")  # the file's words are not markup
         err.print("Nothing was imported.")
         raise typer.Exit(2) from None
-    print_import(summary, dry_run=dry_run)
+    print_import(summary, dry_run=dry_run, console=console)
     if report:
         write_report(summary, report)
         console.print(f"Wrote the line-by-line report to {escape(str(report))}.")
@@ -118,31 +97,6 @@ def import_(
     raise typer.Exit(1 if summary.errors else 0)
 
 
-SHOWN_ROWS = 200  # a longer import is summed up; --report FILE.csv has every line
-
-
-def print_import(summary, *, dry_run: bool) -> None:  # noqa: ANN001
-    # every cell comes from the imported file: escaped, so "[/]" in a company name is text, not markup
-    table = Table(title="Routing" if dry_run else "Imported items", show_lines=False)
-    for col in ("line", "customer", "category", "receiver", "why", "status"):
-        table.add_column(col)
-    for o in summary.outcomes[:SHOWN_ROWS]:
-        table.add_row(str(o.line), escape(o.customer), o.category, escape(o.receiver), escape(o.routing), o.status)
-    if summary.outcomes:
-        console.print(table)
-    if len(summary.outcomes) > SHOWN_ROWS:
-        console.print(f"… and {len(summary.outcomes) - SHOWN_ROWS:,} more rows (--report FILE.csv lists every line).")
-    for w in summary.warnings:
-        console.print(f"[yellow]warning:[/] {escape(w)}")
-    for e in summary.errors[:SHOWN_ROWS]:
-        console.print(f"[red]line {e.line}:[/] " + escape("; ".join(e.reasons)))
-    if len(summary.errors) > SHOWN_ROWS:
-        console.print(f"… and {len(summary.errors) - SHOWN_ROWS:,} more rejected lines (--report FILE.csv lists them).")
-    verb = "would create" if dry_run else "created"
-    n_new = sum(1 for o in summary.outcomes if o.status in ("created", "would create"))
-    console.print(f"{n_new} {verb}, {summary.existing} already imported, {len(summary.errors)} rejected.")
-
-
 @app.command()
 def serve(
     host: Annotated[Optional[str], typer.Option()] = None,
@@ -153,7 +107,7 @@ def serve(
 
     from bot.runtime import Background, bolt_app
     from bot.web import create_web_app
-    ctx = _ready_context()
+    ctx = ready_context()
     setup_logging(ctx.settings)
     web = create_web_app(ctx, bolt_app(ctx))
     background = Background(ctx, scheduler=ctx.settings.run_scheduler).start()
@@ -171,7 +125,7 @@ def socket() -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.runtime import Background, bolt_app
-    ctx = _ready_context()
+    ctx = ready_context()
     setup_logging(ctx.settings)
     if not ctx.settings.app_token:
         err.print("SLACK_APP_TOKEN (xapp-…) is needed for Socket Mode.")
@@ -188,7 +142,7 @@ def dispatch() -> None:
     """Send everything waiting in the outbox now, then stop."""
     from bot import outbox
     from bot.slack.dispatcher import Dispatcher
-    ctx = _ready_context()
+    ctx = ready_context()
     Dispatcher(ctx).run_until_idle()
     console.print(f"{outbox.pending_count(ctx.engine)} message(s) still waiting (retrying later).")
     from bot.outbox_admin import read_health
@@ -206,7 +160,7 @@ def scheduler(
 ) -> None:
     """Run the service-level clock: reminders, escalations, follow-up reminders, unanswered questions."""
     from bot.scheduler import run_blocking, tick
-    ctx = _ready_context()
+    ctx = ready_context()
     setup_logging(ctx.settings)
     if once:
         done = tick(ctx)
@@ -231,7 +185,7 @@ def report(
     if by not in reports.DIMENSIONS:
         err.print(f"--by must be one of: {', '.join(reports.DIMENSIONS)}")
         raise typer.Exit(2)
-    ctx = _ready_context()
+    ctx = ready_context()
     start, end = report_cli.period(ctx.config, ctx.clock.now(), from_.date() if from_ else None, to.date() if to else None)
     if end <= start:
         err.print("--to must be after --from.")
@@ -258,7 +212,7 @@ def export_(
     if fmt not in ("csv", "json") or (item_id is None) == (not all_):
         err.print("Give one ITEM_ID, or --all [--since DATE]; --format csv or json.")
         raise typer.Exit(2)
-    ctx = _ready_context()
+    ctx = ready_context()
     ids = [item_id] if item_id is not None else report_cli.ids_since(ctx, since.date() if since else None)
     text, missing = report_cli.export_text(ctx, ids, fmt)
     if missing:
@@ -317,8 +271,6 @@ def sandbox(
         sb.stop()
 
 
-from bot.customers_cli import customers_app  # noqa: E402  (the sub-app needs `app` defined above)
-
 app.add_typer(customers_app, name="customers")
 
 
@@ -357,7 +309,7 @@ def outbox_list(
     if status not in choices:
         err.print(f"--status must be one of: {', '.join(choices)}")
         raise typer.Exit(2)
-    ctx = _ready_context()
+    ctx = ready_context()
     now = ctx.clock.now()
     rows = outbox_admin.rows(ctx.engine, statuses=choices[status], kind=_kind_option(kind), limit=limit)
     queue = outbox_admin.read_health(ctx.engine, now)
@@ -386,7 +338,7 @@ def outbox_retry(
     """Send dead rows again (and waiting ones without waiting out their backoff)."""
     from bot import outbox_admin
     from bot.outbox import Status
-    ctx = _ready_context()
+    ctx = ready_context()
     try:
         chosen = outbox_admin.retry(ctx.engine, ctx.clock.now(), ids=ids, kind=_kind_option(kind), everything=all_,
                                     actor=by or _operator())
@@ -420,7 +372,7 @@ def outbox_discard(
     if not reason.strip():
         err.print("--reason is required: say why these messages should not be sent.")
         raise typer.Exit(2)
-    ctx = _ready_context()
+    ctx = ready_context()
     try:
         chosen = outbox_admin.discard(ctx.engine, ctx.clock.now(), ids=ids, kind=_kind_option(kind),
                                       everything=all_, actor=by or _operator(), reason=reason)
@@ -442,7 +394,7 @@ app.add_typer(webhooks_app, name="webhooks")
 def webhooks_list() -> None:
     """The configured endpoints: events, state, and their deliveries (delivered, waiting, failed)."""
     from bot.webhooks.cli import print_list
-    raise typer.Exit(print_list(console, _ready_context()))
+    raise typer.Exit(print_list(console, ready_context()))
 
 
 @webhooks_app.command("test")
@@ -451,7 +403,7 @@ def webhooks_test(
 ) -> None:
     """Send a signed test event (type handover.test) to an endpoint now and print its answer."""
     from bot.webhooks.cli import send_test
-    raise typer.Exit(send_test(console, err, _ready_context(), endpoint))
+    raise typer.Exit(send_test(console, err, ready_context(), endpoint))
 
 
 @webhooks_app.command("replay")
@@ -461,7 +413,7 @@ def webhooks_replay(
 ) -> None:
     """Re-send events from the audit trail with their original ids (receivers drop the ones they have)."""
     from bot.webhooks.cli import replay
-    raise typer.Exit(replay(console, err, _ready_context(), since=since.date(), endpoint=endpoint))
+    raise typer.Exit(replay(console, err, ready_context(), since=since.date(), endpoint=endpoint))
 
 
 @webhooks_app.command("enable")
@@ -470,7 +422,7 @@ def webhooks_enable(
 ) -> None:
     """Send to an endpoint again after it answered 410 Gone (its waiting events go out)."""
     from bot.webhooks import queue
-    ctx = _ready_context()
+    ctx = ready_context()
     if ctx.config.webhooks.endpoint(endpoint) is None:
         err.print(f"No webhook endpoint {escape(endpoint)!r} in the configuration.")
         raise typer.Exit(2)

@@ -27,7 +27,7 @@ from bot.serverthread import ServerThread
 from bot.settings import Settings
 from bot.handlers.app import create_bolt_app
 from bot.slack.dispatcher import Dispatcher
-from bot.terminal import mrkdwn, render_blocks
+from bot.terminal import mrkdwn, print_import, render_blocks
 from bot.web import create_web_app
 
 SAMPLE = "global_event_2026.csv"
@@ -157,9 +157,8 @@ class Demo:
     def run(self) -> None:
         c = self.console
         self.step(f"1. Marketing operations imports the badge-scanner export of {EVENT}")
-        from bot.cli import print_import
         summary = import_file(self.ctx, sample_path(SAMPLE), event=EVENT)
-        print_import(summary, dry_run=False)
+        print_import(summary, dry_run=False, console=c)
         c.print("[dim]Running the same import again creates nothing new:[/]")
         again = import_file(self.ctx, sample_path(SAMPLE), event=EVENT)
         c.print(f"  {again.created} created, {again.existing} already imported.")

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot import audit, customers, outbox, texts
+from bot.config import Config
 from bot.context import Context
 from bot.flows.deliver import decision_due, queue_card, receiver_schedule, route_item
 from bot.flows.home import queue_refresh
@@ -35,6 +36,19 @@ class Outcome:
     message: str = ""
     errors: dict[str, str] = field(default_factory=dict)  # modal block_id -> message
     item_id: int | None = None
+
+
+def settle_due(session: Session, config: Config, item_id: int, user_id: str) -> datetime | None:
+    """"A decision is expected by …" in the receiver's working hours, once the receiver is known."""
+    item = session.get(Item, item_id)
+    if item is None or item.status != ItemStatus.PENDING or item.offered_at is None:
+        return None
+    due = decision_due(config, Category(item.category), item.offered_at,
+                       receiver_schedule(session, config, item.receiver_email, user_id))
+    if due != item.decision_due_at:
+        session.execute(sa.update(Item).where(Item.id == item_id, Item.version == item.version)
+                        .values(decision_due_at=due).execution_options(synchronize_session=False))
+    return due
 
 
 def say(macro: str, **values: Any) -> str:

@@ -44,9 +44,10 @@ from sqlmodel import Session
 from bot import audit, metrics, outbox, people_time
 from bot.context import Context
 from bot.db import run_in_transaction
-from bot.flows import deliver
+from bot.flows import decide, deliver
 from bot.ids import ItemStatus
 from bot.models import Customer, Item, Outbox, Question
+from bot.outbox import Defer, Done
 from bot.slack import card, nudges, people
 from bot.slack import digest as digest_blocks
 from bot.slack import feedback as feedback_blocks
@@ -83,23 +84,6 @@ AUTH = {"not_authed", "invalid_auth", "token_revoked", "token_expired", "account
 UNCERTAIN = {"fatal_error", "internal_error", "service_unavailable"}
 
 
-class Defer(Exception):
-    """The row can't be sent yet (it waits for another one); try again shortly."""
-
-    def __init__(self, seconds: float, why: str, *, holds_channel: bool = True) -> None:
-        super().__init__(why)
-        self.seconds = seconds
-        self.holds_channel = holds_channel  # False: later messages to the same person need not wait
-
-
-class Done(Exception):
-    """Nothing to send after all (the item moved on); the row is complete."""
-
-    def __init__(self, why: str) -> None:
-        super().__init__(why)
-        self.why = why
-
-
 class Dispatcher:
     def __init__(self, ctx: Context, *, client: WebClient | None = None, reader: WebClient | None = None,
                  worker: str | None = None) -> None:
@@ -126,7 +110,7 @@ class Dispatcher:
             outbox.Kind.HOME: self._home,
             outbox.Kind.FEEDBACK: self._feedback,
             outbox.Kind.REVIEW: self._review,
-            outbox.Kind.FILE: lambda row: files.send(self, row),  # the weekly chart, rendered now
+            outbox.Kind.FILE: lambda row: files.send(self.ctx, self.client, row),  # the weekly chart, rendered now
             outbox.Kind.ZONE: lambda row: people.zone(self.ctx, self.reader, row.payload["email"]),
         }
 
@@ -355,7 +339,7 @@ class Dispatcher:
         data.receiver_user = user
         data.item.receiver_user_id = user
         # the decision is expected in the receiver's working hours, now that their zone is known
-        data.item.decision_due_at = self._finish(lambda s: people_time.settle_due(
+        data.item.decision_due_at = self._finish(lambda s: decide.settle_due(
             s, self.ctx.config, item_id, user)) or data.item.decision_due_at
         text, blocks = card.build(data, self.ctx.config)
         try:
