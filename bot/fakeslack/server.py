@@ -19,8 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from bot.fakeslack.socket_mode import SocketModeServer
 from bot.fakeslack.validate import MESSAGE_TEXT, validate_blocks, validate_view
 
+APP_ID = "AHANDOVER"
 BOT_USER = "UHANDOVER"
 BOT_ID = "BHANDOVER"
 TEAM = "T0HANDOVER"
@@ -208,8 +210,7 @@ class FakeSlack:
         """The Socket Mode server (a ``SocketModeServer``), started on first use."""
         with self._lock:
             if self._socket_mode is None:
-                from bot.fakeslack.socket_mode import SocketModeServer
-                self._socket_mode = SocketModeServer()
+                self._socket_mode = SocketModeServer(APP_ID)
             return self._socket_mode
 
     def reset(self) -> None:
