@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -58,12 +58,12 @@ def db_current() -> None:
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX export")],
-    event: Annotated[Optional[str], typer.Option(help="Source event, e.g. 'Global Event 2026'")] = None,
-    business_builder: Annotated[Optional[str], typer.Option(help="E-mail of the Business Builder for rows that name none")] = None,
-    sender: Annotated[Optional[str], typer.Option(help="E-mail of the person handing the items over")] = None,
+    event: Annotated[str | None, typer.Option(help="Source event, e.g. 'Global Event 2026'")] = None,
+    business_builder: Annotated[str | None, typer.Option(help="E-mail of the Business Builder for rows that name none")] = None,
+    sender: Annotated[str | None, typer.Option(help="E-mail of the person handing the items over")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would happen, change nothing")] = False,
     deliver: Annotated[bool, typer.Option(help="Send the cards now (otherwise a running server sends them)")] = True,
-    report: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Also write the line-by-line report to this CSV file")] = None,
+    report: Annotated[Path | None, typer.Option(dir_okay=False, help="Also write the line-by-line report to this CSV file")] = None,
     max_rows: Annotated[int, typer.Option(help="Refuse files with more data rows than this")] = 100_000,
 ) -> None:
     """Import an event's export: one item per valid row, a line-numbered report of the rest."""
@@ -99,8 +99,8 @@ def import_(
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option()] = None,
-    port: Annotated[Optional[int], typer.Option()] = None,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """Run the web app: /slack/events, /api/items, /healthz (and the dispatcher and scheduler)."""
     import uvicorn
@@ -174,11 +174,11 @@ def scheduler(
 
 @app.command()
 def report(
-    from_: Annotated[Optional[datetime], typer.Option("--from", formats=["%Y-%m-%d"], help="First day (default: 7 days ago)")] = None,
-    to: Annotated[Optional[datetime], typer.Option("--to", formats=["%Y-%m-%d"], help="Day after the last (exclusive; default: tomorrow)")] = None,
+    from_: Annotated[datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First day (default: 7 days ago)")] = None,
+    to: Annotated[datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Day after the last (exclusive; default: tomorrow)")] = None,
     by: Annotated[str, typer.Option(help="event, sender, business_builder, receiver, team, region, category or none")] = "none",
-    event: Annotated[Optional[str], typer.Option(help="Only items of this event (part of its name)")] = None,
-    csv: Annotated[Optional[Path], typer.Option("--csv", dir_okay=False, help="Also write the figures to this CSV file")] = None,
+    event: Annotated[str | None, typer.Option(help="Only items of this event (part of its name)")] = None,
+    csv: Annotated[Path | None, typer.Option("--csv", dir_okay=False, help="Also write the figures to this CSV file")] = None,
 ) -> None:
     """Acceptance, time to accept, discards, follow-up, feedback and outcome of the items handed over in a period."""
     from bot import report_cli, reports
@@ -199,11 +199,11 @@ def report(
 
 @app.command("export")
 def export_(
-    item_id: Annotated[Optional[int], typer.Argument(help="The item's number (#12)")] = None,
+    item_id: Annotated[int | None, typer.Argument(help="The item's number (#12)")] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "json",
     all_: Annotated[bool, typer.Option("--all", help="Every item handed over since --since")] = False,
-    since: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="With --all: from this day on")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", dir_okay=False, help="Write here instead of printing")] = None,
+    since: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="With --all: from this day on")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", dir_okay=False, help="Write here instead of printing")] = None,
 ) -> None:
     """An item's fields and full history (audit trail, questions, follow-ups, feedback) for a CRM."""
     import sys
@@ -246,7 +246,7 @@ def demo(
 def sandbox(
     port: Annotated[int, typer.Option(help="The page's port")] = 8765,
     host: Annotated[str, typer.Option(help="Address to bind; loopback unless you mean it")] = "127.0.0.1",
-    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d"],
+    start: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d"],
                                                       help="Where the clock starts, company time "
                                                            "(default: this week's second working day 09:00)")] = None,
 ) -> None:
@@ -287,7 +287,7 @@ def _operator() -> str:
         return "operator"
 
 
-def _kind_option(kind: Optional[str]) -> Optional[str]:
+def _kind_option(kind: str | None) -> str | None:
     from bot.outbox import Kind
     if kind is not None and kind not in {k.value for k in Kind}:
         err.print(f"--kind must be one of: {', '.join(k.value for k in Kind)}")
@@ -298,7 +298,7 @@ def _kind_option(kind: Optional[str]) -> Optional[str]:
 @outbox_app.command("list")
 def outbox_list(
     status: Annotated[str, typer.Option(help="open (waiting and dead), pending, dead or discarded")] = "open",
-    kind: Annotated[Optional[str], typer.Option(help="Only this kind (item_card, direct, digest, …)")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind (item_card, direct, digest, …)")] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows, oldest first")] = 200,
 ) -> None:
     """What waits to be sent and what was given up: age, attempts, next try, last error."""
@@ -329,11 +329,11 @@ def outbox_list(
 
 @outbox_app.command("retry")
 def outbox_retry(
-    ids: Annotated[Optional[list[int]], typer.Argument(help="Row ids (from `handover outbox list`)")] = None,
-    kind: Annotated[Optional[str], typer.Option(help="Every dead or waiting row of this kind")] = None,
+    ids: Annotated[list[int] | None, typer.Argument(help="Row ids (from `handover outbox list`)")] = None,
+    kind: Annotated[str | None, typer.Option(help="Every dead or waiting row of this kind")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every dead or waiting row")] = False,
     send: Annotated[bool, typer.Option(help="Send them now (otherwise a running server sends them)")] = True,
-    by: Annotated[Optional[str], typer.Option(help="Who retries (for the trail; default: your login)")] = None,
+    by: Annotated[str | None, typer.Option(help="Who retries (for the trail; default: your login)")] = None,
 ) -> None:
     """Send dead rows again (and waiting ones without waiting out their backoff)."""
     from bot import outbox_admin
@@ -361,11 +361,11 @@ def outbox_retry(
 
 @outbox_app.command("discard")
 def outbox_discard(
-    ids: Annotated[Optional[list[int]], typer.Argument(help="Row ids (from `handover outbox list`)")] = None,
+    ids: Annotated[list[int] | None, typer.Argument(help="Row ids (from `handover outbox list`)")] = None,
     reason: Annotated[str, typer.Option(help="Why nobody should receive them (kept on the trail)")] = "",
-    kind: Annotated[Optional[str], typer.Option(help="Every dead or waiting row of this kind")] = None,
+    kind: Annotated[str | None, typer.Option(help="Every dead or waiting row of this kind")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every dead or waiting row")] = False,
-    by: Annotated[Optional[str], typer.Option(help="Who discards (for the trail; default: your login)")] = None,
+    by: Annotated[str | None, typer.Option(help="Who discards (for the trail; default: your login)")] = None,
 ) -> None:
     """Give rows up for good, with a reason (recorded on the row's and the item's trail)."""
     from bot import outbox_admin
@@ -409,7 +409,7 @@ def webhooks_test(
 @webhooks_app.command("replay")
 def webhooks_replay(
     since: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Re-send the events from this day on (company time)")],
-    endpoint: Annotated[Optional[str], typer.Option(help="Only to this endpoint (default: every endpoint)")] = None,
+    endpoint: Annotated[str | None, typer.Option(help="Only to this endpoint (default: every endpoint)")] = None,
 ) -> None:
     """Re-send events from the audit trail with their original ids (receivers drop the ones they have)."""
     from bot.webhooks.cli import replay

@@ -20,12 +20,12 @@ from bot.context import Context
 from bot.db import make_engine
 from bot.fakeslack import FakeSlack, FakeUser, SlackAgent
 from bot.flows.importing import import_file
+from bot.handlers.app import create_bolt_app
 from bot.ids import ActionId
 from bot.models import Item
 from bot.samples import sample_path
 from bot.serverthread import ServerThread
 from bot.settings import Settings
-from bot.handlers.app import create_bolt_app
 from bot.slack.dispatcher import Dispatcher
 from bot.terminal import mrkdwn, print_import, render_blocks
 from bot.web import create_web_app
@@ -63,9 +63,9 @@ class Demo:
         self.agent = SlackAgent(self.fake, bot_url=self.server.url + "/slack/events",
                                 signing_secret=settings.signing_secret)
 
-    def _people(self, config) -> list[str]:  # noqa: ANN001
-        from bot.intake.tabular import read_items
+    def _people(self, config) -> list[str]:
         from bot.fakeslack.directory import emails_in
+        from bot.intake.tabular import read_items
         emails = emails_in(config)
         report = read_items(sample_path(SAMPLE), checklist_keys=config.checklist.labels)
         for row in report.rows:

@@ -112,7 +112,7 @@ class ReviewRef(BaseModel):
         return self.model_dump_json()
 
     @classmethod
-    def parse(cls, raw: str | None) -> "ReviewRef | None":
+    def parse(cls, raw: str | None) -> ReviewRef | None:
         try:
             return cls.model_validate_json(raw or "")
         except ValidationError:
@@ -129,7 +129,7 @@ class SnoozeRef(BaseModel):
         return self.model_dump_json()
 
     @classmethod
-    def parse(cls, raw: str | None) -> "SnoozeRef | None":
+    def parse(cls, raw: str | None) -> SnoozeRef | None:
         try:
             return cls.model_validate_json(raw or "")
         except ValidationError:
@@ -148,7 +148,7 @@ class LookupRef(BaseModel):
         return self.model_dump_json(exclude_none=True)
 
     @classmethod
-    def parse(cls, raw: str | None) -> "LookupRef | None":
+    def parse(cls, raw: str | None) -> LookupRef | None:
         try:
             return cls.model_validate_json(raw or "")
         except ValidationError:
@@ -165,7 +165,7 @@ class ItemRef(BaseModel):
         return self.model_dump_json(exclude_none=True)
 
     @classmethod
-    def parse(cls, raw: str | None) -> "ItemRef | None":
+    def parse(cls, raw: str | None) -> ItemRef | None:
         if not raw:
             return None
         try:
@@ -184,7 +184,7 @@ class NotesRef(BaseModel):
         return self.model_dump_json()
 
     @classmethod
-    def parse(cls, raw: str | None) -> "NotesRef | None":
+    def parse(cls, raw: str | None) -> NotesRef | None:
         try:
             return cls.model_validate_json(raw or "")
         except ValidationError:

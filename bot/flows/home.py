@@ -25,7 +25,7 @@ HANDED_OVER_WINDOW = timedelta(days=30)
 
 def queue_refresh(session: Session, user_id: str | None, now: datetime, *, why: str) -> None:
     """Publish this person's Home again (soon, from the state as it will be then)."""
-    if not user_id or not user_id[:1] in ("U", "W"):
+    if not user_id or user_id[:1] not in ("U", "W"):
         return
     outbox.enqueue(session, outbox.Kind.HOME, key=f"home:{user_id}:{why}", now=now, channel_key=f"home:{user_id}",
                    payload={"user": user_id})

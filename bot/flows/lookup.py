@@ -15,8 +15,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot.config import Config
 from bot import customers
+from bot.config import Config
 from bot.customers import domain_of, normalize_name, root_domain
 from bot.identifiers import clean_identifier
 from bot.ids import ItemStatus

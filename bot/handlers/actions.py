@@ -16,9 +16,9 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from sqlmodel import Session
 
+from bot import customers, texts
 from bot.context import Context
 from bot.db import run_in_transaction
-from bot import customers, texts
 from bot.flows import decide, digest, feedback, nudge, review
 from bot.flows.decide import Outcome
 from bot.handlers.common import ctx_of, tell

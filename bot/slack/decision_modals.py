@@ -16,11 +16,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot import texts
 from bot.config import Config
 from bot.ids import ActionId, CallbackId, Category, FollowUpKind, ItemRef
 from bot.slack import blocks as b
 from bot.slack.modals import say, text_input
-from bot import texts
 
 
 def _view(callback: CallbackId, title: str, submit: str, ref: ItemRef, blocks: list, *,

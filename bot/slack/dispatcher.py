@@ -48,10 +48,9 @@ from bot.flows import decide, deliver
 from bot.ids import ItemStatus
 from bot.models import Customer, Item, Outbox, Question
 from bot.outbox import Defer, Done
-from bot.slack import card, nudges, people
+from bot.slack import card, files, nudges, people
 from bot.slack import digest as digest_blocks
 from bot.slack import feedback as feedback_blocks
-from bot.slack import files
 from bot.slack import home as home_view
 from bot.slack import review as review_blocks
 from bot.slack.client import reading_client, sending_client
@@ -176,16 +175,17 @@ class Dispatcher:
                 raise SlackApiError(f"unknown outbox kind {row.kind}", {"ok": False, "error": "unknown_kind"})
             result = sender(row)
         except Done as done:
-            self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result={"skipped": done.why}))
+            skipped = done.why
+            self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result={"skipped": skipped}))
             return 0.0
         except Defer as defer:
-            waits = self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=str(defer),
-                                                             retry_after=defer.seconds, count_attempt=False,
-                                                             failure=False)).wait
+            why, seconds = str(defer), defer.seconds
+            waits = self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=why, retry_after=seconds,
+                                                             count_attempt=False, failure=False)).wait
             return waits if defer.holds_channel else 0.0
         except SlackApiError as exc:
             return self._failed(row, exc)
-        except Exception as exc:  # time-outs, refused connections: the outcome is unknown
+        except Exception as exc:  # noqa: BLE001  (time-outs, refused connections: the outcome is unknown)
             log.warning("outbox %s: %s", row.id, type(exc).__name__, extra={"item_id": row.item_id})
             wait = self._retry(row, f"{type(exc).__name__}: {exc}", ambiguous=True)
             if isinstance(exc, URLError):  # no connection at all (refused, no route, connect time-out)
