@@ -113,11 +113,6 @@ class Demo:
         item = self.item(item_id)
         return self.fake.message(item.card_channel, item.card_ts)
 
-    def ctx_item(self, item_id: int) -> Item:
-        from sqlmodel import Session
-        with Session(self.ctx.engine) as s:
-            return s.get(Item, item_id)
-
     def new_messages(self, since: int) -> list[Any]:
         return [c for c in self.fake.calls[since:] if c.method == "chat.postMessage" and c.ok]
 
@@ -200,7 +195,7 @@ class Demo:
                                values={"category": "opportunity_intelligence",
                                        "note": "They already have an open deal with us; the account team should have this."})
         self.deliver()
-        item = self.ctx_item(b.id)
+        item = self.item(b.id)
         c.print(f"[dim]Re-routed by the rules for Opportunity Intelligence to {self.name(item.receiver_user_id)} "
                 f"({item.routing_note}).[/]")
         self.show(self.card(b.id), title=f"Item #{b.id} as {self.name(item.receiver_user_id)} sees it now")

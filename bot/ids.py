@@ -46,7 +46,6 @@ class ActionId(StrEnum):
     CLOSE = "item_close"
     REOPEN = "item_reopen"
     SNOOZE = "item_snooze"
-    OPEN_ITEM = "item_open"
     FEEDBACK = "item_feedback"  # opens the feedback form
     DIGEST_OFF = "digest_off"
     DIGEST_ON = "digest_on"
@@ -156,10 +155,11 @@ class LookupRef(BaseModel):
 
 
 class ItemRef(BaseModel):
-    """The payload a button value or a modal's private_metadata carries: which item, at which version."""
+    """The payload a button value or a modal's private_metadata carries: which item. (Buttons from
+    before carried ``v`` too, the item's version then: it is ignored, as every other extra key.
+    A decision is guarded by the item's version as it is read in the decision's own transaction.)"""
 
     item: int
-    v: int | None = None  # the item's version when the card was rendered (optimistic locking)
 
     def dump(self) -> str:
         return self.model_dump_json(exclude_none=True)

@@ -122,7 +122,7 @@ def item_modal(build: ModalBuilder, *, states: tuple[decide.ItemStatus, ...] = d
     def prepare(ctx: Context, session: Session, ref: ItemRef, user: str) -> dict[str, Any] | Outcome:
         item = session.get(Item, ref.item)
         refusal = decide.check(item, user, ref.item, states=states)
-        return refusal or build(ctx, session, item, ItemRef(item=item.id, v=item.version))
+        return refusal or build(ctx, session, item, ItemRef(item=item.id))
     return prepare
 
 

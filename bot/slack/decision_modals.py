@@ -84,7 +84,7 @@ def discard_suggestion(config: Config, ref: ItemRef, *, reason_key: str, reason_
               InputBlock(block_id="choice", label=b.plain(say("discard_choice"), 2000), element=choice),
               text_input("justification", say("discard_justification"), optional=False, multiline=True,
                          initial=justification, max_length=2000)]
-    metadata = ItemRef(item=ref.item, v=ref.v).model_dump()
+    metadata = ItemRef(item=ref.item).model_dump()
     metadata["reason"] = reason_key
     return _view(CallbackId.DISCARD, say("discard_title"), say("save"), ref, blocks,
                  extra_metadata=json.dumps(metadata))
