@@ -43,7 +43,7 @@ def upgrade(handover: str, url: str, workdir: Path) -> None:
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     tables = set(sa.inspect(engine).get_table_names())
     engine.dispose()
-    if not TABLES <= tables:
+    if not tables >= TABLES:
         sys.exit(f"tables missing after db upgrade: {sorted(TABLES - tables)}")
     print(f"schema ok: {len(tables)} tables")
 

@@ -143,11 +143,11 @@ def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True, da
     from bot.context import Context
     from bot.db import make_engine
     from bot.fakeslack import FakeSlack, FakeUser
+    from bot.handlers.app import create_bolt_app
     from bot.models import Item, ItemEvent, Outbox
     from bot.runtime import Background
     from bot.serverthread import ServerThread
     from bot.settings import Settings
-    from bot.slack.app import create_bolt_app
     from bot.slack.dispatcher import Dispatcher
     from bot.web import create_web_app
 
@@ -217,7 +217,7 @@ def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True, da
 def _child(kind: str, conn: Any, *args: Any) -> None:
     try:
         (_serve_baseline if kind == "baseline" else _serve_handover)(conn, *args)
-    except BaseException:  # noqa: BLE001 - report to the parent, which would otherwise wait forever
+    except BaseException:
         conn.send({"error": traceback.format_exc()})
         raise
 

@@ -22,10 +22,10 @@ from bot.db import run_in_transaction
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.directory import emails_in
 from bot.flows.deliver import hand_over
+from bot.handlers.app import create_bolt_app
 from bot.ids import Source
 from bot.intake.schema import ItemIn
 from bot.models import Item
-from bot.slack.app import create_bolt_app
 from bot.slack.dispatcher import Dispatcher
 
 
@@ -48,9 +48,12 @@ def main() -> None:
             body = urlencode({"payload": json.dumps(al._payload(user, message, {**action, "action_ts": al._action_ts()}))})
             t = str(int(time.time()))
             return BoltRequest(body=body, headers={"content-type": ["application/x-www-form-urlencoded"], "x-slack-request-timestamp": [t], "x-slack-signature": [v.generate_signature(timestamp=t, body=body)]})
-        for i in range(20): app.dispatch(req(i))
+        for i in range(20):
+            app.dispatch(req(i))
         reqs = [req(i) for i in range(20, 320)]
-        pr = Profiler(interval=0.0005); pr.start(); t0 = time.perf_counter()
+        pr = Profiler(interval=0.0005)
+        pr.start()
+        t0 = time.perf_counter()
         statuses = [app.dispatch(r).status for r in reqs]
         el = time.perf_counter() - t0
         pr.stop()

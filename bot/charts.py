@@ -64,6 +64,6 @@ def render(figures: Figures, *, title: str, subtitle: str = "") -> bytes:
     return out.getvalue()
 
 
-def _integer_locator():  # noqa: ANN202
+def _integer_locator():
     from matplotlib.ticker import MaxNLocator
     return MaxNLocator(integer=True)

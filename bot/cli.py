@@ -5,22 +5,22 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from bot.cli_support import console, context, err, ready_context
+from bot.customers_cli import customers_app
 from bot.logs import setup_logging
+from bot.terminal import print_import
 
 app = typer.Typer(help="Handover: no customer information handed from marketing to sales gets lost.",
                   no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console()
-err = Console(stderr=True)
 
 
 def _show_version(value: bool) -> None:
@@ -38,32 +38,11 @@ def _options(
     """Handover: no customer information handed from marketing to sales gets lost."""
 
 
-def _context():  # noqa: ANN202
-    from bot.config import ConfigError
-    from bot.runtime import build_context
-    try:
-        return build_context()
-    except ConfigError as exc:
-        err.print(f"[bold red]Configuration error[/]\n{exc}")
-        raise typer.Exit(2) from None
-
-
-def _ready_context():  # noqa: ANN202
-    """The context, once the database is there and at the code's schema; else one line and exit 2."""
-    from bot import readiness
-    ctx = _context()
-    problem = readiness.problem(ctx.engine)
-    if problem:
-        err.print(escape(problem), soft_wrap=True)
-        raise typer.Exit(2)
-    return ctx
-
-
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply the migrations in migrations/ to DATABASE_URL."""
     from bot import migrate
-    ctx = _context()
+    ctx = context()
     migrate.upgrade(ctx.engine, revision)
     console.print(f"Database at revision [bold]{migrate.current(ctx.engine)}[/].")
 
@@ -72,25 +51,25 @@ def db_upgrade(revision: str = "head") -> None:
 def db_current() -> None:
     """Show the database's migration revision and the newest one."""
     from bot import migrate
-    ctx = _context()
+    ctx = context()
     console.print(f"current: {migrate.current(ctx.engine)}   head: {migrate.head()}")
 
 
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX export")],
-    event: Annotated[Optional[str], typer.Option(help="Source event, e.g. 'Global Event 2026'")] = None,
-    business_builder: Annotated[Optional[str], typer.Option(help="E-mail of the Business Builder for rows that name none")] = None,
-    sender: Annotated[Optional[str], typer.Option(help="E-mail of the person handing the items over")] = None,
+    event: Annotated[str | None, typer.Option(help="Source event, e.g. 'Global Event 2026'")] = None,
+    business_builder: Annotated[str | None, typer.Option(help="E-mail of the Business Builder for rows that name none")] = None,
+    sender: Annotated[str | None, typer.Option(help="E-mail of the person handing the items over")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would happen, change nothing")] = False,
     deliver: Annotated[bool, typer.Option(help="Send the cards now (otherwise a running server sends them)")] = True,
-    report: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Also write the line-by-line report to this CSV file")] = None,
+    report: Annotated[Path | None, typer.Option(dir_okay=False, help="Also write the line-by-line report to this CSV file")] = None,
     max_rows: Annotated[int, typer.Option(help="Refuse files with more data rows than this")] = 100_000,
 ) -> None:
     """Import an event's export: one item per valid row, a line-numbered report of the rest."""
     from bot.flows.importing import import_file, write_report
     from bot.intake.tabular import TabularError, count_rows
-    ctx = _ready_context()
+    ctx = ready_context()
     try:
         total = count_rows(file)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -102,7 +81,7 @@ def import_(
         err.print(f"[bold red]{escape(str(file))}:[/] {escape(str(exc))}")  # the file's words are not markup
         err.print("Nothing was imported.")
         raise typer.Exit(2) from None
-    print_import(summary, dry_run=dry_run)
+    print_import(summary, dry_run=dry_run, console=console)
     if report:
         write_report(summary, report)
         console.print(f"Wrote the line-by-line report to {escape(str(report))}.")
@@ -118,42 +97,17 @@ def import_(
     raise typer.Exit(1 if summary.errors else 0)
 
 
-SHOWN_ROWS = 200  # a longer import is summed up; --report FILE.csv has every line
-
-
-def print_import(summary, *, dry_run: bool) -> None:  # noqa: ANN001
-    # every cell comes from the imported file: escaped, so "[/]" in a company name is text, not markup
-    table = Table(title="Routing" if dry_run else "Imported items", show_lines=False)
-    for col in ("line", "customer", "category", "receiver", "why", "status"):
-        table.add_column(col)
-    for o in summary.outcomes[:SHOWN_ROWS]:
-        table.add_row(str(o.line), escape(o.customer), o.category, escape(o.receiver), escape(o.routing), o.status)
-    if summary.outcomes:
-        console.print(table)
-    if len(summary.outcomes) > SHOWN_ROWS:
-        console.print(f"… and {len(summary.outcomes) - SHOWN_ROWS:,} more rows (--report FILE.csv lists every line).")
-    for w in summary.warnings:
-        console.print(f"[yellow]warning:[/] {escape(w)}")
-    for e in summary.errors[:SHOWN_ROWS]:
-        console.print(f"[red]line {e.line}:[/] " + escape("; ".join(e.reasons)))
-    if len(summary.errors) > SHOWN_ROWS:
-        console.print(f"… and {len(summary.errors) - SHOWN_ROWS:,} more rejected lines (--report FILE.csv lists them).")
-    verb = "would create" if dry_run else "created"
-    n_new = sum(1 for o in summary.outcomes if o.status in ("created", "would create"))
-    console.print(f"{n_new} {verb}, {summary.existing} already imported, {len(summary.errors)} rejected.")
-
-
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option()] = None,
-    port: Annotated[Optional[int], typer.Option()] = None,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """Run the web app: /slack/events, /api/items, /healthz (and the dispatcher and scheduler)."""
     import uvicorn
 
     from bot.runtime import Background, bolt_app
     from bot.web import create_web_app
-    ctx = _ready_context()
+    ctx = ready_context()
     setup_logging(ctx.settings)
     web = create_web_app(ctx, bolt_app(ctx))
     background = Background(ctx, scheduler=ctx.settings.run_scheduler).start()
@@ -171,7 +125,7 @@ def socket() -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.runtime import Background, bolt_app
-    ctx = _ready_context()
+    ctx = ready_context()
     setup_logging(ctx.settings)
     if not ctx.settings.app_token:
         err.print("SLACK_APP_TOKEN (xapp-…) is needed for Socket Mode.")
@@ -188,7 +142,7 @@ def dispatch() -> None:
     """Send everything waiting in the outbox now, then stop."""
     from bot import outbox
     from bot.slack.dispatcher import Dispatcher
-    ctx = _ready_context()
+    ctx = ready_context()
     Dispatcher(ctx).run_until_idle()
     console.print(f"{outbox.pending_count(ctx.engine)} message(s) still waiting (retrying later).")
     from bot.outbox_admin import read_health
@@ -206,7 +160,7 @@ def scheduler(
 ) -> None:
     """Run the service-level clock: reminders, escalations, follow-up reminders, unanswered questions."""
     from bot.scheduler import run_blocking, tick
-    ctx = _ready_context()
+    ctx = ready_context()
     setup_logging(ctx.settings)
     if once:
         done = tick(ctx)
@@ -220,18 +174,18 @@ def scheduler(
 
 @app.command()
 def report(
-    from_: Annotated[Optional[datetime], typer.Option("--from", formats=["%Y-%m-%d"], help="First day (default: 7 days ago)")] = None,
-    to: Annotated[Optional[datetime], typer.Option("--to", formats=["%Y-%m-%d"], help="Day after the last (exclusive; default: tomorrow)")] = None,
+    from_: Annotated[datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First day (default: 7 days ago)")] = None,
+    to: Annotated[datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Day after the last (exclusive; default: tomorrow)")] = None,
     by: Annotated[str, typer.Option(help="event, sender, business_builder, receiver, team, region, category or none")] = "none",
-    event: Annotated[Optional[str], typer.Option(help="Only items of this event (part of its name)")] = None,
-    csv: Annotated[Optional[Path], typer.Option("--csv", dir_okay=False, help="Also write the figures to this CSV file")] = None,
+    event: Annotated[str | None, typer.Option(help="Only items of this event (part of its name)")] = None,
+    csv: Annotated[Path | None, typer.Option("--csv", dir_okay=False, help="Also write the figures to this CSV file")] = None,
 ) -> None:
     """Acceptance, time to accept, discards, follow-up, feedback and outcome of the items handed over in a period."""
     from bot import report_cli, reports
     if by not in reports.DIMENSIONS:
         err.print(f"--by must be one of: {', '.join(reports.DIMENSIONS)}")
         raise typer.Exit(2)
-    ctx = _ready_context()
+    ctx = ready_context()
     start, end = report_cli.period(ctx.config, ctx.clock.now(), from_.date() if from_ else None, to.date() if to else None)
     if end <= start:
         err.print("--to must be after --from.")
@@ -245,11 +199,11 @@ def report(
 
 @app.command("export")
 def export_(
-    item_id: Annotated[Optional[int], typer.Argument(help="The item's number (#12)")] = None,
+    item_id: Annotated[int | None, typer.Argument(help="The item's number (#12)")] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "json",
     all_: Annotated[bool, typer.Option("--all", help="Every item handed over since --since")] = False,
-    since: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="With --all: from this day on")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", dir_okay=False, help="Write here instead of printing")] = None,
+    since: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="With --all: from this day on")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", dir_okay=False, help="Write here instead of printing")] = None,
 ) -> None:
     """An item's fields and full history (audit trail, questions, follow-ups, feedback) for a CRM."""
     import sys
@@ -258,7 +212,7 @@ def export_(
     if fmt not in ("csv", "json") or (item_id is None) == (not all_):
         err.print("Give one ITEM_ID, or --all [--since DATE]; --format csv or json.")
         raise typer.Exit(2)
-    ctx = _ready_context()
+    ctx = ready_context()
     ids = [item_id] if item_id is not None else report_cli.ids_since(ctx, since.date() if since else None)
     text, missing = report_cli.export_text(ctx, ids, fmt)
     if missing:
@@ -292,7 +246,7 @@ def demo(
 def sandbox(
     port: Annotated[int, typer.Option(help="The page's port")] = 8765,
     host: Annotated[str, typer.Option(help="Address to bind; loopback unless you mean it")] = "127.0.0.1",
-    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d"],
+    start: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d"],
                                                       help="Where the clock starts, company time "
                                                            "(default: this week's second working day 09:00)")] = None,
 ) -> None:
@@ -317,8 +271,6 @@ def sandbox(
         sb.stop()
 
 
-from bot.customers_cli import customers_app  # noqa: E402  (the sub-app needs `app` defined above)
-
 app.add_typer(customers_app, name="customers")
 
 
@@ -335,7 +287,7 @@ def _operator() -> str:
         return "operator"
 
 
-def _kind_option(kind: Optional[str]) -> Optional[str]:
+def _kind_option(kind: str | None) -> str | None:
     from bot.outbox import Kind
     if kind is not None and kind not in {k.value for k in Kind}:
         err.print(f"--kind must be one of: {', '.join(k.value for k in Kind)}")
@@ -346,7 +298,7 @@ def _kind_option(kind: Optional[str]) -> Optional[str]:
 @outbox_app.command("list")
 def outbox_list(
     status: Annotated[str, typer.Option(help="open (waiting and dead), pending, dead or discarded")] = "open",
-    kind: Annotated[Optional[str], typer.Option(help="Only this kind (item_card, direct, digest, …)")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind (item_card, direct, digest, …)")] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows, oldest first")] = 200,
 ) -> None:
     """What waits to be sent and what was given up: age, attempts, next try, last error."""
@@ -357,7 +309,7 @@ def outbox_list(
     if status not in choices:
         err.print(f"--status must be one of: {', '.join(choices)}")
         raise typer.Exit(2)
-    ctx = _ready_context()
+    ctx = ready_context()
     now = ctx.clock.now()
     rows = outbox_admin.rows(ctx.engine, statuses=choices[status], kind=_kind_option(kind), limit=limit)
     queue = outbox_admin.read_health(ctx.engine, now)
@@ -377,16 +329,16 @@ def outbox_list(
 
 @outbox_app.command("retry")
 def outbox_retry(
-    ids: Annotated[Optional[list[int]], typer.Argument(help="Row ids (from `handover outbox list`)")] = None,
-    kind: Annotated[Optional[str], typer.Option(help="Every dead or waiting row of this kind")] = None,
+    ids: Annotated[list[int] | None, typer.Argument(help="Row ids (from `handover outbox list`)")] = None,
+    kind: Annotated[str | None, typer.Option(help="Every dead or waiting row of this kind")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every dead or waiting row")] = False,
     send: Annotated[bool, typer.Option(help="Send them now (otherwise a running server sends them)")] = True,
-    by: Annotated[Optional[str], typer.Option(help="Who retries (for the trail; default: your login)")] = None,
+    by: Annotated[str | None, typer.Option(help="Who retries (for the trail; default: your login)")] = None,
 ) -> None:
     """Send dead rows again (and waiting ones without waiting out their backoff)."""
     from bot import outbox_admin
     from bot.outbox import Status
-    ctx = _ready_context()
+    ctx = ready_context()
     try:
         chosen = outbox_admin.retry(ctx.engine, ctx.clock.now(), ids=ids, kind=_kind_option(kind), everything=all_,
                                     actor=by or _operator())
@@ -409,18 +361,18 @@ def outbox_retry(
 
 @outbox_app.command("discard")
 def outbox_discard(
-    ids: Annotated[Optional[list[int]], typer.Argument(help="Row ids (from `handover outbox list`)")] = None,
+    ids: Annotated[list[int] | None, typer.Argument(help="Row ids (from `handover outbox list`)")] = None,
     reason: Annotated[str, typer.Option(help="Why nobody should receive them (kept on the trail)")] = "",
-    kind: Annotated[Optional[str], typer.Option(help="Every dead or waiting row of this kind")] = None,
+    kind: Annotated[str | None, typer.Option(help="Every dead or waiting row of this kind")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every dead or waiting row")] = False,
-    by: Annotated[Optional[str], typer.Option(help="Who discards (for the trail; default: your login)")] = None,
+    by: Annotated[str | None, typer.Option(help="Who discards (for the trail; default: your login)")] = None,
 ) -> None:
     """Give rows up for good, with a reason (recorded on the row's and the item's trail)."""
     from bot import outbox_admin
     if not reason.strip():
         err.print("--reason is required: say why these messages should not be sent.")
         raise typer.Exit(2)
-    ctx = _ready_context()
+    ctx = ready_context()
     try:
         chosen = outbox_admin.discard(ctx.engine, ctx.clock.now(), ids=ids, kind=_kind_option(kind),
                                       everything=all_, actor=by or _operator(), reason=reason)
@@ -442,7 +394,7 @@ app.add_typer(webhooks_app, name="webhooks")
 def webhooks_list() -> None:
     """The configured endpoints: events, state, and their deliveries (delivered, waiting, failed)."""
     from bot.webhooks.cli import print_list
-    raise typer.Exit(print_list(console, _ready_context()))
+    raise typer.Exit(print_list(console, ready_context()))
 
 
 @webhooks_app.command("test")
@@ -451,17 +403,17 @@ def webhooks_test(
 ) -> None:
     """Send a signed test event (type handover.test) to an endpoint now and print its answer."""
     from bot.webhooks.cli import send_test
-    raise typer.Exit(send_test(console, err, _ready_context(), endpoint))
+    raise typer.Exit(send_test(console, err, ready_context(), endpoint))
 
 
 @webhooks_app.command("replay")
 def webhooks_replay(
     since: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Re-send the events from this day on (company time)")],
-    endpoint: Annotated[Optional[str], typer.Option(help="Only to this endpoint (default: every endpoint)")] = None,
+    endpoint: Annotated[str | None, typer.Option(help="Only to this endpoint (default: every endpoint)")] = None,
 ) -> None:
     """Re-send events from the audit trail with their original ids (receivers drop the ones they have)."""
     from bot.webhooks.cli import replay
-    raise typer.Exit(replay(console, err, _ready_context(), since=since.date(), endpoint=endpoint))
+    raise typer.Exit(replay(console, err, ready_context(), since=since.date(), endpoint=endpoint))
 
 
 @webhooks_app.command("enable")
@@ -470,7 +422,7 @@ def webhooks_enable(
 ) -> None:
     """Send to an endpoint again after it answered 410 Gone (its waiting events go out)."""
     from bot.webhooks import queue
-    ctx = _ready_context()
+    ctx = ready_context()
     if ctx.config.webhooks.endpoint(endpoint) is None:
         err.print(f"No webhook endpoint {escape(endpoint)!r} in the configuration.")
         raise typer.Exit(2)

@@ -7,8 +7,8 @@ start with the file, the line and the problem, one line per problem.
 
 from __future__ import annotations
 
-import re
 import datetime as dt
+import re
 from datetime import date, time
 from functools import cached_property
 from importlib import resources
@@ -95,7 +95,7 @@ class LeadRule(Strict):
     n: int | None = None
 
     @model_validator(mode="after")
-    def _one_mode(self) -> "LeadRule":
+    def _one_mode(self) -> LeadRule:
         if bool(self.required) == bool(self.n_of) or (self.required and self.n is not None):
             raise ValueError("give either 'required' or 'n_of' with 'n', not both")
         if self.n_of is not None and (self.n is None or not 1 <= self.n <= len(self.n_of)):
@@ -135,7 +135,7 @@ class Checklist(Strict):
         return next((i for i in self.items if i.key == key), None)
 
     @model_validator(mode="after")
-    def _known_keys(self) -> "Checklist":
+    def _known_keys(self) -> Checklist:
         keys = [i.key for i in self.items]
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
@@ -260,7 +260,7 @@ class Holidays(Strict):
         return {"extra": value} if isinstance(value, list) else value  # the old form: a list of dates
 
     @model_validator(mode="after")
-    def _known(self) -> "Holidays":
+    def _known(self) -> Holidays:
         import holidays as holidays_package
         if self.country is None:
             if self.subdivision:
@@ -298,7 +298,7 @@ class WorkingHours(Strict):
     _clocks = field_validator("start", "end", mode="before")(_clock)
 
     @model_validator(mode="after")
-    def _order(self) -> "WorkingHours":
+    def _order(self) -> WorkingHours:
         if self.end <= self.start:
             raise _At(("working_hours", "end"), "'end' must be after 'start'")
         return self
@@ -378,7 +378,7 @@ class Webhooks(Strict):
     endpoints: list[WebhookEndpoint] = []
 
     @model_validator(mode="after")
-    def _unique(self) -> "Webhooks":
+    def _unique(self) -> Webhooks:
         names = [e.name for e in self.endpoints]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -417,7 +417,7 @@ class Config(Strict):
         return v
 
     @model_validator(mode="after")
-    def _references(self) -> "Config":
+    def _references(self) -> Config:
         missing = [c.value for c in Category if c not in self.categories]
         if missing:
             raise ValueError(f"categories missing: {', '.join(missing)}")
@@ -603,9 +603,7 @@ def _clean_loc(data: Any, loc: tuple) -> tuple:
     out: list[Any] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
             node = node[part]
         elif isinstance(part, str) and _is_field(part):
             node = None

@@ -12,6 +12,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from bot.cli_support import console, context, err
+
 customers_app = typer.Typer(help="Customer records: list, show, set region/account owner, merge, split.",
                             no_args_is_help=True)
 
@@ -31,10 +33,9 @@ def _actor(by: str | None) -> str:
 
 def _run(work):
     """Run ``work(session, ctx)`` in one transaction; a CustomerError is one red line and exit 1."""
-    from bot.cli import _context, err
     from bot.customer_admin import CustomerError
     from bot.db import run_in_transaction
-    ctx = _context()
+    ctx = context()
     try:
         return run_in_transaction(ctx.engine, lambda s: work(s, ctx))
     except CustomerError as exc:
@@ -54,7 +55,6 @@ def list_(search: Annotated[str | None, typer.Argument(help="Only customers matc
     """Every customer (or those matching SEARCH), with domain, region, account owner and item count."""
     from sqlmodel import select
 
-    from bot.cli import console
     from bot.customer_admin import count_items
     from bot.customers import normalize_name
     from bot.flows.lookup import find_customers
@@ -84,7 +84,6 @@ def list_(search: Annotated[str | None, typer.Argument(help="Only customers matc
 @customers_app.command("show")
 def show(customer: CustomerRef) -> None:
     """One customer: its facts, its items and its audit trail."""
-    from bot.cli import console
     from bot.customer_admin import history, items_of, resolve
 
     def work(session, ctx):
@@ -109,7 +108,6 @@ def set_(
     by: By = None,
 ) -> None:
     """Set who may see a customer (region, account owner) and how it is recognised (domain, name)."""
-    from bot.cli import console, err
     from bot.customer_admin import resolve, set_fields
     if region is None and account_owner is None and domain is None and name is None:
         err.print("Give at least one of --region, --account-owner, --domain, --name.")
@@ -134,7 +132,6 @@ def merge(
     by: By = None,
 ) -> None:
     """OTHER is the same company as KEEP: its items move to KEEP, and OTHER is removed."""
-    from bot.cli import console
     from bot.customer_admin import merge as do_merge
     from bot.customer_admin import resolve
 
@@ -158,7 +155,6 @@ def split(
     by: By = None,
 ) -> None:
     """Move items filed under CUSTOMER that are about another company to that company's record."""
-    from bot.cli import console
     from bot.customer_admin import resolve
     from bot.customer_admin import split as do_split
 

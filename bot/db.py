@@ -62,7 +62,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_conn, _record):
             # Let SQLAlchemy, not the driver, decide when transactions begin, so BEGIN IMMEDIATE works.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
@@ -74,7 +74,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):  # noqa: ANN001
+        def _sqlite_begin(conn):
             # Take the write lock at the start of every transaction: read-then-write transactions
             # (claims, decisions) can then never fail half-way with "database is locked". How long
             # it waits for another writer: up to the request's deadline, or 30 s in the background.

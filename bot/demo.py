@@ -20,14 +20,14 @@ from bot.context import Context
 from bot.db import make_engine
 from bot.fakeslack import FakeSlack, FakeUser, SlackAgent
 from bot.flows.importing import import_file
+from bot.handlers.app import create_bolt_app
 from bot.ids import ActionId
 from bot.models import Item
 from bot.samples import sample_path
 from bot.serverthread import ServerThread
 from bot.settings import Settings
-from bot.slack.app import create_bolt_app
 from bot.slack.dispatcher import Dispatcher
-from bot.terminal import mrkdwn, render_blocks
+from bot.terminal import mrkdwn, print_import, render_blocks
 from bot.web import create_web_app
 
 SAMPLE = "global_event_2026.csv"
@@ -63,9 +63,9 @@ class Demo:
         self.agent = SlackAgent(self.fake, bot_url=self.server.url + "/slack/events",
                                 signing_secret=settings.signing_secret)
 
-    def _people(self, config) -> list[str]:  # noqa: ANN001
-        from bot.intake.tabular import read_items
+    def _people(self, config) -> list[str]:
         from bot.fakeslack.directory import emails_in
+        from bot.intake.tabular import read_items
         emails = emails_in(config)
         report = read_items(sample_path(SAMPLE), checklist_keys=config.checklist.labels)
         for row in report.rows:
@@ -113,11 +113,6 @@ class Demo:
         item = self.item(item_id)
         return self.fake.message(item.card_channel, item.card_ts)
 
-    def ctx_item(self, item_id: int) -> Item:
-        from sqlmodel import Session
-        with Session(self.ctx.engine) as s:
-            return s.get(Item, item_id)
-
     def new_messages(self, since: int) -> list[Any]:
         return [c for c in self.fake.calls[since:] if c.method == "chat.postMessage" and c.ok]
 
@@ -157,9 +152,8 @@ class Demo:
     def run(self) -> None:
         c = self.console
         self.step(f"1. Marketing operations imports the badge-scanner export of {EVENT}")
-        from bot.cli import print_import
         summary = import_file(self.ctx, sample_path(SAMPLE), event=EVENT)
-        print_import(summary, dry_run=False)
+        print_import(summary, dry_run=False, console=c)
         c.print("[dim]Running the same import again creates nothing new:[/]")
         again = import_file(self.ctx, sample_path(SAMPLE), event=EVENT)
         c.print(f"  {again.created} created, {again.existing} already imported.")
@@ -201,7 +195,7 @@ class Demo:
                                values={"category": "opportunity_intelligence",
                                        "note": "They already have an open deal with us; the account team should have this."})
         self.deliver()
-        item = self.ctx_item(b.id)
+        item = self.item(b.id)
         c.print(f"[dim]Re-routed by the rules for Opportunity Intelligence to {self.name(item.receiver_user_id)} "
                 f"({item.routing_note}).[/]")
         self.show(self.card(b.id), title=f"Item #{b.id} as {self.name(item.receiver_user_id)} sees it now")

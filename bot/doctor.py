@@ -57,7 +57,7 @@ def checks() -> list[Check]:
     return out
 
 
-def _webhooks(settings, config) -> list[Check]:  # noqa: ANN001
+def _webhooks(settings, config) -> list[Check]:
     """Each endpoint: its secret is in the environment, it is not disabled (410), no failed deliveries."""
     from bot.db import make_engine
     from bot.webhooks import queue
@@ -90,7 +90,7 @@ def _webhooks(settings, config) -> list[Check]:  # noqa: ANN001
     return out
 
 
-def _database(settings) -> Check:  # noqa: ANN001
+def _database(settings) -> Check:
     from bot import migrate, readiness
     from bot.db import make_engine
     missing = readiness.missing_sqlite_file(settings.database_url)
@@ -108,7 +108,7 @@ def _database(settings) -> Check:  # noqa: ANN001
     return Check("database", True, f"connected, schema at {head}")
 
 
-def _outbox(settings) -> Check:  # noqa: ANN001
+def _outbox(settings) -> Check:
     """Messages waiting, dead ones, the oldest's age: not OK while a message is dead or stale."""
     from bot.clock import utcnow
     from bot.db import make_engine
@@ -127,7 +127,7 @@ def _outbox(settings) -> Check:  # noqa: ANN001
     return Check("outbox", not queue.needs_attention, detail)
 
 
-def _slack(settings, config) -> list[Check]:  # noqa: ANN001
+def _slack(settings, config) -> list[Check]:
     from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError
     out = []

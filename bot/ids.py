@@ -46,7 +46,6 @@ class ActionId(StrEnum):
     CLOSE = "item_close"
     REOPEN = "item_reopen"
     SNOOZE = "item_snooze"
-    OPEN_ITEM = "item_open"
     FEEDBACK = "item_feedback"  # opens the feedback form
     DIGEST_OFF = "digest_off"
     DIGEST_ON = "digest_on"
@@ -112,7 +111,7 @@ class ReviewRef(BaseModel):
         return self.model_dump_json()
 
     @classmethod
-    def parse(cls, raw: str | None) -> "ReviewRef | None":
+    def parse(cls, raw: str | None) -> ReviewRef | None:
         try:
             return cls.model_validate_json(raw or "")
         except ValidationError:
@@ -129,7 +128,7 @@ class SnoozeRef(BaseModel):
         return self.model_dump_json()
 
     @classmethod
-    def parse(cls, raw: str | None) -> "SnoozeRef | None":
+    def parse(cls, raw: str | None) -> SnoozeRef | None:
         try:
             return cls.model_validate_json(raw or "")
         except ValidationError:
@@ -148,7 +147,7 @@ class LookupRef(BaseModel):
         return self.model_dump_json(exclude_none=True)
 
     @classmethod
-    def parse(cls, raw: str | None) -> "LookupRef | None":
+    def parse(cls, raw: str | None) -> LookupRef | None:
         try:
             return cls.model_validate_json(raw or "")
         except ValidationError:
@@ -156,16 +155,17 @@ class LookupRef(BaseModel):
 
 
 class ItemRef(BaseModel):
-    """The payload a button value or a modal's private_metadata carries: which item, at which version."""
+    """The payload a button value or a modal's private_metadata carries: which item. (Buttons from
+    before carried ``v`` too, the item's version then: it is ignored, as every other extra key.
+    A decision is guarded by the item's version as it is read in the decision's own transaction.)"""
 
     item: int
-    v: int | None = None  # the item's version when the card was rendered (optimistic locking)
 
     def dump(self) -> str:
         return self.model_dump_json(exclude_none=True)
 
     @classmethod
-    def parse(cls, raw: str | None) -> "ItemRef | None":
+    def parse(cls, raw: str | None) -> ItemRef | None:
         if not raw:
             return None
         try:
@@ -184,7 +184,7 @@ class NotesRef(BaseModel):
         return self.model_dump_json()
 
     @classmethod
-    def parse(cls, raw: str | None) -> "NotesRef | None":
+    def parse(cls, raw: str | None) -> NotesRef | None:
         try:
             return cls.model_validate_json(raw or "")
         except ValidationError:

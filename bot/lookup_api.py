@@ -107,7 +107,7 @@ def look_up(ctx: Context, *, user: str | None, q: str | None, customer_id: int |
         raise HTTPException(400, texts.say("lookup.j2", "api_no_query"))
     now = ctx.clock.now()
 
-    def work(session) -> LookupOut:  # noqa: ANN001
+    def work(session) -> LookupOut:
         viewer = Viewer.resolve(session, ctx.config, email=email)
         found = lookup.look_up_customer(session, ctx.config, viewer, query, via=lookup.Via.API, now=now,
                                         customer_id=customer_id)

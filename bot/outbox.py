@@ -208,3 +208,22 @@ def pending_count(engine: Engine) -> int:
             select(sa.func.count()).select_from(Outbox)
             .where(Outbox.status.in_([Status.PENDING, Status.SENDING]))
         ).one()
+
+
+# ----- what a sender says about a row's fate (raised while sending, read by the dispatcher) -------------
+
+class Defer(Exception):
+    """The row can't be sent yet (it waits for another one); try again shortly."""
+
+    def __init__(self, seconds: float, why: str, *, holds_channel: bool = True) -> None:
+        super().__init__(why)
+        self.seconds = seconds
+        self.holds_channel = holds_channel  # False: later messages to the same person need not wait
+
+
+class Done(Exception):
+    """Nothing to send after all (the item moved on); the row is complete."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why

@@ -82,19 +82,3 @@ def wait_for(session: Session, config: Config, user_id: str, now: datetime) -> f
     """Seconds until ``user_id``'s working time (0: now is working time). The dispatcher's check."""
     later = schedule_of(session, config, user_id=user_id).next_working_moment(now)
     return max((later - now).total_seconds(), 0.0)
-
-
-def settle_due(session: Session, config: Config, item_id: int, user_id: str) -> datetime | None:
-    """"A decision is expected by …" in the receiver's working hours, once the receiver is known."""
-    from bot.flows.deliver import decision_due
-    from bot.ids import Category, ItemStatus
-    from bot.models import Item
-    item = session.get(Item, item_id)
-    if item is None or item.status != ItemStatus.PENDING or item.offered_at is None:
-        return None
-    due = decision_due(config, Category(item.category), item.offered_at,
-                       schedule_of(session, config, user_id=user_id, email=item.receiver_email))
-    if due != item.decision_due_at:
-        session.execute(sa.update(Item).where(Item.id == item_id, Item.version == item.version)
-                        .values(decision_due_at=due).execution_options(synchronize_session=False))
-    return due

@@ -39,7 +39,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -112,7 +112,7 @@ class Figures:
     def usefulness_mean(self) -> float | None:
         return statistics.mean(self.usefulness) if self.usefulness else None
 
-    def add(self, facts: "_Facts") -> None:
+    def add(self, facts: _Facts) -> None:
         self.handed_over += 1
         if facts.first_accept is not None:
             self.accepted += 1
@@ -262,7 +262,7 @@ def compute(session: Session, config: Config, start: datetime, end: datetime, *,
 
 def day_start(day: date, config: Config) -> datetime:
     """Midnight of ``day`` in the company's time zone, as UTC."""
-    return datetime.combine(day, time.min, config.tz).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, config.tz).astimezone(UTC)
 
 
 def days_period(config: Config, first: date, last_exclusive: date) -> tuple[datetime, datetime]:

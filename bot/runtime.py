@@ -13,8 +13,8 @@ from bot.clock import Clock
 from bot.config import load_config
 from bot.context import Context
 from bot.db import make_engine
+from bot.handlers.app import create_bolt_app
 from bot.settings import Settings, load_settings
-from bot.slack.app import create_bolt_app
 from bot.slack.dispatcher import Dispatcher
 
 log = logging.getLogger("handover")
@@ -37,7 +37,7 @@ class Background:
     threads: list[threading.Thread] = field(default_factory=list)
     clock: Any = None
 
-    def start(self) -> "Background":
+    def start(self) -> Background:
         dispatcher = Dispatcher(self.ctx)
         t = threading.Thread(target=dispatcher.run_forever, args=(self.stop,), name="outbox-dispatcher",
                              daemon=True)

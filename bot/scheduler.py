@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -47,7 +47,7 @@ def _feedback(ctx: Context) -> None:
 def _review(ctx: Context) -> None:
     if (started := review.run(ctx)) is not None:
         # the period's first day in the company's zone (its UTC start is the evening before)
-        first_day = started.period_start.replace(tzinfo=started.period_start.tzinfo or timezone.utc)
+        first_day = started.period_start.replace(tzinfo=started.period_start.tzinfo or UTC)
         log.info("tick: lead review of %s started: %d of %d discards", first_day.astimezone(ctx.config.tz).date(),
                  started.sample_size, started.population)
 

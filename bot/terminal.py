@@ -1,14 +1,19 @@
-"""Show Slack messages readably in a terminal (the demo and the sandbox use it)."""
+"""Show Slack messages and import summaries readably in a terminal (the command and the demo use it)."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Group
+from rich.console import Console, Group
 from rich.emoji import Emoji
+from rich.markup import escape
 from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from bot.flows.importing import ImportSummary
 
 _USER = re.compile(r"<@([A-Z0-9]+)>")
 _DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]*)>")
@@ -79,3 +84,28 @@ def render_blocks(blocks: list[dict[str, Any]], *, title: str = "", names: dict[
                         line.append(f"{mark} {o['text']['text']}\n")
             parts.append(line)
     return Panel(Group(*parts), title=heading, title_align="left", border_style="cyan")
+
+
+SHOWN_ROWS = 200  # a longer import is summed up; --report FILE.csv has every line
+
+
+def print_import(summary: ImportSummary, *, dry_run: bool, console: Console) -> None:
+    # every cell comes from the imported file: escaped, so "[/]" in a company name is text, not markup
+    table = Table(title="Routing" if dry_run else "Imported items", show_lines=False)
+    for col in ("line", "customer", "category", "receiver", "why", "status"):
+        table.add_column(col)
+    for o in summary.outcomes[:SHOWN_ROWS]:
+        table.add_row(str(o.line), escape(o.customer), o.category, escape(o.receiver), escape(o.routing), o.status)
+    if summary.outcomes:
+        console.print(table)
+    if len(summary.outcomes) > SHOWN_ROWS:
+        console.print(f"… and {len(summary.outcomes) - SHOWN_ROWS:,} more rows (--report FILE.csv lists every line).")
+    for w in summary.warnings:
+        console.print(f"[yellow]warning:[/] {escape(w)}")
+    for e in summary.errors[:SHOWN_ROWS]:
+        console.print(f"[red]line {e.line}:[/] " + escape("; ".join(e.reasons)))
+    if len(summary.errors) > SHOWN_ROWS:
+        console.print(f"… and {len(summary.errors) - SHOWN_ROWS:,} more rejected lines (--report FILE.csv lists them).")
+    verb = "would create" if dry_run else "created"
+    n_new = sum(1 for o in summary.outcomes if o.status in ("created", "would create"))
+    console.print(f"{n_new} {verb}, {summary.existing} already imported, {len(summary.errors)} rejected.")

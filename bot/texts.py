@@ -132,7 +132,7 @@ def number(value: int) -> str:
 
 
 def duration(hours: float) -> str:
-    minutes = int(round(hours * 60))
+    minutes = round(hours * 60)
     if minutes < 60:
         return f"{minutes} min"
     if minutes < 48 * 60:

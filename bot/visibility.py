@@ -79,7 +79,7 @@ class Viewer:
     regions: frozenset[str] = frozenset()  # the regions of those teams
 
     @classmethod
-    def of(cls, config: Config, email: str | None, user_id: str | None = None) -> "Viewer":
+    def of(cls, config: Config, email: str | None, user_id: str | None = None) -> Viewer:
         email = _low(email) or None
         led = [t for t in config.teams if email and t.lead == email]
         member = [t for t in config.teams if email and email in t.members]
@@ -92,7 +92,7 @@ class Viewer:
 
     @classmethod
     def resolve(cls, session: Session, config: Config, *, email: str | None = None,
-                user_id: str | None = None) -> "Viewer":
+                user_id: str | None = None) -> Viewer:
         """:meth:`of`, filling in the e-mail or the Slack user id from the person table when only
         one is known (the API knows an e-mail, the Home tab a user id)."""
         if email and not user_id:

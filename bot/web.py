@@ -32,10 +32,10 @@ from bot.context import Context
 from bot.db import answering_within, run_in_transaction, unavailable
 from bot.flows.correct import CorrectionRefused
 from bot.flows.intake import IdempotencyConflict, receive
+from bot.handlers import guard
 from bot.intake.schema import ItemIn
 from bot.lookup_api import LookupOut
 from bot.ratelimit import FailureWindow, TokenBucket
-from bot.slack import guard
 from bot.version import version
 from bot.webhooks import queue as webhook_queue
 
@@ -111,7 +111,7 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
         logs.bind(event_id=payload.get("event_id") if isinstance(payload.get("event_id"), str) else None)
         bolt_request = guard.bolt_request(body.decode("utf-8"), payload, request.query_params, request.headers)
         # the listener's database work gives up after 2 s (Slack gives up after 3): the person is
-        # told "busy, try again" (bot/slack/busy.py) instead of the click timing out
+        # told "busy, try again" (bot/handlers/busy.py) instead of the click timing out
         bolt_response = await run_in_threadpool(_answering, bolt.dispatch, bolt_request)
         return to_starlette_response(bolt_response)
 
@@ -180,7 +180,7 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
             # waiting, dead (`handover outbox list`), and how long the oldest has waited
             queue = outbox_admin.read_health(ctx.engine, ctx.clock.now()).as_dict()
             webhooks_failed = webhook_queue.failed_count(ctx.engine)
-        except Exception as exc:  # report, don't crash
+        except Exception as exc:  # noqa: BLE001  (report, don't crash)
             return JSONResponse({"ok": False, "database": type(exc).__name__}, status_code=503)
         return JSONResponse({"ok": True, "database": "ok", **queue,
                              "webhooks_failed": webhooks_failed, "version": version()})
@@ -219,7 +219,7 @@ def _publish_webhooks(api: FastAPI) -> None:
     from bot.webhooks.events import DESCRIPTIONS, ENVELOPES
 
     for event_type, model in ENVELOPES.items():
-        def receive(body: Any) -> None:  # noqa: ARG001
+        def receive(body: Any) -> None:
             """Documentation only: Handover POSTs this to your endpoint."""
         receive.__annotations__ = {"body": Annotated[model, Body()], "return": None}  # real types, not strings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Container
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -19,13 +19,13 @@ class Schedule:
     weekdays: frozenset[int] = frozenset(range(5))  # Monday = 0
     holidays: Container[date] = field(default_factory=frozenset)  # any calendar: `day in holidays`
 
-    def in_tz(self, tz_name: str | None) -> "Schedule":
+    def in_tz(self, tz_name: str | None) -> Schedule:
         """The same working hours in another person's time zone (from users.info)."""
         if not tz_name:
             return self
         try:
             tz = ZoneInfo(tz_name)
-        except Exception:  # unknown zone name from Slack: keep the company's
+        except Exception:  # noqa: BLE001  (an unknown zone name from Slack: keep the company's)
             return self
         return Schedule(tz=tz, start=self.start, end=self.end, weekdays=self.weekdays, holidays=self.holidays)
 
@@ -50,7 +50,7 @@ class Schedule:
             if self.is_working_day(day):
                 lo, hi = self._window(day)
                 if local < hi:
-                    return max(local, lo).astimezone(timezone.utc)
+                    return max(local, lo).astimezone(UTC)
             day += timedelta(days=1)
             local = datetime.combine(day, time(0), self.tz)
         return when  # no working day within a year: configuration says "never"; don't loop forever
@@ -63,10 +63,10 @@ class Schedule:
             _, hi = self._window(cursor.date())
             available = hi - cursor
             if remaining <= available:
-                return (cursor + remaining).astimezone(timezone.utc)
+                return (cursor + remaining).astimezone(UTC)
             remaining -= available
             cursor = self.next_working_moment(hi + timedelta(seconds=1)).astimezone(self.tz)
-        return cursor.astimezone(timezone.utc)
+        return cursor.astimezone(UTC)
 
     def between(self, start: datetime, end: datetime) -> float:
         """Working hours elapsed from ``start`` to ``end``."""

@@ -13,9 +13,9 @@ from bot.config import load_config
 from bot.context import Context
 from bot.db import make_engine
 from bot.fakeslack import FakeSlack, SlackAgent
+from bot.handlers.app import create_bolt_app
 from bot.serverthread import ServerThread
 from bot.settings import Settings
-from bot.slack.app import create_bolt_app
 from bot.web import create_web_app
 from tests.harness import API_TOKEN, BOT_TOKEN, SIGNING_SECRET, START, Bench, directory, emails_in
 from tests.pg import Cluster, database_url

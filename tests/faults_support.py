@@ -27,7 +27,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,7 @@ def report(test: str, figure: str, **numbers: Any) -> None:
         data = {}
     data.setdefault("about", "figures of the fault tests (pytest -m slow tests/test_faults.py), last run of each")
     data.setdefault("results", {})[test] = {
-        "figure": figure, **numbers, "when": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "figure": figure, **numbers, "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "cpus": os.cpu_count(),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -180,9 +180,9 @@ class World:
         from bot.context import Context
         from bot.db import make_engine
         from bot.fakeslack import SlackAgent
+        from bot.handlers.app import create_bolt_app
         from bot.serverthread import ServerThread
         from bot.settings import Settings
-        from bot.slack.app import create_bolt_app
         from bot.web import create_web_app
 
         config = load_config(None)

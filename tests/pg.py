@@ -88,12 +88,12 @@ class Cluster:
     def stop(self) -> None:
         try:
             self._run(self.pg_ctl, "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop")
-        except Exception:
+        except Exception:  # noqa: BLE001  (stopped already, or never started)
             pass
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def database_url(backend: str, tmp: Path, cluster: "Cluster | None", name: str) -> str:
+def database_url(backend: str, tmp: Path, cluster: Cluster | None, name: str) -> str:
     """A fresh database for a test: a SQLite file in ``tmp``, or a new database on the throwaway
     cluster (the test is skipped without one; conftest fails instead when CI must run it)."""
     import pytest

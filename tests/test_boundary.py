@@ -27,9 +27,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
+from bot.handlers.app import create_bolt_app
 from bot.ids import ActionId
 from bot.models import Item, ItemEvent, Outbox
-from bot.slack.app import create_bolt_app
 from bot.web import MAX_BODY_BYTES, create_web_app
 from tests.flow import hand_over
 from tests.harness import API_TOKEN, BOT_TOKEN, SIGNING_SECRET, Bench

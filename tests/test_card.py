@@ -3,7 +3,7 @@ would refuse, whatever the source data holds."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,10 +16,10 @@ from bot.slack import blocks as b
 from bot.slack.card import CardData, build, retired
 
 CONFIG = load_config(None)
-NOW = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
-def make(**fields) -> CardData:  # noqa: ANN003
+def make(**fields) -> CardData:
     item = Item(id=7, version=3, external_key="api:x", source="api", event_name="Global Event 2026",
                 customer_id=1, contact_name="Ola Nordmann", contact_title="Head of Network",
                 contact_email="ola@acme.se", description="Replacing core routers in Q3.", region="nordics",

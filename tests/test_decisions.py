@@ -11,7 +11,7 @@ from tests.harness import Bench
 SENDER = "marketing.ops@example.com"
 
 
-def setup_item(bench: Bench, **fields) -> tuple[int, str, str]:  # noqa: ANN003
+def setup_item(bench: Bench, **fields) -> tuple[int, str, str]:
     sender_user = bench.add_user(SENDER) if SENDER not in bench.users else bench.user(SENDER)
     if "bb.stand@example.com" not in bench.users:
         bench.add_user("bb.stand@example.com")
@@ -127,7 +127,7 @@ def test_discard_needs_a_reason_and_a_justification_inside_the_modal(bench: Benc
     assert bench.item(item_id).status == ItemStatus.PENDING
     r = bench.agent.submit_view(user=receiver, view=view, values={
         "reason": "no_real_interest", "justification": "A student collecting brochures; no buying role."})
-    assert r.status_code == 200 and not r.content or r.json().get("response_action") != "errors"
+    assert (r.status_code == 200 and not r.content) or r.json().get("response_action") != "errors"
     item = bench.item(item_id)
     assert item.status == ItemStatus.DISCARDED and item.discard_reason == "no_real_interest"
     bench.deliver()

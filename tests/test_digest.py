@@ -29,12 +29,12 @@ def digests(bench: Bench, email: str) -> list:
     return [m for m in bench.dm(email) if m.text.startswith(":calendar:")]
 
 
-def text_of(message) -> str:  # noqa: ANN001
+def text_of(message) -> str:
     return "\n".join(b.get("text", {}).get("text", "") if isinstance(b.get("text"), dict) else ""
                      for b in message.blocks)
 
 
-def tick(bench: Bench, when) -> list[str]:  # noqa: ANN001
+def tick(bench: Bench, when) -> list[str]:
     bench.clock.set(when)
     sent = digest.run(bench.ctx)
     bench.deliver()

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.fakeslack import FakeSlack
 from bot.config import load_config
+from bot.fakeslack import FakeSlack
 from bot.fakeslack.directory import directory, emails_in
 from bot.fakeslack.server import DEFAULT_SCOPES
 

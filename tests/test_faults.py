@@ -12,6 +12,7 @@ Timings are printed, never asserted.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -187,7 +188,7 @@ def test_rate_limited_receiver_waits_while_the_others_get_their_cards(backend: s
         assert max(other_times) < max(busy_times)
         # Slack's limit was honoured: never two posts to one channel within the same second (the fake
         # refuses them with 429; the refusals are the retries counted below)
-        gaps = [b - a for a, b in zip(busy_times, busy_times[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(busy_times)]
         in_order = [int(_key(c).split(":")[1]) for c in posted
                     if c.response["channel"] == fake.dm_channel_for(busy)] == sorted(burst)
         limited = failed_calls(fake, "chat.postMessage")[429]
@@ -202,7 +203,7 @@ def test_rate_limited_receiver_waits_while_the_others_get_their_cards(backend: s
         world.close()
 
 
-def _key(call) -> str:  # noqa: ANN001
+def _key(call) -> str:
     meta = call.args.get("metadata")
     meta = json.loads(meta) if isinstance(meta, str) else meta
     return meta["event_payload"]["key"]
@@ -213,7 +214,7 @@ def _key(call) -> str:  # noqa: ANN001
 IMPORT_ROWS = 2000
 
 
-def _count(url: str, model: type, *where) -> int:  # noqa: ANN002
+def _count(url: str, model: type, *where) -> int:
     engine = make_engine(url)
     try:
         with Session(engine) as s:
@@ -287,7 +288,7 @@ def test_import_killed_midway_leaves_a_consistent_database_and_simply_runs_again
            rows=IMPORT_ROWS, items_at_kill=at_kill, items_after=after["items"], duplicates=0)
 
 
-def test_a_dispatcher_that_died_between_posting_and_recording_does_not_post_twice(bench) -> None:  # noqa: ANN001
+def test_a_dispatcher_that_died_between_posting_and_recording_does_not_post_twice(bench) -> None:
     """The exact moment SIGKILL can hit: Slack has the message, the outbox row is still "sending".
     When the dead dispatcher's claim runs out, the next one takes the row over as "maybe sent",
     finds its key in the conversation and records it instead of posting again."""
@@ -314,7 +315,7 @@ def test_a_dispatcher_that_died_between_posting_and_recording_does_not_post_twic
 DECISION_ITEMS = 150
 
 
-def _agent_for(fake, port: int):  # noqa: ANN001, ANN202
+def _agent_for(fake, port: int):
     from bot.fakeslack import SlackAgent
     return SlackAgent(fake, bot_url=f"http://127.0.0.1:{port}/slack/events", signing_secret=SIGNING_SECRET,
                       timeout=15)
@@ -409,7 +410,7 @@ def test_server_killed_in_decisions_and_a_delivery_batch_applies_each_once_and_s
                 if f"accepted item #{item_id} " in m.text:
                     sender_dms[item_id] += 1
         assert set(sender_dms.values()) == {1} and len(sender_dms) == DECISION_ITEMS
-        for receiver, message in cards.values():  # each card now shows the owner, without the Accept button
+        for _receiver, message in cards.values():  # each card now shows the owner, without the Accept button
             card = fake.message(message.channel, message.ts)
             buttons = {e.get("action_id") for b in card.blocks if b.get("type") == "actions" for e in b["elements"]}
             assert card.updated >= 1 and ActionId.ACCEPT.value not in buttons
@@ -451,6 +452,7 @@ LOCK_SECONDS = 6
 
 def test_sqlite_locked_by_another_writer_gets_a_quick_clear_answer_and_recovers(tmp_path: Path) -> None:
     import sqlite3
+
     from bot.ids import ActionId
     path = tmp_path / "locked.db"
     world = World(f"sqlite:///{path}")
@@ -624,7 +626,7 @@ TICK_MINUTES = 30
 WEEK_TICKS = 7 * 24 * 60 // TICK_MINUTES  # a simulated week
 
 
-def _reminder_button(fake, user: str, item_id: int):  # noqa: ANN001, ANN202
+def _reminder_button(fake, user: str, item_id: int):
     """The newest reminder in ``user``'s DM that lists ``item_id``, and its Accept button's value."""
     from bot.ids import ActionId
     for m in reversed(fake.messages(channel=fake.dm_channel_for(user))):

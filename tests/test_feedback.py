@@ -3,10 +3,11 @@ reaches the sender and the Business Builder and is kept for the quality figures.
 
 from __future__ import annotations
 
+from sqlmodel import select
+
 from bot.flows import feedback
 from bot.ids import ActionId
 from bot.models import Feedback
-from sqlmodel import select
 from tests.flow import accept, hand_over, sent_texts
 from tests.harness import Bench
 from tests.test_nudge import at
@@ -19,7 +20,7 @@ def requests(bench: Bench, owner: str) -> list:
     return [m for m in bench.dm(owner) if m.text.startswith(":memo: How did item")]
 
 
-def tick(bench: Bench, when) -> feedback.Run:  # noqa: ANN001
+def tick(bench: Bench, when) -> feedback.Run:
     bench.clock.set(when)
     done = feedback.run(bench.ctx)
     bench.deliver()

@@ -35,7 +35,7 @@ def write(tmp_path: Path, text: str, name: str = "export.csv", encoding: str = "
     return path
 
 
-def read(path: Path):  # noqa: ANN201
+def read(path: Path):
     return read_items(path, checklist_keys=LABELS)
 
 
@@ -368,13 +368,13 @@ def test_any_csv_reads_as_rows_or_row_errors(tmp_path: Path, rows: list[list[str
 # ----- the command line -----------------------------------------------------------------------------
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(tmp_path)  # no stray .env from the working directory
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.delenv("HANDOVER_CONFIG", raising=False)
     runner = CliRunner()
 
-    def run(*args: str):  # noqa: ANN202
+    def run(*args: str):
         return runner.invoke(app, list(args), catch_exceptions=False)
 
     result = run("db", "upgrade")
@@ -382,7 +382,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
     return run
 
 
-def test_cli_import_reports_bad_lines_and_is_idempotent(cli) -> None:  # noqa: ANN001
+def test_cli_import_reports_bad_lines_and_is_idempotent(cli) -> None:
     first = cli("import", str(SAMPLE), "--event", EVENT, "--no-deliver")
     assert first.exit_code == 1, first.output
     assert "line 12" in first.output and "line 13" in first.output
@@ -392,7 +392,7 @@ def test_cli_import_reports_bad_lines_and_is_idempotent(cli) -> None:  # noqa: A
     assert "0 created, 12 already imported" in second.output
 
 
-def test_cli_dry_run_says_would_create(cli) -> None:  # noqa: ANN001
+def test_cli_dry_run_says_would_create(cli) -> None:
     result = cli("import", str(SAMPLE), "--event", EVENT, "--dry-run")
     assert result.exit_code == 1, result.output
     assert "would create" in result.output and "12 would create" in result.output
@@ -400,13 +400,13 @@ def test_cli_dry_run_says_would_create(cli) -> None:  # noqa: ANN001
     assert "12 created" in after.output  # the dry run stored nothing
 
 
-def test_cli_a_whole_file_error_exits_2(cli, tmp_path: Path) -> None:  # noqa: ANN001
+def test_cli_a_whole_file_error_exits_2(cli, tmp_path: Path) -> None:
     path = write(tmp_path, "Name,E-mail\nOla,ola@acme.se\n")
     result = cli("import", str(path), "--event", EVENT, "--no-deliver")
     assert result.exit_code == 2
 
 
-def test_cli_a_clean_file_exits_0(cli, tmp_path: Path) -> None:  # noqa: ANN001
+def test_cli_a_clean_file_exits_0(cli, tmp_path: Path) -> None:
     path = write(tmp_path, "Company;E-mail\nACME AB;ola@acme.se\n")
     result = cli("import", str(path), "--event", EVENT, "--no-deliver")
     assert result.exit_code == 0, result.output

@@ -5,7 +5,7 @@ after downtime, and two schedulers sending every nudge exactly once."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bot.config import parse
 from bot.context import Context
@@ -28,7 +28,7 @@ def at(day: int, hour: int, minute: int = 0, tz: str = "Europe/Stockholm") -> da
     """Monday 2 March 2026 is day 0."""
     from zoneinfo import ZoneInfo
     local = datetime(2026, 3, 2, hour, minute, tzinfo=ZoneInfo(tz)) + timedelta(days=day)  # wall-clock time
-    return local.astimezone(timezone.utc)
+    return local.astimezone(UTC)
 
 
 def tick(bench: Bench, when: datetime) -> nudge.Run:

@@ -212,7 +212,7 @@ def test_retry_makes_waiting_rows_due_now_and_gives_a_fresh_horizon(bench: Bench
     assert bench.clock.now() - row.created_at == timedelta(minutes=5)
 
 
-def test_the_migration_carries_the_old_maybe_sent_flag_into_its_column(backend: str, pg_cluster, tmp_path) -> None:  # noqa: ANN001
+def test_the_migration_carries_the_old_maybe_sent_flag_into_its_column(backend: str, pg_cluster, tmp_path) -> None:
     """Rows queued by the previous version kept "maybe sent" in their payload; after `handover db
     upgrade` the dispatcher still looks before posting them."""
     import sqlalchemy as sa

@@ -391,7 +391,7 @@ def test_the_default_calendar_does_not_run_out() -> None:
     sthlm = schedule_for_email(config, "anna.berg@example.com")
     for year in (2027, 2031, 2040):
         assert not sthlm.is_working_day(date(year, 12, 24)) and not sthlm.is_working_day(date(year, 12, 25))
-        assert not sthlm.is_working_day(date(year, 1, 1)) and not sthlm.is_working_day(date(year, 6, 6)) or \
+        assert (not sthlm.is_working_day(date(year, 1, 1)) and not sthlm.is_working_day(date(year, 6, 6))) or \
             date(year, 6, 6).weekday() >= 5
     uk = schedule_for_email(config, "tom.hughes@example.com")  # the UK team keeps England's days
     assert not uk.is_working_day(date(2030, 8, 26)) and sthlm.is_working_day(date(2030, 8, 26))  # late summer bank holiday

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -48,7 +48,7 @@ def env_for(bench: Bench, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def cli(bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def cli(bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """``handover …`` in-process against the bench's database and Slack fake."""
     monkeypatch.chdir(tmp_path)  # no stray .env
     for key, value in env_for(bench).items():
@@ -57,7 +57,7 @@ def cli(bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa:
     monkeypatch.delenv("HANDOVER_CONFIG", raising=False)
     runner = CliRunner()
 
-    def run(*args: str):  # noqa: ANN202
+    def run(*args: str):
         return runner.invoke(app, list(args), catch_exceptions=False)
     return run
 
@@ -83,7 +83,7 @@ def customer_names(bench: Bench) -> dict[str, str]:
 
 def deliver_now(bench: Bench) -> None:
     """The dispatcher of a running server, now: the child process queued on the wall clock."""
-    bench.clock.set(datetime.now(timezone.utc) + timedelta(seconds=5))
+    bench.clock.set(datetime.now(UTC) + timedelta(seconds=5))
     bench.deliver()
 
 
@@ -93,7 +93,7 @@ def cards(bench: Bench) -> list[Outbox]:
 
 # ----- 2. a re-import is recognized by the rows' content --------------------------------------------------
 
-def test_the_same_rows_in_a_renamed_file_with_the_event_in_capitals_are_already_imported(bench: Bench, cli,  # noqa: ANN001
+def test_the_same_rows_in_a_renamed_file_with_the_event_in_capitals_are_already_imported(bench: Bench, cli,
                                                                                          tmp_path: Path) -> None:
     first = cli("import", str(DATA / "leads.csv"), "--no-deliver")
     assert first.exit_code == 0, first.output
@@ -118,7 +118,7 @@ def test_the_same_rows_in_a_renamed_file_with_the_event_in_capitals_are_already_
     assert {int(r[6]) for n, r in lines.items() if n != 5} == set(ids.values())
 
 
-def test_a_file_with_an_id_column_renamed_and_with_the_event_spelled_otherwise_creates_nothing(bench: Bench, cli,  # noqa: ANN001
+def test_a_file_with_an_id_column_renamed_and_with_the_event_spelled_otherwise_creates_nothing(bench: Bench, cli,
                                                                                                 tmp_path: Path) -> None:
     first = cli("import", str(SAMPLE), "--event", EVENT, "--no-deliver")
     assert "12 created" in flat(first.output)
@@ -150,7 +150,7 @@ def test_items_imported_before_keys_were_content_based_are_still_recognized(benc
 
 # ----- 5, 7. foreign yes/no words, the file's own headers in errors, encodings --------------------------
 
-def test_yes_no_words_of_eleven_languages_and_check_marks_fill_the_checklist(bench: Bench, cli) -> None:  # noqa: ANN001
+def test_yes_no_words_of_eleven_languages_and_check_marks_fill_the_checklist(bench: Bench, cli) -> None:
     result = cli("import", str(DATA / "leads.csv"), "--no-deliver")
     assert result.exit_code == 0, result.output
     got = {i.contact_email: i.checklist for i in bench.items()}
@@ -165,7 +165,7 @@ def test_yes_no_words_of_eleven_languages_and_check_marks_fill_the_checklist(ben
     assert customer_names(bench)["lucia@bodegasanchez.es"] == "Bodega Sánchez SL"  # UTF-8 with BOM, ';'
 
 
-def test_a_german_windows_1252_export_names_its_own_columns_in_the_errors(bench: Bench, cli) -> None:  # noqa: ANN001
+def test_a_german_windows_1252_export_names_its_own_columns_in_the_errors(bench: Bench, cli) -> None:
     result = cli("import", str(DATA / "de_export_cp1252.csv"), "--no-deliver")
     assert result.exit_code == 1, result.output
     out = flat(result.output)
@@ -184,7 +184,7 @@ def test_a_german_windows_1252_export_names_its_own_columns_in_the_errors(bench:
     assert customer_names(bench)["s.lindner@oekohof-lindner.de"] == "Öko-Hof Lindner KG"
 
 
-def test_a_long_note_is_kept_to_the_limit_with_a_warning_and_the_card_arrives(bench: Bench, cli) -> None:  # noqa: ANN001
+def test_a_long_note_is_kept_to_the_limit_with_a_warning_and_the_card_arrives(bench: Bench, cli) -> None:
     result = cli("import", str(DATA / "long_notes.csv"), "--event", EVENT)
     assert result.exit_code == 1, result.output  # the over-long website is an identifier: that row is rejected
     out = flat(result.output)
@@ -204,7 +204,7 @@ def test_a_long_note_is_kept_to_the_limit_with_a_warning_and_the_card_arrives(be
 
 # ----- 3. XLSX: merged and empty headers, dates ---------------------------------------------------------
 
-def test_xlsx_merged_header_cells_are_joined_empty_headers_warned_and_dates_read_as_dates(bench: Bench, cli) -> None:  # noqa: ANN001
+def test_xlsx_merged_header_cells_are_joined_empty_headers_warned_and_dates_read_as_dates(bench: Bench, cli) -> None:
     result = cli("import", str(DATA / "merged_headers.xlsx"), "--event", EVENT, "--no-deliver")
     assert result.exit_code == 0, result.output
     out = flat(result.output)
@@ -277,7 +277,7 @@ def test_import_with_slack_answering_delivers_and_says_so(bench: Bench, tmp_path
         assert item.contact_name in str(card.blocks)
 
 
-def test_import_with_no_deliver_says_the_cards_are_queued(bench: Bench, cli) -> None:  # noqa: ANN001
+def test_import_with_no_deliver_says_the_cards_are_queued(bench: Bench, cli) -> None:
     result = cli("import", str(DATA / "leads.csv"), "--no-deliver")
     assert "12 cards queued; a running `handover serve` (or `handover dispatch`) sends them." in flat(result.output)
     assert bench.fake.calls_to("chat.postMessage") == []
@@ -286,7 +286,7 @@ def test_import_with_no_deliver_says_the_cards_are_queued(bench: Bench, cli) -> 
 # ----- 9. a database without the schema ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("empty_file", [False, True])
-def test_commands_on_a_database_without_the_schema_say_to_run_db_upgrade(backend: str, pg_cluster, tmp_path: Path,  # noqa: ANN001
+def test_commands_on_a_database_without_the_schema_say_to_run_db_upgrade(backend: str, pg_cluster, tmp_path: Path,
                                                                         empty_file: bool) -> None:
     if backend == "postgresql" and not empty_file:
         pytest.skip("a PostgreSQL database always exists once it is named")

@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,7 @@ from bot.models import Customer, Feedback, FollowUp, Item, ItemEvent, Question, 
 from tests.flow import accept, hand_over
 from tests.harness import START, Bench
 
-UTC = timezone.utc
+UTC = UTC
 T0 = START  # Monday 2 March 2026, 08:00 UTC (09:00 in Stockholm)
 WEEK_START = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)  # Monday 2 March 00:00 in Stockholm
 WEEK_END = datetime(2026, 3, 8, 23, 0, tzinfo=UTC)  # Monday 9 March 00:00 in Stockholm
@@ -229,7 +229,7 @@ def test_nearest_rank_percentile_and_empty_figures() -> None:
 
 # ----- (b) handover report and its CSV -------------------------------------------------------------
 
-def cli(bench: Bench, *args: str) -> "object":
+def cli(bench: Bench, *args: str) -> object:
     from bot.cli import app
     env = {"DATABASE_URL": bench.ctx.settings.database_url, "HANDOVER_CONFIG": "", "COLUMNS": "200"}
     result = CliRunner().invoke(app, list(args), env=env)
@@ -246,7 +246,7 @@ def test_handover_report_prints_the_table_and_writes_csv_with_formulas_defused(
     ids = seed(bench)
     hostile = {GE: '=HYPERLINK("http://evil.example","click")', NS: "@SUM(1+1)*cmd"}
     with bench.db() as s:
-        for n, item_id in ids.items():
+        for _n, item_id in ids.items():
             item = s.get(Item, item_id)
             item.event_name = hostile[item.event_name]
             s.add(item)

@@ -33,7 +33,7 @@ def march_of_discards(bench: Bench) -> list[int]:
     return discarded
 
 
-def tick(bench: Bench, when, **kwargs) -> ReviewRound | None:  # noqa: ANN001, ANN003
+def tick(bench: Bench, when, **kwargs) -> ReviewRound | None:
     bench.clock.set(when)
     started = review.run(bench.ctx, **kwargs)
     bench.deliver()
@@ -45,7 +45,7 @@ def entries(bench: Bench) -> list[ReviewEntry]:
         return list(s.exec(select(ReviewEntry).order_by(ReviewEntry.item_id)))
 
 
-def entry_message(bench: Bench, item_id: int):  # noqa: ANN201
+def entry_message(bench: Bench, item_id: int):
     return next(m for m in bench.fake.messages(channel=CHANNEL) if f"item #{item_id} " in m.text + " ")
 
 

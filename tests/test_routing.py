@@ -17,7 +17,7 @@ LEAD_CHECKLIST = {"painpoint": True, "offering": True, "timeframe": True, "budge
 NORDICS = ["anna.berg@example.com", "johan.ek@example.com", "sara.nyman@example.com"]
 
 
-def post(bench: Bench, **fields) -> httpx.Response:  # noqa: ANN003
+def post(bench: Bench, **fields) -> httpx.Response:
     return httpx.post(f"{bench.url}/api/items", json={"customer": "Some Customer", **fields},
                       headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10)
 
@@ -111,7 +111,7 @@ def test_customers_are_created_on_the_fly_and_deduplicated(bench: Bench) -> None
     assert gm.domain is None  # a free-mail domain never names a company
 
 
-def test_a_dry_run_knows_the_account_owner_of_an_existing_customer(bench: Bench, tmp_path) -> None:  # noqa: ANN001
+def test_a_dry_run_knows_the_account_owner_of_an_existing_customer(bench: Bench, tmp_path) -> None:
     from bot.flows.importing import import_file
     hand_over(bench, category="opportunity_intelligence", customer="Owned AB", contact_email="cio@owned.se")
     set_customer(bench, "Owned AB", account_owner="olivia.grant@example.com")  # by an admin, never by an item

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from bot.config import parse
+from bot.fakeslack.directory import directory, emails_in
 from bot.ids import ActionId
 from bot.models import DigestSent, Feedback, ItemEvent, Outbox, ReviewEntry, ReviewRound
-from bot.fakeslack.directory import directory, emails_in
 from tests.flow import accept, discard, hand_over
 from tests.harness import START, Bench
 

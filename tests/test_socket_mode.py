@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.fakeslack.socket_mode import SocketModeAgent
+from bot.fakeslack.socket_agent import SocketModeAgent
 from bot.ids import ActionId, ItemStatus
 from bot.models import Person
 from tests.flow import hand_over, sent_texts

@@ -5,7 +5,7 @@ function the App Home calls), through the running bot."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -14,14 +14,14 @@ from sqlmodel import select
 
 from bot.config import Config, load_config, parse
 from bot.flows import lookup
-from bot.ids import Category, CallbackId, ItemStatus
+from bot.ids import CallbackId, Category, ItemStatus
 from bot.models import Customer, Item, LookupLog
 from bot.visibility import Reason, Viewer, team_regions, whom_to_ask
 from tests.flow import accept, discard, hand_over, set_customer
 from tests.harness import API_TOKEN, Bench
 
 DEFAULT = load_config(None)
-NOW = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
 def item(**fields: Any) -> Item:

@@ -17,9 +17,7 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from bot.fakeslack.server import BOT_USER, TEAM, FakeSlack, Message, View
-
-APP_ID = "AHANDOVER"
+from bot.fakeslack.server import APP_ID, BOT_USER, TEAM, FakeSlack, Message, View
 
 
 class SlackAgent:

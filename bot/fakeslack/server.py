@@ -19,8 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from bot.fakeslack.socket_mode import SocketModeServer
 from bot.fakeslack.validate import MESSAGE_TEXT, validate_blocks, validate_view
 
+APP_ID = "AHANDOVER"
 BOT_USER = "UHANDOVER"
 BOT_ID = "BHANDOVER"
 TEAM = "T0HANDOVER"
@@ -168,7 +170,7 @@ class FakeSlack:
             self.add_user(user)
 
     # ----- life ----------------------------------------------------------------------------
-    def start(self, port: int = 0) -> "FakeSlack":
+    def start(self, port: int = 0) -> FakeSlack:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -177,10 +179,10 @@ class FakeSlack:
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 fake._handle(self)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 fake._handle(self)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
@@ -208,8 +210,7 @@ class FakeSlack:
         """The Socket Mode server (a ``SocketModeServer``), started on first use."""
         with self._lock:
             if self._socket_mode is None:
-                from bot.fakeslack.socket_mode import SocketModeServer
-                self._socket_mode = SocketModeServer()
+                self._socket_mode = SocketModeServer(APP_ID)
             return self._socket_mode
 
     def reset(self) -> None:
@@ -589,7 +590,7 @@ class FakeSlack:
     def _m_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"url": self.socket_mode.issue_url()}
 
-    def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args.get("channel"))
         blocks = self._blocks(args)
         text = self._text(args, blocks)
@@ -623,7 +624,7 @@ class FakeSlack:
         message.deleted = True
         return {"channel": channel, "ts": message.ts}
 
-    def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = args.get("channel")
         if not isinstance(channel, str) or not channel:
             raise SlackError("channel_not_found")
@@ -672,7 +673,7 @@ class FakeSlack:
     def _m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"user": self._user(args.get("user")).as_slack()}
 
-    def _m_users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def _m_users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:
         email = str(args.get("email") or "").strip().lower()
         user = next((u for u in self.users.values() if u.email.lower() == email), None)
         if user is None:
@@ -741,7 +742,7 @@ class FakeSlack:
         self.homes[user.id] = raw
         return {"view": {**raw, "id": f"V{next(self._ids):08d}"}}
 
-    def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         filename = args.get("filename")
         try:
             length = int(args.get("length"))
@@ -758,7 +759,7 @@ class FakeSlack:
             if file_id in self.files:
                 self.files[file_id].content = content
 
-    def _m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def _m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         files = self._json_arg(args.get("files")) or []
         done = []
         for f in files:

@@ -25,7 +25,7 @@ def ask(session: Session, ctx: Context, item_id: int, user_id: str, *, question:
         return refusal
     question = (question or "").strip()
     if len(question) < 3:
-        return Outcome(False, errors={"question": "Write the question for the Business Builder."})
+        return Outcome(False, errors={"question": say("question_empty")})
     now = ctx.clock.now()
     q = Question(item_id=item.id, asked_by=user_id, text=question, asked_at=now,
                  business_builder_user_id=item.business_builder_user_id)

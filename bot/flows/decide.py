@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot import audit, customers, outbox, texts
+from bot.config import Config
 from bot.context import Context
 from bot.flows.deliver import decision_due, queue_card, receiver_schedule, route_item
 from bot.flows.home import queue_refresh
@@ -35,6 +36,19 @@ class Outcome:
     message: str = ""
     errors: dict[str, str] = field(default_factory=dict)  # modal block_id -> message
     item_id: int | None = None
+
+
+def settle_due(session: Session, config: Config, item_id: int, user_id: str) -> datetime | None:
+    """"A decision is expected by …" in the receiver's working hours, once the receiver is known."""
+    item = session.get(Item, item_id)
+    if item is None or item.status != ItemStatus.PENDING or item.offered_at is None:
+        return None
+    due = decision_due(config, Category(item.category), item.offered_at,
+                       receiver_schedule(session, config, item.receiver_email, user_id))
+    if due != item.decision_due_at:
+        session.execute(sa.update(Item).where(Item.id == item_id, Item.version == item.version)
+                        .values(decision_due_at=due).execution_options(synchronize_session=False))
+    return due
 
 
 def say(macro: str, **values: Any) -> str:
@@ -251,7 +265,7 @@ def recategorize(session: Session, ctx: Context, item_id: int, user_id: str, *, 
     try:
         new = Category(category)
     except ValueError:
-        return Outcome(False, errors={"category": "Pick one of the four categories."})
+        return Outcome(False, errors={"category": say("recategorize_pick")})
     old = Category(item.category)
     if new == old:
         return Outcome(False, errors={"category": f"The item already is {ctx.config.category(old).label}."})
@@ -314,9 +328,9 @@ def reassign(session: Session, ctx: Context, item_id: int, user_id: str, *, to_u
     if refusal := check(item, user_id, item_id):
         return refusal
     if not to_user:
-        return Outcome(False, errors={"to": "Pick the person to offer the item to."})
+        return Outcome(False, errors={"to": say("reassign_pick")})
     if to_user == user_id:
-        return Outcome(False, errors={"to": "The item is already yours. Pick someone else."})
+        return Outcome(False, errors={"to": say("reassign_already_yours")})
     now = ctx.clock.now()
     from sqlmodel import select
     person = session.exec(select(Person).where(Person.slack_user_id == to_user)).first()
@@ -341,13 +355,13 @@ def validate_discard(ctx: Context, reason_key: str | None, justification: str | 
     errors: dict[str, str] = {}
     reason = next((r for r in ctx.config.discard_reasons if r.key == reason_key), None)
     if reason is None:
-        errors["reason"] = "Pick the reason for discarding."
+        errors["reason"] = say("discard_pick_reason")
     text = (justification or "").strip()
     need = reason.min_justification if reason is not None else 10
     if not text:
-        errors["justification"] = "A discard needs a justification: the sender and the lead review read it."
+        errors["justification"] = say("discard_justification_missing")
     elif len(text) < need:
-        errors["justification"] = f"Please explain in at least {need} characters ({len(text)} so far)."
+        errors["justification"] = say("discard_justification_short", need=need, have=len(text))
     return errors
 
 
@@ -440,7 +454,7 @@ def follow_up(session: Session, ctx: Context, item_id: int, user_id: str, *, kin
     try:
         what = FollowUpKind(kind or "")
     except ValueError:
-        return Outcome(False, errors={"kind": "Pick what happened."})
+        return Outcome(False, errors={"kind": say("follow_up_pick")})
     now = ctx.clock.now()
     values: dict[str, Any] = dict(follow_up_count=item.follow_up_count + 1, last_follow_up_at=now,
                                   customer_request_open=False)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -59,7 +59,7 @@ def digest_moment(config: Config, tz: ZoneInfo, now: datetime) -> datetime:
     local = now.astimezone(tz)
     monday = local.date() - timedelta(days=local.weekday())
     day = monday + timedelta(days=DAYS.index(config.digest.day))
-    return datetime.combine(day, config.digest.time, tz).astimezone(timezone.utc)
+    return datetime.combine(day, config.digest.time, tz).astimezone(UTC)
 
 
 def recipients(session: Session, config: Config) -> list[Recipient]:

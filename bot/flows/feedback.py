@@ -23,7 +23,8 @@ from bot.context import Context
 from bot.db import insert_once, run_in_transaction
 from bot.flows.decide import Outcome, tell_business_builder, tell_sender
 from bot.flows.nudge import schedule_for
-from bot.ids import ItemStatus, Outcome as Result
+from bot.ids import ItemStatus
+from bot.ids import Outcome as Result
 from bot.models import Feedback, Item
 
 COMMENT_MAX = 500

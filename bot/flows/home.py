@@ -35,7 +35,7 @@ def queue_refresh(session: Session, user_id: str | None, now: datetime, *, why: 
     :data:`OPENED_RECENTLY` (it is built afresh when they open it), and none while a refresh for
     them is still waiting to be sent — the dispatcher builds the view when it publishes, so that
     one shows this change too. Opening the tab always publishes."""
-    if not user_id or not user_id[:1] in ("U", "W"):
+    if not user_id or user_id[:1] not in ("U", "W"):
         return
     if not why.startswith(OPENED):
         pending = Outbox.status == outbox.Status.PENDING

@@ -16,8 +16,8 @@ from rapidfuzz import fuzz
 from rapidfuzz import process as rf_process
 from sqlmodel import Session, select
 
-from bot.config import Config
 from bot import customers
+from bot.config import Config
 from bot.customers import domain_of, normalize_name, root_domain
 from bot.identifiers import clean_identifier
 from bot.ids import ItemStatus

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,13 +27,13 @@ from sqlmodel import Session, select
 from bot import audit, outbox, people_time, texts
 from bot.context import Context
 from bot.db import is_postgres, run_in_transaction
+from bot.flows.deliver import route_item
 from bot.ids import Category, ItemStatus
 from bot.models import Customer, Item, Outbox, Question
-from bot.flows.deliver import route_item
 from bot.scheduling import company_schedule
 from bot.working_time import Schedule
 
-NEVER = datetime(2999, 1, 1, tzinfo=timezone.utc)
+NEVER = datetime(2999, 1, 1, tzinfo=UTC)
 RUN_LOCK = 0x48616E646F  # PostgreSQL advisory lock key of a scheduler run ("Hando")
 FOLLOW_UP_REMINDERS = 2  # gentle: at most this many per stall
 

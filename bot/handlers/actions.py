@@ -16,9 +16,9 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from sqlmodel import Session
 
+from bot import customers, texts
 from bot.context import Context
 from bot.db import run_in_transaction
-from bot import customers, texts
 from bot.flows import decide, digest, feedback, nudge, review
 from bot.flows.decide import Outcome
 from bot.handlers.common import ctx_of, tell
@@ -122,7 +122,7 @@ def item_modal(build: ModalBuilder, *, states: tuple[decide.ItemStatus, ...] = d
     def prepare(ctx: Context, session: Session, ref: ItemRef, user: str) -> dict[str, Any] | Outcome:
         item = session.get(Item, ref.item)
         refusal = decide.check(item, user, ref.item, states=states)
-        return refusal or build(ctx, session, item, ItemRef(item=item.id, v=item.version))
+        return refusal or build(ctx, session, item, ItemRef(item=item.id))
     return prepare
 
 

@@ -14,13 +14,12 @@ from bot.flows import digest
 from bot.handlers import lookups
 from bot.handlers.common import ctx_of
 from bot.handlers.stats import stats_subcommand
-from bot.slack import people
-from bot.slack import modals
+from bot.slack import modals, people
 
 log = logging.getLogger("handover.commands")
 
 
-def open_capture(client: WebClient, ctx, trigger_id: str, *, prefill=None, metadata: dict | None = None,  # noqa: ANN001
+def open_capture(client: WebClient, ctx, trigger_id: str, *, prefill=None, metadata: dict | None = None,
                  callback_id: str | None = None) -> None:
     """views.open is the one Web API call made on the request path: trigger ids expire in 3 s."""
     kwargs = {"callback_id": callback_id} if callback_id else {}

@@ -12,7 +12,7 @@ from bot.handlers.common import ctx_of
 from bot.models import ProcessedEvent
 
 
-def first_time(session: Session, event_id: str | None, ctx) -> bool:  # noqa: ANN001
+def first_time(session: Session, event_id: str | None, ctx) -> bool:
     """Record the event id; False when it was processed before (a retry)."""
     if not event_id:
         return True

@@ -88,7 +88,7 @@ class ItemIn(BaseModel):
     def _only_text(cls, value: object) -> object:
         # a NUL or an unpaired surrogate fits no database column and no Slack message
         for text in (value, *value) if isinstance(value, dict) else (value,):
-            if isinstance(text, str) and ("\x00" in text or not text.isprintable() and _not_utf8(text)):
+            if isinstance(text, str) and ("\x00" in text or (not text.isprintable() and _not_utf8(text))):
                 raise ValueError("contains characters that are not text (a NUL or an unpaired surrogate)")
         return value
 

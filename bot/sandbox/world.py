@@ -31,6 +31,7 @@ from bot.fakeslack import FakeSlack, FakeUser
 from bot.fakeslack.directory import emails_in
 from bot.fakeslack.server import BOT_USER
 from bot.flows.importing import import_file
+from bot.handlers.app import create_bolt_app
 from bot.ids import CallbackId
 from bot.models import Outbox
 from bot.runtime import Background
@@ -40,7 +41,6 @@ from bot.scheduler import tick
 from bot.scheduling import company_schedule
 from bot.serverthread import ServerThread
 from bot.settings import Settings
-from bot.slack.app import create_bolt_app
 from bot.web import create_web_app
 
 log = logging.getLogger("handover.sandbox")

@@ -68,7 +68,7 @@ def _checklist_blocks(data: CardData, config: Config, interactive: bool) -> list
     title = _say("checklist_title", filled=filled, total=len(entries))
     if not interactive:
         return [b.section(title + "\n" + _say("checklist_lines", items=entries), block_id="checklist")]
-    ref = ItemRef(item=item.id, v=item.version).dump()
+    ref = ItemRef(item=item.id).dump()
     elements = []
     for n in range(0, len(entries), CHECKBOXES_PER_ELEMENT):
         chunk = entries[n: n + CHECKBOXES_PER_ELEMENT]
@@ -81,7 +81,7 @@ def _checklist_blocks(data: CardData, config: Config, interactive: bool) -> list
 
 
 def _buttons(item: Item) -> list[Block]:
-    ref = ItemRef(item=item.id, v=item.version).dump()
+    ref = ItemRef(item=item.id).dump()
     if item.status == ItemStatus.PENDING:
         buttons = [
             b.button(_label("accept"), ActionId.ACCEPT, ref, style="primary"),

@@ -16,11 +16,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot import texts
 from bot.config import Config
 from bot.ids import ActionId, CallbackId, Category, FollowUpKind, ItemRef
 from bot.slack import blocks as b
 from bot.slack.modals import say, text_input
-from bot import texts
 
 
 def _view(callback: CallbackId, title: str, submit: str, ref: ItemRef, blocks: list, *,
@@ -84,7 +84,7 @@ def discard_suggestion(config: Config, ref: ItemRef, *, reason_key: str, reason_
               InputBlock(block_id="choice", label=b.plain(say("discard_choice"), 2000), element=choice),
               text_input("justification", say("discard_justification"), optional=False, multiline=True,
                          initial=justification, max_length=2000)]
-    metadata = ItemRef(item=ref.item, v=ref.v).model_dump()
+    metadata = ItemRef(item=ref.item).model_dump()
     metadata["reason"] = reason_key
     return _view(CallbackId.DISCARD, say("discard_title"), say("save"), ref, blocks,
                  extra_metadata=json.dumps(metadata))

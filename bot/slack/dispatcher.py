@@ -44,13 +44,13 @@ from sqlmodel import Session
 from bot import audit, metrics, outbox, people_time
 from bot.context import Context
 from bot.db import run_in_transaction
-from bot.flows import deliver
+from bot.flows import decide, deliver
 from bot.ids import ItemStatus
 from bot.models import Customer, Item, Outbox, Question
-from bot.slack import card, nudges, people
+from bot.outbox import Defer, Done
+from bot.slack import card, files, nudges, people
 from bot.slack import digest as digest_blocks
 from bot.slack import feedback as feedback_blocks
-from bot.slack import files
 from bot.slack import home as home_view
 from bot.slack import review as review_blocks
 from bot.slack.client import reading_client, sending_client
@@ -83,23 +83,6 @@ AUTH = {"not_authed", "invalid_auth", "token_revoked", "token_expired", "account
 UNCERTAIN = {"fatal_error", "internal_error", "service_unavailable"}
 
 
-class Defer(Exception):
-    """The row can't be sent yet (it waits for another one); try again shortly."""
-
-    def __init__(self, seconds: float, why: str, *, holds_channel: bool = True) -> None:
-        super().__init__(why)
-        self.seconds = seconds
-        self.holds_channel = holds_channel  # False: later messages to the same person need not wait
-
-
-class Done(Exception):
-    """Nothing to send after all (the item moved on); the row is complete."""
-
-    def __init__(self, why: str) -> None:
-        super().__init__(why)
-        self.why = why
-
-
 class Dispatcher:
     def __init__(self, ctx: Context, *, client: WebClient | None = None, reader: WebClient | None = None,
                  worker: str | None = None) -> None:
@@ -126,7 +109,7 @@ class Dispatcher:
             outbox.Kind.HOME: self._home,
             outbox.Kind.FEEDBACK: self._feedback,
             outbox.Kind.REVIEW: self._review,
-            outbox.Kind.FILE: lambda row: files.send(self, row),  # the weekly chart, rendered now
+            outbox.Kind.FILE: lambda row: files.send(self.ctx, self.client, row),  # the weekly chart, rendered now
             outbox.Kind.ZONE: lambda row: people.zone(self.ctx, self.reader, row.payload["email"]),
         }
 
@@ -192,16 +175,17 @@ class Dispatcher:
                 raise SlackApiError(f"unknown outbox kind {row.kind}", {"ok": False, "error": "unknown_kind"})
             result = sender(row)
         except Done as done:
-            self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result={"skipped": done.why}))
+            skipped = done.why
+            self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result={"skipped": skipped}))
             return 0.0
         except Defer as defer:
-            waits = self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=str(defer),
-                                                             retry_after=defer.seconds, count_attempt=False,
-                                                             failure=False)).wait
+            why, seconds = str(defer), defer.seconds
+            waits = self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=why, retry_after=seconds,
+                                                             count_attempt=False, failure=False)).wait
             return waits if defer.holds_channel else 0.0
         except SlackApiError as exc:
             return self._failed(row, exc)
-        except Exception as exc:  # time-outs, refused connections: the outcome is unknown
+        except Exception as exc:  # noqa: BLE001  (time-outs, refused connections: the outcome is unknown)
             log.warning("outbox %s: %s", row.id, type(exc).__name__, extra={"item_id": row.item_id})
             wait = self._retry(row, f"{type(exc).__name__}: {exc}", ambiguous=True)
             if isinstance(exc, URLError):  # no connection at all (refused, no route, connect time-out)
@@ -355,7 +339,7 @@ class Dispatcher:
         data.receiver_user = user
         data.item.receiver_user_id = user
         # the decision is expected in the receiver's working hours, now that their zone is known
-        data.item.decision_due_at = self._finish(lambda s: people_time.settle_due(
+        data.item.decision_due_at = self._finish(lambda s: decide.settle_due(
             s, self.ctx.config, item_id, user)) or data.item.decision_due_at
         text, blocks = card.build(data, self.ctx.config)
         try:

@@ -10,11 +10,11 @@ from sqlmodel import Session, select
 
 from bot import texts
 from bot.config import Config
+from bot.flows.feedback import COMMENT_MAX
 from bot.ids import ActionId, CallbackId, ItemRef, Outcome
 from bot.models import Customer, Feedback, Item
 from bot.slack import blocks as b
 from bot.slack.modals import text_input
-from bot.flows.feedback import COMMENT_MAX
 
 
 def _say(macro: str, **values: Any) -> str:

@@ -10,31 +10,30 @@ could look for, so a time-out *after* Slack completed the upload can, rarely, sh
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from slack_sdk import WebClient
 
 from bot import charts, reports, texts
+from bot.context import Context
 from bot.db import run_in_transaction
 from bot.models import Outbox
-
-if TYPE_CHECKING:
-    from bot.slack.dispatcher import Dispatcher
+from bot.outbox import Done
 
 
-def send(dispatcher: "Dispatcher", row: Outbox) -> dict[str, Any]:
-    from bot.slack.dispatcher import Done  # the dispatcher imports this module
-
+def send(ctx: Context, client: WebClient, row: Outbox) -> dict[str, Any]:
     p = row.payload
     if p.get("what") != "weekly_chart":
         raise Done(f"no such file: {p.get('what')!r}")
-    config = dispatcher.ctx.config
+    config = ctx.config
     start, end = datetime.fromisoformat(p["start"]), datetime.fromisoformat(p["end"])
-    report = run_in_transaction(dispatcher.ctx.engine, lambda s: reports.compute(s, config, start, end))
+    report = run_in_transaction(ctx.engine, lambda s: reports.compute(s, config, start, end))
     figures = report.total
     if figures.handed_over == 0:
         raise Done("nothing was handed over that week")
     period = reports.describe_period(start, end, config)
     png = charts.render(figures, title=texts.say("report.j2", "chart_title", week=p["week"]), subtitle=period)
-    response = dispatcher.client.files_upload_v2(
+    response = client.files_upload_v2(
         channel=p["channel"], file=png, filename=f"handover-{p['week']}.png",
         title=texts.say("report.j2", "chart_title", week=p["week"]),
         alt_txt=texts.say("report.j2", "chart_alt", week=p["week"], f=figures),

@@ -13,7 +13,6 @@ from bot import outbox_admin, texts
 from bot.config import Config
 from bot.flows import home
 from bot.ids import ActionId, ItemRef
-from bot.models import Item
 from bot.slack import blocks as b
 from bot.slack import digest as digest_blocks
 
@@ -24,9 +23,8 @@ def _say(macro: str, **values: Any) -> str:
     return texts.say("home.j2", macro, **values)
 
 
-def _with_buttons(session: Session, line: str, item_id: int, buttons: list[tuple[str, ActionId, str | None]]) -> list:
-    item = session.get(Item, item_id)
-    ref = ItemRef(item=item_id, v=item.version if item else None).dump()
+def _with_buttons(line: str, item_id: int, buttons: list[tuple[str, ActionId, str | None]]) -> list:
+    ref = ItemRef(item=item_id).dump()
     return [b.section(line, block_id=f"home|{item_id}"),
             ActionsBlock(block_id=f"home-act|{item_id}",
                          elements=[b.button(_say(label), action, ref, style=style) for label, action, style in buttons])]
@@ -48,7 +46,7 @@ def build(session: Session, config: Config, user_id: str, now: datetime, *, emai
     if waiting:
         parts += [b.divider(), b.section(_say("waiting_title", count=len(waiting)))]
         for line in waiting[:SHOWN]:
-            parts += _with_buttons(session, _say("waiting_line", l=line), line["id"],
+            parts += _with_buttons(_say("waiting_line", l=line), line["id"],
                                    [("accept", ActionId.ACCEPT, "primary"), ("discard", ActionId.DISCARD, None),
                                     ("reassign", ActionId.REASSIGN, None)])
         if len(waiting) > SHOWN:
@@ -56,7 +54,7 @@ def build(session: Session, config: Config, user_id: str, now: datetime, *, emai
     if owned:
         parts += [b.divider(), b.section(_say("owned_title", count=len(owned)))]
         for line in owned[:SHOWN]:
-            parts += _with_buttons(session, _say("owned_line", l=line), line["id"],
+            parts += _with_buttons(_say("owned_line", l=line), line["id"],
                                    [("follow_up", ActionId.FOLLOW_UP, "primary")])
         if len(owned) > SHOWN:
             parts.append(b.context(_say("more", count=len(owned) - SHOWN)))

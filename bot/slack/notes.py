@@ -32,7 +32,7 @@ def _cut(text: str, room: int) -> int:
     """How many characters of ``text`` fit in ``room`` characters once escaped (at a line break or
     a space near the end when there is one, so no word is split)."""
     used = 0
-    for n, char in enumerate(text):
+    for n, char in enumerate(text):  # noqa: B007  (n is read after the loop)
         used += _WIDTH.get(char, 1)
         if used > room:
             break

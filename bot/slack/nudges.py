@@ -36,7 +36,7 @@ def _snooze(item: Item) -> OverflowMenuElement:
 
 def _item_row(item: Item, line: str, buttons: list[tuple[str, ActionId, str | None]]) -> list[Any]:
     """One item in a reminder: its line with the snooze menu, then the buttons to act on it."""
-    ref = ItemRef(item=item.id, v=item.version).dump()
+    ref = ItemRef(item=item.id).dump()
     return [b.section(line, block_id=f"item|{item.id}", accessory=_snooze(item)),
             ActionsBlock(block_id=f"act|{item.id}", elements=[
                 b.button(texts.say("buttons.j2", label), action, ref, style=style) for label, action, style in buttons])]

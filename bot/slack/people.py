@@ -26,7 +26,7 @@ class Resolved:
 
 
 def _cached(ctx: Context, email: str) -> Person | None:
-    def load(session):  # noqa: ANN001
+    def load(session):
         return session.exec(select(Person).where(Person.email == email)).first()
     return run_in_transaction(ctx.engine, load)
 
@@ -34,7 +34,7 @@ def _cached(ctx: Context, email: str) -> Person | None:
 def _store(ctx: Context, email: str, **values: object) -> None:
     now = ctx.clock.now()
 
-    def save(session):  # noqa: ANN001
+    def save(session):
         person = session.exec(select(Person).where(Person.email == email)).first() or Person(email=email)
         for k, v in values.items():
             setattr(person, k, v)
@@ -72,7 +72,7 @@ def resolve(ctx: Context, client: WebClient, email: str) -> Resolved:
 
 def email_of(ctx: Context, client: WebClient, user_id: str) -> str | None:
     """The e-mail of a Slack user (who clicked, who submitted), cached like look-ups."""
-    def load(session):  # noqa: ANN001
+    def load(session):
         return session.exec(select(Person).where(Person.slack_user_id == user_id)).first()
     person = run_in_transaction(ctx.engine, load)
     if person is not None:

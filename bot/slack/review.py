@@ -15,6 +15,7 @@ from bot import texts
 from bot.config import Config
 from bot.ids import ActionId, ReviewRef, Verdict
 from bot.models import Customer, Item, ItemEvent, ReviewEntry, ReviewRound
+from bot.outbox import Defer
 from bot.slack import blocks as b
 
 HISTORY_LINES = 8
@@ -59,7 +60,6 @@ def _entry(session: Session, config: Config, entry_id: int, *, update: bool) -> 
     if entry is None or round_ is None or item is None or not round_.channel:
         return None
     if update and not entry.message_ts:
-        from bot.slack.dispatcher import Defer
         raise Defer(1.0, "the review message has not been posted yet")
     customer = session.get(Customer, item.customer_id)
     name = customer.name if customer else ""

@@ -7,10 +7,9 @@ Create Date: 2026-12-01
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision = '0005_outbox'
 down_revision = '0004_identity'

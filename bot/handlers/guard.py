@@ -22,9 +22,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from urllib.parse import parse_qsl
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.request.internals import build_context
@@ -468,7 +468,7 @@ def notice_view(text: str) -> dict[str, Any]:
             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
 
 
-def stale_refs(body: dict[str, Any], context: BoltContext, next: Callable[[], None]) -> BoltResponse | None:  # noqa: A002
+def stale_refs(body: dict[str, Any], context: BoltContext, next: Callable[[], None]) -> BoltResponse | None:
     logs.ensure_request(body.get("event_id") if isinstance(body.get("event_id"), str) else None)
     must, item_id = referenced(body)
     if item_id:

@@ -6,8 +6,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.context import Context
-from bot.handlers import register_all
-from bot.slack import busy, guard
+from bot.handlers import busy, guard, register_all
 from bot.slack.client import reading_client
 
 
@@ -26,7 +25,7 @@ def create_bolt_app(ctx: Context, *, client: WebClient | None = None, verify_tok
     )
 
     @app.middleware
-    def provide_context(context: BoltContext, next) -> None:  # noqa: ANN001
+    def provide_context(context: BoltContext, next) -> None:
         # Only hands the listeners our context; the database session is opened inside each
         # listener (Bolt middleware's next() does not wrap the listener).
         context["handover"] = ctx
@@ -37,6 +36,6 @@ def create_bolt_app(ctx: Context, *, client: WebClient | None = None, verify_tok
     app.middleware(guard.stale_refs)
     register_all(app)
     guard.register_fallbacks(app)
-    # the database is locked or restarting: the person hears "busy, try again" (bot/slack/busy.py)
+    # the database is locked or restarting: the person hears "busy, try again" (bot/handlers/busy.py)
     app.error(busy.answer)
     return app
