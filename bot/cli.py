@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -295,6 +296,20 @@ def _kind_option(kind: str | None) -> str | None:
     return kind
 
 
+def _chosen(choose: Callable[[], list[int]]) -> list[int]:
+    """The outbox rows a retry or discard took: exit 2 when the call chose none by its words, 1 when none matched."""
+    from bot import outbox_admin
+    try:
+        chosen = choose()
+    except outbox_admin.NothingChosen as exc:
+        err.print(f"{exc}.")
+        raise typer.Exit(2) from None
+    if not chosen:
+        err.print("No dead or waiting row matches.")
+        raise typer.Exit(1)
+    return chosen
+
+
 @outbox_app.command("list")
 def outbox_list(
     status: Annotated[str, typer.Option(help="open (waiting and dead), pending, dead or discarded")] = "open",
@@ -339,15 +354,8 @@ def outbox_retry(
     from bot import outbox_admin
     from bot.outbox import Status
     ctx = ready_context()
-    try:
-        chosen = outbox_admin.retry(ctx.engine, ctx.clock.now(), ids=ids, kind=_kind_option(kind), everything=all_,
-                                    actor=by or _operator())
-    except outbox_admin.NothingChosen as exc:
-        err.print(f"{exc}.")
-        raise typer.Exit(2) from None
-    if not chosen:
-        err.print("No dead or waiting row matches.")
-        raise typer.Exit(1)
+    chosen = _chosen(lambda: outbox_admin.retry(ctx.engine, ctx.clock.now(), ids=ids, kind=_kind_option(kind),
+                                                everything=all_, actor=by or _operator()))
     console.print(f"{len(chosen)} message(s) due again: {', '.join(map(str, chosen))}.")
     if send:
         from bot.slack.dispatcher import Dispatcher
@@ -373,15 +381,8 @@ def outbox_discard(
         err.print("--reason is required: say why these messages should not be sent.")
         raise typer.Exit(2)
     ctx = ready_context()
-    try:
-        chosen = outbox_admin.discard(ctx.engine, ctx.clock.now(), ids=ids, kind=_kind_option(kind),
-                                      everything=all_, actor=by or _operator(), reason=reason)
-    except outbox_admin.NothingChosen as exc:
-        err.print(f"{exc}.")
-        raise typer.Exit(2) from None
-    if not chosen:
-        err.print("No dead or waiting row matches.")
-        raise typer.Exit(1)
+    chosen = _chosen(lambda: outbox_admin.discard(ctx.engine, ctx.clock.now(), ids=ids, kind=_kind_option(kind),
+                                                  everything=all_, actor=by or _operator(), reason=reason))
     console.print(f"{len(chosen)} message(s) discarded: {', '.join(map(str, chosen))}.")
 
 
