@@ -14,6 +14,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]  # region, product area: their columns' size
 
 
 def _email(value: str | None) -> str | None:
@@ -56,8 +57,8 @@ class ItemIn(BaseModel):
     customer_request: Text | None = Field(
         default=None, description="An explicit request by the customer ('send me a quote')."
     )
-    region: Short | None = None
-    product_area: Short | None = None
+    region: Label | None = None
+    product_area: Label | None = None
     category: Category | None = Field(
         default=None, description="Category as the sender sees it; suggested from the checklist when empty."
     )
