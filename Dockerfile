@@ -20,10 +20,10 @@ COPY --from=build /dist/ /tmp/dist/
 RUN python -m venv /opt/handover \
     && /opt/handover/bin/pip install --no-cache-dir /tmp/dist/*.whl \
     && rm -rf /tmp/dist \
-    && useradd --system --create-home --home-dir /home/handover --shell /usr/sbin/nologin handover \
+    && useradd --system --create-home --home-dir /var/lib/handover --shell /usr/sbin/nologin handover \
     && handover --version
 USER handover
-WORKDIR /home/handover
+WORKDIR /var/lib/handover
 
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
