@@ -13,7 +13,7 @@ written is not stored on the item)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -100,14 +100,7 @@ def import_file(ctx: Context, path: Path, *, event: str | None = None, business_
                                                       warnings=summary.warnings, max_rows=max_rows)
     preview = Session(ctx.engine, expire_on_commit=False)
     try:
-        for row in rows:
-            if progress:
-                progress(1)
-            if isinstance(row, RowError):
-                summary.errors.append(row)
-                continue
-            summary.warnings.extend(f"line {row.line}: {w}" for w in row.warnings)
-            legacy = f"{Source.IMPORT.value}:{legacy_scope}:{row.legacy_key}"
+        for row, legacy in _valid(rows, summary, legacy_scope, progress):
             outcome = _create(preview, ctx, row, legacy)
             if outcome.status == "created":
                 outcome = replace(outcome, status="would create", item_id=None)
@@ -116,6 +109,20 @@ def import_file(ctx: Context, path: Path, *, event: str | None = None, business_
         preview.rollback()
         preview.close()
     return summary
+
+
+def _valid(rows: Iterable[ImportRow | RowError], summary: ImportSummary, legacy_scope: str,
+           progress: Callable[[int], None] | None) -> Iterator[tuple[ImportRow, str]]:
+    """The rows that can be imported, each with its pre-content-key identity; errors and warnings
+    go on the summary, every line counts for the progress bar."""
+    for row in rows:
+        if progress:
+            progress(1)
+        if isinstance(row, RowError):
+            summary.errors.append(row)
+            continue
+        summary.warnings.extend(f"line {row.line}: {w}" for w in row.warnings)
+        yield row, f"{Source.IMPORT.value}:{legacy_scope}:{row.legacy_key}"
 
 
 def _write(ctx: Context, rows: Iterable[ImportRow | RowError], summary: ImportSummary, legacy_scope: str,
@@ -129,14 +136,8 @@ def _write(ctx: Context, rows: Iterable[ImportRow | RowError], summary: ImportSu
             summary.outcomes.extend(run_in_transaction(ctx.engine, lambda s: _create_batch(s, ctx, todo)))
             batch.clear()
 
-    for row in rows:
-        if progress:
-            progress(1)
-        if isinstance(row, RowError):
-            summary.errors.append(row)
-            continue
-        summary.warnings.extend(f"line {row.line}: {w}" for w in row.warnings)
-        batch.append((row, f"{Source.IMPORT.value}:{legacy_scope}:{row.legacy_key}"))
+    for row_and_key in _valid(rows, summary, legacy_scope, progress):
+        batch.append(row_and_key)
         if len(batch) >= BATCH:
             flush()
     flush()
