@@ -56,6 +56,15 @@ def test_bad_item_gets_422_with_an_error_per_field(bench: Bench) -> None:
     assert bench.items() == []
 
 
+def test_a_region_or_product_area_longer_than_its_column_is_a_422_not_a_500(bench: Bench) -> None:
+    r = post(bench, {**GOOD, "region": "r" * 101, "product_area": "p" * 101})
+    assert r.status_code == 422, r.text
+    fields = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert "100 characters" in fields["region"] and "100 characters" in fields["product_area"]
+    assert bench.items() == []
+    assert post(bench, {**GOOD, "region": "r" * 100}).status_code == 201
+
+
 def test_unknown_fields_are_rejected_not_ignored(bench: Bench) -> None:
     r = post(bench, {**GOOD, "custmer": "typo"})
     assert r.status_code == 422

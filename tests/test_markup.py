@@ -92,6 +92,8 @@ FIELDS = ("customer", "contact_name", "contact_title", "contact_phone", "event",
 def inputs(draw: st.DrawFn) -> dict[str, str]:
     h = {f: draw(hostile()) for f in FIELDS}
     h["customer"] = "Co " + h["customer"]  # a customer name is never empty after trimming
+    for label in ("region", "product_area"):  # labels fit their 100-character columns (longer is a 422)
+        h[label] = h[label][:100].strip() or "<!here>"
     h["domain"] = f"{draw(hostile(spaces=False))}.example"
     h["contact_email"] = email(draw)
     h["account_owner_email"] = email(draw)
