@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 from bot.ids import Category, ItemStatus
 
@@ -108,6 +108,8 @@ class Item(SQLModel, table=True):
     source: str = Field(max_length=16)
     event_name: str | None = Field(default=None, max_length=500, index=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
+    # the item's customer, loaded when first read (``item.customer``) in the item's session
+    customer: Customer = Relationship(sa_relationship_kwargs={"lazy": "select"})
     contact_name: str | None = Field(default=None, max_length=500)
     contact_email: str | None = Field(default=None, max_length=254)
     contact_phone: str | None = Field(default=None, max_length=500)
