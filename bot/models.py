@@ -7,7 +7,7 @@ Naming follows the users' words: an *item* is handed over by a *sender*, capture
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -44,6 +44,17 @@ def _ts(**kwargs: Any) -> Any:
 
 def _json(**kwargs: Any) -> Any:
     return Field(sa_type=sa.JSON, **kwargs)
+
+
+class _Stored(Protocol):
+    id: int | None
+
+
+def stored_id(row: _Stored) -> int:
+    """The id of a row that is in the database (read, or added and flushed), where it is never None."""
+    if row.id is None:
+        raise ValueError(f"this {type(row).__name__} has no id yet: it is not flushed")
+    return row.id
 
 
 class Customer(SQLModel, table=True):
