@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.models import ItemEvent
 
@@ -21,11 +21,11 @@ def record(session: Session, item_id: int, *, actor: str, kind: str, at: datetim
 
 
 def history(session: Session, item_id: int) -> list[ItemEvent]:
-    return list(session.exec(select(ItemEvent).where(ItemEvent.item_id == item_id).order_by(ItemEvent.id)))
+    return list(session.exec(select(ItemEvent).where(ItemEvent.item_id == item_id).order_by(col(ItemEvent.id))))
 
 
 def last_actor(session: Session, item_id: int, kind: str) -> str | None:
     """Who last did ``kind`` to the item (e.g. who discarded it), from the trail."""
     event = session.exec(select(ItemEvent).where(ItemEvent.item_id == item_id, ItemEvent.kind == kind)
-                         .order_by(ItemEvent.id.desc())).first()
+                         .order_by(col(ItemEvent.id).desc())).first()
     return event.actor if event else None

@@ -120,7 +120,7 @@ class LeadRule(Strict):
             return ", ".join(name(k, k) for k in self.required if k not in filled)
         have = sum(1 for k in self.n_of or [] if k in filled)
         rest = [name(k, k) for k in self.n_of or [] if k not in filled]
-        return f"{self.n - have} more of: " + ", ".join(rest)
+        return f"{(self.n or 0) - have} more of: " + ", ".join(rest)
 
 
 class Checklist(Strict):
@@ -568,8 +568,8 @@ def parse(text: str, name: str = "<config>", *, use_defaults: bool = True) -> Co
         data = yaml.safe_load(text) if root is not None else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = f"{mark.line + 1}" if mark else "?"
-        raise ConfigError([f"{name}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
+        where = f"{mark.line + 1}" if mark else "?"
+        raise ConfigError([f"{name}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
     if data is None:
         data = {}
     duplicates = _duplicate_keys(root, name)

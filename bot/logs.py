@@ -65,7 +65,8 @@ def request_scope(request_id: str | None = None) -> Iterator[dict[str, Any]]:
 def ensure_request(request_id: str | None = None) -> None:
     """Give the current thread a request scope when none is open — Socket Mode, where no HTTP request
     opened one. Each such request replaces the last one's scope in its worker thread."""
-    if _scope.get() is None or _scope.get().get("socket"):
+    current = _scope.get()
+    if current is None or current.get("socket"):
         _scope.set({"request_id": new_request_id(request_id), "socket": True})
 
 
@@ -149,7 +150,8 @@ class TextFormatter(logging.Formatter):
         self.redact = redact or Redactor()
 
     def format(self, record: logging.LogRecord) -> str:
-        record.item = f" item {record.item_id}" if getattr(record, "item_id", None) else ""
+        item_id = getattr(record, "item_id", None)
+        record.item = f" item {item_id}" if item_id else ""
         if getattr(record, "request_id", None) is None:
             record.request_id = "-"
         return self.redact(super().format(record))

@@ -13,7 +13,7 @@ from bot import texts
 from bot.context import Context
 from bot.db import run_in_transaction
 from bot.flows import lookup
-from bot.models import Customer, Item
+from bot.models import Customer, Item, stored_id
 from bot.visibility import Viewer
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -117,7 +117,7 @@ def look_up(ctx: Context, *, user: str | None, q: str | None, customer_id: int |
             return out
         out.customer = _customer(intel.customer)
         out.items = [_item(i) for i in [*intel.open_items, *intel.past_items]]
-        out.open_requests = [i.id for i in intel.open_requests]
+        out.open_requests = [stored_id(i) for i in intel.open_requests]
         out.questions = [QuestionOut(id=t.question.id, item_id=t.question.item_id, asked_by=t.question.asked_by,
                                      text=t.question.text, asked_at=t.question.asked_at, open=t.question.open,
                                      answers=[AnswerOut(author=a.author, text=a.text, at=a.at) for a in t.answers])

@@ -7,7 +7,7 @@ Naming follows the users' words: an *item* is handed over by a *sender*, capture
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -44,6 +44,17 @@ def _ts(**kwargs: Any) -> Any:
 
 def _json(**kwargs: Any) -> Any:
     return Field(sa_type=sa.JSON, **kwargs)
+
+
+class _Stored(Protocol):
+    id: int | None
+
+
+def stored_id(row: _Stored) -> int:
+    """The id of a row that is in the database (read, or added and flushed), where it is never None."""
+    if row.id is None:
+        raise ValueError(f"this {type(row).__name__} has no id yet: it is not flushed")
+    return row.id
 
 
 class Customer(SQLModel, table=True):
@@ -101,9 +112,13 @@ class Person(SQLModel, table=True):
 
 
 class Item(SQLModel, table=True):
-    """One piece of customer information handed over from marketing to sales."""
+    """One piece of customer information handed over from marketing to sales.
+
+    One table on purpose (see README "Architecture"): its columns fall in four groups, below."""
 
     id: int | None = Field(default=None, primary_key=True)
+
+    # ----- what was handed over: the customer information, as the sender gave it
     external_key: str = Field(max_length=600, unique=True)  # idempotency: source + stable key
     source: str = Field(max_length=16)
     event_name: str | None = Field(default=None, max_length=500, index=True)
@@ -121,13 +136,16 @@ class Item(SQLModel, table=True):
     product_area: str | None = Field(default=None, max_length=100)
     # the account owner as the sender named it: routes this item, never opens the customer to anyone
     account_owner_email: str | None = Field(default=None, max_length=254)
-    category: Category = Field(sa_type=sa.String(32))
     sender_category: Category | None = Field(default=None, sa_type=sa.String(32))
     checklist: dict[str, bool] = _json(default_factory=dict)
     business_builder_email: str | None = Field(default=None, max_length=254)
     business_builder_user_id: str | None = Field(default=None, max_length=32)
     sender_email: str | None = Field(default=None, max_length=254)
     sender_user_id: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _ts()
+
+    # ----- routing and decisions: who holds the item now, what they decided, and when
+    category: Category = Field(sa_type=sa.String(32))
     receiver_email: str | None = Field(default=None, max_length=254, index=True)
     receiver_user_id: str | None = Field(default=None, max_length=32, index=True)
     owner_user_id: str | None = Field(default=None, max_length=32, index=True)
@@ -141,16 +159,18 @@ class Item(SQLModel, table=True):
     discard_justification: str | None = Field(default=None, sa_type=sa.Text)
     follow_up_count: int = 0
     last_follow_up_at: datetime | None = _ts(default=None)
-    created_at: datetime = _ts()
     offered_at: datetime = _ts()
     decision_due_at: datetime | None = _ts(default=None, index=True)
     accepted_at: datetime | None = _ts(default=None, index=True)
     decided_at: datetime | None = _ts(default=None)
+    version: int = 1  # optimistic locking: every decision bumps it
+
+    # ----- Slack presentation: where the item's card is, to update it in place
     card_channel: str | None = Field(default=None, max_length=32)
     card_ts: str | None = Field(default=None, max_length=32)
-    version: int = 1  # optimistic locking: every decision bumps it
-    # The service-level ladder (bot/flows/nudge.py): steps already taken for the current offer (or,
-    # once accepted, follow-up reminders sent), when the next one is due, and a snooze.
+
+    # ----- scheduler state: the service-level ladder (bot/flows/nudge.py): steps already taken for
+    # the current offer (or, once accepted, follow-up reminders sent), when the next one is due, and a snooze
     nudge_step: int = 0
     next_nudge_at: datetime | None = _ts(default=None, index=True)
     snoozed_until: datetime | None = _ts(default=None)

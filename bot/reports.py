@@ -43,7 +43,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.config import Config
 from bot.ids import FollowUpKind, Outcome
@@ -186,14 +186,14 @@ def _event_filter(event: str | None) -> list[Any]:
 
 def _facts(session: Session, config: Config, start: datetime, end: datetime, event: str | None) -> list[_Facts]:
     where = [Item.created_at >= start, Item.created_at < end, *_event_filter(event)]
-    items = list(session.exec(select(Item).where(*where).order_by(Item.id)))
+    items = list(session.exec(select(Item).where(*where).order_by(col(Item.id))))
     if not items:
         return []
     facts = {i.id: _Facts(i, first_accept=i.accepted_at) for i in items}
-    ids = select(Item.id).where(*where)  # a subquery, not a list of thousands of ids
+    ids = select(col(Item.id)).where(*where)  # a subquery, not a list of thousands of ids
 
-    for e in session.exec(select(ItemEvent).where(ItemEvent.item_id.in_(ids), ItemEvent.kind.in_(DECISIONS))
-                          .order_by(ItemEvent.at, ItemEvent.id)):
+    for e in session.exec(select(ItemEvent).where(col(ItemEvent.item_id).in_(ids), col(ItemEvent.kind).in_(DECISIONS))
+                          .order_by(col(ItemEvent.at), col(ItemEvent.id))):
         f = facts[e.item_id]
         if e.kind == "accepted":
             if f.first_accept is None or e.at < f.first_accept:
@@ -204,13 +204,14 @@ def _facts(session: Session, config: Config, start: datetime, end: datetime, eve
             reason = (e.detail or {}).get("reason") or f.item.discard_reason or "unknown"
             f.discards.append((config.discard_reason(reason).label, bool((e.text or "").strip())))
 
-    for fu in session.exec(select(FollowUp).where(FollowUp.item_id.in_(ids))):
+    for fu in session.exec(select(FollowUp).where(col(FollowUp.item_id).in_(ids))):
         f = facts[fu.item_id]
         f.follow_ups += 1
         f.opportunity |= fu.kind in OPPORTUNITY_FOLLOW_UPS
         f.won |= fu.kind == FollowUpKind.WON.value
 
-    for fb in session.exec(select(Feedback).where(Feedback.item_id.in_(ids), Feedback.answered_at.is_not(None))):
+    for fb in session.exec(select(Feedback).where(col(Feedback.item_id).in_(ids),
+                                                 col(Feedback.answered_at).is_not(None))):
         f = facts[fb.item_id]
         f.feedback = fb
         f.opportunity |= fb.outcome in OPPORTUNITY_OUTCOMES

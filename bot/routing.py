@@ -8,13 +8,13 @@ ever unrouted.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.config import Config
 from bot.ids import Category
@@ -39,7 +39,7 @@ class Route:
     note: str  # why, in words: shown in --dry-run and in the audit trail
 
 
-def _matches(values: list[str] | None, actual: str | None) -> bool:
+def _matches(values: Sequence[str] | None, actual: str | None) -> bool:
     if not values:
         return True
     return actual is not None and actual.strip().lower() in {v.lower() for v in values}
@@ -57,9 +57,9 @@ def _advance(session: Session, team_key: str) -> int:
     session.execute(insert(RoutingCursor).values(team_key=team_key, position=0).on_conflict_do_nothing())
     position = session.execute(
         sa.update(RoutingCursor)
-        .where(RoutingCursor.team_key == team_key)
+        .where(col(RoutingCursor.team_key) == team_key)
         .values(position=RoutingCursor.position + 1)
-        .returning(RoutingCursor.position)
+        .returning(col(RoutingCursor.position))
     ).scalar_one()
     return int(position)
 
@@ -85,7 +85,7 @@ class BatchRotation:
 
     def save(self) -> None:
         for team_key in sorted(self.moved):
-            self.session.execute(sa.update(RoutingCursor).where(RoutingCursor.team_key == team_key)
+            self.session.execute(sa.update(RoutingCursor).where(col(RoutingCursor.team_key) == team_key)
                                  .values(position=self.positions[team_key]))
         self.moved.clear()
 

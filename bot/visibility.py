@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.config import Config, Team
 from bot.customers import of_items
@@ -156,7 +156,7 @@ def owner_emails(session: Session, items: Iterable[Item]) -> dict[str, str]:
     ids = {i.owner_user_id for i in items if i.owner_user_id}
     if not ids:
         return {}
-    rows = session.exec(select(Person).where(Person.slack_user_id.in_(sorted(ids))))
+    rows = session.exec(select(Person).where(col(Person.slack_user_id).in_(sorted(ids))))
     return {p.slack_user_id: p.email for p in rows if p.slack_user_id}
 
 

@@ -37,7 +37,9 @@ class SlackAgent:
         if sign:
             verifier = SignatureVerifier(secret if secret is not None else self.signing_secret)
             sent["X-Slack-Request-Timestamp"] = ts
-            sent["X-Slack-Signature"] = verifier.generate_signature(timestamp=ts, body=body)
+            signature = verifier.generate_signature(timestamp=ts, body=body)
+            assert signature is not None  # None only without a timestamp or a body
+            sent["X-Slack-Signature"] = signature
         if tamper:
             body = body.replace(b"item_accept", b"item_discard") if b"item_accept" in body else body + b"&x=1"
         return self.http.post(self.bot_url, content=body, headers=sent)

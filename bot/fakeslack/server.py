@@ -53,7 +53,8 @@ def _tz_offset(tz: str) -> int:
     from datetime import datetime
     from zoneinfo import ZoneInfo
     try:
-        return int(datetime.now(ZoneInfo(tz)).utcoffset().total_seconds())
+        offset = datetime.now(ZoneInfo(tz)).utcoffset()
+        return int(offset.total_seconds()) if offset is not None else 0
     except Exception:  # noqa: BLE001
         return 0
 
@@ -745,8 +746,8 @@ class FakeSlack:
     def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         filename = args.get("filename")
         try:
-            length = int(args.get("length"))
-        except (TypeError, ValueError):
+            length = int(args["length"])
+        except (KeyError, TypeError, ValueError):
             raise SlackError("invalid_arguments") from None
         if not filename:
             raise SlackError("invalid_arguments")

@@ -467,7 +467,10 @@ def read_items(path: Path, *, checklist_keys: dict[str, str], defaults: dict[str
     report = Report()
     for row in iter_rows(path, checklist_keys=checklist_keys, defaults=defaults, warnings=report.warnings,
                          max_rows=max_rows):
-        (report.errors if isinstance(row, RowError) else report.rows).append(row)
+        if isinstance(row, RowError):
+            report.errors.append(row)
+        else:
+            report.rows.append(row)
     return report
 
 

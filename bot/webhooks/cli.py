@@ -10,7 +10,7 @@ import httpx
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.context import Context
 from bot.db import transaction
@@ -27,8 +27,8 @@ def print_list(console: Console, ctx: Context, *, only: str | None = None) -> in
         return 0
     figures = queue.figures(ctx.engine)
     table = Table(title=f"Webhook endpoints (retried for {ctx.config.webhooks.retry_for_hours:g} h)")
-    for col in ("endpoint", "url", "events", "state", "delivered", "waiting", "failed", "last error"):
-        table.add_column(col)
+    for heading in ("endpoint", "url", "events", "state", "delivered", "waiting", "failed", "last error"):
+        table.add_column(heading)
     trouble = False
     for ep in endpoints:
         f = figures.get(ep.name, queue.EndpointFigures())
@@ -85,11 +85,12 @@ def replay(console: Console, err: Console, ctx: Context, *, since: date, endpoin
     queued = 0
     with transaction(ctx.engine) as session:
         audits = session.exec(select(ItemEvent).where(ItemEvent.at >= start,
-                                                      ItemEvent.kind.in_(list(events.AUDIT_KINDS)))
-                              .order_by(ItemEvent.id)).all()
+                                                      col(ItemEvent.kind).in_(list(events.AUDIT_KINDS)))
+                              .order_by(col(ItemEvent.id))).all()
         off = queue.disabled(session)
         for audit in audits:
             event = events.stored_or_rebuilt(session, audit)
+            assert event is not None  # every kind read above is a webhook event's
             data = json.loads(event.body)["data"]
             for ep in chosen:
                 if ep.name in off or not queue.wants(ep, event.type, data):
@@ -99,9 +100,9 @@ def replay(console: Console, err: Console, ctx: Context, *, since: date, endpoin
 
                     from bot.models import WebhookDelivery
                     session.execute(update(WebhookDelivery)
-                                    .where(WebhookDelivery.endpoint == ep.name,
-                                           WebhookDelivery.event_id == event.event_id,
-                                           WebhookDelivery.status.in_(["delivered", "failed"]))
+                                    .where(col(WebhookDelivery.endpoint) == ep.name,
+                                           col(WebhookDelivery.event_id) == event.event_id,
+                                           col(WebhookDelivery.status).in_(["delivered", "failed"]))
                                     .values(status="pending", next_attempt_at=now, created_at=now,
                                             claimed_until=None))
                 queued += 1

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlmodel import Session, select
 
 from bot.ids import WebhookEventType as T
-from bot.models import Customer, Item, ItemEvent, Person, WebhookEvent
+from bot.models import Item, ItemEvent, Person, WebhookEvent, stored_id
 
 SOURCE = "/handover"
 SPECVERSION = "1.0"
@@ -137,18 +137,24 @@ class WebhookData(_Out):
     audit_id: int = Field(description="The audit record in Handover (`handover export ITEM`)")
 
 
+# the envelope's fixed values, as type aliases (mypy reads a Literal of a string inline as a string annotation)
+_SpecVersion = Literal["1.0"]
+_Source = Literal["/handover"]
+_ContentType = Literal["application/json"]
+
+
 def _envelope(event_type: str) -> type[BaseModel]:
     return create_model(
         "Event_" + event_type.replace(".", "_"),
         __base__=_Out,
         __doc__=DESCRIPTIONS[T(event_type)],
-        specversion=(Literal["1.0"], ...),
+        specversion=(_SpecVersion, ...),
         id=(str, Field(..., description="Stable: the same in every attempt and replay (also the webhook-id header)")),
-        source=(Literal["/handover"], ...),
-        type=(Literal[event_type], ...),  # type: ignore[valid-type]
+        source=(_Source, ...),
+        type=(Literal[event_type], ...),  # type: ignore[arg-type]  # a Literal made at run time, one per event type
         subject=(str, Field(..., description="items/<item id>")),
         time=(datetime, Field(..., description="When the change happened")),
-        datacontenttype=(Literal["application/json"], ...),
+        datacontenttype=(_ContentType, ...),
         data=(WebhookData, ...),
     )
 
@@ -208,7 +214,9 @@ def body_for(session: Session, audit: ItemEvent, event_type: T) -> str:
     from cloudevents.core.v1.event import CloudEvent
 
     item = session.get(Item, audit.item_id)
-    customer = session.get(Customer, item.customer_id)
+    if item is None:  # (an audit record's item is never deleted)
+        raise LookupError(f"audit record {audit.id}: no item {audit.item_id}")
+    customer = item.customer
     name = customer.name + (f" ({item.event_name})" if item.event_name else "")
     data = WebhookData(
         item=WebhookItem(
@@ -248,7 +256,7 @@ def on_audit(session: Session, audit: ItemEvent) -> WebhookEvent | None:
     if event_type is None:
         return None
     session.flush()  # the audit record's id is part of the event's id
-    row = WebhookEvent(event_id=event_id(audit), audit_event_id=audit.id, item_id=audit.item_id,
+    row = WebhookEvent(event_id=event_id(audit), audit_event_id=stored_id(audit), item_id=audit.item_id,
                        type=event_type.value, at=audit.at, body=body_for(session, audit, event_type))
     session.add(row)
     return row
@@ -260,7 +268,7 @@ def stored_or_rebuilt(session: Session, audit: ItemEvent) -> WebhookEvent | None
     found = session.exec(select(WebhookEvent).where(WebhookEvent.audit_event_id == audit.id)).first()
     if found is not None or audit.kind not in AUDIT_KINDS:
         return found
-    row = WebhookEvent(event_id=event_id(audit), audit_event_id=audit.id, item_id=audit.item_id,
+    row = WebhookEvent(event_id=event_id(audit), audit_event_id=stored_id(audit), item_id=audit.item_id,
                        type=AUDIT_KINDS[audit.kind].value, at=audit.at,
                        body=body_for(session, audit, AUDIT_KINDS[audit.kind]), fanned_out=True)
     session.add(row)

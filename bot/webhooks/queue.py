@@ -25,12 +25,12 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import outbox, texts
 from bot.config import Config, WebhookEndpoint
 from bot.db import insert_once, is_postgres, transaction
-from bot.models import WebhookDelivery, WebhookEndpointState, WebhookEvent
+from bot.models import WebhookDelivery, WebhookEndpointState, WebhookEvent, stored_id
 
 log = logging.getLogger("handover.webhooks")
 
@@ -64,7 +64,7 @@ def wants(endpoint: WebhookEndpoint, event_type: str, data: dict) -> bool:
 
 def disabled(session: Session) -> dict[str, WebhookEndpointState]:
     return {s.name: s for s in session.exec(select(WebhookEndpointState)
-                                            .where(WebhookEndpointState.disabled_at.is_not(None)))}
+                                            .where(col(WebhookEndpointState.disabled_at).is_not(None)))}
 
 
 def queue_for(session: Session, endpoint: str, event: WebhookEvent, now: datetime) -> bool:
@@ -76,7 +76,8 @@ def fan_out(engine: Engine, config: Config, *, now: datetime, limit: int = 500) 
     """Give the recorded events not yet fanned out a delivery row per endpoint that wants them (an
     endpoint disabled after a 410 gets none). Returns how many events it handled."""
     with transaction(engine) as session:
-        query = select(WebhookEvent).where(WebhookEvent.fanned_out.is_(False)).order_by(WebhookEvent.id).limit(limit)
+        query = (select(WebhookEvent).where(col(WebhookEvent.fanned_out).is_(False))
+                 .order_by(col(WebhookEvent.id)).limit(limit))
         if is_postgres(engine):
             # waits for another fan-out instead of skipping its rows: skipping an item's event n could
             # let this one queue event n+1 first, and that would overtake n
@@ -90,7 +91,7 @@ def fan_out(engine: Engine, config: Config, *, now: datetime, limit: int = 500) 
             for endpoint in config.webhooks.endpoints:
                 if endpoint.name not in off and wants(endpoint, event.type, data):
                     queue_for(session, endpoint.name, event, now)
-        session.execute(sa.update(WebhookEvent).where(WebhookEvent.id.in_([e.id for e in events]))
+        session.execute(sa.update(WebhookEvent).where(col(WebhookEvent.id).in_([e.id for e in events]))
                         .values(fanned_out=True))
     return len(events)
 
@@ -116,8 +117,8 @@ def claim(engine: Engine, endpoint: str, *, now: datetime, limit: int, lease: ti
             return []
         query = (select(WebhookDelivery)
                  .where(WebhookDelivery.endpoint == endpoint,
-                        WebhookDelivery.status.in_([Status.PENDING.value, Status.SENDING.value]))
-                 .order_by(WebhookDelivery.seq, WebhookDelivery.id).limit(20_000))
+                        col(WebhookDelivery.status).in_([Status.PENDING.value, Status.SENDING.value]))
+                 .order_by(col(WebhookDelivery.seq), col(WebhookDelivery.id)).limit(20_000))
         if is_postgres(engine):
             query = query.with_for_update()
         heads: dict[int, WebhookDelivery] = {}
@@ -129,11 +130,11 @@ def claim(engine: Engine, endpoint: str, *, now: datetime, limit: int, lease: ti
         if not due:
             return []
         ids = [r.id for r in due]
-        session.execute(sa.update(WebhookDelivery).where(WebhookDelivery.id.in_(ids))
+        session.execute(sa.update(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids))
                         .values(status=Status.SENDING.value, claimed_until=now + lease))
         bodies = dict(session.exec(select(WebhookEvent.event_id, WebhookEvent.body)
-                                   .where(WebhookEvent.event_id.in_([r.event_id for r in due]))).all())
-        return [Claimed(r.id, r.endpoint, r.event_id, r.item_id, r.seq, r.attempts, r.created_at, bodies[r.event_id])
+                                   .where(col(WebhookEvent.event_id).in_([r.event_id for r in due]))).all())
+        return [Claimed(stored_id(r), r.endpoint, r.event_id, r.item_id, r.seq, r.attempts, r.created_at, bodies[r.event_id])
                 for r in due]
 
 
@@ -149,14 +150,14 @@ def backoff(attempts: int) -> float:
 
 def delivered(engine: Engine, row: Claimed, *, now: datetime, status: int) -> None:
     with transaction(engine) as session:
-        session.execute(sa.update(WebhookDelivery).where(WebhookDelivery.id == row.id)
+        session.execute(sa.update(WebhookDelivery).where(col(WebhookDelivery.id) == row.id)
                         .values(status=Status.DELIVERED.value, delivered_at=now, response_status=status,
                                 attempts=row.attempts + 1, claimed_until=None, last_error=None))
 
 
 def failed(engine: Engine, row: Claimed, *, now: datetime, status: int | None, error: str) -> None:
     with transaction(engine) as session:
-        session.execute(sa.update(WebhookDelivery).where(WebhookDelivery.id == row.id)
+        session.execute(sa.update(WebhookDelivery).where(col(WebhookDelivery.id) == row.id)
                         .values(status=Status.FAILED.value, response_status=status, attempts=row.attempts + 1,
                                 claimed_until=None, last_error=error[:1000]))
     log.warning("webhook %s to %s failed for good: %s", row.event_id, row.endpoint, error)
@@ -172,7 +173,7 @@ def retry(engine: Engine, row: Claimed, *, now: datetime, status: int | None, er
         return False
     wait = max(retry_after or 0.0, backoff(attempts))
     with transaction(engine) as session:
-        session.execute(sa.update(WebhookDelivery).where(WebhookDelivery.id == row.id)
+        session.execute(sa.update(WebhookDelivery).where(col(WebhookDelivery.id) == row.id)
                         .values(status=Status.PENDING.value, response_status=status, attempts=attempts,
                                 next_attempt_at=now + timedelta(seconds=wait), claimed_until=None,
                                 last_error=error[:1000]))
@@ -183,7 +184,7 @@ def gone(engine: Engine, config: Config, row: Claimed, *, now: datetime, error: 
     """The endpoint answered 410 Gone: it is disabled (kept in the database, so every process and
     restart knows), the delivery waits (not lost, if it is enabled again), and the admins are told."""
     with transaction(engine) as session:
-        session.execute(sa.update(WebhookDelivery).where(WebhookDelivery.id == row.id)
+        session.execute(sa.update(WebhookDelivery).where(col(WebhookDelivery.id) == row.id)
                         .values(status=Status.PENDING.value, response_status=410, attempts=row.attempts + 1,
                                 claimed_until=None, last_error=error[:1000]))
         state = session.get(WebhookEndpointState, row.endpoint)
@@ -251,8 +252,8 @@ def figures(engine: Engine) -> dict[str, EndpointFigures]:
         for endpoint, f in out.items():
             f.last_error = session.exec(select(WebhookDelivery.last_error)
                                         .where(WebhookDelivery.endpoint == endpoint,
-                                               WebhookDelivery.last_error.is_not(None))
-                                        .order_by(WebhookDelivery.id.desc())).first()
+                                               col(WebhookDelivery.last_error).is_not(None))
+                                        .order_by(col(WebhookDelivery.id).desc())).first()
         for state in session.exec(select(WebhookEndpointState)):
             f = out.setdefault(state.name, EndpointFigures())
             f.disabled_at, f.disabled_reason = state.disabled_at, state.disabled_reason
