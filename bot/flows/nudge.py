@@ -101,8 +101,8 @@ def _advance(session: Session, item: Item, *, step: int, next_at: datetime) -> b
     """Claim ``step`` for ``item``: only one scheduler's UPDATE can move it from the step it read."""
     result = session.exec(sa.update(Item).where(col(Item.id) == item.id, col(Item.nudge_step) == item.nudge_step,
                                                 col(Item.version) == item.version)
-                             .values(nudge_step=step, next_nudge_at=next_at)
-                             .execution_options(synchronize_session=False))
+                          .values(nudge_step=step, next_nudge_at=next_at)
+                          .execution_options(synchronize_session=False))
     return result.rowcount == 1
 
 
@@ -443,6 +443,6 @@ def snooze(session: Session, ctx: Context, item_id: int, user_id: str, *, days: 
     local = now.astimezone(sched.tz)
     start_of_day = datetime.combine(local.date() + timedelta(days=days), sched.start, sched.tz)
     until = sched.next_working_moment(start_of_day)
-    session.exec(sa.update(Item).where(col(Item.id) == item.id).values(snoozed_until=until, next_nudge_at=until))
+    session.execute(sa.update(Item).where(col(Item.id) == item.id).values(snoozed_until=until, next_nudge_at=until))
     audit.record(session, item.id, actor=user_id, kind="snoozed", at=now, until=until.isoformat(), days=days)
     return True, say("snoozed", item_id=item.id, until=until)
