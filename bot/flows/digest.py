@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import audit, customers, outbox, people_time, reports
 from bot.config import DAYS, Config, Team
@@ -72,9 +72,9 @@ def recipients(session: Session, config: Config) -> list[Recipient]:
             out[p.email] = Recipient(p.email, p.slack_user_id, p.tz)
     for team in config.teams:
         if team.lead and team.lead not in out:
-            p = people.get(team.lead)
-            if p is None or (p.digest_enabled and p.active):
-                out[team.lead] = Recipient(team.lead, p.slack_user_id if p else None, p.tz if p else None)
+            lead = people.get(team.lead)
+            if lead is None or (lead.digest_enabled and lead.active):
+                out[team.lead] = Recipient(team.lead, lead.slack_user_id if lead else None, lead.tz if lead else None)
     return sorted(out.values(), key=lambda r: r.email)
 
 
@@ -93,16 +93,20 @@ def run(ctx: Context) -> list[str]:
     for start in range(0, len(people), BATCH):
         batch = []
         for person in people[start:start + BATCH]:
+            def zone_pending(s: Session, p: Recipient = person) -> bool:
+                return people_time.zone_pending(s, user_id=p.user_id, email=p.email, now=now)
+
             # a person the bot never looked up (a team lead) is looked up first: their digest waits
             # for their own zone (bounded by people_time.ZONE_WAIT, then the company's)
-            if person.tz is None and run_in_transaction(ctx.engine, lambda s, p=person: people_time.zone_pending(
-                    s, user_id=p.user_id, email=p.email, now=now)):
+            if person.tz is None and run_in_transaction(ctx.engine, zone_pending):
                 continue
             batch.append(person)
         with reading(ctx.engine) as session:
             due = [(p, d) for p in batch if (d := _due_content(session, ctx, p, now)) is not None]
         if due:
-            sent += run_in_transaction(ctx.engine, lambda s, d=due: [p.email for p, c in d if _claim(s, p, c, now)])
+            def claim(s: Session, d: list[tuple[Recipient, tuple[str, Content]]] = due) -> list[str]:
+                return [p.email for p, c in d if _claim(s, p, c, now)]
+            sent += run_in_transaction(ctx.engine, claim)
     return sent
 
 
@@ -160,6 +164,12 @@ def _hours(since: datetime | None, now: datetime) -> float:
     return round(max((now - since).total_seconds(), 0) / 3600, 1) if since else 0.0
 
 
+def _stored_id(item: Item) -> int:
+    """The id of an item read from the database (only an item not yet flushed has none)."""
+    assert item.id is not None
+    return item.id
+
+
 def _line(item: Item, names: dict[int, str], config: Config, **extra: Any) -> dict[str, Any]:
     return {"id": item.id, "customer": names.get(item.customer_id, ""), "event": item.event_name,
             "category": config.category(item.category).label, **extra}
@@ -176,26 +186,27 @@ def owner_view(session: Session, config: Config, person: Recipient, now: datetim
 
     waiting = list(session.exec(select(Item).where(Item.status == ItemStatus.PENDING,
                                                    mine(Item.receiver_user_id, Item.receiver_email))
-                                .order_by(Item.offered_at, Item.id)))
+                                .order_by(col(Item.offered_at), col(Item.id))))
     no_follow_up = list(session.exec(select(Item).where(Item.status == ItemStatus.ACCEPTED,
                                                         Item.owner_user_id == uid, Item.follow_up_count == 0)
-                                     .order_by(Item.accepted_at, Item.id))) if uid else []
+                                     .order_by(col(Item.accepted_at), col(Item.id)))) if uid else []
     asked = list(session.exec(select(Question).where(Question.open == True, Question.asked_by == uid)  # noqa: E712
-                              .order_by(Question.asked_at))) if uid else []
+                              .order_by(col(Question.asked_at)))) if uid else []
     # from the (few) open questions, the items' Business Builder by index: never a scan of all items
-    as_bb = [Question.business_builder_user_id == uid] if uid else []
+    as_bb = [col(Question.business_builder_user_id) == uid] if uid else []
     if email:
-        as_bb.append(Question.item_id.in_(select(Item.id).where(sa.func.lower(Item.business_builder_email) == email)))
+        as_bb.append(col(Question.item_id).in_(select(Item.id).where(sa.func.lower(Item.business_builder_email) == email)))
     to_answer = list(session.exec(select(Question).where(Question.open == True, sa.or_(*as_bb) if as_bb else sa.false())  # noqa: E712
-                                  .order_by(Question.asked_at)))
+                                  .order_by(col(Question.asked_at))))
     week_ago = now - since
     sent = list(session.exec(select(Item).where(
         sa.or_(mine(Item.sender_user_id, Item.sender_email),
                mine(Item.business_builder_user_id, Item.business_builder_email)),
-        sa.or_(Item.created_at >= week_ago, Item.accepted_at >= week_ago, Item.decided_at >= week_ago))
-        .order_by(Item.created_at, Item.id)))
+        sa.or_(col(Item.created_at) >= week_ago, col(Item.accepted_at) >= week_ago,
+               col(Item.decided_at) >= week_ago))
+        .order_by(col(Item.created_at), col(Item.id))))
     question_items = {q.item_id for q in asked + to_answer}
-    related = waiting + no_follow_up + sent + (list(session.exec(select(Item).where(Item.id.in_(question_items))))
+    related = waiting + no_follow_up + sent + (list(session.exec(select(Item).where(col(Item.id).in_(question_items))))
                                                if question_items else [])
     names = customers.names_of(session, related)
     by_id = {i.id: i for i in related}
@@ -220,26 +231,26 @@ def owner_view(session: Session, config: Config, person: Recipient, now: datetim
 
 
 def in_team(team: Team) -> Any:
-    return sa.or_(Item.team_key == team.key, sa.func.lower(Item.receiver_email).in_(team.members))
+    return sa.or_(col(Item.team_key) == team.key, sa.func.lower(Item.receiver_email).in_(team.members))
 
 
 def team_view(session: Session, config: Config, team: Team, now: datetime) -> dict[str, Any]:
     """A team lead's view of the team: pending by person and age, the week's figures and discards."""
     week_ago = now - WEEK
     pending = list(session.exec(select(Item).where(Item.status == ItemStatus.PENDING, in_team(team))
-                                .order_by(Item.offered_at)))
+                                .order_by(col(Item.offered_at))))
     by_person: dict[str, list[Item]] = defaultdict(list)
     for item in pending:
         by_person[item.receiver_user_id or item.receiver_email or "?"].append(item)
-    accepted = list(session.exec(select(Item).where(in_team(team), Item.accepted_at >= week_ago,
-                                                    Item.accepted_at <= now)))
+    accepted = list(session.exec(select(Item).where(in_team(team), col(Item.accepted_at) >= week_ago,
+                                                    col(Item.accepted_at) <= now)))
     discarded = list(session.exec(select(Item).where(in_team(team), Item.status == ItemStatus.DISCARDED,
-                                                     Item.decided_at >= week_ago, Item.decided_at <= now)
-                                  .order_by(Item.decided_at)))
+                                                     col(Item.decided_at) >= week_ago, col(Item.decided_at) <= now)
+                                  .order_by(col(Item.decided_at))))
     decided = len(accepted) + len(discarded)
-    waits = [_hours(i.created_at, i.accepted_at) for i in accepted]
+    waits = [_hours(i.created_at, i.accepted_at) for i in accepted if i.accepted_at]  # all (accepted this week)
     names = customers.names_of(session, pending + discarded)
-    discarded_by = {i.id: audit.last_actor(session, i.id, "discarded") or i.receiver_user_id
+    discarded_by = {i.id: audit.last_actor(session, _stored_id(i), "discarded") or i.receiver_user_id
                     for i in discarded}
     people = [{"who": who, "count": len(items), "oldest_hours": _hours(items[0].offered_at, now),
                "ids": [i.id for i in items[:SHOWN]]}

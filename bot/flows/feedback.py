@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import audit, customers, outbox, texts
 from bot.context import Context
@@ -53,11 +53,12 @@ def _ask(session: Session, ctx: Context, done: Run, limit: int) -> None:
     now = ctx.clock.now()
     cutoff = now - timedelta(days=ctx.config.feedback.after_days)
     due = session.exec(
-        select(Item).outerjoin(Feedback, Feedback.item_id == Item.id)
-        .where(Feedback.id.is_(None), Item.accepted_at.is_not(None), Item.accepted_at <= cutoff,
-               Item.owner_user_id.is_not(None), Item.status.in_([ItemStatus.ACCEPTED, ItemStatus.CLOSED]))
-        .order_by(Item.accepted_at).limit(limit)).all()
+        select(Item).outerjoin(Feedback, col(Feedback.item_id) == Item.id)
+        .where(col(Feedback.id).is_(None), col(Item.accepted_at).is_not(None), col(Item.accepted_at) <= cutoff,
+               col(Item.owner_user_id).is_not(None), col(Item.status).in_([ItemStatus.ACCEPTED, ItemStatus.CLOSED]))
+        .order_by(col(Item.accepted_at)).limit(limit)).all()
     for item in due:
+        assert item.id is not None  # a stored row
         if not schedule_for(session, ctx, item.owner_user_id).is_working_time(now):
             continue  # asked at the start of their next working hours
         if not insert_once(session, Feedback, item_id=item.id, owner_user_id=item.owner_user_id, asked_at=now):
@@ -71,14 +72,15 @@ def _ask(session: Session, ctx: Context, done: Run, limit: int) -> None:
 def _remind(session: Session, ctx: Context, done: Run, limit: int) -> None:
     now = ctx.clock.now()
     cutoff = now - timedelta(days=ctx.config.feedback.reminder_after_days)
-    due = session.exec(select(Feedback).where(Feedback.answered_at.is_(None), Feedback.reminded_at.is_(None),
-                                              Feedback.asked_at <= cutoff).order_by(Feedback.asked_at).limit(limit)).all()
+    due = session.exec(select(Feedback).where(col(Feedback.answered_at).is_(None), col(Feedback.reminded_at).is_(None),
+                                              Feedback.asked_at <= cutoff)
+                       .order_by(col(Feedback.asked_at)).limit(limit)).all()
     for fb in due:
         if not schedule_for(session, ctx, fb.owner_user_id).is_working_time(now):
             continue
-        claimed = session.execute(sa.update(Feedback).where(Feedback.id == fb.id, Feedback.reminded_at.is_(None),
-                                                            Feedback.answered_at.is_(None))
-                                  .values(reminded_at=now)).rowcount == 1
+        claimed = session.exec(sa.update(Feedback).where(col(Feedback.id) == fb.id, col(Feedback.reminded_at).is_(None),
+                                                         col(Feedback.answered_at).is_(None))
+                               .values(reminded_at=now)).rowcount == 1
         if not claimed:
             continue
         outbox.enqueue(session, outbox.Kind.FEEDBACK, key=f"feedback-reminder:{fb.item_id}", now=now,
@@ -133,10 +135,11 @@ def answer(session: Session, ctx: Context, item_id: int, user_id: str, values: d
     if fb is None:  # given before being asked (from the card): the row is created now
         if not insert_once(session, Feedback, item_id=item_id, owner_user_id=user_id, asked_at=now, **answer_values):
             return Outcome(False, say("already_given", item_id=item_id))
-    elif session.execute(sa.update(Feedback).where(Feedback.id == fb.id, Feedback.answered_at.is_(None))
-                         .values(**answer_values)).rowcount != 1:
+    elif session.exec(sa.update(Feedback).where(col(Feedback.id) == fb.id, col(Feedback.answered_at).is_(None))
+                      .values(**answer_values)).rowcount != 1:
         return Outcome(False, say("already_given", item_id=item_id))
     item = session.get(Item, item_id)
+    assert item is not None  # may_answer() found it, in this transaction
     audit.record(session, item_id, actor=user_id, kind="feedback", at=now, text=answer_values["comment"],
                  reached=answer_values["reached_customer"], outcome=values["outcome"],
                  usefulness=answer_values["usefulness"])

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import outbox
 from bot.config import Config
@@ -38,9 +38,9 @@ def queue_refresh(session: Session, user_id: str | None, now: datetime, *, why: 
     if not user_id or user_id[:1] not in ("U", "W"):
         return
     if not why.startswith(OPENED):
-        pending = Outbox.status == outbox.Status.PENDING
-        opened = sa.and_(Outbox.idempotency_key.startswith(f"home:{user_id}:{OPENED}"),
-                         Outbox.created_at >= now - OPENED_RECENTLY)
+        pending = col(Outbox.status) == outbox.Status.PENDING
+        opened = sa.and_(col(Outbox.idempotency_key).startswith(f"home:{user_id}:{OPENED}"),
+                         col(Outbox.created_at) >= now - OPENED_RECENTLY)
         found = session.execute(select(pending, opened).where(  # one indexed look-up (channel_key)
             Outbox.channel_key == f"home:{user_id}", Outbox.kind == outbox.Kind.HOME.value,
             sa.or_(pending, opened)).order_by(pending.desc()).limit(1)).all()
@@ -67,9 +67,9 @@ def desk(session: Session, config: Config, user_id: str, now: datetime, *, email
     }
 
 
-def _accepted_between(session: Session, user_id: str, start: datetime, end: datetime) -> list[Item]:
-    return list(session.exec(select(Item).where(Item.owner_user_id == user_id, Item.accepted_at >= start,
-                                                Item.accepted_at < end)))
+def _accepted_between(session: Session, user_id: str | None, start: datetime, end: datetime) -> list[Item]:
+    return list(session.exec(select(Item).where(Item.owner_user_id == user_id, col(Item.accepted_at) >= start,
+                                                col(Item.accepted_at) < end)))
 
 
 def _median_hours(items: list[Item]) -> float | None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import audit
 from bot.context import Context
@@ -146,7 +146,7 @@ def _write(ctx: Context, rows: Iterable[ImportRow | RowError], summary: ImportSu
 def _create_batch(session: Session, ctx: Context, batch: list[tuple[ImportRow, str]]) -> list[RowOutcome]:
     """:func:`_create` for a batch of rows, in bulk."""
     legacy_keys = sorted({legacy for _, legacy in batch})
-    old = {i.external_key: i for i in session.exec(select(Item).where(Item.external_key.in_(legacy_keys)))}
+    old = {i.external_key: i for i in session.exec(select(Item).where(col(Item.external_key).in_(legacy_keys)))}
     fresh = [(row, legacy) for row, legacy in batch if legacy not in old]
     deliveries = iter(hand_over_many(session, ctx, [(row.item, row.key) for row, _ in fresh],
                                      source=Source.IMPORT, actor="import"))

@@ -42,7 +42,9 @@ def receive(session: Session, ctx: Context, item_in: ItemIn, *, idempotency_key:
         if used is not None:
             if used.request_hash != digest:
                 raise IdempotencyConflict(idempotency_key)
-            return ApiResult(Delivery(session.get(Item, used.item_id), created=False, route=None), replayed=True)
+            item = session.get(Item, used.item_id)
+            assert item is not None  # the key's item (a foreign key)
+            return ApiResult(Delivery(item, created=False, route=None), replayed=True)
     corrected: list[str] | None = None
     if item_in.external_id:
         key = f"ext:{item_in.external_id}"
@@ -55,6 +57,7 @@ def receive(session: Session, ctx: Context, item_in: ItemIn, *, idempotency_key:
         key = f"new:{uuid.uuid4().hex}"
     delivery = hand_over(session, ctx, item_in, source=Source.API, key=key, actor=actor)
     if idempotency_key:
+        assert delivery.item.id is not None  # hand_over() flushed the item (or found the stored one)
         session.add(ApiKeyUse(key=idempotency_key, item_id=delivery.item.id, request_hash=digest,
                               created_at=ctx.clock.now()))
     return ApiResult(delivery, replayed=not delivery.created, corrected=corrected or [])

@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
 from rapidfuzz import fuzz
 from rapidfuzz import process as rf_process
-from sqlmodel import Session, select
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col, select
 
 from bot import customers
 from bot.config import Config
@@ -128,7 +130,8 @@ def _name_index(session: Session) -> list[tuple[int, str, str | None, str]]:
     cursor = session.connection().connection.cursor()
     try:
         cursor.execute("SELECT id, normalized_name, domain, name FROM customer")
-        return cursor.fetchall()
+        # the DB-API cursor is untyped (rows of Any); these are the four columns selected
+        return cast("list[tuple[int, str, str | None, str]]", cursor.fetchall())
     finally:
         cursor.close()
 
@@ -138,14 +141,14 @@ def find_customers(session: Session, query: str, *, limit: int = MATCHES) -> lis
     Exact hits (same normalized name, the domain, a contact's e-mail) win outright; otherwise names
     that contain the query, then similar names (rapidfuzz), then domains that contain it. Names match
     in their own script (:func:`bot.customers.normalize_name`)."""
-    query = clean_identifier(query) if "@" in query or "." in query else query.strip()
-    query = query or ""
+    cleaned = clean_identifier(query) if "@" in query or "." in query else query.strip()
+    query = cleaned or ""
     if not query:
         return []
-    exact: dict[int, Match] = {}
+    exact: dict[int | None, Match] = {}  # by customer id
     if "@" in query:
         email = query.lower()
-        for c in session.exec(select(Customer).where(Customer.id.in_(
+        for c in session.exec(select(Customer).where(col(Customer.id).in_(
                 select(Item.customer_id).where(sa.func.lower(Item.contact_email) == email)))):
             exact.setdefault(c.id, Match(c, 1.0, "contact e-mail"))
         if domain := root_domain(domain_of(email) or ""):
@@ -188,7 +191,7 @@ def find_customers(session: Session, query: str, *, limit: int = MATCHES) -> lis
             scored.append((0.6, shown.lower(), cid, "domain"))
     scored.sort(key=lambda t: (-t[0], t[1], t[2]))
     scored = scored[:limit]
-    records = {c.id: c for c in session.exec(select(Customer).where(Customer.id.in_([t[2] for t in scored])))}
+    records = {c.id: c for c in session.exec(select(Customer).where(col(Customer.id).in_([t[2] for t in scored])))}
     found = [Match(records[cid], score, why) for score, _, cid, why in scored if cid in records]
     found.sort(key=lambda m: (-m.score, m.customer.name.lower(), m.customer.id))
     return found[:limit]
@@ -198,7 +201,7 @@ def contacts(session: Session, emails: list[str]) -> list[Contact]:
     """E-mails with their Slack user ids where known (for mentions)."""
     if not emails:
         return []
-    known = {p.email: p.slack_user_id for p in session.exec(select(Person).where(Person.email.in_(emails)))}
+    known = {p.email: p.slack_user_id for p in session.exec(select(Person).where(col(Person.email).in_(emails)))}
     return [Contact(e, known.get(e)) for e in emails]
 
 
@@ -215,18 +218,19 @@ def _log(session: Session, viewer: Viewer, *, via: str, query: str, now: datetim
 def intelligence(session: Session, config: Config, viewer: Viewer, customer: Customer) -> Intelligence:
     """Everything ``viewer`` may see about ``customer`` (no log; :func:`look_up_customer` logs)."""
     items = list(session.exec(select(Item).where(Item.customer_id == customer.id)
-                              .order_by(Item.created_at.desc(), Item.id.desc())))
+                              .order_by(col(Item.created_at).desc(), col(Item.id).desc())))
     visible, withheld = split(session, viewer, items)
-    by_id = {i.id: i for i in visible}
+    by_id = {i.id: i for i in visible if i.id is not None}  # stored rows: every one has its id
     threads: list[Thread] = []
     follow_ups: list[tuple[FollowUp, Item]] = []
     if by_id:
         ids = sorted(by_id)
-        questions = list(session.exec(select(Question).where(Question.item_id.in_(ids))
-                                      .order_by(Question.asked_at.desc(), Question.id.desc()).limit(LATEST)))
+        questions = list(session.exec(select(Question).where(col(Question.item_id).in_(ids))
+                                      .order_by(col(Question.asked_at).desc(), col(Question.id).desc())
+                                      .limit(LATEST)))
         threads = _threads(session, questions, by_id)
-        for f in session.exec(select(FollowUp).where(FollowUp.item_id.in_(ids))
-                              .order_by(FollowUp.at.desc(), FollowUp.id.desc()).limit(LATEST)):
+        for f in session.exec(select(FollowUp).where(col(FollowUp.item_id).in_(ids))
+                              .order_by(col(FollowUp.at).desc(), col(FollowUp.id).desc()).limit(LATEST)):
             follow_ups.append((f, by_id[f.item_id]))
     return Intelligence(
         customer=customer,
@@ -242,8 +246,8 @@ def _threads(session: Session, questions: list[Question], items: dict[int, Item]
     if not questions:
         return []
     messages = list(session.exec(select(QuestionMessage)
-                                 .where(QuestionMessage.question_id.in_([q.id for q in questions]))
-                                 .order_by(QuestionMessage.at, QuestionMessage.id)))
+                                 .where(col(QuestionMessage.question_id).in_([q.id for q in questions]))
+                                 .order_by(col(QuestionMessage.at), col(QuestionMessage.id))))
     out = []
     for q in questions:
         answers = [m for m in messages if m.question_id == q.id and m.author != q.asked_by]
@@ -288,7 +292,7 @@ def look_up_customer(session: Session, config: Config, viewer: Viewer, query: st
 
 # ----- my items, what I handed over ------------------------------------------------------------
 
-def _mine(user_column: sa.ColumnElement, email_column: sa.ColumnElement, viewer: Viewer) -> sa.ColumnElement:
+def _mine(user_column: Mapped[str | None], email_column: Mapped[str | None], viewer: Viewer) -> sa.ColumnElement:
     return names_person(user_column, email_column, user_id=viewer.user_id, email=viewer.email)
 
 
@@ -296,9 +300,10 @@ def my_items(session: Session, config: Config, viewer: Viewer, *, via: str, now:
     """What waits for my decision, what I own, what is still mine until someone accepts it, and the
     questions I asked. Logged."""
     pending = Item.status == ItemStatus.PENDING
-    newest = (Item.created_at.desc(), Item.id.desc())
-    to_decide = list(session.exec(select(Item).where(pending, _mine(Item.receiver_user_id, Item.receiver_email,
-                                                                    viewer)).order_by(*newest)))
+    newest = (col(Item.created_at).desc(), col(Item.id).desc())
+    to_decide = list(session.exec(select(Item).where(pending, _mine(col(Item.receiver_user_id),
+                                                                    col(Item.receiver_email), viewer))
+                                  .order_by(*newest)))
     owned: list[Item] = []
     responsible: list[Item] = []
     questions: list[Question] = []
@@ -309,14 +314,16 @@ def my_items(session: Session, config: Config, viewer: Viewer, *, via: str, now:
         responsible = [i for i in session.exec(select(Item).where(pending, Item.responsible_user_id == viewer.user_id)
                                                .order_by(*newest)) if i.id not in deciding]
         questions = list(session.exec(select(Question).where(Question.asked_by == viewer.user_id)
-                                      .order_by(Question.open.desc(), Question.asked_at.desc(), Question.id.desc())
+                                      .order_by(col(Question.open).desc(), col(Question.asked_at).desc(),
+                                                col(Question.id).desc())
                                       .limit(2 * LATEST)))
-    asked_items = {i.id: i for i in session.exec(select(Item).where(Item.id.in_([q.item_id for q in questions])))} \
+    asked_items = {i.id: i for i in session.exec(select(Item).where(col(Item.id).in_([q.item_id for q in questions])))} \
         if questions else {}
     everything = {i.id: i for i in [*to_decide, *owned, *responsible, *asked_items.values()]}
     visible, withheld = split(session, viewer, list(everything.values()))
     ok = {i.id for i in visible}
-    threads = _threads(session, [q for q in questions if q.item_id in ok], {i.id: i for i in visible})
+    threads = _threads(session, [q for q in questions if q.item_id in ok],
+                       {i.id: i for i in visible if i.id is not None})  # stored rows: every one has its id
     result = MyItems(
         to_decide=[i for i in to_decide if i.id in ok], owned=[i for i in owned if i.id in ok],
         responsible=[i for i in responsible if i.id in ok], asked=threads, withheld=len(withheld),
@@ -330,9 +337,9 @@ def my_items(session: Session, config: Config, viewer: Viewer, *, via: str, now:
 
 def sent_items(session: Session, config: Config, viewer: Viewer, *, via: str, now: datetime) -> SentItems:
     """What I handed over (as sender or Business Builder) and what became of it, newest first. Logged."""
-    mine = sa.or_(_mine(Item.sender_user_id, Item.sender_email, viewer),
-                  _mine(Item.business_builder_user_id, Item.business_builder_email, viewer))
-    items = list(session.exec(select(Item).where(mine).order_by(Item.created_at.desc(), Item.id.desc())))
+    mine = sa.or_(_mine(col(Item.sender_user_id), col(Item.sender_email), viewer),
+                  _mine(col(Item.business_builder_user_id), col(Item.business_builder_email), viewer))
+    items = list(session.exec(select(Item).where(mine).order_by(col(Item.created_at).desc(), col(Item.id).desc())))
     visible, withheld = split(session, viewer, items)
     result = SentItems(items=visible, withheld=len(withheld),
                        ask=contacts(session, whom_to_ask(config, None, withheld, viewer=viewer)),

@@ -22,14 +22,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import audit, outbox, people_time, texts
 from bot.context import Context
 from bot.db import is_postgres, run_in_transaction
 from bot.flows.deliver import route_item
 from bot.ids import Category, ItemStatus
-from bot.models import Customer, Item, Outbox, Question
+from bot.models import Item, Outbox, Question
 from bot.scheduling import company_schedule
 from bot.working_time import Schedule
 
@@ -58,9 +58,10 @@ def ladder(ctx: Context, category: str) -> list[Step]:
 class Run:
     """What one run did (for logs, the CLI and tests)."""
 
-    reminders: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # by receiver (owner) user id; an item without one is counted under None and gets no message
+    reminders: dict[str | None, list[int]] = field(default_factory=lambda: defaultdict(list))
     escalations: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    follow_ups: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    follow_ups: dict[str | None, list[int]] = field(default_factory=lambda: defaultdict(list))
     reassigned: list[int] = field(default_factory=list)
     reasked: list[int] = field(default_factory=list)
     unanswered: list[int] = field(default_factory=list)
@@ -88,20 +89,20 @@ def schedule_for(session: Session, ctx: Context, user_id: str | None) -> Schedul
 
 def _due(session: Session, status: ItemStatus, now: datetime, limit: int) -> list[Item]:
     query = (select(Item)
-             .where(Item.status == status, Item.card_ts.is_not(None),
-                    sa.or_(Item.next_nudge_at.is_(None), Item.next_nudge_at <= now))
-             .order_by(Item.id).limit(limit))
-    if is_postgres(session.get_bind()):
+             .where(Item.status == status, col(Item.card_ts).is_not(None),
+                    sa.or_(col(Item.next_nudge_at).is_(None), col(Item.next_nudge_at) <= now))
+             .order_by(col(Item.id)).limit(limit))
+    if is_postgres(session.get_bind().engine):
         query = query.with_for_update(skip_locked=True, of=Item)
     return list(session.exec(query))
 
 
 def _advance(session: Session, item: Item, *, step: int, next_at: datetime) -> bool:
     """Claim ``step`` for ``item``: only one scheduler's UPDATE can move it from the step it read."""
-    result = session.execute(sa.update(Item).where(Item.id == item.id, Item.nudge_step == item.nudge_step,
-                                                   Item.version == item.version)
-                             .values(nudge_step=step, next_nudge_at=next_at)
-                             .execution_options(synchronize_session=False))
+    result = session.exec(sa.update(Item).where(col(Item.id) == item.id, col(Item.nudge_step) == item.nudge_step,
+                                                col(Item.version) == item.version)
+                          .values(nudge_step=step, next_nudge_at=next_at)
+                          .execution_options(synchronize_session=False))
     return result.rowcount == 1
 
 
@@ -126,7 +127,7 @@ def run(ctx: Context, *, limit: int = 500) -> Run:
     assess_new(ctx, ctx.clock.now())
 
     def work(session: Session) -> Run:
-        if is_postgres(session.get_bind()):
+        if is_postgres(session.get_bind().engine):
             # Two schedulers take turns (SQLite's BEGIN IMMEDIATE does the same): the second run
             # finds the steps already claimed, so a person never gets two reminders (or a lead two
             # escalations) in the same minute, each listing part of their items.
@@ -178,8 +179,9 @@ def assess_new(ctx: Context, now: datetime, *, per_tick: int = ASSESS_PER_TICK) 
     transaction. Items with a step due right now are left to the claiming path of :func:`run`.
     Returns how many were assessed."""
     from bot.db import reading
-    columns = (Item.id, Item.status, Item.category, Item.offered_at, Item.accepted_at, Item.last_follow_up_at,
-               Item.receiver_user_id, Item.owner_user_id, Item.nudge_step, Item.follow_up_count, Item.version)
+    columns = (col(Item.id), col(Item.status), col(Item.category), col(Item.offered_at), col(Item.accepted_at),
+               col(Item.last_follow_up_at), col(Item.receiver_user_id), col(Item.owner_user_id),
+               col(Item.nudge_step), col(Item.follow_up_count), col(Item.version))
     ladders: dict[str, list[Step]] = {}
     after, assessed, seen = 0, 0, 0
     table = Item.__table__  # type: ignore[attr-defined]
@@ -190,9 +192,10 @@ def assess_new(ctx: Context, now: datetime, *, per_tick: int = ASSESS_PER_TICK) 
     while seen < per_tick:
         with reading(ctx.engine) as session:
             rows = session.execute(
-                sa.select(*columns).where(Item.status.in_([ItemStatus.PENDING, ItemStatus.ACCEPTED]),
-                                          Item.card_ts.is_not(None), Item.next_nudge_at.is_(None), Item.id > after)
-                .order_by(Item.id).limit(ASSESS_CHUNK)).all()
+                sa.select(*columns).where(col(Item.status).in_([ItemStatus.PENDING, ItemStatus.ACCEPTED]),
+                                          col(Item.card_ts).is_not(None), col(Item.next_nudge_at).is_(None),
+                                          col(Item.id) > after)
+                .order_by(col(Item.id)).limit(ASSESS_CHUNK)).all()
             if not rows:
                 break
             schedules: dict[str | None, Schedule] = {}
@@ -215,7 +218,9 @@ def assess_new(ctx: Context, now: datetime, *, per_tick: int = ASSESS_PER_TICK) 
                                     "b_next": next_at})
         after, seen = rows[-1].id, seen + len(rows)
         if updates:
-            run_in_transaction(ctx.engine, lambda s, u=updates: s.connection().execute(update, u))
+            def write(s: Session, u: list[dict[str, Any]] = updates) -> None:
+                s.connection().execute(update, u)
+            run_in_transaction(ctx.engine, write)
             assessed += len(updates)
     return assessed
 
@@ -224,6 +229,7 @@ def assess_new(ctx: Context, now: datetime, *, per_tick: int = ASSESS_PER_TICK) 
 
 def _pending_items(session: Session, ctx: Context, now: datetime, done: Run, limit: int) -> None:
     for item in _due(session, ItemStatus.PENDING, now, limit):
+        assert item.id is not None  # a stored row
         steps = ladder(ctx, item.category)
         sched = schedule_for(session, ctx, item.receiver_user_id)
         elapsed = sched.between(item.offered_at, now)
@@ -267,7 +273,8 @@ def _reassign(session: Session, ctx: Context, item: Item, now: datetime, done: R
               claim: tuple[int, int, int]) -> bool:
     """The last step: offer the item to someone else by the same rules (never the same person)."""
     from bot.flows.decide import offer_elsewhere
-    customer = session.get(Customer, item.customer_id)
+    assert item.id is not None  # a stored row
+    customer = item.customer
     chosen = route_item(session, ctx.config, item, avoid={item.receiver_email or ""})
     if chosen.receiver_email.lower() == (item.receiver_email or "").lower():
         return False
@@ -291,6 +298,7 @@ def _reassign(session: Session, ctx: Context, item: Item, now: datetime, done: R
 
 def _stalled_follow_ups(session: Session, ctx: Context, now: datetime, done: Run, limit: int) -> None:
     for item in _due(session, ItemStatus.ACCEPTED, now, limit):
+        assert item.id is not None  # a stored row
         sla = ctx.config.category(Category(item.category)).sla
         if item.follow_up_count >= sla.follow_ups_expected or item.nudge_step >= FOLLOW_UP_REMINDERS:
             _postpone(session, item, NEVER)
@@ -322,17 +330,19 @@ def _open_questions(session: Session, ctx: Context, now: datetime, done: Run) ->
     """Counted in the Business Builder's working hours; the re-ask waits for the Business Builder's
     working time, the notice to the sender for the sender's."""
     questions = session.exec(select(Question).where(Question.open == True,  # noqa: E712
-                                                    Question.sender_told_at.is_(None),
-                                                    Question.bb_ts.is_not(None))).all()
+                                                    col(Question.sender_told_at).is_(None),
+                                                    col(Question.bb_ts).is_not(None))).all()
     for q in questions:
+        assert q.id is not None  # a stored row
         item = session.get(Item, q.item_id)
         sched = people_time.schedule_of(session, ctx.config, user_id=q.business_builder_user_id,
                                         email=item.business_builder_email if item else None)
         if q.reasked_at is None:
             if sched.add(q.asked_at, ctx.config.ask.reask_after_hours) > now or not sched.is_working_time(now):
                 continue
-            claimed = session.execute(sa.update(Question).where(Question.id == q.id, Question.reasked_at.is_(None))
-                                      .values(reasked_at=now)).rowcount == 1
+            claimed = session.exec(sa.update(Question).where(col(Question.id) == q.id,
+                                                             col(Question.reasked_at).is_(None))
+                                   .values(reasked_at=now)).rowcount == 1
             if not claimed:
                 continue
             outbox.enqueue(session, outbox.Kind.THREAD, key=f"reask:{q.id}", now=now, item_id=q.item_id,
@@ -342,13 +352,13 @@ def _open_questions(session: Session, ctx: Context, now: datetime, done: Run) ->
             done.reasked.append(q.id)
         elif (item is not None and sched.add(q.asked_at, ctx.config.ask.tell_sender_after_hours) <= now
               and _sender_schedule(session, ctx, item).is_working_time(now)):
-            claimed = session.execute(sa.update(Question).where(Question.id == q.id,
-                                                                Question.sender_told_at.is_(None))
-                                      .values(sender_told_at=now)).rowcount == 1
+            claimed = session.exec(sa.update(Question).where(col(Question.id) == q.id,
+                                                             col(Question.sender_told_at).is_(None))
+                                   .values(sender_told_at=now)).rowcount == 1
             if not claimed or item is None:
                 continue
             from bot.flows.decide import tell_sender
-            customer = session.get(Customer, item.customer_id)
+            customer = item.customer
             tell_sender(session, item, now, key=f"unanswered:{q.id}", working_time=True,
                         text=say("unanswered_to_sender", item_id=item.id, customer=customer.name if customer else "",
                                  asker=q.asked_by, question=q.text, bb=item.business_builder_email))
@@ -381,14 +391,14 @@ def _queue(session: Session, ctx: Context, now: datetime, *, kind: str, to_user:
         people_time.zone_pending(session, user_id=None, email=to_email, now=now)  # learn the zone meanwhile
     waiting = session.exec(select(Outbox).where(Outbox.kind == outbox.Kind.NUDGE, Outbox.channel_key == to,
                                                 Outbox.status == outbox.Status.PENDING, Outbox.attempts == 0,
-                                                Outbox.next_attempt_at > now).order_by(Outbox.id)).all()
+                                                Outbox.next_attempt_at > now).order_by(col(Outbox.id))).all()
     for row in waiting:
         if row.payload.get("kind") == kind and not row.payload.get("_maybe_sent"):
             payload = {**row.payload, "item_ids": sorted({*row.payload.get("item_ids", []), *item_ids})}
-            merged = session.execute(sa.update(Outbox).where(Outbox.id == row.id,
-                                                             Outbox.status == outbox.Status.PENDING,
-                                                             Outbox.next_attempt_at > now)
-                                     .values(payload=payload).execution_options(synchronize_session=False))
+            merged = session.exec(sa.update(Outbox).where(col(Outbox.id) == row.id,
+                                                          col(Outbox.status) == outbox.Status.PENDING,
+                                                          col(Outbox.next_attempt_at) > now)
+                                  .values(payload=payload).execution_options(synchronize_session=False))
             if merged.rowcount == 1:
                 return
     payload = {"kind": kind, "item_ids": sorted(item_ids), "working_time": True}
@@ -426,12 +436,13 @@ def snooze(session: Session, ctx: Context, item_id: int, user_id: str, *, days: 
     item = session.get(Item, item_id)
     if refusal := check(item, user_id, item_id, states=ACTIVE):
         return False, refusal.message
+    assert item is not None and item.id is not None  # check() refuses a missing item
     days = max(1, min(int(days), 14))
     sched = schedule_for(session, ctx, user_id)
     now = ctx.clock.now()
     local = now.astimezone(sched.tz)
     start_of_day = datetime.combine(local.date() + timedelta(days=days), sched.start, sched.tz)
     until = sched.next_working_moment(start_of_day)
-    session.execute(sa.update(Item).where(Item.id == item.id).values(snoozed_until=until, next_nudge_at=until))
+    session.execute(sa.update(Item).where(col(Item.id) == item.id).values(snoozed_until=until, next_nudge_at=until))
     audit.record(session, item.id, actor=user_id, kind="snoozed", at=now, until=until.isoformat(), days=days)
     return True, say("snoozed", item_id=item.id, until=until)

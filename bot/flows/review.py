@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import audit, outbox, reports, texts
 from bot.config import Config
@@ -58,8 +58,9 @@ def draw(population: list[int], seed: int, size: int) -> list[int]:
 
 
 def discarded_in(session: Session, start: datetime, end: datetime) -> list[int]:
-    return list(session.exec(select(Item.id).where(Item.status == ItemStatus.DISCARDED,
-                                                   Item.decided_at >= start, Item.decided_at < end)))
+    ids = session.exec(select(col(Item.id)).where(Item.status == ItemStatus.DISCARDED,
+                                                  col(Item.decided_at) >= start, col(Item.decided_at) < end))
+    return [i for i in ids if i is not None]  # a primary key: never None
 
 
 def run(ctx: Context, *, seed: int | None = None) -> ReviewRound | None:
@@ -79,8 +80,9 @@ def run(ctx: Context, *, seed: int | None = None) -> ReviewRound | None:
                            population=len(population), sample_size=len(sample), channel=channel, created_at=now):
             return None  # another scheduler started it
         round_ = session.exec(select(ReviewRound).where(ReviewRound.period_start == start)).one()
+        assert round_.id is not None  # a stored row
         if not sample:
-            session.execute(sa.update(ReviewRound).where(ReviewRound.id == round_.id).values(summarized_at=now))
+            session.execute(sa.update(ReviewRound).where(col(ReviewRound.id) == round_.id).values(summarized_at=now))
             return round_
         # keys name the period, not the row id: a losing scheduler's rolled-back insert spends a
         # PostgreSQL sequence number, so ids differ between otherwise identical runs
@@ -119,8 +121,8 @@ def mark(session: Session, ctx: Context, entry_id: int, user_id: str, *, email: 
     except ValueError:
         return Outcome(False, say("gone"))
     now = ctx.clock.now()
-    claimed = session.execute(sa.update(ReviewEntry).where(ReviewEntry.id == entry.id, ReviewEntry.verdict.is_(None))
-                              .values(verdict=verdict.value, reviewer=user_id, decided_at=now)).rowcount == 1
+    claimed = session.exec(sa.update(ReviewEntry).where(col(ReviewEntry.id) == entry.id, col(ReviewEntry.verdict).is_(None))
+                           .values(verdict=verdict.value, reviewer=user_id, decided_at=now)).rowcount == 1
     if not claimed:
         session.refresh(entry)
         return Outcome(False, say("already_marked", item_id=entry.item_id, verdict=entry.verdict, by=entry.reviewer))
@@ -141,15 +143,17 @@ def mark(session: Session, ctx: Context, entry_id: int, user_id: str, *, email: 
 
 
 def _summarize_when_done(session: Session, ctx: Context, round_id: int, now: datetime) -> None:
-    entries = list(session.exec(select(ReviewEntry).where(ReviewEntry.round_id == round_id).order_by(ReviewEntry.item_id)))
+    entries = list(session.exec(select(ReviewEntry).where(ReviewEntry.round_id == round_id)
+                                .order_by(col(ReviewEntry.item_id))))
     if any(e.verdict is None for e in entries):
         return
-    claimed = session.execute(sa.update(ReviewRound).where(ReviewRound.id == round_id,
-                                                           ReviewRound.summarized_at.is_(None))
-                              .values(summarized_at=now)).rowcount == 1
+    claimed = session.exec(sa.update(ReviewRound).where(col(ReviewRound.id) == round_id,
+                                                        col(ReviewRound.summarized_at).is_(None))
+                           .values(summarized_at=now)).rowcount == 1
     if not claimed:
         return
     round_ = session.get(ReviewRound, round_id)
+    assert round_ is not None  # the UPDATE above just claimed it
     if round_.channel:
         outbox.enqueue(session, outbox.Kind.REVIEW, key=f"review:{round_id}:summary", now=now,
                        channel_key=round_.channel, payload={"part": "summary", "round_id": round_id})
