@@ -179,3 +179,8 @@ def _direct(session: Session, who: str, now: datetime, *, key: str, text: str) -
     user, email = (who, None) if "@" not in who else (None, who)
     outbox.enqueue(session, outbox.Kind.DIRECT, key=key, now=now, channel_key=who,
                    payload={"to_user": user, "to_email": email, "text": text})
+
+
+def remember_message(session: Session, entry_id: int, channel: str, ts: str) -> None:
+    """Where a sampled discard's message landed: its verdict later updates that message."""
+    session.execute(sa.update(ReviewEntry).filter_by(id=entry_id).values(message_channel=channel, message_ts=ts))

@@ -1,49 +1,23 @@
 """The item card: the Block Kit message a receiver gets, rebuilt from the item's state every time
-it is posted or updated (so it can never disagree with the database)."""
+it is posted or updated (so it can never disagree with the database): ``bot.loaders.card`` reads
+the :class:`CardData`, :func:`build` draws it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, CheckboxesElement
-from sqlmodel import Session, select
 
 from bot import texts
 from bot.checklist import INTELLIGENCE, assess
 from bot.config import Config
 from bot.ids import ActionId, Category, ItemRef, ItemStatus
-from bot.models import Customer, Item, Person, Question
+from bot.loaders.card import CardData
+from bot.models import Item
 from bot.slack import blocks as b
 from bot.slack import notes
 
 CHECKBOXES_PER_ELEMENT = 10
-
-
-@dataclass
-class CardData:
-    item: Item
-    customer: Customer
-    open_question: Question | None
-    business_builder_user: str | None
-    receiver_user: str | None
-
-
-def load(session: Session, item_id: int) -> CardData | None:
-    item = session.get(Item, item_id)
-    if item is None:
-        return None
-    customer = session.get(Customer, item.customer_id)
-    question = session.exec(
-        select(Question).where(Question.item_id == item_id, Question.open == True)  # noqa: E712
-        .order_by(Question.id.desc())
-    ).first()
-    bb = None
-    if item.business_builder_email:
-        person = session.exec(select(Person).where(Person.email == item.business_builder_email)).first()
-        bb = person.slack_user_id if person and person.active else None
-    return CardData(item=item, customer=customer, open_question=question, business_builder_user=bb,
-                    receiver_user=item.receiver_user_id)
 
 
 def _say(macro: str, **values: Any) -> str:
@@ -62,7 +36,7 @@ def notification_text(data: CardData, config: Config) -> str:
 
 def _checklist_blocks(data: CardData, config: Config, interactive: bool) -> list[Block]:
     item = data.item
-    entries = [{"key": i.key, "label": i.label, "filled": bool(item.checklist.get(i.key))}
+    entries: list[dict[str, Any]] = [{"key": i.key, "label": i.label, "filled": bool(item.checklist.get(i.key))}
                for i in config.checklist.items]
     filled = sum(1 for e in entries if e["filled"])
     title = _say("checklist_title", filled=filled, total=len(entries))

@@ -75,11 +75,12 @@ def discard_suggestion(config: Config, ref: ItemRef, *, reason_key: str, reason_
                        suggested: Category) -> dict[str, Any]:
     """Shown instead of discarding when the reason is really a recategorization."""
     label = config.category(suggested).label
-    choice = RadioButtonsElement(action_id=ActionId.INPUT, options=[
+    options = [
         b.option(f"recategorize:{suggested.value}", say("discard_choice_recategorize", category=label)),
         b.option("discard", say("discard_choice_discard")),
-    ])
-    choice.initial_option = choice.options[0]
+    ]
+    choice = RadioButtonsElement(action_id=ActionId.INPUT, options=options)
+    choice.initial_option = options[0]
     blocks = [b.section(say("discard_suggest", reason=reason_label, category=label)),
               InputBlock(block_id="choice", label=b.plain(say("discard_choice"), 2000), element=choice),
               text_input("justification", say("discard_justification"), optional=False, multiline=True,

@@ -44,8 +44,13 @@ from sqlmodel import Session
 from bot import audit, metrics, outbox, people_time
 from bot.context import Context
 from bot.db import run_in_transaction
-from bot.flows import decide, deliver
+from bot.flows import decide, deliver, review
 from bot.ids import ItemStatus
+from bot.loaders import card as card_data
+from bot.loaders import feedback as feedback_data
+from bot.loaders import home as home_data
+from bot.loaders import nudges as nudge_data
+from bot.loaders import review as review_data
 from bot.models import Customer, Item, Outbox, Question
 from bot.outbox import Defer, Done
 from bot.slack import card, files, nudges, people
@@ -324,7 +329,7 @@ class Dispatcher:
             return (item.receiver_email or "").lower() == (email or "").lower()
 
         def load(session: Session):
-            data = card.load(session, item_id)
+            data = card_data.load(session, item_id)
             if data is None:
                 raise Done("item no longer exists")
             if not offered_to_this_receiver(data.item):
@@ -368,7 +373,7 @@ class Dispatcher:
                             {"ok": False, "error": "fallback_unreachable"})
 
     def _card_refresh(self, row: Outbox) -> dict[str, Any]:
-        data = self._finish(lambda s: card.load(s, row.item_id))
+        data = self._finish(lambda s: card_data.load(s, row.item_id))
         if data is None:
             raise Done("item no longer exists")
         if not data.item.card_ts:
@@ -474,10 +479,10 @@ class Dispatcher:
 
         def build(session: Session) -> tuple[str, list] | None:
             if p["kind"] == "reminder":
-                return nudges.reminder(session, self.ctx.config, user, now)
+                return nudges.reminder(self.ctx.config, nudge_data.reminder(session, user, now), now)
             if p["kind"] == "escalation":
-                return nudges.escalation(session, self.ctx.config, p["item_ids"], now)
-            return nudges.follow_up(session, self.ctx.config, user, p["item_ids"], now)
+                return nudges.escalation(self.ctx.config, nudge_data.escalation(session, p["item_ids"]), now)
+            return nudges.follow_up(self.ctx.config, nudge_data.follow_up(session, user, p["item_ids"]), now)
         built = self._finish(build)
         if built is None:
             raise Done("everything in it was decided meanwhile")
@@ -488,7 +493,7 @@ class Dispatcher:
         """views.publish of a person's App Home, rebuilt from the database now."""
         user = row.payload["user"]
         email = people.email_of(self.ctx, self.reader, user)  # a team lead sees the team
-        view = self._finish(lambda s: home_view.build(s, self.ctx.config, user, self.ctx.clock.now(), email=email))
+        view = self._finish(lambda s: home_view.build(home_data.load(s, self.ctx.config, user, self.ctx.clock.now(), email=email)))
         try:
             self.client.views_publish(user_id=user, view=view)
         except SlackApiError as exc:
@@ -506,7 +511,7 @@ class Dispatcher:
     def _feedback(self, row: Outbox) -> dict[str, Any]:
         """The feedback request (or its reminder), unless it was answered meanwhile."""
         p = row.payload
-        built = self._finish(lambda s: feedback_blocks.request(s, self.ctx.config, row.item_id,
+        built = self._finish(lambda s: feedback_blocks.request(feedback_data.request(s, row.item_id),
                                                                reminder=bool(p.get("reminder"))))
         if built is None:
             raise Done("feedback already given, or the item is gone")
@@ -516,7 +521,8 @@ class Dispatcher:
     def _review(self, row: Outbox) -> dict[str, Any]:
         """A lead review's intro, one sampled discard (posted, or updated with its verdict), or its summary."""
         p = row.payload
-        built = self._finish(lambda s: review_blocks.build(s, self.ctx.config, p, now=self.ctx.clock.now()))
+        built = self._finish(lambda s: review_blocks.build(self.ctx.config, review_data.load(
+            s, p.get("part"), round_id=p.get("round_id"), entry_id=p.get("entry_id"), update=bool(p.get("update")))))
         if built is None:
             raise Done("nothing to show")
         text, blocks, target = built
@@ -526,7 +532,7 @@ class Dispatcher:
         posted = self.post(row, channel=target["channel"], text=text, blocks=blocks)
         if p.get("entry_id"):
             entry_id = p["entry_id"]
-            self._finish(lambda s: review_blocks.remember(s, entry_id, posted["channel"], posted["ts"]))
+            self._finish(lambda s: review.remember_message(s, entry_id, posted["channel"], posted["ts"]))
         return posted
 
     def _after(self, hook: dict[str, Any] | None, posted: dict[str, Any]) -> None:

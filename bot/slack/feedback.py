@@ -1,4 +1,5 @@
-"""The feedback request message and its form (a modal), built from the item's state when sent."""
+"""The feedback request message and its form (a modal), drawn when sent from what
+``bot.loaders.feedback`` reads."""
 
 from __future__ import annotations
 
@@ -6,13 +7,11 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, InputBlock, RadioButtonsElement, StaticSelectElement
 from slack_sdk.models.views import View
-from sqlmodel import Session, select
 
 from bot import texts
-from bot.config import Config
 from bot.flows.feedback import COMMENT_MAX
 from bot.ids import ActionId, CallbackId, ItemRef, Outcome
-from bot.models import Customer, Feedback, Item
+from bot.loaders.feedback import FeedbackRequest
 from bot.slack import blocks as b
 from bot.slack.modals import text_input
 
@@ -21,22 +20,18 @@ def _say(macro: str, **values: Any) -> str:
     return texts.say("feedback.j2", macro, **values)
 
 
-def request(session: Session, config: Config, item_id: int | None, *, reminder: bool) -> tuple[str, list] | None:
-    item = session.get(Item, item_id) if item_id else None
-    fb = session.exec(select(Feedback).where(Feedback.item_id == item_id)).first() if item else None
-    if item is None or fb is None or fb.answered_at is not None:
+def request(data: FeedbackRequest | None, *, reminder: bool) -> tuple[str, list] | None:
+    """The request (or its reminder); None when the feedback was given meanwhile (no ``data``)."""
+    if data is None:
         return None
-    customer = session.get(Customer, item.customer_id)
-    name = customer.name if customer else ""
-    days = max((fb.asked_at - item.accepted_at).days, 0) if item.accepted_at else 0
-    sender = texts.user(item.sender_user_id or item.business_builder_user_id,
-                        item.sender_email or item.business_builder_email or "the sender")
-    intro = (_say("reminder", item_id=item.id, customer=name) if reminder else
-             _say("request", item_id=item.id, customer=name, days=days, sender=sender, event=item.event_name))
+    name = data.customer
+    sender = texts.user(data.sender_user, data.sender_email or "the sender")
+    intro = (_say("reminder", item_id=data.item_id, customer=name) if reminder else
+             _say("request", item_id=data.item_id, customer=name, days=data.days, sender=sender, event=data.event))
     parts = [b.section(intro),
-             ActionsBlock(block_id=f"feedback|{item.id}", elements=[
-                 b.button(_say("button"), ActionId.FEEDBACK, ItemRef(item=item.id).dump(), style="primary")])]
-    return _say("request_text", item_id=item.id, customer=name), b.to_dicts(parts)
+             ActionsBlock(block_id=f"feedback|{data.item_id}", elements=[
+                 b.button(_say("button"), ActionId.FEEDBACK, ItemRef(item=data.item_id).dump(), style="primary")])]
+    return _say("request_text", item_id=data.item_id, customer=name), b.to_dicts(parts)
 
 
 def _radio(block_id: str, label: str, options: list[tuple[str, str]]) -> InputBlock:

@@ -22,7 +22,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import outbox
 from bot.context import Context
@@ -101,7 +101,7 @@ def _cards(ctx: Context, item_ids: Sequence[int]) -> tuple[int, int, str | None]
         for start in range(0, len(item_ids), 500):
             chunk = list(item_ids[start:start + 500])
             rows = session.exec(select(Outbox.status, Outbox.last_error).where(
-                Outbox.kind == outbox.Kind.ITEM_CARD, Outbox.item_id.in_(chunk))).all()  # type: ignore[union-attr]
+                Outbox.kind == outbox.Kind.ITEM_CARD, col(Outbox.item_id).in_(chunk))).all()
             for status, last_error in rows:
                 if status == outbox.Status.SENT:
                     sent += 1

@@ -1,18 +1,16 @@
-"""The App Home view: a person's desk, built from the database when published."""
+"""The App Home view: a person's desk, drawn when published from what ``bot.loaders.home`` reads."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock
 from slack_sdk.models.views import View
-from sqlmodel import Session
 
-from bot import outbox_admin, texts
-from bot.config import Config
-from bot.flows import home
+from bot import texts
 from bot.ids import ActionId, ItemRef
+from bot.loaders.home import HomeData
+from bot.outbox_admin import Health
 from bot.slack import blocks as b
 from bot.slack import digest as digest_blocks
 
@@ -30,10 +28,10 @@ def _with_buttons(line: str, item_id: int, buttons: list[tuple[str, ActionId, st
                          elements=[b.button(_say(label), action, ref, style=style) for label, action, style in buttons])]
 
 
-def build(session: Session, config: Config, user_id: str, now: datetime, *, email: str | None = None) -> dict[str, Any]:
-    desk = home.desk(session, config, user_id, now, email=email)
+def build(data: HomeData) -> dict[str, Any]:
+    desk = data.desk
     owner = desk["owner"]
-    parts: list[Any] = [b.header(_say("title")), *_outbox_warning(session, config, email, now),
+    parts: list[Any] = [b.header(_say("title")), *_outbox_warning(data.outbox),
                         b.context(_say("numbers", n=desk["numbers"]))]
     waiting, owned = owner["waiting"], owner["no_follow_up"]
     # The parts are read one query after another: an item accepted in between (another replica, on
@@ -68,12 +66,10 @@ def build(session: Session, config: Config, user_id: str, now: datetime, *, emai
     return View(type="home", blocks=b.to_dicts(parts, limit=b.VIEW_BLOCKS)).to_dict()
 
 
-def _outbox_warning(session: Session, config: Config, email: str | None, now: datetime) -> list[Any]:
-    """For admins only: while a message is dead, or has waited longer than an hour."""
-    if not config.is_admin(email):
-        return []
-    queue = outbox_admin.health(session, now)
-    if not queue.needs_attention:
+def _outbox_warning(queue: Health | None) -> list[Any]:
+    """For admins only (the loader reads the queue for them): while a message is dead, or has waited
+    longer than an hour."""
+    if queue is None or not queue.needs_attention:
         return []
     return [b.section(texts.say("outbox.j2", "home_warning", dead=queue.dead, stale=queue.stale,
                                 oldest=texts.duration((queue.oldest_pending_seconds or 0) / 3600)),

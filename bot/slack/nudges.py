@@ -1,6 +1,6 @@
-"""Reminder, escalation and follow-up messages, rebuilt from the items' state when sent: an item
-decided since the run was queued no longer appears, and a reminder lists all of the person's
-waiting items, oldest first, each with the buttons to act."""
+"""Reminder, escalation and follow-up messages, rebuilt from the items' state when sent (read by
+``bot.loaders.nudges``): an item decided since the run was queued no longer appears, and a reminder
+lists all of the person's waiting items, oldest first, each with the buttons to act."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, OverflowMenuElement
-from sqlmodel import Session, select
 
-from bot import customers, texts
+from bot import texts
 from bot.config import Config
-from bot.ids import ActionId, ItemRef, ItemStatus, SnoozeRef
+from bot.ids import ActionId, ItemRef, SnoozeRef
+from bot.loaders.nudges import NudgeItems
 from bot.models import Item
 from bot.slack import blocks as b
 
@@ -42,24 +42,10 @@ def _item_row(item: Item, line: str, buttons: list[tuple[str, ActionId, str | No
                 b.button(texts.say("buttons.j2", label), action, ref, style=style) for label, action, style in buttons])]
 
 
-def waiting_for(session: Session, user_id: str) -> list[Item]:
-    return list(session.exec(select(Item).where(Item.status == ItemStatus.PENDING, Item.receiver_user_id == user_id)
-                             .order_by(Item.offered_at, Item.id)))
-
-
-def _snoozed(item: Item, now: datetime) -> bool:
-    until = item.snoozed_until
-    if until is not None and until.tzinfo is None:
-        until = until.replace(tzinfo=now.tzinfo)
-    return until is not None and now < until
-
-
-def reminder(session: Session, config: Config, user_id: str, now: datetime) -> tuple[str, list[dict]] | None:
-    # a snoozed item stays out of every reminder until its snooze ends
-    items = [i for i in waiting_for(session, user_id) if not _snoozed(i, now)]
+def reminder(config: Config, data: NudgeItems, now: datetime) -> tuple[str, list[dict]] | None:
+    items, names = data.items, data.customer_names
     if not items:
         return None
-    names = customers.names_of(session, items)
     parts: list[Any] = [b.section(_say("reminder_intro", count=len(items)))]
     for item in items[:SHOWN]:
         parts += _item_row(item, _say("reminder_line", item_id=item.id, category=config.category(item.category).label,
@@ -72,12 +58,10 @@ def reminder(session: Session, config: Config, user_id: str, now: datetime) -> t
     return _say("reminder_text", count=len(items)), b.to_dicts(parts)
 
 
-def escalation(session: Session, config: Config, item_ids: list[int], now: datetime) -> tuple[str, list[dict]] | None:
-    items = [i for i in session.exec(select(Item).where(Item.id.in_(item_ids)).order_by(Item.offered_at))
-             if i.status == ItemStatus.PENDING]
+def escalation(config: Config, data: NudgeItems, now: datetime) -> tuple[str, list[dict]] | None:
+    items, names = data.items, data.customer_names
     if not items:
         return None
-    names = customers.names_of(session, items)
     lines = [_say("escalation_line", item_id=i.id, category=config.category(i.category).label,
                   customer=names.get(i.customer_id, ""),
                   holder=texts.user(i.receiver_user_id, i.receiver_email), waited=_waited(now, i.offered_at))
@@ -88,13 +72,10 @@ def escalation(session: Session, config: Config, item_ids: list[int], now: datet
     return _say("escalation_text", count=len(items)), b.to_dicts(parts)
 
 
-def follow_up(session: Session, config: Config, user_id: str, item_ids: list[int],
-              now: datetime) -> tuple[str, list[dict]] | None:
-    items = [i for i in session.exec(select(Item).where(Item.id.in_(item_ids)).order_by(Item.accepted_at))
-             if i.status == ItemStatus.ACCEPTED and i.owner_user_id == user_id]
+def follow_up(config: Config, data: NudgeItems, now: datetime) -> tuple[str, list[dict]] | None:
+    items, names = data.items, data.customer_names
     if not items:
         return None
-    names = customers.names_of(session, items)
     parts: list[Any] = [b.section(_say("follow_up_intro", count=len(items)))]
     for item in items[:SHOWN]:
         expected = config.category(item.category).sla.follow_ups_expected

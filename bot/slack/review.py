@@ -1,21 +1,18 @@
 """The lead review's messages in the review channel: the intro, one message per sampled discard
 (its reason, justification and history, with the two buttons; after the verdict, the verdict),
-and the summary. Built from the database when sent."""
+and the summary. Drawn when sent, from what ``bot.loaders.review`` reads."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock
-from sqlalchemy import update
-from sqlmodel import Session, select
 
 from bot import texts
 from bot.config import Config
 from bot.ids import ActionId, ReviewRef, Verdict
-from bot.models import Customer, Item, ItemEvent, ReviewEntry, ReviewRound
-from bot.outbox import Defer
+from bot.loaders.review import EntryPost, RoundPost
+from bot.models import ReviewRound
 from bot.slack import blocks as b
 
 HISTORY_LINES = 8
@@ -29,23 +26,21 @@ def _period(config: Config, round_: ReviewRound) -> str:
     return _say("period_name", start=round_.period_start, tz=config.timezone, every=config.review.every)
 
 
-def build(session: Session, config: Config, payload: dict[str, Any], *,
-          now: datetime) -> tuple[str, list[dict], dict[str, Any]] | None:
-    part = payload.get("part")
-    if part == "entry":
-        return _entry(session, config, payload["entry_id"], update=bool(payload.get("update")))
-    round_ = session.get(ReviewRound, payload.get("round_id"))
-    if round_ is None or not round_.channel:
+def build(config: Config, data: RoundPost | EntryPost | None) -> tuple[str, list[dict], dict[str, Any]] | None:
+    """(text, blocks, where: channel and, for an update, ts); None when there is nothing to show."""
+    if data is None:
         return None
+    if isinstance(data, EntryPost):
+        return _entry(config, data)
+    round_ = data.round
     period = _period(config, round_)
     target = {"channel": round_.channel}
-    if part == "intro":
+    if data.part == "intro":
         parts = [b.header(_say("intro_title", period=period)),
                  b.section(_say("intro", sample=round_.sample_size, population=round_.population, period=period,
                                 seed=round_.seed))]
         return _say("intro_text", period=period), b.to_dicts(parts), target
-    entries = list(session.exec(select(ReviewEntry).where(ReviewEntry.round_id == round_.id)
-                                .order_by(ReviewEntry.item_id)))
+    entries = data.entries
     good = [e.item_id for e in entries if e.verdict == Verdict.GOOD_GROUNDS]
     reopened = [e.item_id for e in entries if e.verdict == Verdict.REOPEN]
     reviewers = sorted({e.reviewer for e in entries if e.reviewer})
@@ -53,18 +48,8 @@ def build(session: Session, config: Config, payload: dict[str, Any], *,
     return _say("summary_text", period=period), b.to_dicts([b.section(text)]), target
 
 
-def _entry(session: Session, config: Config, entry_id: int, *, update: bool) -> tuple[str, list, dict] | None:
-    entry = session.get(ReviewEntry, entry_id)
-    round_ = session.get(ReviewRound, entry.round_id) if entry else None
-    item = session.get(Item, entry.item_id) if entry else None
-    if entry is None or round_ is None or item is None or not round_.channel:
-        return None
-    if update and not entry.message_ts:
-        raise Defer(1.0, "the review message has not been posted yet")
-    customer = session.get(Customer, item.customer_id)
-    name = customer.name if customer else ""
-    trail = list(session.exec(select(ItemEvent).where(ItemEvent.item_id == item.id, ItemEvent.at <= round_.created_at)
-                              .order_by(ItemEvent.id)))
+def _entry(config: Config, data: EntryPost) -> tuple[str, list, dict]:
+    entry, round_, item, name, trail = data.entry, data.round, data.item, data.customer, data.trail
     # the reason as it was when the item was sampled (a reopen clears it on the item)
     discard = next((e for e in reversed(trail) if e.kind == "discarded"), None)
     reason_key = (discard.detail or {}).get("reason") if discard else item.discard_reason
@@ -83,10 +68,5 @@ def _entry(session: Session, config: Config, entry_id: int, *, update: bool) -> 
         parts.append(ActionsBlock(block_id=f"review|{entry.id}", elements=[
             b.button(_say("good_button"), ActionId.REVIEW_GOOD_GROUNDS, ref, style="primary"),
             b.button(_say("reopen_button"), ActionId.REVIEW_REOPEN, ref)]))
-    target = {"channel": entry.message_channel or round_.channel, "ts": entry.message_ts if update else None}
+    target = {"channel": entry.message_channel or round_.channel, "ts": entry.message_ts if data.update else None}
     return _say("entry_text", item_id=item.id, customer=name), b.to_dicts(parts), target
-
-
-def remember(session: Session, entry_id: int, channel: str, ts: str) -> None:
-    session.execute(update(ReviewEntry).where(ReviewEntry.id == entry_id)
-                    .values(message_channel=channel, message_ts=ts))
