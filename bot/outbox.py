@@ -29,6 +29,8 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -81,17 +83,16 @@ def enqueue(
 ) -> Outbox | None:
     """Queue a message in the caller's transaction. ``key`` makes it idempotent: a second
     enqueue with the same key (a retried request, a re-run import) queues nothing."""
+    values = dict(idempotency_key=key, kind=kind.value, item_id=item_id, channel_key=channel_key, payload=payload,
+                  next_attempt_at=not_before or now, created_at=now)
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):  # one statement: INSERT … ON CONFLICT DO NOTHING RETURNING
+        insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        stmt = insert(Outbox).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        return session.scalars(stmt.returning(Outbox)).first()
     if session.exec(select(Outbox.id).where(Outbox.idempotency_key == key)).first() is not None:
         return None
-    row = Outbox(
-        idempotency_key=key,
-        kind=kind.value,
-        item_id=item_id,
-        channel_key=channel_key,
-        payload=payload,
-        next_attempt_at=not_before or now,
-        created_at=now,
-    )
+    row = Outbox(**values)
     session.add(row)
     return row
 

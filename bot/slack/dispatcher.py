@@ -26,13 +26,14 @@ Guarantees (each proven by a test, see README "Reliability"):
 
 from __future__ import annotations
 
+import heapq
 import logging
 import random
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.error import URLError
 
@@ -62,6 +63,10 @@ LEASE_MARGIN = timedelta(seconds=15)  # longer than one Web API call may take (t
 # After a failure with the row's own backoff (5xx, time-out, another error) the channel's next rows
 # only skip this round: a row that failed often must not hold its channel for its long backoff.
 SKIP_ROUND = 0.2
+# Kinds that post a message (chat.postMessage) to their row's channel: paced per channel (Slack's ~1
+# message per second per channel) so a burst to one person waits its turn instead of collecting 429s.
+PACED = {outbox.Kind.ITEM_CARD, outbox.Kind.DIRECT, outbox.Kind.THREAD, outbox.Kind.CHANNEL, outbox.Kind.NUDGE,
+         outbox.Kind.DIGEST, outbox.Kind.FEEDBACK, outbox.Kind.REVIEW}
 # Errors where the person can't be reached: the flow's fallbacks take over.
 UNREACHABLE = {"channel_not_found", "user_not_found", "user_disabled", "account_inactive",
                "cannot_dm_bot", "is_archived", "not_in_channel", "users_not_found"}
@@ -96,6 +101,11 @@ class Dispatcher:
         self._told: dict[str, float] = {}  # AUTH error -> when this dispatcher last logged it (monotonic)
         self._unreachable_for: float | None = None  # set in a round where Slack could not be reached
         self._dm: dict[str, str] = {}
+        self.pace = ctx.settings.outbox_channel_pace_seconds
+        self._posted_at: dict[str, datetime] = {}  # channel_key -> when this dispatcher last posted there
+        self._turn_of: dict[int, datetime] = {}  # outbox id -> the turn a paced row was given
+        self._reserved: dict[str, datetime] = {}  # channel_key -> the latest turn given there
+        self._paced_due: list[float] = []  # heap: monotonic times deferred (paced) rows fall due
         self._senders: dict[str, Callable[[Outbox], dict[str, Any]]] = {
             outbox.Kind.ITEM_CARD: self._item_card,
             outbox.Kind.CARD_REFRESH: self._card_refresh,
@@ -121,6 +131,7 @@ class Dispatcher:
     def run_once(self, limit: int = 50) -> int:
         rows = outbox.claim(self.ctx.engine, now=self.ctx.clock.now(), worker=self.worker, limit=limit)
         blocked: dict[str, float] = {}  # channel -> seconds its first waiting row waits
+        paced: set[str] = set()  # channels blocked only by their pace
         self._unreachable_for = None
         for row in rows:
             channel = row.channel_key or f"row:{row.id}"
@@ -131,22 +142,65 @@ class Dispatcher:
                     s, r, now=self.ctx.clock.now(), error="waiting: Slack could not be reached", retry_after=w,
                     count_attempt=False, horizon=self.horizon))
                 continue
-            if channel in blocked:
+            if channel in blocked and not (channel in paced and row.kind in PACED):
                 # wait as long as the row ahead (its Retry-After, or one round), so it goes first again
                 self._finish(lambda s, r=row, w=blocked[channel]: outbox.reschedule(
                     s, r, now=self.ctx.clock.now(), error="waiting behind an earlier message", retry_after=w,
                     count_attempt=False, failure=False))
                 continue
-            wait = self._send(row)
+            wait = self._paced(row)
             if wait:
-                blocked[channel] = wait
+                paced.add(channel)  # the channel's next messages take the next free turns
+            else:
+                wait = self._send(row)
+            if wait:
+                blocked[channel] = max(wait, blocked.get(channel, 0.0))
         return len(rows)
 
-    def run_until_idle(self, max_rounds: int = 200) -> None:
-        """Send everything that is due now (tests and the demo use this)."""
+    def _paced(self, row: Outbox) -> float:
+        """Defer a message to a channel this dispatcher posted to less than ``pace`` seconds ago (the
+        row waits for its turn, other channels go on); returns how long the channel waits (0: send)."""
+        key = row.channel_key or ""
+        last = self._posted_at.get(key) if row.kind in PACED else None
+        if last is None:
+            return 0.0
+        now, pace = self.ctx.clock.now(), timedelta(seconds=self.pace)
+        turn = last + pace
+        mine = self._turn_of.pop(row.id, None)
+        reserved = self._reserved.get(key)
+        if mine is None and reserved is not None and reserved + pace > turn:
+            turn = reserved + pace  # a new row queues behind the rows already given a turn
+        wait = (turn - now).total_seconds()
+        if wait <= 0:
+            return 0.0
+        if len(self._turn_of) > 10_000:  # rows another dispatcher sent never come back to this one
+            self._turn_of.clear()
+        self._turn_of[row.id] = turn
+        if reserved is None or turn > reserved:
+            self._reserved[key] = turn
+        self._finish(lambda s: outbox.reschedule(s, row, now=self.ctx.clock.now(), error="paced: 1 message per "
+                                                 f"{self.pace:g} s per channel", retry_after=wait,
+                                                 count_attempt=False, failure=False))
+        heapq.heappush(self._paced_due, time.monotonic() + wait)
+        return wait
+
+    def run_until_idle(self, max_rounds: int = 200, *, wait_for_pace: bool = True) -> None:
+        """Send everything that is due now (tests and the demo use this), waiting out the per-channel
+        pace of the messages it held back (``wait_for_pace=False``: leave those for later)."""
         for _ in range(max_rounds):
-            if self.run_once() == 0:
+            if self.run_once() == 0 and not (wait_for_pace and self.wait_for_next_turn()):
                 return
+
+    def wait_for_next_turn(self, until: float | None = None) -> bool:
+        """Sleep until the earliest row held back by its channel's pace is due; False (at once) if
+        there is none, or none due before ``until`` (a ``time.monotonic()`` deadline)."""
+        now = time.monotonic()
+        while self._paced_due and self._paced_due[0] <= now - 1.0:  # due long ago: sent, or taken over
+            heapq.heappop(self._paced_due)
+        if not self._paced_due or (until is not None and self._paced_due[0] > until):
+            return False
+        time.sleep(max(0.0, heapq.heappop(self._paced_due) - now) + 0.005)
+        return True
 
     def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
         while not stop.is_set():
@@ -156,7 +210,12 @@ class Dispatcher:
                 log.exception("dispatcher round failed")
                 busy = 0
             if not busy:
-                stop.wait(interval)
+                # a paced row falls due sooner than the next round: wake up for it
+                now = time.monotonic()
+                while self._paced_due and self._paced_due[0] <= now:
+                    heapq.heappop(self._paced_due)
+                soon = self._paced_due[0] - now + 0.005 if self._paced_due else interval
+                stop.wait(min(interval, soon))
 
     # ----- one row ----------------------------------------------------------------------
     def _finish(self, work: Callable[[Session], Any]) -> Any:
@@ -283,6 +342,8 @@ class Dispatcher:
         response = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
                                                 metadata=self._metadata(row), unfurl_links=False,
                                                 unfurl_media=False)
+        if self.pace and row.channel_key:
+            self._posted_at[row.channel_key] = self.ctx.clock.now()  # after Slack's answer: the next waits
         return {"channel": response["channel"], "ts": response["ts"]}
 
     def reach(self, to_user: str | None, to_email: str | None, fallbacks: list[str]) -> str | None:
