@@ -35,26 +35,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.db import is_postgres, transaction
+from bot.messages import Kind as Kind  # the kinds live with their messages (bot.messages); outbox.Kind reads on
+from bot.messages import Message
 from bot.models import Outbox, OutboxEvent
-
-
-class Kind(StrEnum):
-    """How the dispatcher turns a row into a Web API call."""
-
-    ITEM_CARD = "item_card"  # post the item card to its receiver (resolving the e-mail first)
-    CARD_REFRESH = "card_refresh"  # chat.update the current card from the item's state
-    CARD_RETIRE = "card_retire"  # chat.update an old card (the item moved on) to a short note
-    DIRECT = "direct"  # a direct message to a person (by e-mail or Slack user id)
-    THREAD = "thread"  # a reply in a thread: under the item's card, or a question's thread
-    EPHEMERAL = "ephemeral"  # chat.postEphemeral to one person
-    HOME = "home"  # views.publish of someone's App Home
-    CHANNEL = "channel"  # a message in a configured channel
-    FILE = "file"  # a file upload (charts)
-    NUDGE = "nudge"  # a reminder / escalation / follow-up reminder, rebuilt from the items' state
-    DIGEST = "digest"  # the weekly digest of pending ownership (its content computed when queued)
-    FEEDBACK = "feedback"  # the owner's feedback request (or its one reminder), rebuilt when sent
-    REVIEW = "review"  # a lead review's messages in the review channel
-    ZONE = "zone"  # look a person up in Slack for their time zone (bot/people_time.py); sends nothing
 
 
 class Status(StrEnum):
@@ -72,18 +55,19 @@ DEFAULT_MAX_BACKOFF = 60.0
 
 def enqueue(
     session: Session,
-    kind: Kind,
+    message: Message,
     *,
     key: str,
     now: datetime,
-    payload: dict[str, Any],
     item_id: int | None = None,
     channel_key: str | None = None,
     not_before: datetime | None = None,
 ) -> Outbox | None:
-    """Queue a message in the caller's transaction. ``key`` makes it idempotent: a second
-    enqueue with the same key (a retried request, a re-run import) queues nothing."""
-    values = dict(idempotency_key=key, kind=kind.value, item_id=item_id, channel_key=channel_key, payload=payload,
+    """Queue a message in the caller's transaction; its kind is the model's (``message.KIND``).
+    ``key`` makes it idempotent: a second enqueue with the same key (a retried request, a re-run
+    import) queues nothing."""
+    values = dict(idempotency_key=key, kind=message.KIND.value, item_id=item_id, channel_key=channel_key,
+                  payload=message.payload(),
                   next_attempt_at=not_before or now, created_at=now)
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):  # one statement: INSERT … ON CONFLICT DO NOTHING RETURNING

@@ -42,7 +42,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 from sqlmodel import Session
 
-from bot import audit, metrics, outbox, people_time
+from bot import audit, messages, metrics, outbox, people_time
 from bot.context import Context
 from bot.db import run_in_transaction
 from bot.flows import decide, deliver
@@ -77,7 +77,7 @@ PERMANENT = {"invalid_blocks", "invalid_arguments", "msg_too_long", "no_text", "
              "too_many_attachments", "invalid_json", "json_not_object", "unknown_method", "unknown_kind",
              "channel_not_found", "not_in_channel", "is_archived", "thread_not_found", "user_not_found",
              "user_disabled", "cannot_dm_bot", "users_not_found", "fallback_unreachable", "cant_update_message",
-             "restricted_action"}
+             "restricted_action", "invalid_payload"}
 # The operator's errors: the token or the app's scopes. Every message would fail the same way until
 # someone fixes the token or reinstalls the app, so the rows wait (retried like an outage, until the
 # horizon) and the operator is told: an error in the log (once a minute), `/healthz`, `doctor`.
@@ -86,6 +86,11 @@ AUTH = {"not_authed", "invalid_auth", "token_revoked", "token_expired", "account
         "access_denied", "org_login_required"}
 # Errors answered with HTTP 200 after which the message may have been posted all the same.
 UNCERTAIN = {"fatal_error", "internal_error", "service_unavailable"}
+
+
+# A kind's sender: takes the row and its message, the kind's model (bot.messages.MODELS) validated
+# from the row's payload; returns what Slack answered (stored as the row's result).
+Sender = Callable[[Outbox, Any], dict[str, Any]]
 
 
 class Dispatcher:
@@ -106,7 +111,7 @@ class Dispatcher:
         self._turn_of: dict[int, datetime] = {}  # outbox id -> the turn a paced row was given
         self._reserved: dict[str, datetime] = {}  # channel_key -> the latest turn given there
         self._paced_due: list[float] = []  # heap: monotonic times deferred (paced) rows fall due
-        self._senders: dict[str, Callable[[Outbox], dict[str, Any]]] = {
+        self._senders: dict[str, Sender] = {
             outbox.Kind.ITEM_CARD: self._item_card,
             outbox.Kind.CARD_REFRESH: self._card_refresh,
             outbox.Kind.CARD_RETIRE: self._card_retire,
@@ -119,11 +124,11 @@ class Dispatcher:
             outbox.Kind.HOME: self._home,
             outbox.Kind.FEEDBACK: self._feedback,
             outbox.Kind.REVIEW: self._review,
-            outbox.Kind.FILE: lambda row: files.send(self.ctx, self.client, row),  # the weekly chart, rendered now
-            outbox.Kind.ZONE: lambda row: people.zone(self.ctx, self.reader, row.payload["email"]),
+            outbox.Kind.FILE: lambda row, m: files.send(self.ctx, self.client, m),  # the weekly chart, rendered now
+            outbox.Kind.ZONE: lambda row, m: people.zone(self.ctx, self.reader, m.email),
         }
 
-    def register(self, kind: str, sender: Callable[[Outbox], dict[str, Any]]) -> None:
+    def register(self, kind: str, sender: Sender) -> None:
         """Later parts (home views, files) add their own kinds."""
         self._senders[kind] = sender
 
@@ -232,7 +237,12 @@ class Dispatcher:
         try:
             if sender is None:
                 raise SlackApiError(f"unknown outbox kind {row.kind}", {"ok": False, "error": "unknown_kind"})
-            result = sender(row)
+            try:
+                message = messages.parse(row.kind, row.payload)  # validated once, here
+            except (KeyError, ValueError) as exc:  # no model for the kind, or a payload that does not fit it
+                raise SlackApiError(f"outbox row {row.id}: its payload is no {row.kind} message",
+                                    {"ok": False, "error": "invalid_payload", "errors": str(exc)}) from exc
+            result = sender(row, message)
         except Done as done:
             skipped = done.why
             self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result={"skipped": skipped}))
@@ -358,24 +368,24 @@ class Dispatcher:
                 return resolved.user_id
         return None
 
-    def recipient(self, p: dict[str, Any]) -> str:
-        """The Slack user id a payload's ``to_user`` / ``to_email`` / ``fallbacks`` reach; when nobody
+    def recipient(self, p: messages.ToPerson) -> str:
+        """The Slack user id a message's ``to_user`` / ``to_email`` / ``fallbacks`` reach; when nobody
         can be reached there is nothing to send (:class:`Done`)."""
-        fallbacks = p.get("fallbacks") or []
-        user = self.reach(p.get("to_user"), p.get("to_email"), fallbacks)
+        fallbacks = p.fallbacks
+        user = self.reach(p.to_user, p.to_email, fallbacks)
         if user is None:
-            raise Done("nobody reachable: " + ", ".join(x for x in [p.get("to_user"), p.get("to_email"), *fallbacks] if x))
-        if p.get("working_time"):  # a scheduled message waits for this person's working time
+            raise Done("nobody reachable: " + ", ".join(x for x in [p.to_user, p.to_email, *fallbacks] if x))
+        if p.working_time:  # a scheduled message waits for this person's working time
             wait = self._finish(lambda s: people_time.wait_for(s, self.ctx.config, user, self.ctx.clock.now()))
             if wait > 0:
                 raise Defer(wait, "waiting for the person's working hours", holds_channel=False)
         return user
 
     # ----- kinds ------------------------------------------------------------------------
-    def _item_card(self, row: Outbox) -> dict[str, Any]:
+    def _item_card(self, row: Outbox, m: messages.ItemCard) -> dict[str, Any]:
         item_id = row.item_id
-        email = row.payload.get("receiver_email")
-        user = row.payload.get("receiver_user")
+        email = m.receiver_email
+        user = m.receiver_user
 
         wanted_user = user
 
@@ -428,7 +438,7 @@ class Dispatcher:
         raise SlackApiError(f"fallback receiver {who} unreachable: {reason}",
                             {"ok": False, "error": "fallback_unreachable"})
 
-    def _card_refresh(self, row: Outbox) -> dict[str, Any]:
+    def _card_refresh(self, row: Outbox, m: messages.CardRefresh) -> dict[str, Any]:
         data = self._finish(lambda s: card.load(s, row.item_id))
         if data is None:
             raise Done("item no longer exists")
@@ -459,10 +469,9 @@ class Dispatcher:
         self._finish(save)
         return posted
 
-    def _card_retire(self, row: Outbox) -> dict[str, Any]:
-        p = row.payload
-        text, blocks = card.retired(p["customer"], p["why"])
-        return self.update(p["channel"], p["ts"], text=text, blocks=blocks, gone="the old card was deleted")
+    def _card_retire(self, row: Outbox, m: messages.CardRetire) -> dict[str, Any]:
+        text, blocks = card.retired(m.customer, m.why)
+        return self.update(m.channel, m.ts, text=text, blocks=blocks, gone="the old card was deleted")
 
     def update(self, channel: str, ts: str, *, text: str, blocks: list, gone: str) -> dict[str, Any]:
         """chat.update a message we posted; a message deleted meanwhile leaves nothing to do."""
@@ -474,28 +483,26 @@ class Dispatcher:
             raise
         return {"channel": channel, "ts": ts}
 
-    def _direct(self, row: Outbox) -> dict[str, Any]:
-        p = row.payload
-        user = self.recipient(p)
+    def _direct(self, row: Outbox, m: messages.Direct) -> dict[str, Any]:
+        user = self.recipient(m)
         try:
-            posted = self.post(row, channel=self.dm_channel(user), text=p["text"], blocks=p.get("blocks"))
+            posted = self.post(row, channel=self.dm_channel(user), text=m.text, blocks=m.blocks)
         except SlackApiError as exc:
-            if exc.response.get("error") in UNREACHABLE and p.get("fallbacks"):
-                user = self.reach(None, None, p["fallbacks"])
-                if user is None:
+            if exc.response.get("error") in UNREACHABLE and m.fallbacks:
+                fallback = self.reach(None, None, m.fallbacks)
+                if fallback is None:
                     raise Done("nobody reachable") from exc
-                posted = self.post(row, channel=self.dm_channel(user), text=p["text"], blocks=p.get("blocks"))
+                posted = self.post(row, channel=self.dm_channel(fallback), text=m.text, blocks=m.blocks)
             else:
                 raise
-        self._after(p.get("on_sent"), posted)
+        self._after(m.on_sent, posted)
         return posted
 
-    def _thread(self, row: Outbox) -> dict[str, Any]:
-        p = row.payload
-        channel, thread_ts = p.get("channel"), p.get("thread_ts")
-        if not channel and p.get("question_id"):
+    def _thread(self, row: Outbox, m: messages.Thread) -> dict[str, Any]:
+        channel, thread_ts = m.channel, m.thread_ts
+        if not channel and m.question_id:
             def question_thread(session: Session) -> tuple[str | None, str | None]:
-                q = session.get(Question, p["question_id"])
+                q = session.get(Question, m.question_id)
                 return (q.bb_channel, q.bb_ts) if q else (None, None)
             channel, thread_ts = self._finish(question_thread)
             if not thread_ts:
@@ -507,47 +514,42 @@ class Dispatcher:
             channel, thread_ts = self._finish(card_thread)
             if not thread_ts:
                 raise Defer(1.0, "the card has not been posted yet")
-        posted = self.post(row, channel=channel, text=p["text"], blocks=p.get("blocks"), thread_ts=thread_ts)
-        self._after(p.get("on_sent"), posted)
+        posted = self.post(row, channel=channel, text=m.text, blocks=m.blocks, thread_ts=thread_ts)
+        self._after(m.on_sent, posted)
         return posted
 
-    def _ephemeral(self, row: Outbox) -> dict[str, Any]:
-        p = row.payload
+    def _ephemeral(self, row: Outbox, m: messages.Ephemeral) -> dict[str, Any]:
         try:
-            response = self.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=p["text"],
-                                                      blocks=p.get("blocks"))
+            response = self.client.chat_postEphemeral(channel=m.channel, user=m.user, text=m.text, blocks=m.blocks)
         except SlackApiError as exc:
             if exc.response.get("error") in UNREACHABLE:
                 raise Done("the person is no longer in that conversation") from exc
             raise
         return {"message_ts": response.get("message_ts")}
 
-    def _channel(self, row: Outbox) -> dict[str, Any]:
-        p = row.payload
-        return self.post(row, channel=p["channel"], text=p["text"], blocks=p.get("blocks"),
-                         thread_ts=p.get("thread_ts"))
+    def _channel(self, row: Outbox, m: messages.Channel) -> dict[str, Any]:
+        return self.post(row, channel=m.channel, text=m.text, blocks=m.blocks, thread_ts=m.thread_ts)
 
-    def _nudge(self, row: Outbox) -> dict[str, Any]:
+    def _nudge(self, row: Outbox, m: messages.Nudge) -> dict[str, Any]:
         """A reminder, escalation or follow-up reminder, built from the items' state now."""
-        p = row.payload
-        user = self.recipient(p)
+        user = self.recipient(m)
         now = self.ctx.clock.now()
 
         def build(session: Session) -> tuple[str, list] | None:
-            if p["kind"] == "reminder":
+            if m.kind == "reminder":
                 return nudges.reminder(session, self.ctx.config, user, now)
-            if p["kind"] == "escalation":
-                return nudges.escalation(session, self.ctx.config, p["item_ids"], now)
-            return nudges.follow_up(session, self.ctx.config, user, p["item_ids"], now)
+            if m.kind == "escalation":
+                return nudges.escalation(session, self.ctx.config, m.item_ids, now)
+            return nudges.follow_up(session, self.ctx.config, user, m.item_ids, now)
         built = self._finish(build)
         if built is None:
             raise Done("everything in it was decided meanwhile")
         text, blocks = built
         return self.post(row, channel=self.dm_channel(user), text=text, blocks=blocks)
 
-    def _home(self, row: Outbox) -> dict[str, Any]:
+    def _home(self, row: Outbox, m: messages.Home) -> dict[str, Any]:
         """views.publish of a person's App Home, rebuilt from the database now."""
-        user = row.payload["user"]
+        user = m.user
         email = people.email_of(self.ctx, self.reader, user)  # a team lead sees the team
         view = self._finish(lambda s: home_view.build(s, self.ctx.config, user, self.ctx.clock.now(), email=email))
         try:
@@ -558,26 +560,23 @@ class Dispatcher:
             raise
         return {"user": user}
 
-    def _digest(self, row: Outbox) -> dict[str, Any]:
-        p = row.payload
-        user = self.recipient(p)
-        text, blocks = digest_blocks.build(p["week"], p["digest"])
+    def _digest(self, row: Outbox, m: messages.Digest) -> dict[str, Any]:
+        user = self.recipient(m)
+        text, blocks = digest_blocks.build(m.week, m.digest)
         return self.post(row, channel=self.dm_channel(user), text=text, blocks=blocks)
 
-    def _feedback(self, row: Outbox) -> dict[str, Any]:
+    def _feedback(self, row: Outbox, m: messages.Feedback) -> dict[str, Any]:
         """The feedback request (or its reminder), unless it was answered meanwhile."""
-        p = row.payload
         built = self._finish(lambda s: feedback_blocks.request(s, self.ctx.config, row.item_id,
-                                                               reminder=bool(p.get("reminder"))))
+                                                               reminder=m.reminder))
         if built is None:
             raise Done("feedback already given, or the item is gone")
         text, blocks = built
-        return self.post(row, channel=self.dm_channel(p["to_user"]), text=text, blocks=blocks)
+        return self.post(row, channel=self.dm_channel(m.to_user), text=text, blocks=blocks)
 
-    def _review(self, row: Outbox) -> dict[str, Any]:
+    def _review(self, row: Outbox, m: messages.Review) -> dict[str, Any]:
         """A lead review's intro, one sampled discard (posted, or updated with its verdict), or its summary."""
-        p = row.payload
-        built = self._finish(lambda s: review_blocks.build(s, self.ctx.config, p, now=self.ctx.clock.now()))
+        built = self._finish(lambda s: review_blocks.build(s, self.ctx.config, m, now=self.ctx.clock.now()))
         if built is None:
             raise Done("nothing to show")
         text, blocks, target = built
@@ -585,17 +584,17 @@ class Dispatcher:
             return self.update(target["channel"], target["ts"], text=text, blocks=blocks,
                                gone="the review message was deleted")
         posted = self.post(row, channel=target["channel"], text=text, blocks=blocks)
-        if p.get("entry_id"):
-            entry_id = p["entry_id"]
+        if m.entry_id:
+            entry_id = m.entry_id
             self._finish(lambda s: review_blocks.remember(s, entry_id, posted["channel"], posted["ts"]))
         return posted
 
-    def _after(self, hook: dict[str, Any] | None, posted: dict[str, Any]) -> None:
+    def _after(self, hook: messages.OnSent | None, posted: dict[str, Any]) -> None:
         """Remember where a message landed when a later one must reply in its thread."""
-        if not hook:
+        if hook is None:
             return
-        if "question_bb" in hook:
-            qid = hook["question_bb"]
+        if hook.question_bb is not None:
+            qid = hook.question_bb
             self._finish(lambda s: s.execute(update(Question).where(Question.id == qid)
                                              .values(bb_channel=posted["channel"], bb_ts=posted["ts"])))
 

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from bot import texts
 from bot.config import Config
 from bot.ids import ActionId, ReviewRef, Verdict
+from bot.messages import Review
 from bot.models import Customer, Item, ItemEvent, ReviewEntry, ReviewRound
 from bot.outbox import Defer
 from bot.slack import blocks as b
@@ -29,12 +30,13 @@ def _period(config: Config, round_: ReviewRound) -> str:
     return _say("period_name", start=round_.period_start, tz=config.timezone, every=config.review.every)
 
 
-def build(session: Session, config: Config, payload: dict[str, Any], *,
+def build(session: Session, config: Config, message: Review, *,
           now: datetime) -> tuple[str, list[dict], dict[str, Any]] | None:
-    part = payload.get("part")
+    part = message.part
     if part == "entry":
-        return _entry(session, config, payload["entry_id"], update=bool(payload.get("update")))
-    round_ = session.get(ReviewRound, payload.get("round_id"))
+        assert message.entry_id is not None  # a Review of an entry names it (bot.messages.Review)
+        return _entry(session, config, message.entry_id, update=message.update)
+    round_ = session.get(ReviewRound, message.round_id)
     if round_ is None or not round_.channel:
         return None
     period = _period(config, round_)
