@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.db import is_postgres, transaction
 from bot.messages import Kind as Kind  # the kinds live with their messages (bot.messages); outbox.Kind reads on
@@ -66,9 +66,9 @@ def enqueue(
     """Queue a message in the caller's transaction; its kind is the model's (``message.KIND``).
     ``key`` makes it idempotent: a second enqueue with the same key (a retried request, a re-run
     import) queues nothing."""
-    values = dict(idempotency_key=key, kind=message.KIND.value, item_id=item_id, channel_key=channel_key,
-                  payload=message.payload(),
-                  next_attempt_at=not_before or now, created_at=now)
+    values: dict[str, Any] = dict(idempotency_key=key, kind=message.KIND.value, item_id=item_id,
+                                  channel_key=channel_key, payload=message.payload(),
+                                  next_attempt_at=not_before or now, created_at=now)
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):  # one statement: INSERT … ON CONFLICT DO NOTHING RETURNING
         insert = sqlite_insert if dialect == "sqlite" else pg_insert
@@ -91,12 +91,12 @@ def claim(engine: Engine, *, now: datetime, worker: str | None = None, limit: in
     again at once, not after the lease."""
     worker = worker or uuid.uuid4().hex[:12]
     due = sa.or_(
-        sa.and_(Outbox.status == Status.PENDING, Outbox.next_attempt_at <= now),
-        sa.and_(Outbox.status == Status.SENDING, Outbox.claimed_until < now),
-        sa.and_(Outbox.status == Status.SENDING, Outbox.claimed_by == worker),
+        sa.and_(col(Outbox.status) == Status.PENDING, col(Outbox.next_attempt_at) <= now),
+        sa.and_(col(Outbox.status) == Status.SENDING, col(Outbox.claimed_until) < now),
+        sa.and_(col(Outbox.status) == Status.SENDING, col(Outbox.claimed_by) == worker),
     )
     with transaction(engine) as session:
-        query = select(Outbox.id, Outbox.status).where(due).order_by(Outbox.id).limit(limit)
+        query = select(Outbox.id, Outbox.status).where(due).order_by(col(Outbox.id)).limit(limit)
         if is_postgres(engine):
             query = query.with_for_update(skip_locked=True)
         found = list(session.exec(query))
@@ -108,20 +108,27 @@ def claim(engine: Engine, *, now: datetime, worker: str | None = None, limit: in
         taken_over = {row_id for row_id, status in found if status == Status.SENDING}
         session.execute(
             sa.update(Outbox)
-            .where(Outbox.id.in_(ids), due)
+            .where(col(Outbox.id).in_(ids), due)
             .values(status=Status.SENDING, claimed_by=worker, claimed_until=now + lease)
         )
         if taken_over:
-            session.execute(sa.update(Outbox).where(Outbox.id.in_(taken_over), Outbox.claimed_by == worker)
+            session.execute(sa.update(Outbox).where(col(Outbox.id).in_(taken_over), col(Outbox.claimed_by) == worker)
                             .values(maybe_sent=True))
-        rows = list(session.exec(select(Outbox).where(Outbox.id.in_(ids), Outbox.claimed_by == worker)
-                                 .order_by(Outbox.id)))
+        rows = list(session.exec(select(Outbox).where(col(Outbox.id).in_(ids), col(Outbox.claimed_by) == worker)
+                                 .order_by(col(Outbox.id))))
     return rows
+
+
+def row_id(row: Outbox) -> int:
+    """The id of a row read from the table (claimed, listed): it always has one."""
+    if row.id is None:
+        raise ValueError("an outbox row that was never saved has no id")
+    return row.id
 
 
 def mark_sent(session: Session, row_id: int, *, now: datetime, result: dict[str, Any]) -> None:
     session.execute(
-        sa.update(Outbox).where(Outbox.id == row_id)
+        sa.update(Outbox).where(col(Outbox.id) == row_id)
         .values(status=Status.SENT, sent_at=now, result=result, claimed_until=None, last_error=None,
                 failing_since=None)
     )
@@ -153,17 +160,17 @@ def reschedule(session: Session, row: Outbox, *, now: datetime, error: str,
     if retry_after is None:
         retry_after = backoff(attempts, cap=max_backoff, rng=rng)
     failing_since = (row.failing_since or now) if failure else row.failing_since
-    if failure and now - failing_since >= horizon:
+    if failure and failing_since is not None and now - failing_since >= horizon:  # (never None on failure)
         session.execute(
-            sa.update(Outbox).where(Outbox.id == row.id)
+            sa.update(Outbox).where(col(Outbox.id) == row.id)
             .values(status=Status.DEAD, attempts=attempts, dead_at=now, failing_since=failing_since,
                     last_error=error[:1000], claimed_until=None, maybe_sent=row.maybe_sent or ambiguous)
         )
-        record(session, row.id, at=now, action="dead",
+        record(session, row_id(row), at=now, action="dead",
                reason=f"still failing after {horizon} (since {failing_since:%Y-%m-%d %H:%M} UTC): {error}")
         return Rescheduled(0.0, True)
     session.execute(
-        sa.update(Outbox).where(Outbox.id == row.id)
+        sa.update(Outbox).where(col(Outbox.id) == row.id)
         .values(status=Status.PENDING, attempts=attempts, next_attempt_at=now + timedelta(seconds=retry_after),
                 last_error=error[:1000], claimed_until=None, maybe_sent=row.maybe_sent or ambiguous,
                 failing_since=failing_since)
@@ -173,7 +180,7 @@ def reschedule(session: Session, row: Outbox, *, now: datetime, error: str,
 
 def mark_dead(session: Session, row_id: int, *, error: str, now: datetime) -> None:
     session.execute(
-        sa.update(Outbox).where(Outbox.id == row_id)
+        sa.update(Outbox).where(col(Outbox.id) == row_id)
         .values(status=Status.DEAD, last_error=error[:1000], claimed_until=None, dead_at=now)
     )
     record(session, row_id, at=now, action="dead", reason=error)
@@ -191,7 +198,7 @@ def pending_count(engine: Engine) -> int:
     with transaction(engine) as session:
         return session.exec(
             select(sa.func.count()).select_from(Outbox)
-            .where(Outbox.status.in_([Status.PENDING, Status.SENDING]))
+            .where(col(Outbox.status).in_([Status.PENDING, Status.SENDING]))
         ).one()
 
 

@@ -34,13 +34,13 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot import audit, messages, metrics, outbox, people_time
 from bot.context import Context
@@ -143,15 +143,11 @@ class Dispatcher:
             if self._unreachable_for is not None:
                 # Slack can't be reached (no connection, or 502/503/504): the rest of the batch waits as
                 # long as the row that found out, instead of each failing in turn; one row probes
-                self._finish(lambda s, r=row, w=self._unreachable_for: outbox.reschedule(
-                    s, r, now=self.ctx.clock.now(), error="waiting: Slack could not be reached", retry_after=w,
-                    count_attempt=False, horizon=self.horizon))
+                self._hold(row, self._unreachable_for, "waiting: Slack could not be reached", failure=True)
                 continue
             if channel in blocked and not (channel in paced and row.kind in PACED):
                 # wait as long as the row ahead (its Retry-After, or one round), so it goes first again
-                self._finish(lambda s, r=row, w=blocked[channel]: outbox.reschedule(
-                    s, r, now=self.ctx.clock.now(), error="waiting behind an earlier message", retry_after=w,
-                    count_attempt=False, failure=False))
+                self._hold(row, blocked[channel], "waiting behind an earlier message", failure=False)
                 continue
             wait = self._paced(row)
             if wait:
@@ -162,6 +158,11 @@ class Dispatcher:
                 blocked[channel] = max(wait, blocked.get(channel, 0.0))
         return len(rows)
 
+    def _hold(self, row: Outbox, seconds: float, why: str, *, failure: bool) -> None:
+        """Put a row back untried for ``seconds`` (``failure``: the wait counts toward the horizon)."""
+        self._finish(lambda s: outbox.reschedule(s, row, now=self.ctx.clock.now(), error=why, retry_after=seconds,
+                                                 count_attempt=False, failure=failure, horizon=self.horizon))
+
     def _paced(self, row: Outbox) -> float:
         """Defer a message to a channel this dispatcher posted to less than ``pace`` seconds ago (the
         row waits for its turn, other channels go on); returns how long the channel waits (0: send)."""
@@ -171,7 +172,7 @@ class Dispatcher:
             return 0.0
         now, pace = self.ctx.clock.now(), timedelta(seconds=self.pace)
         turn = last + pace
-        mine = self._turn_of.pop(row.id, None)
+        mine = self._turn_of.pop(outbox.row_id(row), None)
         reserved = self._reserved.get(key)
         if mine is None and reserved is not None and reserved + pace > turn:
             turn = reserved + pace  # a new row queues behind the rows already given a turn
@@ -180,7 +181,7 @@ class Dispatcher:
             return 0.0
         if len(self._turn_of) > 10_000:  # rows another dispatcher sent never come back to this one
             self._turn_of.clear()
-        self._turn_of[row.id] = turn
+        self._turn_of[outbox.row_id(row)] = turn
         if reserved is None or turn > reserved:
             self._reserved[key] = turn
         self._finish(lambda s: outbox.reschedule(s, row, now=self.ctx.clock.now(), error="paced: 1 message per "
@@ -229,6 +230,7 @@ class Dispatcher:
     def _send(self, row: Outbox) -> float:
         """Send one row; returns how long its channel must wait (0: the channel may go on)."""
         now = self.ctx.clock.now
+        row_id = outbox.row_id(row)
         if row.claimed_until is not None and now() >= row.claimed_until - LEASE_MARGIN:
             # our claim (nearly) ran out in a slow batch: another dispatcher may take the row over
             # (as "maybe sent") before this attempt could finish; leave it to the next claim
@@ -245,7 +247,7 @@ class Dispatcher:
             result = sender(row, message)
         except Done as done:
             skipped = done.why
-            self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result={"skipped": skipped}))
+            self._finish(lambda s: outbox.mark_sent(s, row_id, now=now(), result={"skipped": skipped}))
             return 0.0
         except Defer as defer:
             why, seconds = str(defer), defer.seconds
@@ -260,7 +262,7 @@ class Dispatcher:
             if isinstance(exc, URLError):  # no connection at all (refused, no route, connect time-out)
                 self._unreachable_for = max(wait, SKIP_ROUND)
             return SKIP_ROUND
-        self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result=result))
+        self._finish(lambda s: outbox.mark_sent(s, row_id, now=now(), result=result))
         metrics.SENT.labels(kind=row.kind).inc()
         return 0.0
 
@@ -296,7 +298,7 @@ class Dispatcher:
             why = f"{error}: {errors}" if errors else str(error)
             log.error("outbox %s dead: %s; `handover outbox list` shows it, `handover outbox retry %s` sends it "
                       "again once the cause is fixed", row.id, why, row.id, extra={"item_id": row.item_id})
-            self._finish(lambda s: outbox.mark_dead(s, row.id, error=why, now=now()))
+            self._finish(lambda s: outbox.mark_dead(s, outbox.row_id(row), error=why, now=now()))
             metrics.DEAD.labels(kind=row.kind).inc()
             return 0.0
         if error in AUTH:
@@ -383,7 +385,7 @@ class Dispatcher:
 
     # ----- kinds ------------------------------------------------------------------------
     def _item_card(self, row: Outbox, m: messages.ItemCard) -> dict[str, Any]:
-        item_id = row.item_id
+        item_id = m.item_id
         email = m.receiver_email
         user = m.receiver_user
 
@@ -403,6 +405,8 @@ class Dispatcher:
             return data
         data = self._finish(load)
         if not user:
+            if not email:
+                raise SlackApiError("the card names no receiver", {"ok": False, "error": "invalid_payload"})
             resolved = people.resolve(self.ctx, self.reader, email)
             if resolved.user_id is None:
                 self._unreachable(item_id, email, resolved.reason)
@@ -423,14 +427,14 @@ class Dispatcher:
         def save(session: Session) -> None:
             item = session.get(Item, item_id)
             if item is not None and offered_to_this_receiver(item):
-                session.execute(update(Item).where(Item.id == item_id)
+                session.execute(update(Item).where(col(Item.id) == item_id)
                                 .values(card_channel=posted["channel"], card_ts=posted["ts"], receiver_user_id=user))
                 audit.record(session, item_id, actor="system", kind="delivered", at=self.ctx.clock.now(),
                              receiver=user, channel=posted["channel"], ts=posted["ts"])  # item.delivered
         self._finish(save)
         return posted
 
-    def _unreachable(self, item_id: int, who: str, reason: str) -> None:
+    def _unreachable(self, item_id: int, who: str, reason: str) -> NoReturn:
         rerouted = self._finish(lambda s: deliver.reroute_to_fallback(s, self.ctx, item_id, unreachable=who,
                                                                       reason=reason))
         if rerouted:
@@ -439,7 +443,7 @@ class Dispatcher:
                             {"ok": False, "error": "fallback_unreachable"})
 
     def _card_refresh(self, row: Outbox, m: messages.CardRefresh) -> dict[str, Any]:
-        data = self._finish(lambda s: card.load(s, row.item_id))
+        data = self._finish(lambda s: card.load(s, m.item_id))
         if data is None:
             raise Done("item no longer exists")
         if not data.item.card_ts:
@@ -460,9 +464,10 @@ class Dispatcher:
             raise Done("card deleted and nobody holds the item")
         posted = self.post(row, channel=self.dm_channel(user), text=text, blocks=blocks)
         item_id = data.item.id
+        assert item_id is not None  # loaded from the table
 
         def save(session: Session) -> None:
-            session.execute(update(Item).where(Item.id == item_id)
+            session.execute(update(Item).where(col(Item.id) == item_id)
                             .values(card_channel=posted["channel"], card_ts=posted["ts"]))
             audit.record(session, item_id, actor="system", kind="card_reposted", at=self.ctx.clock.now(),
                          text="the card had been deleted; posted it again")
@@ -595,7 +600,7 @@ class Dispatcher:
             return
         if hook.question_bb is not None:
             qid = hook.question_bb
-            self._finish(lambda s: s.execute(update(Question).where(Question.id == qid)
+            self._finish(lambda s: s.execute(update(Question).where(col(Question.id) == qid)
                                              .values(bb_channel=posted["channel"], bb_ts=posted["ts"])))
 
 
