@@ -124,3 +124,26 @@ def test_unknown_receiver_email_routes_to_the_fallback_and_is_reported(bench: Be
     assert "rerouted" in [e.kind for e in bench.trail(item_id)]
     texts = [m.text for m in bench.dm("sender@example.com")]
     assert any("left.company@example.com" in t for t in texts)
+
+
+def test_rows_queued_before_the_message_models_are_sent_and_a_payload_that_fits_none_is_dead(bench: Bench) -> None:
+    """A row's payload is the JSON it always was: rows an earlier version queued (every key written
+    out, the old ``_maybe_sent`` flag inside) validate as their kind's message and are sent; a
+    payload with a field no message has is given up at once, kept for `handover outbox list`."""
+    from bot.models import Outbox
+    user = bench.add_user("old.rows@example.com")
+    now = bench.clock.now()
+    with bench.db() as s:
+        s.add(Outbox(idempotency_key="old-direct", kind="direct", channel_key="old.rows@example.com",
+                     payload={"to_user": None, "to_email": "old.rows@example.com", "fallbacks": [],
+                              "text": "queued by the previous version", "_maybe_sent": False},
+                     next_attempt_at=now, created_at=now))
+        s.add(Outbox(idempotency_key="odd-direct", kind="direct", channel_key="odd",
+                     payload={"to_user": user, "text": "x", "colour": "blue"}, next_attempt_at=now, created_at=now))
+        s.commit()
+    bench.deliver()
+    rows = {r.idempotency_key: r for r in bench.outbox()}
+    assert rows["old-direct"].status == Status.SENT
+    assert [m.text for m in bench.dm("old.rows@example.com")] == ["queued by the previous version"]
+    assert rows["odd-direct"].status == Status.DEAD and rows["odd-direct"].last_error.startswith("invalid_payload")
+    assert list(keys_posted(bench.fake)) == ["old-direct"]

@@ -1,11 +1,17 @@
 """The outbox dispatcher: claims due rows, turns each into a Web API call, records the result.
 
+Each row's payload is validated once into its kind's message (bot.messages) and the kind's sender
+gets that typed message; a payload that fits no message is dead at once (``invalid_payload``).
+
 Guarantees (each proven by a test, see README "Reliability"):
 - nothing is lost: a row stays pending until Slack confirmed it; a crashed dispatcher's claim
   expires and another takes the row over;
 - nothing is sent twice: every posted message carries its outbox key in Slack message metadata;
   after an attempt whose outcome is unknown (time-out, 5xx, dropped connection) the next attempt
   first looks for that key in the conversation and only posts when it is not there;
+- each channel is paced (``HANDOVER_OUTBOX_CHANNEL_PACE``, 1 message/s: Slack's limit): a message
+  to a channel posted to less than that ago gets the channel's next free turn (rescheduled, not a
+  failure), other channels go on;
 - 429 Retry-After is honoured per channel: rows for that channel wait, other channels go on;
 - order within one channel is kept under rate limits: when a row for a channel gets 429 (or waits
   for its thread), the later rows for that channel in the batch wait exactly as long, so it goes
