@@ -29,30 +29,15 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.db import is_postgres, transaction
+from bot.messages import Kind as Kind  # the kinds live with their messages (bot.messages); outbox.Kind reads on
+from bot.messages import Message
 from bot.models import Outbox, OutboxEvent
-
-
-class Kind(StrEnum):
-    """How the dispatcher turns a row into a Web API call."""
-
-    ITEM_CARD = "item_card"  # post the item card to its receiver (resolving the e-mail first)
-    CARD_REFRESH = "card_refresh"  # chat.update the current card from the item's state
-    CARD_RETIRE = "card_retire"  # chat.update an old card (the item moved on) to a short note
-    DIRECT = "direct"  # a direct message to a person (by e-mail or Slack user id)
-    THREAD = "thread"  # a reply in a thread: under the item's card, or a question's thread
-    EPHEMERAL = "ephemeral"  # chat.postEphemeral to one person
-    HOME = "home"  # views.publish of someone's App Home
-    CHANNEL = "channel"  # a message in a configured channel
-    FILE = "file"  # a file upload (charts)
-    NUDGE = "nudge"  # a reminder / escalation / follow-up reminder, rebuilt from the items' state
-    DIGEST = "digest"  # the weekly digest of pending ownership (its content computed when queued)
-    FEEDBACK = "feedback"  # the owner's feedback request (or its one reminder), rebuilt when sent
-    REVIEW = "review"  # a lead review's messages in the review channel
-    ZONE = "zone"  # look a person up in Slack for their time zone (bot/people_time.py); sends nothing
 
 
 class Status(StrEnum):
@@ -70,28 +55,28 @@ DEFAULT_MAX_BACKOFF = 60.0
 
 def enqueue(
     session: Session,
-    kind: Kind,
+    message: Message,
     *,
     key: str,
     now: datetime,
-    payload: dict[str, Any],
     item_id: int | None = None,
     channel_key: str | None = None,
     not_before: datetime | None = None,
 ) -> Outbox | None:
-    """Queue a message in the caller's transaction. ``key`` makes it idempotent: a second
-    enqueue with the same key (a retried request, a re-run import) queues nothing."""
+    """Queue a message in the caller's transaction; its kind is the model's (``message.KIND``).
+    ``key`` makes it idempotent: a second enqueue with the same key (a retried request, a re-run
+    import) queues nothing."""
+    values: dict[str, Any] = dict(idempotency_key=key, kind=message.KIND.value, item_id=item_id,
+                                  channel_key=channel_key, payload=message.payload(),
+                                  next_attempt_at=not_before or now, created_at=now)
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):  # one statement: INSERT … ON CONFLICT DO NOTHING RETURNING
+        insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        stmt = insert(Outbox).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        return session.scalars(stmt.returning(Outbox)).first()
     if session.exec(select(Outbox.id).where(Outbox.idempotency_key == key)).first() is not None:
         return None
-    row = Outbox(
-        idempotency_key=key,
-        kind=kind.value,
-        item_id=item_id,
-        channel_key=channel_key,
-        payload=payload,
-        next_attempt_at=not_before or now,
-        created_at=now,
-    )
+    row = Outbox(**values)
     session.add(row)
     return row
 
@@ -106,12 +91,12 @@ def claim(engine: Engine, *, now: datetime, worker: str | None = None, limit: in
     again at once, not after the lease."""
     worker = worker or uuid.uuid4().hex[:12]
     due = sa.or_(
-        sa.and_(Outbox.status == Status.PENDING, Outbox.next_attempt_at <= now),
-        sa.and_(Outbox.status == Status.SENDING, Outbox.claimed_until < now),
-        sa.and_(Outbox.status == Status.SENDING, Outbox.claimed_by == worker),
+        sa.and_(col(Outbox.status) == Status.PENDING, col(Outbox.next_attempt_at) <= now),
+        sa.and_(col(Outbox.status) == Status.SENDING, col(Outbox.claimed_until) < now),
+        sa.and_(col(Outbox.status) == Status.SENDING, col(Outbox.claimed_by) == worker),
     )
     with transaction(engine) as session:
-        query = select(Outbox.id, Outbox.status).where(due).order_by(Outbox.id).limit(limit)
+        query = select(Outbox.id, Outbox.status).where(due).order_by(col(Outbox.id)).limit(limit)
         if is_postgres(engine):
             query = query.with_for_update(skip_locked=True)
         found = list(session.exec(query))
@@ -123,20 +108,27 @@ def claim(engine: Engine, *, now: datetime, worker: str | None = None, limit: in
         taken_over = {row_id for row_id, status in found if status == Status.SENDING}
         session.execute(
             sa.update(Outbox)
-            .where(Outbox.id.in_(ids), due)
+            .where(col(Outbox.id).in_(ids), due)
             .values(status=Status.SENDING, claimed_by=worker, claimed_until=now + lease)
         )
         if taken_over:
-            session.execute(sa.update(Outbox).where(Outbox.id.in_(taken_over), Outbox.claimed_by == worker)
+            session.execute(sa.update(Outbox).where(col(Outbox.id).in_(taken_over), col(Outbox.claimed_by) == worker)
                             .values(maybe_sent=True))
-        rows = list(session.exec(select(Outbox).where(Outbox.id.in_(ids), Outbox.claimed_by == worker)
-                                 .order_by(Outbox.id)))
+        rows = list(session.exec(select(Outbox).where(col(Outbox.id).in_(ids), col(Outbox.claimed_by) == worker)
+                                 .order_by(col(Outbox.id))))
     return rows
+
+
+def row_id(row: Outbox) -> int:
+    """The id of a row read from the table (claimed, listed): it always has one."""
+    if row.id is None:
+        raise ValueError("an outbox row that was never saved has no id")
+    return row.id
 
 
 def mark_sent(session: Session, row_id: int, *, now: datetime, result: dict[str, Any]) -> None:
     session.execute(
-        sa.update(Outbox).where(Outbox.id == row_id)
+        sa.update(Outbox).where(col(Outbox.id) == row_id)
         .values(status=Status.SENT, sent_at=now, result=result, claimed_until=None, last_error=None,
                 failing_since=None)
     )
@@ -168,17 +160,17 @@ def reschedule(session: Session, row: Outbox, *, now: datetime, error: str,
     if retry_after is None:
         retry_after = backoff(attempts, cap=max_backoff, rng=rng)
     failing_since = (row.failing_since or now) if failure else row.failing_since
-    if failure and now - failing_since >= horizon:
+    if failure and failing_since is not None and now - failing_since >= horizon:  # (never None on failure)
         session.execute(
-            sa.update(Outbox).where(Outbox.id == row.id)
+            sa.update(Outbox).where(col(Outbox.id) == row.id)
             .values(status=Status.DEAD, attempts=attempts, dead_at=now, failing_since=failing_since,
                     last_error=error[:1000], claimed_until=None, maybe_sent=row.maybe_sent or ambiguous)
         )
-        record(session, row.id, at=now, action="dead",
+        record(session, row_id(row), at=now, action="dead",
                reason=f"still failing after {horizon} (since {failing_since:%Y-%m-%d %H:%M} UTC): {error}")
         return Rescheduled(0.0, True)
     session.execute(
-        sa.update(Outbox).where(Outbox.id == row.id)
+        sa.update(Outbox).where(col(Outbox.id) == row.id)
         .values(status=Status.PENDING, attempts=attempts, next_attempt_at=now + timedelta(seconds=retry_after),
                 last_error=error[:1000], claimed_until=None, maybe_sent=row.maybe_sent or ambiguous,
                 failing_since=failing_since)
@@ -188,7 +180,7 @@ def reschedule(session: Session, row: Outbox, *, now: datetime, error: str,
 
 def mark_dead(session: Session, row_id: int, *, error: str, now: datetime) -> None:
     session.execute(
-        sa.update(Outbox).where(Outbox.id == row_id)
+        sa.update(Outbox).where(col(Outbox.id) == row_id)
         .values(status=Status.DEAD, last_error=error[:1000], claimed_until=None, dead_at=now)
     )
     record(session, row_id, at=now, action="dead", reason=error)
@@ -206,7 +198,7 @@ def pending_count(engine: Engine) -> int:
     with transaction(engine) as session:
         return session.exec(
             select(sa.func.count()).select_from(Outbox)
-            .where(Outbox.status.in_([Status.PENDING, Status.SENDING]))
+            .where(col(Outbox.status).in_([Status.PENDING, Status.SENDING]))
         ).one()
 
 

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot import outbox
+from bot import messages, outbox
 from bot.config import Config
 from bot.models import Outbox, Person
 from bot.scheduling import schedule_for_email
@@ -62,8 +62,7 @@ def zone_pending(session: Session, *, user_id: str | None, email: str | None, no
     key = f"zone:{who}"
     asked = session.exec(select(Outbox.created_at).where(Outbox.idempotency_key == key)).first()
     if asked is None:
-        outbox.enqueue(session, outbox.Kind.ZONE, key=key, now=now, channel_key=f"zone:{who}",
-                       payload={"email": who})
+        outbox.enqueue(session, messages.Zone(email=who), key=key, now=now, channel_key=f"zone:{who}")
         return True
     return now - _aware(asked, now) < ZONE_WAIT
 

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # wait between two attempts (so deliveries resume within about this long after Slack is back)
     outbox_horizon_hours: float = Field(72.0, gt=0, alias="HANDOVER_OUTBOX_HORIZON_HOURS")
     outbox_max_backoff_seconds: float = Field(60.0, gt=0, alias="HANDOVER_OUTBOX_MAX_BACKOFF")
+    # the least time between two messages the dispatcher posts to one channel (Slack allows about one
+    # message per second per channel and answers 429 with a whole-second Retry-After beyond it); 0: no pacing
+    outbox_channel_pace_seconds: float = Field(1.0, ge=0, alias="HANDOVER_OUTBOX_CHANNEL_PACE")
 
     @field_validator("slack_api_url")
     @classmethod

@@ -64,7 +64,10 @@ def bench_session(backend: str, pg_cluster: Cluster | None, fake_slack: FakeSlac
     url = database_url(backend, tmp_path_factory.mktemp(backend), pg_cluster, "handover_test")
     config = load_config(None)
     settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
-                        slack_api_url=fake_slack.api_url, database_url=url, handover_api_token=API_TOKEN)
+                        slack_api_url=fake_slack.api_url, database_url=url, handover_api_token=API_TOKEN,
+                        # the moved clock stands still while a test delivers: per-channel pacing (1 s by
+                        # default) would hold every second message to a person; its own test turns it on
+                        outbox_channel_pace_seconds=0)
     engine = make_engine(url)
     migrate.upgrade(engine)
     clock = FakeClock(START)

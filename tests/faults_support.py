@@ -236,6 +236,11 @@ def app_env(*, database_url: str, api_url: str, **extra: str) -> dict[str, str]:
     env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": api_url,
                 "DATABASE_URL": database_url, "HANDOVER_API_TOKEN": API_TOKEN, "HANDOVER_RUN_SCHEDULER": "false",
                 "HANDOVER_API_RATE": "1000", "HANDOVER_API_BURST": "1000", "HANDOVER_LOG_LEVEL": "WARNING",
+                # the Slack fake here has no rate limit, and the scenarios send one person far more than one
+                # message a second (150 "accepted" DMs to one sender): paced at Slack's 1 message/s per
+                # channel they alone take longer than a test waits. Pacing has its own tests (tests/test_outbox.py,
+                # bench/delivery.py, against a rate-limited fake); as the in-process fixture, no pacing here
+                "HANDOVER_OUTBOX_CHANNEL_PACE": "0",
                 "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
     env.update(extra)
     return env

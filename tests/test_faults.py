@@ -293,7 +293,7 @@ def test_a_dispatcher_that_died_between_posting_and_recording_does_not_post_twic
     """The exact moment SIGKILL can hit: Slack has the message, the outbox row is still "sending".
     When the dead dispatcher's claim runs out, the next one takes the row over as "maybe sent",
     finds its key in the conversation and records it instead of posting again."""
-    from bot import outbox
+    from bot import messages, outbox
     from bot.slack.dispatcher import Dispatcher
     r = httpx.post(f"{bench.url}/api/items", json=item_body(1, "died"), timeout=10,
                    headers={"Authorization": f"Bearer {API_TOKEN}"})
@@ -301,7 +301,7 @@ def test_a_dispatcher_that_died_between_posting_and_recording_does_not_post_twic
     dying = Dispatcher(bench.ctx, worker="dying")
     [row] = outbox.claim(bench.ctx.engine, now=bench.clock.now(), worker="dying")
     assert row.attempts == 0 and not row.maybe_sent
-    dying._item_card(row)  # posted; then the process died before marking the row sent
+    dying._item_card(row, messages.parse(row.kind, row.payload))  # posted; then the process died before marking the row sent
     assert list(keys_posted(bench.fake).values()) == [1]
     bench.deliver()  # another dispatcher at once: the row is still leased to the dead one
     assert list(keys_posted(bench.fake).values()) == [1] and bench.outbox()[0].status == Status.SENDING

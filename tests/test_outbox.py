@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import replace
 
 import httpx
 from slack_sdk import WebClient
 
 from bot.outbox import Status
 from bot.slack.dispatcher import Dispatcher
-from tests.faults_support import keys_posted
+from tests.faults_support import failed_calls, keys_posted
 from tests.flow import hand_over
 from tests.harness import API_TOKEN, BOT_TOKEN, Bench
 
@@ -70,6 +71,40 @@ def test_rate_limited_channel_waits_while_other_channels_go_on(bench: Bench) -> 
     assert set(keys_posted(bench.fake).values()) == {1}
 
 
+def test_messages_to_one_channel_are_paced_while_other_channels_go_on(bench: Bench) -> None:
+    """Slack allows about 1 message per second per channel: the dispatcher posts no faster to one
+    channel (the rest wait their turn in the outbox) and does not hold the other channels up."""
+    busy = bench.add_user("paced@example.com")
+    calm = [bench.add_user(f"calm{n}@example.com") for n in range(2)]
+    settings = bench.ctx.settings.model_copy(update={"outbox_channel_pace_seconds": 1.0})
+    paced = Dispatcher(replace(bench.ctx, settings=settings))
+    owners = ["paced@example.com"] * 3 + ["calm0@example.com", "calm1@example.com"]
+    for n, owner in enumerate(owners):
+        r = httpx.post(f"{bench.url}/api/items", headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10,
+                       json={"external_id": f"pace-{n}", "customer": f"Paced {n}", "description": "x",
+                             "category": "opportunity_intelligence", "account_owner_email": owner})
+        assert r.status_code == 201
+
+    def cards(user: str) -> int:
+        return len(bench.fake.messages(channel=bench.fake.dm_channel_for(user)))
+
+    paced.run_until_idle(wait_for_pace=False)  # the moved clock stands still
+    assert cards(busy) == 1 and [cards(u) for u in calm] == [1, 1]
+    waiting = [r for r in bench.outbox() if r.kind == "item_card" and r.status == Status.PENDING]
+    assert len(waiting) == 2 and all(r.attempts == 0 for r in waiting)  # waiting, not failing
+    assert [r.last_error.split(":")[0] for r in waiting] == ["paced", "paced"]  # each given its own turn
+    bench.clock.advance(seconds=0.5)
+    paced.run_until_idle(wait_for_pace=False)  # the moved clock stands still
+    assert cards(busy) == 1  # not yet a second since the last one
+    bench.clock.advance(seconds=0.5)
+    paced.run_until_idle(wait_for_pace=False)  # the moved clock stands still
+    assert cards(busy) == 2
+    bench.clock.advance(seconds=1)
+    paced.run_until_idle(wait_for_pace=False)  # the moved clock stands still
+    assert cards(busy) == 3 and set(keys_posted(bench.fake).values()) == {1}
+    assert failed_calls(bench.fake, "chat.postMessage")[429] == 0
+
+
 def test_state_change_and_message_commit_together(bench: Bench) -> None:
     """A rejected item leaves neither a row nor a message behind."""
     httpx.post(f"{bench.url}/api/items", headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10,
@@ -89,3 +124,26 @@ def test_unknown_receiver_email_routes_to_the_fallback_and_is_reported(bench: Be
     assert "rerouted" in [e.kind for e in bench.trail(item_id)]
     texts = [m.text for m in bench.dm("sender@example.com")]
     assert any("left.company@example.com" in t for t in texts)
+
+
+def test_rows_queued_before_the_message_models_are_sent_and_a_payload_that_fits_none_is_dead(bench: Bench) -> None:
+    """A row's payload is the JSON it always was: rows an earlier version queued (every key written
+    out, the old ``_maybe_sent`` flag inside) validate as their kind's message and are sent; a
+    payload with a field no message has is given up at once, kept for `handover outbox list`."""
+    from bot.models import Outbox
+    user = bench.add_user("old.rows@example.com")
+    now = bench.clock.now()
+    with bench.db() as s:
+        s.add(Outbox(idempotency_key="old-direct", kind="direct", channel_key="old.rows@example.com",
+                     payload={"to_user": None, "to_email": "old.rows@example.com", "fallbacks": [],
+                              "text": "queued by the previous version", "_maybe_sent": False},
+                     next_attempt_at=now, created_at=now))
+        s.add(Outbox(idempotency_key="odd-direct", kind="direct", channel_key="odd",
+                     payload={"to_user": user, "text": "x", "colour": "blue"}, next_attempt_at=now, created_at=now))
+        s.commit()
+    bench.deliver()
+    rows = {r.idempotency_key: r for r in bench.outbox()}
+    assert rows["old-direct"].status == Status.SENT
+    assert [m.text for m in bench.dm("old.rows@example.com")] == ["queued by the previous version"]
+    assert rows["odd-direct"].status == Status.DEAD and rows["odd-direct"].last_error.startswith("invalid_payload")
+    assert list(keys_posted(bench.fake)) == ["old-direct"]

@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from bot import outbox
+from bot import messages, outbox
 from bot.cli import app
 from bot.clock import utcnow
 from bot.models import OutboxEvent
@@ -169,7 +169,7 @@ def test_an_uncertain_send_whose_check_is_refused_is_posted_at_most_once_more(
     died_item = r.json()["id"]
     dying = Dispatcher(bench.ctx, worker="dying")
     [row] = outbox.claim(bench.ctx.engine, now=bench.clock.now(), worker="dying")
-    dying._item_card(row)  # posted; the process died before recording it
+    dying._item_card(row, messages.parse(row.kind, row.payload))  # posted; the process died before recording it
     bench.fake.fail("chat.postMessage", "service_unavailable", status=503, times=1)
     lost = hand_over(bench, customer="Never Reached AB")
     assert [r.maybe_sent for r in bench.outbox() if r.item_id == lost] == [True]

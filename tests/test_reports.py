@@ -20,7 +20,7 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from bot import csvsafe, outbox, reports, scheduler
+from bot import csvsafe, messages, outbox, reports, scheduler
 from bot.charts import PNG_MAGIC
 from bot.cli import console
 from bot.config import parse
@@ -394,9 +394,9 @@ def test_two_schedulers_at_once_queue_one_chart(bench: Bench) -> None:
     week = weekly_chart.due(bench.ctx.config, now)
     results: list[bool] = []
     with Session(bench.ctx.engine) as other:
-        outbox.enqueue(other, outbox.Kind.FILE, key=week.key, now=now, channel_key="C0HANDOVERREPORTS",
-                       payload={"what": "weekly_chart", "channel": "C0HANDOVERREPORTS", "week": week.label,
-                                "start": week.start.isoformat(), "end": week.end.isoformat()})
+        outbox.enqueue(other, messages.File(what="weekly_chart", channel="C0HANDOVERREPORTS", week=week.label,
+                                            start=week.start.isoformat(), end=week.end.isoformat()),
+                       key=week.key, now=now, channel_key="C0HANDOVERREPORTS")
         other.flush()
         run = threading.Thread(target=lambda: results.append(weekly_chart.run(bench.ctx)))
         run.start()

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot import audit, outbox, texts
+from bot import audit, messages, outbox, texts
 from bot.context import Context
 from bot.flows.decide import Outcome, check, refresh_card
 from bot.models import Customer, Item, Person, Question, QuestionMessage
@@ -40,17 +40,18 @@ def ask(session: Session, ctx: Context, item_id: int, user_id: str, *, question:
     bb_email = item.business_builder_email
     fallbacks = [e for e in [item.sender_email] if e and e != bb_email]
     outbox.enqueue(
-        session, outbox.Kind.DIRECT, key=f"question:{q.id}", now=now, item_id=item.id,
+        session, messages.Direct(to_user=item.business_builder_user_id, to_email=bb_email, fallbacks=fallbacks,
+                                 text=say("to_business_builder", item_id=item.id,
+                                          customer=customer.name if customer else "", event=item.event_name,
+                                          asker=user_id, question=question, summary=summary),
+                                 on_sent=messages.OnSent(question_bb=q.id)),
+        key=f"question:{q.id}", now=now, item_id=item.id,
         channel_key=item.business_builder_user_id or bb_email or item.sender_email,
-        payload={"to_user": item.business_builder_user_id, "to_email": bb_email, "fallbacks": fallbacks,
-                 "text": say("to_business_builder", item_id=item.id, customer=customer.name if customer else "",
-                             event=item.event_name, asker=user_id, question=question, summary=summary),
-                 "on_sent": {"question_bb": q.id}},
     )
     bb = texts.user(item.business_builder_user_id, bb_email or "the sender")
-    outbox.enqueue(session, outbox.Kind.THREAD, key=f"question-card:{q.id}", now=now, item_id=item.id,
-                   channel_key=item.card_channel or f"item:{item.id}",
-                   payload={"text": say("asked_in_card_thread", asker=user_id, question=question, bb=bb)})
+    outbox.enqueue(session, messages.Thread(text=say("asked_in_card_thread", asker=user_id, question=question, bb=bb)),
+                   key=f"question-card:{q.id}", now=now, item_id=item.id,
+                   channel_key=item.card_channel or f"item:{item.id}")
     audit.record(session, item.id, actor=user_id, kind="asked", at=now, text=question, question_id=q.id)
     refresh_card(session, item, now)
     return Outcome(True, item_id=item.id)
@@ -72,18 +73,17 @@ def relay(session: Session, ctx: Context, *, event_id: str | None, user_id: str,
         item = session.get(Item, q.item_id)
         if not _was_asked(session, q, item, user_id):
             # someone else in that conversation: not an answer; only they are told so
-            outbox.enqueue(session, outbox.Kind.EPHEMERAL, key=f"relay-refused:{channel}:{ts}", now=now,
-                           channel_key=user_id,
-                           payload={"channel": channel, "user": user_id,
-                                    "text": say("not_the_one_asked", item_id=item.id)})
+            outbox.enqueue(session, messages.Ephemeral(channel=channel, user=user_id,
+                                                       text=say("not_the_one_asked", item_id=item.id)),
+                           key=f"relay-refused:{channel}:{ts}", now=now, channel_key=user_id)
             return False
         session.add(QuestionMessage(question_id=q.id, author=user_id, text=text, at=now, slack_ts=ts))
         first_answer = q.open
         session.execute(sa.update(Question).where(Question.id == q.id)
                         .values(open=False, answered_at=q.answered_at or now))
-        outbox.enqueue(session, outbox.Kind.THREAD, key=f"relay:{channel}:{ts}", now=now, item_id=item.id,
-                       channel_key=item.card_channel or f"item:{item.id}",
-                       payload={"text": say("relay_from_business_builder", author=user_id, text=text)})
+        outbox.enqueue(session, messages.Thread(text=say("relay_from_business_builder", author=user_id, text=text)),
+                       key=f"relay:{channel}:{ts}", now=now, item_id=item.id,
+                       channel_key=item.card_channel or f"item:{item.id}")
         audit.record(session, item.id, actor=user_id, kind="answered", at=now, text=text, question_id=q.id)
         if first_answer:
             item.version += 1
@@ -99,9 +99,9 @@ def relay(session: Session, ctx: Context, *, event_id: str | None, user_id: str,
     if q is None or user_id not in (item.receiver_user_id, item.owner_user_id, q.asked_by):
         return False
     session.add(QuestionMessage(question_id=q.id, author=user_id, text=text, at=now, slack_ts=ts))
-    outbox.enqueue(session, outbox.Kind.THREAD, key=f"relay:{channel}:{ts}", now=now, item_id=item.id,
-                   channel_key=q.bb_channel or f"question:{q.id}",
-                   payload={"question_id": q.id, "text": say("relay_from_receiver", author=user_id, text=text)})
+    outbox.enqueue(session, messages.Thread(question_id=q.id, text=say("relay_from_receiver", author=user_id, text=text)),
+                   key=f"relay:{channel}:{ts}", now=now, item_id=item.id,
+                   channel_key=q.bb_channel or f"question:{q.id}")
     audit.record(session, item.id, actor=user_id, kind="relayed", at=now, text=text, question_id=q.id)
     return True
 

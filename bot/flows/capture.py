@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from bot import outbox, texts
+from bot import messages, outbox, texts
 from bot.context import Context
 from bot.flows.deliver import hand_over
 from bot.ids import Source
@@ -57,10 +57,9 @@ def capture(session: Session, ctx: Context, values: dict[str, Any], *, user_id: 
         item.sender_user_id = user_id
         session.add(item)
         outbox.enqueue(
-            session, outbox.Kind.DIRECT, key=f"captured:{item.id}", now=ctx.clock.now(), item_id=item.id,
-            channel_key=user_id,
-            payload={"to_user": user_id, "text": texts.say("modals.j2", "handed_over", item_id=item.id,
-                                                           customer=item_in.customer,
-                                                           receiver=item.receiver_email)},
+            session, messages.Direct(to_user=user_id, text=texts.say("modals.j2", "handed_over", item_id=item.id,
+                                                                     customer=item_in.customer,
+                                                                     receiver=item.receiver_email)),
+            key=f"captured:{item.id}", now=ctx.clock.now(), item_id=item.id, channel_key=user_id,
         )
     return Captured(item.id, {})

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot import audit, outbox, texts
+from bot import audit, messages, outbox, texts
 from bot.context import Context
 from bot.customers import find
 from bot.intake.schema import ItemIn
@@ -105,11 +105,11 @@ def apply(session: Session, ctx: Context, item: Item, item_in: ItemIn, *, actor:
                          text="corrected by the sender: " + ", ".join(WORDS[f] for f in changed),
                          fields=changed, before=before)
     session.flush()
-    outbox.enqueue(session, outbox.Kind.CARD_REFRESH, key=f"refresh:{item.id}:corrected:{event.id}", now=now,
-                   item_id=item.id, channel_key=item.card_channel or f"item:{item.id}", payload={"item_id": item.id})
+    outbox.enqueue(session, messages.CardRefresh(item_id=item.id), key=f"refresh:{item.id}:corrected:{event.id}",
+                   now=now, item_id=item.id, channel_key=item.card_channel or f"item:{item.id}")
     if item.card_ts:  # the card is out: its holder reads what changed in its thread
-        outbox.enqueue(session, outbox.Kind.THREAD, key=f"corrected:{item.id}:{event.id}", now=now,
-                       item_id=item.id, channel_key=item.card_channel,
-                       payload={"text": texts.say("intake.j2", "corrected", item_id=item.id,
-                                                  fields=[WORDS[f] for f in changed])})
+        message = messages.Thread(text=texts.say("intake.j2", "corrected", item_id=item.id,
+                                                 fields=[WORDS[f] for f in changed]))
+        outbox.enqueue(session, message, key=f"corrected:{item.id}:{event.id}", now=now,
+                       item_id=item.id, channel_key=item.card_channel)
     return changed

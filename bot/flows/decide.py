@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot import audit, customers, outbox, texts
+from bot import audit, customers, messages, outbox, texts
 from bot.config import Config
 from bot.context import Context
 from bot.flows.deliver import decision_due, queue_card, receiver_schedule, route_item
@@ -114,9 +114,8 @@ def _lost_race(session: Session, item_id: int) -> Outcome:
 # ----- what every decision queues -------------------------------------------------------------
 
 def refresh_card(session: Session, item: Item, now: datetime) -> None:
-    outbox.enqueue(session, outbox.Kind.CARD_REFRESH, key=f"refresh:{item.id}:{item.version}", now=now,
-                   item_id=item.id, channel_key=item.card_channel or f"item:{item.id}",
-                   payload={"item_id": item.id})
+    outbox.enqueue(session, messages.CardRefresh(item_id=item.id), key=f"refresh:{item.id}:{item.version}", now=now,
+                   item_id=item.id, channel_key=item.card_channel or f"item:{item.id}")
     # every decision shows on the desks of the people it concerns (their App Home)
     for user in {item.receiver_user_id, item.owner_user_id, item.sender_user_id} - {None}:
         queue_refresh(session, user, now, why=f"item:{item.id}:{item.version}")
@@ -124,26 +123,26 @@ def refresh_card(session: Session, item: Item, now: datetime) -> None:
 
 def history_line(session: Session, item: Item, now: datetime, *, kind: str, by: str, text: str = "") -> None:
     # the thread is under the card; the THREAD sender waits until the card exists
-    outbox.enqueue(session, outbox.Kind.THREAD, key=f"history:{item.id}:{item.version}:{kind}", now=now,
-                   item_id=item.id, channel_key=item.card_channel or f"item:{item.id}",
-                   payload={"text": say("history", kind=kind, by=by, text=text)})
+    outbox.enqueue(session, messages.Thread(text=say("history", kind=kind, by=by, text=text)),
+                   key=f"history:{item.id}:{item.version}:{kind}", now=now,
+                   item_id=item.id, channel_key=item.card_channel or f"item:{item.id}")
 
 
 def tell_sender(session: Session, item: Item, now: datetime, *, key: str, text: str,
                 working_time: bool = False) -> None:
     """``working_time``: a scheduled message, held until the sender's working time (bot/people_time.py)."""
     if item.sender_user_id or item.sender_email or item.business_builder_email:
-        outbox.enqueue(session, outbox.Kind.DIRECT, key=key, now=now, item_id=item.id,
-                       channel_key=item.sender_user_id or item.sender_email or item.business_builder_email,
-                       payload={"to_user": item.sender_user_id,
-                                "to_email": item.sender_email or item.business_builder_email,
-                                "fallbacks": [e for e in [item.business_builder_email] if e],
-                                "text": text, **({"working_time": True} if working_time else {})})
+        message = messages.Direct(to_user=item.sender_user_id,
+                                  to_email=item.sender_email or item.business_builder_email,
+                                  fallbacks=[e for e in [item.business_builder_email] if e],
+                                  text=text, working_time=working_time)
+        outbox.enqueue(session, message, key=key, now=now, item_id=item.id,
+                       channel_key=item.sender_user_id or item.sender_email or item.business_builder_email)
 
 
 def tell_user(session: Session, item: Item, now: datetime, *, user: str, key: str, text: str) -> None:
-    outbox.enqueue(session, outbox.Kind.DIRECT, key=key, now=now, item_id=item.id, channel_key=user,
-                   payload={"to_user": user, "text": text})
+    outbox.enqueue(session, messages.Direct(to_user=user, text=text), key=key, now=now, item_id=item.id,
+                   channel_key=user)
 
 
 def tell_business_builder(session: Session, item: Item, now: datetime, *, actor: str, key: str, text: str) -> None:
@@ -155,17 +154,17 @@ def tell_business_builder(session: Session, item: Item, now: datetime, *, actor:
         return
     if bb_email and bb_email == (_email_of(session, actor) or ""):
         return
-    outbox.enqueue(session, outbox.Kind.DIRECT, key=key, now=now, item_id=item.id, channel_key=bb_user or bb_email,
-                   payload={"to_user": bb_user, "to_email": bb_email or None, "fallbacks": [], "text": text})
+    outbox.enqueue(session, messages.Direct(to_user=bb_user, to_email=bb_email or None, fallbacks=[], text=text),
+                   key=key, now=now, item_id=item.id, channel_key=bb_user or bb_email)
 
 
 def retire_card(session: Session, item: Item, now: datetime, *, why: str) -> None:
     """The previous receiver's card stops offering buttons and says where the item went."""
     if item.card_channel and item.card_ts:
-        outbox.enqueue(session, outbox.Kind.CARD_RETIRE, key=f"retire:{item.id}:{item.card_ts}:{item.version}",
-                       now=now, item_id=item.id, channel_key=item.card_channel,
-                       payload={"channel": item.card_channel, "ts": item.card_ts,
-                                "customer": customers.name_of(session, item), "why": why})
+        message = messages.CardRetire(channel=item.card_channel, ts=item.card_ts,
+                                      customer=customers.name_of(session, item), why=why)
+        outbox.enqueue(session, message, key=f"retire:{item.id}:{item.card_ts}:{item.version}",
+                       now=now, item_id=item.id, channel_key=item.card_channel)
 
 
 # ----- decisions ------------------------------------------------------------------------------
@@ -310,10 +309,9 @@ def _thread_on(session: Session, item: Item, now: datetime, card_at: tuple[str |
     """A history line under a card that is no longer the item's current card."""
     channel, ts = card_at
     if channel and ts:
-        outbox.enqueue(session, outbox.Kind.THREAD, key=f"history:{item.id}:{item.version}:{kind}", now=now,
-                       item_id=item.id, channel_key=channel,
-                       payload={"channel": channel, "thread_ts": ts,
-                                "text": say("history", kind=kind, by=by, text=text)})
+        message = messages.Thread(channel=channel, thread_ts=ts, text=say("history", kind=kind, by=by, text=text))
+        outbox.enqueue(session, message, key=f"history:{item.id}:{item.version}:{kind}", now=now,
+                       item_id=item.id, channel_key=channel)
 
 
 def _email_of(session: Session, user_id: str) -> str | None:

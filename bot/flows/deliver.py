@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot import audit, outbox, texts
+from bot import audit, messages, outbox, texts
 from bot.checklist import assess
 from bot.config import Config
 from bot.context import Context
@@ -58,11 +58,10 @@ def route_item(session: Session, config: Config, item: Item, *, category: Catego
 def queue_card(session: Session, item: Item, *, now: datetime) -> None:
     """Queue the card for the item's current receiver (once per offer)."""
     outbox.enqueue(
-        session, outbox.Kind.ITEM_CARD,
+        session, messages.ItemCard(item_id=item.id, receiver_email=item.receiver_email,
+                                   receiver_user=item.receiver_user_id, version=item.version),
         key=f"card:{item.id}:{item.version}:{item.receiver_user_id or item.receiver_email}",
         now=now, item_id=item.id, channel_key=item.receiver_user_id or item.receiver_email,
-        payload={"item_id": item.id, "receiver_email": item.receiver_email,
-                 "receiver_user": item.receiver_user_id, "version": item.version},
     )
 
 
@@ -241,7 +240,6 @@ def notify_sender(session: Session, item: Item, *, key: str, now: datetime, text
     to_email = item.sender_email or item.business_builder_email
     if not (to_user or to_email):
         return
-    outbox.enqueue(session, outbox.Kind.DIRECT, key=key, now=now, item_id=item.id,
-                   channel_key=to_user or to_email,
-                   payload={"to_user": to_user, "to_email": to_email, "text": text,
-                            "fallbacks": [e for e in [item.business_builder_email] if e]})
+    message = messages.Direct(to_user=to_user, to_email=to_email, text=text,
+                              fallbacks=[e for e in [item.business_builder_email] if e])
+    outbox.enqueue(session, message, key=key, now=now, item_id=item.id, channel_key=to_user or to_email)

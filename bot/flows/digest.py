@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot import audit, customers, outbox, people_time, reports
+from bot import audit, customers, messages, outbox, people_time, reports
 from bot.config import DAYS, Config, Team
 from bot.context import Context
 from bot.db import insert_once, reading, run_in_transaction
@@ -133,10 +133,10 @@ def _claim(session: Session, person: Recipient, due: tuple[str, Content], now: d
         return False  # another scheduler claimed it
     if content.lines == 0:
         return False  # nothing to report: no empty digest
-    outbox.enqueue(session, outbox.Kind.DIGEST, key=f"digest:{person.email}:{week}", now=now,
-                   channel_key=person.user_id or person.email,
-                   payload={"to_user": person.user_id, "to_email": person.email, "week": week,
-                            "digest": content.data, "working_time": True})
+    message = messages.Digest(to_user=person.user_id, to_email=person.email, week=week, digest=content.data,
+                              working_time=True)
+    outbox.enqueue(session, message, key=f"digest:{person.email}:{week}", now=now,
+                   channel_key=person.user_id or person.email)
     return True
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot import audit, customers, outbox, texts
+from bot import audit, customers, messages, outbox, texts
 from bot.context import Context
 from bot.db import insert_once, run_in_transaction
 from bot.flows.decide import Outcome, tell_business_builder, tell_sender
@@ -63,8 +63,8 @@ def _ask(session: Session, ctx: Context, done: Run, limit: int) -> None:
             continue  # asked at the start of their next working hours
         if not insert_once(session, Feedback, item_id=item.id, owner_user_id=item.owner_user_id, asked_at=now):
             continue
-        outbox.enqueue(session, outbox.Kind.FEEDBACK, key=f"feedback:{item.id}", now=now, item_id=item.id,
-                       channel_key=item.owner_user_id, payload={"to_user": item.owner_user_id})
+        outbox.enqueue(session, messages.Feedback(to_user=item.owner_user_id), key=f"feedback:{item.id}", now=now,
+                       item_id=item.id, channel_key=item.owner_user_id)
         audit.record(session, item.id, actor="scheduler", kind="feedback_requested", at=now)
         done.asked.append(item.id)
 
@@ -83,9 +83,8 @@ def _remind(session: Session, ctx: Context, done: Run, limit: int) -> None:
                                .values(reminded_at=now)).rowcount == 1
         if not claimed:
             continue
-        outbox.enqueue(session, outbox.Kind.FEEDBACK, key=f"feedback-reminder:{fb.item_id}", now=now,
-                       item_id=fb.item_id, channel_key=fb.owner_user_id,
-                       payload={"to_user": fb.owner_user_id, "reminder": True})
+        outbox.enqueue(session, messages.Feedback(to_user=fb.owner_user_id, reminder=True),
+                       key=f"feedback-reminder:{fb.item_id}", now=now, item_id=fb.item_id, channel_key=fb.owner_user_id)
         audit.record(session, fb.item_id, actor="scheduler", kind="feedback_reminded", at=now)
         done.reminded.append(fb.item_id)
 

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot import outbox
+from bot import messages, outbox
 from bot.config import Config
 from bot.flows.digest import WEEK, Recipient, owner_view, team_view
 from bot.models import Item, Outbox, Person, names_person
@@ -48,8 +48,8 @@ def queue_refresh(session: Session, user_id: str | None, now: datetime, *, why: 
             return  # the refresh already waiting will show this change
         if not found:
             return  # not looking at their Home lately: it is rebuilt when they open it
-    outbox.enqueue(session, outbox.Kind.HOME, key=f"home:{user_id}:{why}", now=now, channel_key=f"home:{user_id}",
-                   payload={"user": user_id})
+    outbox.enqueue(session, messages.Home(user=user_id), key=f"home:{user_id}:{why}", now=now,
+                   channel_key=f"home:{user_id}")
 
 
 def person(session: Session, user_id: str, email: str | None = None) -> Recipient:

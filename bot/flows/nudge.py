@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot import audit, outbox, people_time, texts
+from bot import audit, messages, outbox, people_time, texts
 from bot.context import Context
 from bot.db import is_postgres, run_in_transaction
 from bot.flows.deliver import route_item
@@ -345,9 +345,8 @@ def _open_questions(session: Session, ctx: Context, now: datetime, done: Run) ->
                                    .values(reasked_at=now)).rowcount == 1
             if not claimed:
                 continue
-            outbox.enqueue(session, outbox.Kind.THREAD, key=f"reask:{q.id}", now=now, item_id=q.item_id,
-                           channel_key=q.bb_channel, payload={"question_id": q.id,
-                                                              "text": say("reask", question=q.text, asker=q.asked_by)})
+            outbox.enqueue(session, messages.Thread(question_id=q.id, text=say("reask", question=q.text, asker=q.asked_by)),
+                           key=f"reask:{q.id}", now=now, item_id=q.item_id, channel_key=q.bb_channel)
             audit.record(session, q.item_id, actor="scheduler", kind="question_reasked", at=now, question_id=q.id)
             done.reasked.append(q.id)
         elif (item is not None and sched.add(q.asked_at, ctx.config.ask.tell_sender_after_hours) <= now
@@ -393,18 +392,19 @@ def _queue(session: Session, ctx: Context, now: datetime, *, kind: str, to_user:
                                                 Outbox.status == outbox.Status.PENDING, Outbox.attempts == 0,
                                                 Outbox.next_attempt_at > now).order_by(col(Outbox.id))).all()
     for row in waiting:
-        if row.payload.get("kind") == kind and not row.payload.get("_maybe_sent"):
-            payload = {**row.payload, "item_ids": sorted({*row.payload.get("item_ids", []), *item_ids})}
+        queued = messages.Nudge.model_validate(row.payload)
+        if queued.kind == kind and not row.maybe_sent:
+            wider = queued.model_copy(update={"item_ids": sorted({*queued.item_ids, *item_ids})})
             merged = session.exec(sa.update(Outbox).where(col(Outbox.id) == row.id,
                                                           col(Outbox.status) == outbox.Status.PENDING,
                                                           col(Outbox.next_attempt_at) > now)
-                                  .values(payload=payload).execution_options(synchronize_session=False))
+                                  .values(payload=wider.payload()).execution_options(synchronize_session=False))
             if merged.rowcount == 1:
                 return
-    payload = {"kind": kind, "item_ids": sorted(item_ids), "working_time": True}
-    payload.update({"to_user": to_user} if to_user else {"to_email": to_email})
-    outbox.enqueue(session, outbox.Kind.NUDGE, key=_key(kind.replace("_", "-"), to, claims), now=now, channel_key=to,
-                   payload=payload, not_before=when)
+    message = messages.Nudge(kind=kind, item_ids=sorted(item_ids), working_time=True,
+                             **({"to_user": to_user} if to_user else {"to_email": to_email}))
+    outbox.enqueue(session, message, key=_key(kind.replace("_", "-"), to, claims), now=now, channel_key=to,
+                   not_before=when)
 
 
 def _queue_batches(session: Session, ctx: Context, now: datetime, done: Run) -> None:
@@ -422,9 +422,9 @@ def _queue_batches(session: Session, ctx: Context, now: datetime, done: Run) -> 
     for user, moved in done.moved_from.items():
         text = (say("auto_reassigned_to_old", item_id=moved[0][0], customer=moved[0][1], to=moved[0][2])
                 if len(moved) == 1 else say("auto_reassigned_to_old_many", items=moved))
-        outbox.enqueue(session, outbox.Kind.DIRECT, key=_key("auto-reassigned", user, done.claims[f"moved:{user}"]),
+        outbox.enqueue(session, messages.Direct(to_user=user, text=text, working_time=True),
+                       key=_key("auto-reassigned", user, done.claims[f"moved:{user}"]),
                        now=now, item_id=moved[0][0] if len(moved) == 1 else None, channel_key=user,
-                       payload={"to_user": user, "text": text, "working_time": True},
                        not_before=people_time.not_before(session, ctx.config, now, user_id=user))
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot import audit, outbox, reports, texts
+from bot import audit, messages, outbox, reports, texts
 from bot.config import Config
 from bot.context import Context
 from bot.db import insert_once, run_in_transaction
@@ -88,8 +88,8 @@ def run(ctx: Context, *, seed: int | None = None) -> ReviewRound | None:
         # PostgreSQL sequence number, so ids differ between otherwise identical runs
         period = f"{start:%Y-%m-%d}"
         if channel:
-            outbox.enqueue(session, outbox.Kind.REVIEW, key=f"review:{period}:intro", now=now, channel_key=channel,
-                           payload={"part": "intro", "round_id": round_.id})
+            outbox.enqueue(session, messages.Review(part="intro", round_id=round_.id), key=f"review:{period}:intro",
+                           now=now, channel_key=channel)
         for n, item_id in enumerate(sample, start=1):
             entry = ReviewEntry(round_id=round_.id, item_id=item_id, discarded_by=audit.last_actor(session, item_id, "discarded"))
             session.add(entry)
@@ -97,8 +97,8 @@ def run(ctx: Context, *, seed: int | None = None) -> ReviewRound | None:
             audit.record(session, item_id, actor="scheduler", kind="review_sampled", at=now, round_id=round_.id,
                          seed=chosen_seed)
             if channel:
-                outbox.enqueue(session, outbox.Kind.REVIEW, key=f"review:{period}:entry:{n}", now=now,
-                               item_id=item_id, channel_key=channel, payload={"part": "entry", "entry_id": entry.id})
+                outbox.enqueue(session, messages.Review(part="entry", entry_id=entry.id), key=f"review:{period}:entry:{n}",
+                               now=now, item_id=item_id, channel_key=channel)
         return round_
     return run_in_transaction(ctx.engine, work)
 
@@ -133,9 +133,8 @@ def mark(session: Session, ctx: Context, entry_id: int, user_id: str, *, email: 
                  round_id=entry.round_id, reopened=bool(reopened and reopened.ok))
     round_ = session.get(ReviewRound, entry.round_id)
     if round_ and round_.channel:
-        outbox.enqueue(session, outbox.Kind.REVIEW, key=f"review-entry:{entry.id}:verdict", now=now,
-                       item_id=entry.item_id, channel_key=round_.channel,
-                       payload={"part": "entry", "entry_id": entry.id, "update": True})
+        outbox.enqueue(session, messages.Review(part="entry", entry_id=entry.id, update=True),
+                       key=f"review-entry:{entry.id}:verdict", now=now, item_id=entry.item_id, channel_key=round_.channel)
     _summarize_when_done(session, ctx, entry.round_id, now)
     if reopened is not None and not reopened.ok:
         return Outcome(True, say("marked_not_reopened", item_id=entry.item_id, why=reopened.message))
@@ -155,8 +154,8 @@ def _summarize_when_done(session: Session, ctx: Context, round_id: int, now: dat
     round_ = session.get(ReviewRound, round_id)
     assert round_ is not None  # the UPDATE above just claimed it
     if round_.channel:
-        outbox.enqueue(session, outbox.Kind.REVIEW, key=f"review:{round_id}:summary", now=now,
-                       channel_key=round_.channel, payload={"part": "summary", "round_id": round_id})
+        outbox.enqueue(session, messages.Review(part="summary", round_id=round_id), key=f"review:{round_id}:summary",
+                       now=now, channel_key=round_.channel)
     # each participant hears the outcome: reviewers, and everyone whose discards were reviewed
     by_discarder: dict[str, list[ReviewEntry]] = defaultdict(list)
     for e in entries:
@@ -177,8 +176,7 @@ def _summarize_when_done(session: Session, ctx: Context, round_id: int, now: dat
 
 def _direct(session: Session, who: str, now: datetime, *, key: str, text: str) -> None:
     user, email = (who, None) if "@" not in who else (None, who)
-    outbox.enqueue(session, outbox.Kind.DIRECT, key=key, now=now, channel_key=who,
-                   payload={"to_user": user, "to_email": email, "text": text})
+    outbox.enqueue(session, messages.Direct(to_user=user, to_email=email, text=text), key=key, now=now, channel_key=who)
 
 
 def remember_message(session: Session, entry_id: int, channel: str, ts: str) -> None:

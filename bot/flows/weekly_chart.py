@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot import outbox, reports
+from bot import messages, outbox, reports
 from bot.config import DAYS, Config
 from bot.context import Context
 from bot.db import run_in_transaction
@@ -67,9 +67,9 @@ def run(ctx: Context) -> bool:
     def work(session: Session) -> bool:
         try:
             with session.begin_nested():  # a concurrent duplicate fails here, not the whole transaction
-                row = outbox.enqueue(session, outbox.Kind.FILE, key=week.key, now=now, channel_key=channel,
-                                     payload={"what": WHAT, "channel": channel, "week": week.label,
-                                              "start": week.start.isoformat(), "end": week.end.isoformat()})
+                chart = messages.File(what=WHAT, channel=channel, week=week.label, start=week.start.isoformat(),
+                                      end=week.end.isoformat())
+                row = outbox.enqueue(session, chart, key=week.key, now=now, channel_key=channel)
                 session.flush()
         except IntegrityError:
             log.info("weekly chart of %s: another scheduler queued it meanwhile", week.label)

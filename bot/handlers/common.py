@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import BoltContext
 
-from bot import outbox
+from bot import messages, outbox
 from bot.context import Context
 
 
@@ -19,8 +19,7 @@ def tell(session: Any, ctx: Context, *, channel: str | None, user: str, text: st
     Without a channel (a modal), it goes to the person's DM with the bot."""
     now = ctx.clock.now()
     if channel:
-        outbox.enqueue(session, outbox.Kind.EPHEMERAL, key=key, now=now, channel_key=user,
-                       payload={"channel": channel, "user": user, "text": text})
+        outbox.enqueue(session, messages.Ephemeral(channel=channel, user=user, text=text), key=key, now=now,
+                       channel_key=user)
     else:
-        outbox.enqueue(session, outbox.Kind.DIRECT, key=key, now=now, channel_key=user,
-                       payload={"to_user": user, "text": text})
+        outbox.enqueue(session, messages.Direct(to_user=user, text=text), key=key, now=now, channel_key=user)

@@ -1,11 +1,17 @@
 """The outbox dispatcher: claims due rows, turns each into a Web API call, records the result.
 
+Each row's payload is validated once into its kind's message (bot.messages) and the kind's sender
+gets that typed message; a payload that fits no message is dead at once (``invalid_payload``).
+
 Guarantees (each proven by a test, see README "Reliability"):
 - nothing is lost: a row stays pending until Slack confirmed it; a crashed dispatcher's claim
   expires and another takes the row over;
 - nothing is sent twice: every posted message carries its outbox key in Slack message metadata;
   after an attempt whose outcome is unknown (time-out, 5xx, dropped connection) the next attempt
   first looks for that key in the conversation and only posts when it is not there;
+- each channel is paced (``HANDOVER_OUTBOX_CHANNEL_PACE``, 1 message/s: Slack's limit): a message
+  to a channel posted to less than that ago gets the channel's next free turn (rescheduled, not a
+  failure), other channels go on;
 - 429 Retry-After is honoured per channel: rows for that channel wait, other channels go on;
 - order within one channel is kept under rate limits: when a row for a channel gets 429 (or waits
   for its thread), the later rows for that channel in the batch wait exactly as long, so it goes
@@ -26,22 +32,23 @@ Guarantees (each proven by a test, see README "Reliability"):
 
 from __future__ import annotations
 
+import heapq
 import logging
 import random
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from bot import audit, metrics, outbox, people_time
+from bot import audit, messages, metrics, outbox, people_time
 from bot.context import Context
 from bot.db import run_in_transaction
 from bot.flows import decide, deliver, review
@@ -67,6 +74,10 @@ LEASE_MARGIN = timedelta(seconds=15)  # longer than one Web API call may take (t
 # After a failure with the row's own backoff (5xx, time-out, another error) the channel's next rows
 # only skip this round: a row that failed often must not hold its channel for its long backoff.
 SKIP_ROUND = 0.2
+# Kinds that post a message (chat.postMessage) to their row's channel: paced per channel (Slack's ~1
+# message per second per channel) so a burst to one person waits its turn instead of collecting 429s.
+PACED = {outbox.Kind.ITEM_CARD, outbox.Kind.DIRECT, outbox.Kind.THREAD, outbox.Kind.CHANNEL, outbox.Kind.NUDGE,
+         outbox.Kind.DIGEST, outbox.Kind.FEEDBACK, outbox.Kind.REVIEW}
 # Errors where the person can't be reached: the flow's fallbacks take over.
 UNREACHABLE = {"channel_not_found", "user_not_found", "user_disabled", "account_inactive",
                "cannot_dm_bot", "is_archived", "not_in_channel", "users_not_found"}
@@ -77,7 +88,7 @@ PERMANENT = {"invalid_blocks", "invalid_arguments", "msg_too_long", "no_text", "
              "too_many_attachments", "invalid_json", "json_not_object", "unknown_method", "unknown_kind",
              "channel_not_found", "not_in_channel", "is_archived", "thread_not_found", "user_not_found",
              "user_disabled", "cannot_dm_bot", "users_not_found", "fallback_unreachable", "cant_update_message",
-             "restricted_action"}
+             "restricted_action", "invalid_payload"}
 # The operator's errors: the token or the app's scopes. Every message would fail the same way until
 # someone fixes the token or reinstalls the app, so the rows wait (retried like an outage, until the
 # horizon) and the operator is told: an error in the log (once a minute), `/healthz`, `doctor`.
@@ -86,6 +97,11 @@ AUTH = {"not_authed", "invalid_auth", "token_revoked", "token_expired", "account
         "access_denied", "org_login_required"}
 # Errors answered with HTTP 200 after which the message may have been posted all the same.
 UNCERTAIN = {"fatal_error", "internal_error", "service_unavailable"}
+
+
+# A kind's sender: takes the row and its message, the kind's model (bot.messages.MODELS) validated
+# from the row's payload; returns what Slack answered (stored as the row's result).
+Sender = Callable[[Outbox, Any], dict[str, Any]]
 
 
 class Dispatcher:
@@ -101,7 +117,12 @@ class Dispatcher:
         self._told: dict[str, float] = {}  # AUTH error -> when this dispatcher last logged it (monotonic)
         self._unreachable_for: float | None = None  # set in a round where Slack could not be reached
         self._dm: dict[str, str] = {}
-        self._senders: dict[str, Callable[[Outbox], dict[str, Any]]] = {
+        self.pace = ctx.settings.outbox_channel_pace_seconds
+        self._posted_at: dict[str, datetime] = {}  # channel_key -> when this dispatcher last posted there
+        self._turn_of: dict[int, datetime] = {}  # outbox id -> the turn a paced row was given
+        self._reserved: dict[str, datetime] = {}  # channel_key -> the latest turn given there
+        self._paced_due: list[float] = []  # heap: monotonic times deferred (paced) rows fall due
+        self._senders: dict[str, Sender] = {
             outbox.Kind.ITEM_CARD: self._item_card,
             outbox.Kind.CARD_REFRESH: self._card_refresh,
             outbox.Kind.CARD_RETIRE: self._card_retire,
@@ -114,11 +135,11 @@ class Dispatcher:
             outbox.Kind.HOME: self._home,
             outbox.Kind.FEEDBACK: self._feedback,
             outbox.Kind.REVIEW: self._review,
-            outbox.Kind.FILE: lambda row: files.send(self.ctx, self.client, row),  # the weekly chart, rendered now
-            outbox.Kind.ZONE: lambda row: people.zone(self.ctx, self.reader, row.payload["email"]),
+            outbox.Kind.FILE: lambda row, m: files.send(self.ctx, self.client, m),  # the weekly chart, rendered now
+            outbox.Kind.ZONE: lambda row, m: people.zone(self.ctx, self.reader, m.email),
         }
 
-    def register(self, kind: str, sender: Callable[[Outbox], dict[str, Any]]) -> None:
+    def register(self, kind: str, sender: Sender) -> None:
         """Later parts (home views, files) add their own kinds."""
         self._senders[kind] = sender
 
@@ -126,32 +147,77 @@ class Dispatcher:
     def run_once(self, limit: int = 50) -> int:
         rows = outbox.claim(self.ctx.engine, now=self.ctx.clock.now(), worker=self.worker, limit=limit)
         blocked: dict[str, float] = {}  # channel -> seconds its first waiting row waits
+        paced: set[str] = set()  # channels blocked only by their pace
         self._unreachable_for = None
         for row in rows:
             channel = row.channel_key or f"row:{row.id}"
             if self._unreachable_for is not None:
                 # Slack can't be reached (no connection, or 502/503/504): the rest of the batch waits as
                 # long as the row that found out, instead of each failing in turn; one row probes
-                self._finish(lambda s, r=row, w=self._unreachable_for: outbox.reschedule(
-                    s, r, now=self.ctx.clock.now(), error="waiting: Slack could not be reached", retry_after=w,
-                    count_attempt=False, horizon=self.horizon))
+                self._hold(row, self._unreachable_for, "waiting: Slack could not be reached", failure=True)
                 continue
-            if channel in blocked:
+            if channel in blocked and not (channel in paced and row.kind in PACED):
                 # wait as long as the row ahead (its Retry-After, or one round), so it goes first again
-                self._finish(lambda s, r=row, w=blocked[channel]: outbox.reschedule(
-                    s, r, now=self.ctx.clock.now(), error="waiting behind an earlier message", retry_after=w,
-                    count_attempt=False, failure=False))
+                self._hold(row, blocked[channel], "waiting behind an earlier message", failure=False)
                 continue
-            wait = self._send(row)
+            wait = self._paced(row)
             if wait:
-                blocked[channel] = wait
+                paced.add(channel)  # the channel's next messages take the next free turns
+            else:
+                wait = self._send(row)
+            if wait:
+                blocked[channel] = max(wait, blocked.get(channel, 0.0))
         return len(rows)
 
-    def run_until_idle(self, max_rounds: int = 200) -> None:
-        """Send everything that is due now (tests and the demo use this)."""
+    def _hold(self, row: Outbox, seconds: float, why: str, *, failure: bool) -> None:
+        """Put a row back untried for ``seconds`` (``failure``: the wait counts toward the horizon)."""
+        self._finish(lambda s: outbox.reschedule(s, row, now=self.ctx.clock.now(), error=why, retry_after=seconds,
+                                                 count_attempt=False, failure=failure, horizon=self.horizon))
+
+    def _paced(self, row: Outbox) -> float:
+        """Defer a message to a channel this dispatcher posted to less than ``pace`` seconds ago (the
+        row waits for its turn, other channels go on); returns how long the channel waits (0: send)."""
+        key = row.channel_key or ""
+        last = self._posted_at.get(key) if row.kind in PACED else None
+        if last is None:
+            return 0.0
+        now, pace = self.ctx.clock.now(), timedelta(seconds=self.pace)
+        turn = last + pace
+        mine = self._turn_of.pop(outbox.row_id(row), None)
+        reserved = self._reserved.get(key)
+        if mine is None and reserved is not None and reserved + pace > turn:
+            turn = reserved + pace  # a new row queues behind the rows already given a turn
+        wait = (turn - now).total_seconds()
+        if wait <= 0:
+            return 0.0
+        if len(self._turn_of) > 10_000:  # rows another dispatcher sent never come back to this one
+            self._turn_of.clear()
+        self._turn_of[outbox.row_id(row)] = turn
+        if reserved is None or turn > reserved:
+            self._reserved[key] = turn
+        self._finish(lambda s: outbox.reschedule(s, row, now=self.ctx.clock.now(), error="paced: 1 message per "
+                                                 f"{self.pace:g} s per channel", retry_after=wait,
+                                                 count_attempt=False, failure=False))
+        heapq.heappush(self._paced_due, time.monotonic() + wait)
+        return wait
+
+    def run_until_idle(self, max_rounds: int = 200, *, wait_for_pace: bool = True) -> None:
+        """Send everything that is due now (tests and the demo use this), waiting out the per-channel
+        pace of the messages it held back (``wait_for_pace=False``: leave those for later)."""
         for _ in range(max_rounds):
-            if self.run_once() == 0:
+            if self.run_once() == 0 and not (wait_for_pace and self.wait_for_next_turn()):
                 return
+
+    def wait_for_next_turn(self, until: float | None = None) -> bool:
+        """Sleep until the earliest row held back by its channel's pace is due; False (at once) if
+        there is none, or none due before ``until`` (a ``time.monotonic()`` deadline)."""
+        now = time.monotonic()
+        while self._paced_due and self._paced_due[0] <= now - 1.0:  # due long ago: sent, or taken over
+            heapq.heappop(self._paced_due)
+        if not self._paced_due or (until is not None and self._paced_due[0] > until):
+            return False
+        time.sleep(max(0.0, heapq.heappop(self._paced_due) - now) + 0.005)
+        return True
 
     def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
         while not stop.is_set():
@@ -161,7 +227,12 @@ class Dispatcher:
                 log.exception("dispatcher round failed")
                 busy = 0
             if not busy:
-                stop.wait(interval)
+                # a paced row falls due sooner than the next round: wake up for it
+                now = time.monotonic()
+                while self._paced_due and self._paced_due[0] <= now:
+                    heapq.heappop(self._paced_due)
+                soon = self._paced_due[0] - now + 0.005 if self._paced_due else interval
+                stop.wait(min(interval, soon))
 
     # ----- one row ----------------------------------------------------------------------
     def _finish(self, work: Callable[[Session], Any]) -> Any:
@@ -170,6 +241,7 @@ class Dispatcher:
     def _send(self, row: Outbox) -> float:
         """Send one row; returns how long its channel must wait (0: the channel may go on)."""
         now = self.ctx.clock.now
+        row_id = outbox.row_id(row)
         if row.claimed_until is not None and now() >= row.claimed_until - LEASE_MARGIN:
             # our claim (nearly) ran out in a slow batch: another dispatcher may take the row over
             # (as "maybe sent") before this attempt could finish; leave it to the next claim
@@ -178,10 +250,15 @@ class Dispatcher:
         try:
             if sender is None:
                 raise SlackApiError(f"unknown outbox kind {row.kind}", {"ok": False, "error": "unknown_kind"})
-            result = sender(row)
+            try:
+                message = messages.parse(row.kind, row.payload)  # validated once, here
+            except (KeyError, ValueError) as exc:  # no model for the kind, or a payload that does not fit it
+                raise SlackApiError(f"outbox row {row.id}: its payload is no {row.kind} message",
+                                    {"ok": False, "error": "invalid_payload", "errors": str(exc)}) from exc
+            result = sender(row, message)
         except Done as done:
             skipped = done.why
-            self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result={"skipped": skipped}))
+            self._finish(lambda s: outbox.mark_sent(s, row_id, now=now(), result={"skipped": skipped}))
             return 0.0
         except Defer as defer:
             why, seconds = str(defer), defer.seconds
@@ -196,7 +273,7 @@ class Dispatcher:
             if isinstance(exc, URLError):  # no connection at all (refused, no route, connect time-out)
                 self._unreachable_for = max(wait, SKIP_ROUND)
             return SKIP_ROUND
-        self._finish(lambda s: outbox.mark_sent(s, row.id, now=now(), result=result))
+        self._finish(lambda s: outbox.mark_sent(s, row_id, now=now(), result=result))
         metrics.SENT.labels(kind=row.kind).inc()
         return 0.0
 
@@ -232,7 +309,7 @@ class Dispatcher:
             why = f"{error}: {errors}" if errors else str(error)
             log.error("outbox %s dead: %s; `handover outbox list` shows it, `handover outbox retry %s` sends it "
                       "again once the cause is fixed", row.id, why, row.id, extra={"item_id": row.item_id})
-            self._finish(lambda s: outbox.mark_dead(s, row.id, error=why, now=now()))
+            self._finish(lambda s: outbox.mark_dead(s, outbox.row_id(row), error=why, now=now()))
             metrics.DEAD.labels(kind=row.kind).inc()
             return 0.0
         if error in AUTH:
@@ -288,6 +365,8 @@ class Dispatcher:
         response = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
                                                 metadata=self._metadata(row), unfurl_links=False,
                                                 unfurl_media=False)
+        if self.pace and row.channel_key:
+            self._posted_at[row.channel_key] = self.ctx.clock.now()  # after Slack's answer: the next waits
         return {"channel": response["channel"], "ts": response["ts"]}
 
     def reach(self, to_user: str | None, to_email: str | None, fallbacks: list[str]) -> str | None:
@@ -302,24 +381,24 @@ class Dispatcher:
                 return resolved.user_id
         return None
 
-    def recipient(self, p: dict[str, Any]) -> str:
-        """The Slack user id a payload's ``to_user`` / ``to_email`` / ``fallbacks`` reach; when nobody
+    def recipient(self, p: messages.ToPerson) -> str:
+        """The Slack user id a message's ``to_user`` / ``to_email`` / ``fallbacks`` reach; when nobody
         can be reached there is nothing to send (:class:`Done`)."""
-        fallbacks = p.get("fallbacks") or []
-        user = self.reach(p.get("to_user"), p.get("to_email"), fallbacks)
+        fallbacks = p.fallbacks
+        user = self.reach(p.to_user, p.to_email, fallbacks)
         if user is None:
-            raise Done("nobody reachable: " + ", ".join(x for x in [p.get("to_user"), p.get("to_email"), *fallbacks] if x))
-        if p.get("working_time"):  # a scheduled message waits for this person's working time
+            raise Done("nobody reachable: " + ", ".join(x for x in [p.to_user, p.to_email, *fallbacks] if x))
+        if p.working_time:  # a scheduled message waits for this person's working time
             wait = self._finish(lambda s: people_time.wait_for(s, self.ctx.config, user, self.ctx.clock.now()))
             if wait > 0:
                 raise Defer(wait, "waiting for the person's working hours", holds_channel=False)
         return user
 
     # ----- kinds ------------------------------------------------------------------------
-    def _item_card(self, row: Outbox) -> dict[str, Any]:
-        item_id = row.item_id
-        email = row.payload.get("receiver_email")
-        user = row.payload.get("receiver_user")
+    def _item_card(self, row: Outbox, m: messages.ItemCard) -> dict[str, Any]:
+        item_id = m.item_id
+        email = m.receiver_email
+        user = m.receiver_user
 
         wanted_user = user
 
@@ -337,6 +416,8 @@ class Dispatcher:
             return data
         data = self._finish(load)
         if not user:
+            if not email:
+                raise SlackApiError("the card names no receiver", {"ok": False, "error": "invalid_payload"})
             resolved = people.resolve(self.ctx, self.reader, email)
             if resolved.user_id is None:
                 self._unreachable(item_id, email, resolved.reason)
@@ -357,14 +438,14 @@ class Dispatcher:
         def save(session: Session) -> None:
             item = session.get(Item, item_id)
             if item is not None and offered_to_this_receiver(item):
-                session.execute(update(Item).where(Item.id == item_id)
+                session.execute(update(Item).where(col(Item.id) == item_id)
                                 .values(card_channel=posted["channel"], card_ts=posted["ts"], receiver_user_id=user))
                 audit.record(session, item_id, actor="system", kind="delivered", at=self.ctx.clock.now(),
                              receiver=user, channel=posted["channel"], ts=posted["ts"])  # item.delivered
         self._finish(save)
         return posted
 
-    def _unreachable(self, item_id: int, who: str, reason: str) -> None:
+    def _unreachable(self, item_id: int, who: str, reason: str) -> NoReturn:
         rerouted = self._finish(lambda s: deliver.reroute_to_fallback(s, self.ctx, item_id, unreachable=who,
                                                                       reason=reason))
         if rerouted:
@@ -372,8 +453,8 @@ class Dispatcher:
         raise SlackApiError(f"fallback receiver {who} unreachable: {reason}",
                             {"ok": False, "error": "fallback_unreachable"})
 
-    def _card_refresh(self, row: Outbox) -> dict[str, Any]:
-        data = self._finish(lambda s: card_data.load(s, row.item_id))
+    def _card_refresh(self, row: Outbox, m: messages.CardRefresh) -> dict[str, Any]:
+        data = self._finish(lambda s: card_data.load(s, m.item_id))
         if data is None:
             raise Done("item no longer exists")
         if not data.item.card_ts:
@@ -394,19 +475,19 @@ class Dispatcher:
             raise Done("card deleted and nobody holds the item")
         posted = self.post(row, channel=self.dm_channel(user), text=text, blocks=blocks)
         item_id = data.item.id
+        assert item_id is not None  # loaded from the table
 
         def save(session: Session) -> None:
-            session.execute(update(Item).where(Item.id == item_id)
+            session.execute(update(Item).where(col(Item.id) == item_id)
                             .values(card_channel=posted["channel"], card_ts=posted["ts"]))
             audit.record(session, item_id, actor="system", kind="card_reposted", at=self.ctx.clock.now(),
                          text="the card had been deleted; posted it again")
         self._finish(save)
         return posted
 
-    def _card_retire(self, row: Outbox) -> dict[str, Any]:
-        p = row.payload
-        text, blocks = card.retired(p["customer"], p["why"])
-        return self.update(p["channel"], p["ts"], text=text, blocks=blocks, gone="the old card was deleted")
+    def _card_retire(self, row: Outbox, m: messages.CardRetire) -> dict[str, Any]:
+        text, blocks = card.retired(m.customer, m.why)
+        return self.update(m.channel, m.ts, text=text, blocks=blocks, gone="the old card was deleted")
 
     def update(self, channel: str, ts: str, *, text: str, blocks: list, gone: str) -> dict[str, Any]:
         """chat.update a message we posted; a message deleted meanwhile leaves nothing to do."""
@@ -418,28 +499,26 @@ class Dispatcher:
             raise
         return {"channel": channel, "ts": ts}
 
-    def _direct(self, row: Outbox) -> dict[str, Any]:
-        p = row.payload
-        user = self.recipient(p)
+    def _direct(self, row: Outbox, m: messages.Direct) -> dict[str, Any]:
+        user = self.recipient(m)
         try:
-            posted = self.post(row, channel=self.dm_channel(user), text=p["text"], blocks=p.get("blocks"))
+            posted = self.post(row, channel=self.dm_channel(user), text=m.text, blocks=m.blocks)
         except SlackApiError as exc:
-            if exc.response.get("error") in UNREACHABLE and p.get("fallbacks"):
-                user = self.reach(None, None, p["fallbacks"])
-                if user is None:
+            if exc.response.get("error") in UNREACHABLE and m.fallbacks:
+                fallback = self.reach(None, None, m.fallbacks)
+                if fallback is None:
                     raise Done("nobody reachable") from exc
-                posted = self.post(row, channel=self.dm_channel(user), text=p["text"], blocks=p.get("blocks"))
+                posted = self.post(row, channel=self.dm_channel(fallback), text=m.text, blocks=m.blocks)
             else:
                 raise
-        self._after(p.get("on_sent"), posted)
+        self._after(m.on_sent, posted)
         return posted
 
-    def _thread(self, row: Outbox) -> dict[str, Any]:
-        p = row.payload
-        channel, thread_ts = p.get("channel"), p.get("thread_ts")
-        if not channel and p.get("question_id"):
+    def _thread(self, row: Outbox, m: messages.Thread) -> dict[str, Any]:
+        channel, thread_ts = m.channel, m.thread_ts
+        if not channel and m.question_id:
             def question_thread(session: Session) -> tuple[str | None, str | None]:
-                q = session.get(Question, p["question_id"])
+                q = session.get(Question, m.question_id)
                 return (q.bb_channel, q.bb_ts) if q else (None, None)
             channel, thread_ts = self._finish(question_thread)
             if not thread_ts:
@@ -451,47 +530,42 @@ class Dispatcher:
             channel, thread_ts = self._finish(card_thread)
             if not thread_ts:
                 raise Defer(1.0, "the card has not been posted yet")
-        posted = self.post(row, channel=channel, text=p["text"], blocks=p.get("blocks"), thread_ts=thread_ts)
-        self._after(p.get("on_sent"), posted)
+        posted = self.post(row, channel=channel, text=m.text, blocks=m.blocks, thread_ts=thread_ts)
+        self._after(m.on_sent, posted)
         return posted
 
-    def _ephemeral(self, row: Outbox) -> dict[str, Any]:
-        p = row.payload
+    def _ephemeral(self, row: Outbox, m: messages.Ephemeral) -> dict[str, Any]:
         try:
-            response = self.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=p["text"],
-                                                      blocks=p.get("blocks"))
+            response = self.client.chat_postEphemeral(channel=m.channel, user=m.user, text=m.text, blocks=m.blocks)
         except SlackApiError as exc:
             if exc.response.get("error") in UNREACHABLE:
                 raise Done("the person is no longer in that conversation") from exc
             raise
         return {"message_ts": response.get("message_ts")}
 
-    def _channel(self, row: Outbox) -> dict[str, Any]:
-        p = row.payload
-        return self.post(row, channel=p["channel"], text=p["text"], blocks=p.get("blocks"),
-                         thread_ts=p.get("thread_ts"))
+    def _channel(self, row: Outbox, m: messages.Channel) -> dict[str, Any]:
+        return self.post(row, channel=m.channel, text=m.text, blocks=m.blocks, thread_ts=m.thread_ts)
 
-    def _nudge(self, row: Outbox) -> dict[str, Any]:
+    def _nudge(self, row: Outbox, m: messages.Nudge) -> dict[str, Any]:
         """A reminder, escalation or follow-up reminder, built from the items' state now."""
-        p = row.payload
-        user = self.recipient(p)
+        user = self.recipient(m)
         now = self.ctx.clock.now()
 
         def build(session: Session) -> tuple[str, list] | None:
-            if p["kind"] == "reminder":
+            if m.kind == "reminder":
                 return nudges.reminder(self.ctx.config, nudge_data.reminder(session, user, now), now)
-            if p["kind"] == "escalation":
-                return nudges.escalation(self.ctx.config, nudge_data.escalation(session, p["item_ids"]), now)
-            return nudges.follow_up(self.ctx.config, nudge_data.follow_up(session, user, p["item_ids"]), now)
+            if m.kind == "escalation":
+                return nudges.escalation(self.ctx.config, nudge_data.escalation(session, m.item_ids), now)
+            return nudges.follow_up(self.ctx.config, nudge_data.follow_up(session, user, m.item_ids), now)
         built = self._finish(build)
         if built is None:
             raise Done("everything in it was decided meanwhile")
         text, blocks = built
         return self.post(row, channel=self.dm_channel(user), text=text, blocks=blocks)
 
-    def _home(self, row: Outbox) -> dict[str, Any]:
+    def _home(self, row: Outbox, m: messages.Home) -> dict[str, Any]:
         """views.publish of a person's App Home, rebuilt from the database now."""
-        user = row.payload["user"]
+        user = m.user
         email = people.email_of(self.ctx, self.reader, user)  # a team lead sees the team
         view = self._finish(lambda s: home_view.build(home_data.load(s, self.ctx.config, user, self.ctx.clock.now(), email=email)))
         try:
@@ -502,27 +576,24 @@ class Dispatcher:
             raise
         return {"user": user}
 
-    def _digest(self, row: Outbox) -> dict[str, Any]:
-        p = row.payload
-        user = self.recipient(p)
-        text, blocks = digest_blocks.build(p["week"], p["digest"])
+    def _digest(self, row: Outbox, m: messages.Digest) -> dict[str, Any]:
+        user = self.recipient(m)
+        text, blocks = digest_blocks.build(m.week, m.digest)
         return self.post(row, channel=self.dm_channel(user), text=text, blocks=blocks)
 
-    def _feedback(self, row: Outbox) -> dict[str, Any]:
+    def _feedback(self, row: Outbox, m: messages.Feedback) -> dict[str, Any]:
         """The feedback request (or its reminder), unless it was answered meanwhile."""
-        p = row.payload
         built = self._finish(lambda s: feedback_blocks.request(feedback_data.request(s, row.item_id),
-                                                               reminder=bool(p.get("reminder"))))
+                                                               reminder=m.reminder))
         if built is None:
             raise Done("feedback already given, or the item is gone")
         text, blocks = built
-        return self.post(row, channel=self.dm_channel(p["to_user"]), text=text, blocks=blocks)
+        return self.post(row, channel=self.dm_channel(m.to_user), text=text, blocks=blocks)
 
-    def _review(self, row: Outbox) -> dict[str, Any]:
+    def _review(self, row: Outbox, m: messages.Review) -> dict[str, Any]:
         """A lead review's intro, one sampled discard (posted, or updated with its verdict), or its summary."""
-        p = row.payload
         built = self._finish(lambda s: review_blocks.build(self.ctx.config, review_data.load(
-            s, p.get("part"), round_id=p.get("round_id"), entry_id=p.get("entry_id"), update=bool(p.get("update")))))
+            s, m.part, round_id=m.round_id, entry_id=m.entry_id, update=m.update)))
         if built is None:
             raise Done("nothing to show")
         text, blocks, target = built
@@ -530,18 +601,18 @@ class Dispatcher:
             return self.update(target["channel"], target["ts"], text=text, blocks=blocks,
                                gone="the review message was deleted")
         posted = self.post(row, channel=target["channel"], text=text, blocks=blocks)
-        if p.get("entry_id"):
-            entry_id = p["entry_id"]
+        if m.entry_id:
+            entry_id = m.entry_id
             self._finish(lambda s: review.remember_message(s, entry_id, posted["channel"], posted["ts"]))
         return posted
 
-    def _after(self, hook: dict[str, Any] | None, posted: dict[str, Any]) -> None:
+    def _after(self, hook: messages.OnSent | None, posted: dict[str, Any]) -> None:
         """Remember where a message landed when a later one must reply in its thread."""
-        if not hook:
+        if hook is None:
             return
-        if "question_bb" in hook:
-            qid = hook["question_bb"]
-            self._finish(lambda s: s.execute(update(Question).where(Question.id == qid)
+        if hook.question_bb is not None:
+            qid = hook.question_bb
+            self._finish(lambda s: s.execute(update(Question).where(col(Question.id) == qid)
                                              .values(bb_channel=posted["channel"], bb_ts=posted["ts"])))
 
 

@@ -135,8 +135,8 @@ def deliver_briefly(ctx: Context, item_ids: Sequence[int], *, seconds: float = A
         if client.trouble is None:
             dispatcher = Dispatcher(ctx, client=client, reader=client, worker=f"import-{uuid.uuid4().hex[:8]}")
             while time.monotonic() < deadline and client.trouble is None:
-                if dispatcher.run_once(limit=ROUND) == 0:
-                    break
+                if dispatcher.run_once(limit=ROUND) == 0 and not dispatcher.wait_for_next_turn(until=deadline):
+                    break  # nothing left, or only cards whose channel's turn comes after the deadline
     sent, waiting, error = _cards(ctx, item_ids)
     why = client.trouble or (_short(error) if waiting else None)
     if waiting and why is None:

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot import outbox, texts
+from bot import messages, outbox, texts
 from bot.config import Config, WebhookEndpoint
 from bot.db import insert_once, is_postgres, transaction
 from bot.models import WebhookDelivery, WebhookEndpointState, WebhookEvent, stored_id
@@ -204,12 +204,11 @@ def tell_admins(session: Session, config: Config, endpoint: str, *, now: datetim
     key = f"webhook-gone:{endpoint}:{now.isoformat()}"
     if config.roles.admins:
         for email in config.roles.admins:
-            outbox.enqueue(session, outbox.Kind.DIRECT, key=f"{key}:{email}", now=now, channel_key=email,
-                           payload={"to_user": None, "to_email": email, "text": text, "fallbacks": []})
+            outbox.enqueue(session, messages.Direct(to_user=None, to_email=email, text=text, fallbacks=[]),
+                           key=f"{key}:{email}", now=now, channel_key=email)
     elif config.channels.ops or config.channels.reports:
         channel = config.channels.ops or config.channels.reports
-        outbox.enqueue(session, outbox.Kind.CHANNEL, key=key, now=now, channel_key=channel,
-                       payload={"channel": channel, "text": text})
+        outbox.enqueue(session, messages.Channel(channel=channel, text=text), key=key, now=now, channel_key=channel)
     else:
         log.error("webhook endpoint %s is disabled (410 Gone) and no admins or ops/reports channel are "
                   "configured to tell; `handover doctor` shows it", endpoint)
