@@ -70,5 +70,6 @@ def plain(template: str, macro: str, /, **values: Any) -> str:
     """A sentence kept as typed — written into the database (the audit trail, a routing note) and
     escaped where it is shown, or a modal error Slack shows as typed — from a one-line macro of
     ``template``: rendered without Slack escaping and without trimming (templates/trail.j2)."""
-    module = _plain_environment(texts.environment()).get_template(template).make_module(values)
+    # every value is a macro argument, so the template's module (made once, cached) serves every call
+    module = _plain_environment(texts.environment()).get_template(template).module
     return str(getattr(module, macro)(**values))
