@@ -180,11 +180,14 @@ def hand_over_many(session: Session, ctx: Context, entries: list[tuple[ItemIn, s
     ids = _insert_returning_ids(session, Item, rows)
     events: list[dict[str, Any]] = []
     cards: list[dict[str, Any]] = []
+    said: dict[tuple[str, str], str] = {}  # the audit text, rendered once per category and receiver
     for (_, external_key, _, category, chosen), item_id in zip(planned, ids, strict=True):
         known[external_key] = Handed(item_id, str(category), chosen.receiver_email, chosen.note, True)
+        if (category.value, chosen.receiver_email) not in said:
+            said[category.value, chosen.receiver_email] = plain("plain.j2", "handed_over", category=category.value,
+                                                                receiver=chosen.receiver_email)
         events.append({"item_id": item_id, "actor": actor, "kind": "handed_over", "at": now,
-                       "text": plain("plain.j2", "handed_over", category=category.value,
-                                     receiver=chosen.receiver_email),
+                       "text": said[category.value, chosen.receiver_email],
                        "detail": {"source": source.value, "receiver": chosen.receiver_email, "routing": chosen.note}})
         # a new item's card key is new (version 1, no Slack user yet): nothing to look up first
         cards.append({"idempotency_key": f"card:{item_id}:1:{chosen.receiver_email}",
