@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import audit, messages, outbox, texts
 from bot.context import Context
-from bot.flows.decide import Outcome, check, refresh_card
-from bot.models import Customer, Item, Person, Question, QuestionMessage
+from bot.flows.decide import Outcome, held
+from bot.flows.notify import refresh_card
+from bot.models import Item, Person, Question, QuestionMessage
 
 
 def say(macro: str, **values: Any) -> str:
@@ -20,22 +21,22 @@ def say(macro: str, **values: Any) -> str:
 
 
 def ask(session: Session, ctx: Context, item_id: int, user_id: str, *, question: str | None) -> Outcome:
-    item = session.get(Item, item_id)
-    if refusal := check(item, user_id, item_id):
-        return refusal
+    item = held(session, item_id, user_id)
+    if isinstance(item, Outcome):
+        return item
     question = (question or "").strip()
     if len(question) < 3:
         return Outcome(False, errors={"question": say("question_empty")})
     now = ctx.clock.now()
-    q = Question(item_id=item.id, asked_by=user_id, text=question, asked_at=now,
+    q = Question(item_id=item_id, asked_by=user_id, text=question, asked_at=now,
                  business_builder_user_id=item.business_builder_user_id)
     session.add(q)
     session.flush()
-    session.add(QuestionMessage(question_id=q.id, author=user_id, text=question, at=now))
+    session.add(QuestionMessage(question_id=_id(q), author=user_id, text=question, at=now))
     item.version += 1
     session.add(item)
     session.flush()
-    customer = session.get(Customer, item.customer_id)
+    customer = item.customer
     summary = (item.description or "")[:300]
     bb_email = item.business_builder_email
     fallbacks = [e for e in [item.sender_email] if e and e != bb_email]
@@ -48,11 +49,11 @@ def ask(session: Session, ctx: Context, item_id: int, user_id: str, *, question:
         key=f"question:{q.id}", now=now, item_id=item.id,
         channel_key=item.business_builder_user_id or bb_email or item.sender_email,
     )
-    bb = texts.user(item.business_builder_user_id, bb_email or "the sender")
+    bb = say("business_builder", user_id=item.business_builder_user_id, email=bb_email)
     outbox.enqueue(session, messages.Thread(text=say("asked_in_card_thread", asker=user_id, question=question, bb=bb)),
                    key=f"question-card:{q.id}", now=now, item_id=item.id,
                    channel_key=item.card_channel or f"item:{item.id}")
-    audit.record(session, item.id, actor=user_id, kind="asked", at=now, text=question, question_id=q.id)
+    audit.record(session, item_id, actor=user_id, kind="asked", at=now, text=question, question_id=q.id)
     refresh_card(session, item, now)
     return Outcome(True, item_id=item.id)
 
@@ -71,20 +72,22 @@ def relay(session: Session, ctx: Context, *, event_id: str | None, user_id: str,
     q = session.exec(select(Question).where(Question.bb_channel == channel, Question.bb_ts == thread_ts)).first()
     if q is not None:
         item = session.get(Item, q.item_id)
+        if item is None:  # a question belongs to an item (foreign key)
+            raise LookupError(f"question {q.id} is about item {q.item_id}, which does not exist")
         if not _was_asked(session, q, item, user_id):
             # someone else in that conversation: not an answer; only they are told so
             outbox.enqueue(session, messages.Ephemeral(channel=channel, user=user_id,
                                                        text=say("not_the_one_asked", item_id=item.id)),
                            key=f"relay-refused:{channel}:{ts}", now=now, channel_key=user_id)
             return False
-        session.add(QuestionMessage(question_id=q.id, author=user_id, text=text, at=now, slack_ts=ts))
+        session.add(QuestionMessage(question_id=_id(q), author=user_id, text=text, at=now, slack_ts=ts))
         first_answer = q.open
-        session.execute(sa.update(Question).where(Question.id == q.id)
+        session.execute(sa.update(Question).where(col(Question.id) == q.id)
                         .values(open=False, answered_at=q.answered_at or now))
         outbox.enqueue(session, messages.Thread(text=say("relay_from_business_builder", author=user_id, text=text)),
                        key=f"relay:{channel}:{ts}", now=now, item_id=item.id,
                        channel_key=item.card_channel or f"item:{item.id}")
-        audit.record(session, item.id, actor=user_id, kind="answered", at=now, text=text, question_id=q.id)
+        audit.record(session, q.item_id, actor=user_id, kind="answered", at=now, text=text, question_id=q.id)
         if first_answer:
             item.version += 1
             session.add(item)
@@ -95,14 +98,14 @@ def relay(session: Session, ctx: Context, *, event_id: str | None, user_id: str,
     item = session.exec(select(Item).where(Item.card_channel == channel, Item.card_ts == thread_ts)).first()
     if item is None:
         return False
-    q = session.exec(select(Question).where(Question.item_id == item.id).order_by(Question.id.desc())).first()
+    q = session.exec(select(Question).where(Question.item_id == item.id).order_by(col(Question.id).desc())).first()
     if q is None or user_id not in (item.receiver_user_id, item.owner_user_id, q.asked_by):
         return False
-    session.add(QuestionMessage(question_id=q.id, author=user_id, text=text, at=now, slack_ts=ts))
+    session.add(QuestionMessage(question_id=_id(q), author=user_id, text=text, at=now, slack_ts=ts))
     outbox.enqueue(session, messages.Thread(question_id=q.id, text=say("relay_from_receiver", author=user_id, text=text)),
                    key=f"relay:{channel}:{ts}", now=now, item_id=item.id,
                    channel_key=q.bb_channel or f"question:{q.id}")
-    audit.record(session, item.id, actor=user_id, kind="relayed", at=now, text=text, question_id=q.id)
+    audit.record(session, q.item_id, actor=user_id, kind="relayed", at=now, text=text, question_id=q.id)
     return True
 
 
@@ -114,3 +117,10 @@ def _was_asked(session: Session, q: Question, item: Item, user_id: str) -> bool:
     person = session.exec(select(Person).where(Person.slack_user_id == user_id)).first()
     emails = {(e or "").strip().lower() for e in (item.business_builder_email, item.sender_email)} - {""}
     return person is not None and person.email.lower() in emails
+
+
+def _id(q: Question) -> int:
+    """A stored question's id (it has one once flushed or loaded)."""
+    if q.id is None:
+        raise ValueError("the question is not stored yet")
+    return q.id

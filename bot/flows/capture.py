@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from bot import messages, outbox, texts
 from bot.context import Context
+from bot.flows.changes import plain
 from bot.flows.deliver import hand_over
 from bot.ids import Source
 from bot.intake.schema import ItemIn
@@ -38,9 +39,9 @@ def to_item(values: dict[str, Any]) -> tuple[ItemIn | None, dict[str, str]]:
         errors: dict[str, str] = {}
         for e in exc.errors():
             field = str(e["loc"][0]) if e.get("loc") else "customer"
-            message = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+            message = str(e.get("msg", plain("plain.j2", "invalid"))).removeprefix("Value error, ")
             if e.get("type") == "missing":
-                message = "Please fill this in."
+                message = plain("plain.j2", "fill_this_in")
             errors.setdefault(field if field in values or field == "customer" else "customer", message)
         return None, errors
 

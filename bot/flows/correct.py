@@ -20,6 +20,7 @@ from sqlmodel import Session
 from bot import audit, messages, outbox, texts
 from bot.context import Context
 from bot.customers import find
+from bot.flows.changes import plain
 from bot.intake.schema import ItemIn
 from bot.models import Item
 
@@ -29,20 +30,19 @@ APPLIED: dict[str, str] = {
     "contact_email": "contact_email", "contact_phone": "contact_phone", "contact_title": "contact_title",
     "event": "event_name",
 }
-WORDS = {"description": "notes", "customer_request": "customer request", "contact_name": "contact name",
-         "contact_email": "contact e-mail", "contact_phone": "contact phone", "contact_title": "contact title",
-         "event": "event", "checklist": "checklist"}
 
 
 class CorrectionRefused(Exception):
     """The re-sent item differs in fields that decide who receives or may see it."""
 
     def __init__(self, external_id: str, fields: list[str]) -> None:
-        super().__init__(f"item {external_id!r} was already handed over; a re-send can't change "
-                         f"{', '.join(fields)}: they decide who receives and who may see the item. Hand it over "
-                         f"as a new item (another external_id) and let the receiver discard this one, or send "
-                         f"it again unchanged in those fields")
+        super().__init__(plain("plain.j2", "correction_refused", external_id=repr(external_id), fields=fields))
         self.fields = fields
+
+
+def _words(fields: list[str]) -> list[str]:
+    """How the fields are called in the audit trail and the card's thread: "contact e-mail", …"""
+    return [plain("plain.j2", "field_word", field=f) for f in fields]
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -102,14 +102,14 @@ def apply(session: Session, ctx: Context, item: Item, item_in: ItemIn, *, actor:
     session.flush()
     assert item.id is not None
     event = audit.record(session, item.id, actor=actor, kind="corrected", at=now,
-                         text="corrected by the sender: " + ", ".join(WORDS[f] for f in changed),
+                         text=plain("plain.j2", "corrected", fields=_words(changed)),
                          fields=changed, before=before)
     session.flush()
     outbox.enqueue(session, messages.CardRefresh(item_id=item.id), key=f"refresh:{item.id}:corrected:{event.id}",
                    now=now, item_id=item.id, channel_key=item.card_channel or f"item:{item.id}")
     if item.card_ts:  # the card is out: its holder reads what changed in its thread
         message = messages.Thread(text=texts.say("intake.j2", "corrected", item_id=item.id,
-                                                 fields=[WORDS[f] for f in changed]))
+                                                 fields=_words(changed)))
         outbox.enqueue(session, message, key=f"corrected:{item.id}:{event.id}", now=now,
                        item_id=item.id, channel_key=item.card_channel)
     return changed

@@ -15,9 +15,11 @@ from bot.checklist import assess
 from bot.config import Config
 from bot.context import Context
 from bot.customers import find_or_create
+from bot.flows.changes import plain
+from bot.flows.notify import notify_sender
 from bot.ids import Category, ItemStatus, Source
 from bot.intake.schema import ItemIn
-from bot.models import Customer, Item, ItemEvent, Outbox
+from bot.models import Item, ItemEvent, Outbox
 from bot.routing import Facts, Route, route
 from bot.scheduling import company_schedule
 from bot.working_time import Schedule
@@ -47,7 +49,7 @@ def route_item(session: Session, config: Config, item: Item, *, category: Catego
                avoid: set[str] | None = None) -> Route:
     """Where an existing item goes by the rules (recategorized, reopened, or moved on by the
     scheduler): the customer's account owner as an admin set it, else the one the item named."""
-    customer = session.get(Customer, item.customer_id)
+    customer = item.customer
     facts = Facts(category=category or Category(item.category), region=item.region,
                   product_area=item.product_area,
                   account_owner_email=(customer.account_owner_email if customer else None) or item.account_owner_email,
@@ -110,8 +112,9 @@ def hand_over(session: Session, ctx: Context, item_in: ItemIn, *, source: Source
                                schedule=receiver_schedule(session, config, chosen.receiver_email)))
     session.add(item)
     session.flush()
+    assert item.id is not None  # flushed
     audit.record(session, item.id, actor=actor, kind="handed_over", at=now,
-                 text=f"handed over as {category.value} to {chosen.receiver_email}",
+                 text=plain("plain.j2", "handed_over", category=category.value, receiver=chosen.receiver_email),
                  source=source.value, receiver=chosen.receiver_email, routing=chosen.note)
     queue_card(session, item, now=now)
     return Delivery(item, created=True, route=chosen)
@@ -176,10 +179,14 @@ def hand_over_many(session: Session, ctx: Context, entries: list[tuple[ItemIn, s
     ids = _insert_returning_ids(session, Item, rows)
     events: list[dict[str, Any]] = []
     cards: list[dict[str, Any]] = []
+    said: dict[tuple[str, str], str] = {}  # the audit text, rendered once per category and receiver
     for (_, external_key, _, category, chosen), item_id in zip(planned, ids, strict=True):
         known[external_key] = Handed(item_id, str(category), chosen.receiver_email, chosen.note, True)
+        if (category.value, chosen.receiver_email) not in said:
+            said[category.value, chosen.receiver_email] = plain("plain.j2", "handed_over", category=category.value,
+                                                                receiver=chosen.receiver_email)
         events.append({"item_id": item_id, "actor": actor, "kind": "handed_over", "at": now,
-                       "text": f"handed over as {category.value} to {chosen.receiver_email}",
+                       "text": said[category.value, chosen.receiver_email],
                        "detail": {"source": source.value, "receiver": chosen.receiver_email, "routing": chosen.note}})
         # a new item's card key is new (version 1, no Slack user yet): nothing to look up first
         cards.append({"idempotency_key": f"card:{item_id}:1:{chosen.receiver_email}",
@@ -220,26 +227,14 @@ def reroute_to_fallback(session: Session, ctx: Context, item_id: int, *, unreach
     item.receiver_email = fallback
     item.receiver_user_id = None
     item.team_key = None
-    item.routing_note = f"fallback: {unreachable} could not be reached in Slack ({reason})"
+    item.routing_note = plain("plain.j2", "fallback_note", unreachable=unreachable, reason=reason)
     item.version += 1
     session.add(item)
-    audit.record(session, item.id, actor="system", kind="rerouted", at=now,
-                 text=f"{unreachable}: {reason}; offered to the fallback receiver {fallback}",
+    audit.record(session, item_id, actor="system", kind="rerouted", at=now,
+                 text=plain("plain.j2", "rerouted", unreachable=unreachable, reason=reason, fallback=fallback),
                  unreachable=unreachable, reason=reason, receiver=fallback)
     queue_card(session, item, now=now)
     notify_sender(session, item, key=f"unreachable:{item.id}:{item.version}", now=now,
                   text=texts.say("notices.j2", "unreachable", item_id=item.id, email=unreachable,
                                  reason=reason, fallback=fallback))
     return True
-
-
-def notify_sender(session: Session, item: Item, *, key: str, now: datetime, text: str) -> None:
-    """Tell whoever handed the item over (the feedback senders never had). Falls back to the
-    Business Builder when the sender is unknown."""
-    to_user = item.sender_user_id
-    to_email = item.sender_email or item.business_builder_email
-    if not (to_user or to_email):
-        return
-    message = messages.Direct(to_user=to_user, to_email=to_email, text=text,
-                              fallbacks=[e for e in [item.business_builder_email] if e])
-    outbox.enqueue(session, message, key=key, now=now, item_id=item.id, channel_key=to_user or to_email)

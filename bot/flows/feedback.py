@@ -21,7 +21,8 @@ from sqlmodel import Session, col, select
 from bot import audit, customers, messages, outbox, texts
 from bot.context import Context
 from bot.db import insert_once, run_in_transaction
-from bot.flows.decide import Outcome, tell_business_builder, tell_sender
+from bot.flows.decide import Outcome
+from bot.flows.notify import tell_business_builder, tell_sender
 from bot.flows.nudge import schedule_for
 from bot.ids import ItemStatus
 from bot.ids import Outcome as Result

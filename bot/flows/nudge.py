@@ -356,7 +356,7 @@ def _open_questions(session: Session, ctx: Context, now: datetime, done: Run) ->
                                    .values(sender_told_at=now)).rowcount == 1
             if not claimed or item is None:
                 continue
-            from bot.flows.decide import tell_sender
+            from bot.flows.notify import tell_sender
             customer = item.customer
             tell_sender(session, item, now, key=f"unanswered:{q.id}", working_time=True,
                         text=say("unanswered_to_sender", item_id=item.id, customer=customer.name if customer else "",
