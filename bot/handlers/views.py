@@ -13,7 +13,6 @@ from sqlmodel import Session
 
 from bot import texts
 from bot.context import Context
-from bot.db import run_in_transaction
 from bot.flows import ask, decide, feedback
 from bot.flows.capture import capture
 from bot.flows.decide import Outcome
@@ -23,15 +22,12 @@ from bot.ids import CallbackId, Category, ItemRef
 from bot.slack import decision_modals, modals, people
 
 
-def new_item_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
-    ctx = ctx_of(context)
-    user = body["user"]["id"]
-    result = run_in_transaction(ctx.engine, lambda s: capture(s, ctx, modals.values(view), user_id=user,
-                                                              view_id=view["id"]))
+@acting
+def new_item_submitted(session: Session, act: Act[None]) -> Reply | None:
+    result = capture(session, act.ctx, modals.values(act.view), user_id=act.user, view_id=act.view["id"])
     if result.errors:
-        ack(response_action="errors", errors=result.errors)
-        return
-    ack()
+        return Reply(ack={"response_action": "errors", "errors": result.errors})
+    return None
 
 
 Flow = Callable[[Session, Context, int, str, dict[str, Any], dict[str, Any]], Outcome]
