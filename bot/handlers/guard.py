@@ -36,6 +36,7 @@ from bot.handlers.payloads import Malformed
 
 MAX_DEPTH = 40
 
+
 class Rejected(Exception):
     """The request goes no further: ``status`` and ``reason`` are the answer."""
 
