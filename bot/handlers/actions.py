@@ -38,6 +38,7 @@ def _answer(session: Session, act: Act[Any], outcome: Outcome) -> None:
 
 
 def one_click(flow: Callable[[Session, Context, int, str], Outcome]) -> Callable[..., None]:
+    """A button that decides at once (Accept, Close, Reopen); a refusal is told to the person."""
     def click(session: Session, act: Act[ItemRef]) -> None:
         _answer(session, act, flow(session, act.ctx, act.ref.item, act.user))
     return acting(click)
