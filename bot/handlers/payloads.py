@@ -169,7 +169,7 @@ class Entry(Shape):
 
 
 class State(Shape):
-    values: dict[Name, dict[str, Entry]] | None = None  # block id → action id → the value
+    values: dict[Name, dict[str, Entry]] = Field(default_factory=dict)  # block id → action id → the value
 
 
 class View(ViewIds):
