@@ -1,5 +1,6 @@
-"""Thin Slack listeners, grouped by kind. Each module has ``register(app)``; a listener parses the
-payload, calls a flow inside its own database transaction, and acks."""
+"""Thin Slack listeners, grouped by kind. Each module has ``register(app)``, where a listener that
+reads a reference is registered with the middleware that checks it (refs.py); a listener calls a
+flow inside its own database transaction and acks (common.py, ``acting``)."""
 
 from __future__ import annotations
 

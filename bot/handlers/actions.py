@@ -12,71 +12,45 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
-from slack_sdk import WebClient
+from slack_bolt import App
 from sqlmodel import Session
 
 from bot import customers, texts
 from bot.context import Context
-from bot.db import run_in_transaction
 from bot.flows import decide, digest, feedback, nudge, review
 from bot.flows.decide import Outcome
-from bot.handlers.common import ctx_of, tell
+from bot.handlers.common import Act, Reply, acting, tell
+from bot.handlers.refs import ITEM_BLOCK, ITEM_VALUE, NOTES_VALUE, REVIEW_VALUE, SNOOZE_OPTION
 from bot.ids import ActionId, Category, ItemRef, NotesRef, ReviewRef, SnoozeRef, Verdict
-from bot.models import Customer, Item
-from bot.slack import decision_modals, notes, people
+from bot.models import Item
+from bot.slack import decision_modals, notes
 from bot.slack import feedback as feedback_blocks
 from bot.visibility import Viewer
 
 CHECKLIST_ACTION = re.compile(rf"^{ActionId.CHECKLIST.value}:\d+$")
 
 
-def _where(body: dict[str, Any]) -> tuple[str, str | None]:
-    user = body["user"]["id"]
-    channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
-    return user, channel
-
-
-def _answer(session: Session, ctx: Context, outcome: Outcome, body: dict[str, Any], action: dict[str, Any]) -> None:
+def _answer(session: Session, act: Act[Any], outcome: Outcome) -> None:
+    """A refusal (someone else decided, the item is gone) is told to the person who clicked."""
     if not outcome.ok and outcome.message:
-        user, channel = _where(body)
-        tell(session, ctx, channel=channel, user=user, text=outcome.message,
-             key=f"refusal:{user}:{action.get('action_ts') or body.get('trigger_id')}")
+        tell(session, act.ctx, channel=act.channel, user=act.user, text=outcome.message,
+             key=f"refusal:{act.user}:{act.stamp}")
 
 
-def one_click(flow: Callable[..., Outcome]) -> Callable[..., None]:
-    def listener(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
-        ctx = ctx_of(context)
-        ref = ItemRef.parse(action.get("value"))
-        if ref is None:
-            ack()
-            return
-        user, _ = _where(body)
-
-        def work(session: Session) -> None:
-            outcome = flow(session, ctx, ref.item, user)
-            _answer(session, ctx, outcome, body, action)
-        run_in_transaction(ctx.engine, work)
-        ack()
-    return listener
+def one_click(flow: Callable[[Session, Context, int, str], Outcome]) -> Callable[..., None]:
+    """A button that decides at once (Accept, Close, Reopen); a refusal is told to the person."""
+    def click(session: Session, act: Act[ItemRef]) -> None:
+        _answer(session, act, flow(session, act.ctx, act.ref.item, act.user))
+    return acting(click)
 
 
-def checklist_ticked(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
-    ctx = ctx_of(context)
-    ref = ItemRef.parse((action.get("block_id") or "").partition("|")[2])
-    if ref is None:
-        ack()
-        return
-    user, _ = _where(body)
+@acting
+def checklist_ticked(session: Session, act: Act[ItemRef]) -> None:
     # The keys of this checkbox group come from the card itself, so unticking works too.
-    shown = _options_of(body, action)
-    selected = [o["value"] for o in action.get("selected_options") or []]
-
-    def work(session: Session) -> None:
-        outcome = decide.tick_checklist(session, ctx, ref.item, user, shown=shown, selected=selected)
-        _answer(session, ctx, outcome, body, action)
-    run_in_transaction(ctx.engine, work)
-    ack()
+    shown = _options_of(act.body, act.action)
+    selected = [o["value"] for o in act.action.get("selected_options") or []]
+    _answer(session, act, decide.tick_checklist(session, act.ctx, act.ref.item, act.user, shown=shown,
+                                                selected=selected))
 
 
 def _options_of(body: dict[str, Any], action: dict[str, Any]) -> list[str]:
@@ -91,38 +65,29 @@ def _options_of(body: dict[str, Any], action: dict[str, Any]) -> list[str]:
 
 ModalBuilder = Callable[[Context, Session, Item, ItemRef], dict[str, Any]]
 # what a button that opens a modal prepares: the view, or the refusal the person is told instead
-Prepare = Callable[[Context, Session, ItemRef, str], "dict[str, Any] | Outcome"]
+Prepare = Callable[[Session, Act[ItemRef]], "dict[str, Any] | Outcome"]
 
 
 def opens_modal(prepare: Prepare) -> Callable[..., None]:
     """A button whose modal opens at once (the trigger expires in 3 s), or a refusal if it may not."""
-    def listener(ack: Ack, body: dict, action: dict, client: WebClient, context: BoltContext) -> None:
-        ctx = ctx_of(context)
-        ref = ItemRef.parse(action.get("value"))
-        if ref is None:
-            ack()
-            return
-        user, _ = _where(body)
-
-        def work(session: Session) -> dict[str, Any] | None:
-            view = prepare(ctx, session, ref, user)
-            if isinstance(view, Outcome):
-                _answer(session, ctx, view, body, action)
-                return None
-            return view
-        view = run_in_transaction(ctx.engine, work)
-        if view is not None:
-            client.views_open(trigger_id=body["trigger_id"], view=view)
-        ack()
-    return listener
+    def click(session: Session, act: Act[ItemRef]) -> Reply | None:
+        view = prepare(session, act)
+        if isinstance(view, Outcome):
+            _answer(session, act, view)
+            return None
+        return Reply(then=lambda client: client.views_open(trigger_id=act.body["trigger_id"], view=view))
+    return acting(click)
 
 
 def item_modal(build: ModalBuilder, *, states: tuple[decide.ItemStatus, ...] = decide.ACTIVE) -> Prepare:
     """A decision modal: only the item's holder, only while the item is in one of ``states``."""
-    def prepare(ctx: Context, session: Session, ref: ItemRef, user: str) -> dict[str, Any] | Outcome:
-        item = session.get(Item, ref.item)
-        refusal = decide.check(item, user, ref.item, states=states)
-        return refusal or build(ctx, session, item, ItemRef(item=item.id))
+    def prepare(session: Session, act: Act[ItemRef]) -> dict[str, Any] | Outcome:
+        item = session.get(Item, act.ref.item)
+        refusal = decide.check(item, act.user, act.ref.item, states=states)
+        if refusal is not None:
+            return refusal
+        assert item is not None  # check() refuses an item that is gone
+        return build(act.ctx, session, item, ItemRef(item=act.ref.item))
     return prepare
 
 
@@ -144,29 +109,23 @@ OWNER_MODALS: dict[ActionId, ModalBuilder] = {
 }
 
 
-def snoozed(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
+@acting
+def snoozed(session: Session, act: Act[SnoozeRef]) -> None:
     """"Remind me tomorrow / next week" from a reminder's menu."""
-    ctx = ctx_of(context)
-    ref = SnoozeRef.parse((action.get("selected_option") or {}).get("value"))
-    if ref is None:
-        ack()
-        return
-    user, channel = _where(body)
-
-    def work(session: Session) -> None:
-        _, message = nudge.snooze(session, ctx, ref.item, user, days=ref.days)
-        tell(session, ctx, channel=channel, user=user, text=message,
-             key=f"snooze:{user}:{ref.item}:{action.get('action_ts') or body.get('trigger_id')}")
-    run_in_transaction(ctx.engine, work)
-    ack()
+    ref = act.ref
+    _, message = nudge.snooze(session, act.ctx, ref.item, act.user, days=ref.days)
+    tell(session, act.ctx, channel=act.channel, user=act.user, text=message,
+         key=f"snooze:{act.user}:{ref.item}:{act.stamp}")
 
 
-def feedback_form(ctx: Context, session: Session, ref: ItemRef, user: str) -> dict[str, Any] | Outcome:
+def feedback_form(session: Session, act: Act[ItemRef]) -> dict[str, Any] | Outcome:
     """"Give feedback" on a feedback request: the form, for the owner only."""
-    _, refusal = feedback.may_answer(session, ref.item, user)
+    _, refusal = feedback.may_answer(session, act.ref.item, act.user)
     if refusal:
         return Outcome(False, refusal)
-    return feedback_blocks.form(ref.item, customers.name_of(session, session.get(Item, ref.item), unknown=""))
+    item = session.get(Item, act.ref.item)
+    assert item is not None  # may_answer() refuses an item that is gone
+    return feedback_blocks.form(act.ref.item, customers.name_of(session, item, unknown=""))
 
 
 def _notes_or_refusal(ctx: Context, session: Session, item_id: int, user: str, page: int) -> dict[str, Any] | Outcome:
@@ -174,93 +133,72 @@ def _notes_or_refusal(ctx: Context, session: Session, item_id: int, user: str, p
     item = session.get(Item, item_id)
     if item is None:
         return Outcome(False, texts.say("card.j2", "notes_gone", item_id=item_id))
-    customer = session.get(Customer, item.customer_id)
+    customer = item.customer
     if not Viewer.resolve(session, ctx.config, user_id=user).sees(item, customer):
         return Outcome(False, texts.say("card.j2", "notes_withheld", item_id=item_id))
     return notes.modal(item_id, customer.name if customer else "", item.description or "", page)
 
 
-def full_notes(ctx: Context, session: Session, ref: ItemRef, user: str) -> dict[str, Any] | Outcome:
+def full_notes(session: Session, act: Act[ItemRef]) -> dict[str, Any] | Outcome:
     """The card's "Show full notes": the whole description, paged when long."""
-    return _notes_or_refusal(ctx, session, ref.item, user, 0)
+    return _notes_or_refusal(act.ctx, session, act.ref.item, act.user, 0)
 
 
-def notes_page(ack: Ack, body: dict, action: dict, client: WebClient, context: BoltContext) -> None:
+@acting
+def notes_page(session: Session, act: Act[NotesRef]) -> Reply | None:
     """"Next page" / "Previous page" inside the full-notes modal: the same modal, another page."""
-    ctx = ctx_of(context)
-    ref = NotesRef.parse(action.get("value"))
-    view = body.get("view") if (body.get("container") or {}).get("type") == "view" else None
-    in_modal = isinstance(view, dict) and bool(view.get("id"))
-    if ref is None or not (in_modal or body.get("trigger_id")):
-        ack()
-        return
-    user, _ = _where(body)
-
-    def work(session: Session) -> dict[str, Any] | None:
-        shown = _notes_or_refusal(ctx, session, ref.item, user, ref.p)
-        if isinstance(shown, Outcome):
-            _answer(session, ctx, shown, body, action)
-            return None
-        return shown
-    shown = run_in_transaction(ctx.engine, work)
-    if shown is not None and in_modal:
-        client.views_update(view_id=view["id"], hash=view.get("hash"), view=shown)
-    elif shown is not None:  # a page button outside its modal (an old or forged payload): open the modal there
-        client.views_open(trigger_id=body["trigger_id"], view=shown)
-    ack()
+    view = act.view if (act.body.get("container") or {}).get("type") == "view" else {}
+    in_modal = bool(view.get("id"))
+    if not (in_modal or act.body.get("trigger_id")):
+        return None
+    shown = _notes_or_refusal(act.ctx, session, act.ref.item, act.user, act.ref.p)
+    if isinstance(shown, Outcome):
+        _answer(session, act, shown)
+        return None
+    if in_modal:
+        return Reply(then=lambda client: client.views_update(view_id=view["id"], hash=view.get("hash"), view=shown))
+    # a page button outside its modal (an old or forged payload): open the modal there
+    return Reply(then=lambda client: client.views_open(trigger_id=act.body["trigger_id"], view=shown))
 
 
 def digest_switch(enabled: bool) -> Callable[..., None]:
     """The digest's "Switch off my weekly digest" button (and its way back)."""
-    def listener(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
-        ctx = ctx_of(context)
-        user, channel = _where(body)
-
-        def work(session: Session) -> None:
-            digest.set_enabled(session, email=None, user_id=user, enabled=enabled)
-            tell(session, ctx, channel=channel, user=user, key=f"digest:{user}:{action.get('action_ts')}",
-                 text=texts.say("digest.j2", "switched_on" if enabled else "switched_off"))
-        run_in_transaction(ctx.engine, work)
-        ack()
-    return listener
+    def switch(session: Session, act: Act[None]) -> None:
+        digest.set_enabled(session, email=None, user_id=act.user, enabled=enabled)
+        tell(session, act.ctx, channel=act.channel, user=act.user, key=f"digest:{act.user}:{act.action.get('action_ts')}",
+             text=texts.say("digest.j2", "switched_on" if enabled else "switched_off"))
+    return acting(switch)
 
 
 def review_marked(verdict: Verdict) -> Callable[..., None]:
     """A reviewer marks a sampled discard "good grounds" or "reopen" in the review channel."""
-    def listener(ack: Ack, body: dict, action: dict, client: WebClient, context: BoltContext) -> None:
-        ctx = ctx_of(context)
-        ref = ReviewRef.parse(action.get("value"))
-        if ref is None:
-            ack()
-            return
-        user, channel = _where(body)
-        email = people.email_of(ctx, client, user)  # cached in the person table after the first time
-
-        def work(session: Session) -> None:
-            outcome = review.mark(session, ctx, ref.entry, user, email=email, verdict=verdict)
-            _answer(session, ctx, outcome, body, action)
-            if outcome.ok and outcome.message:
-                tell(session, ctx, channel=channel, user=user, text=outcome.message,
-                     key=f"review:{user}:{action.get('action_ts')}")
-        run_in_transaction(ctx.engine, work)
-        ack()
-    return listener
+    def mark(session: Session, act: Act[ReviewRef]) -> None:
+        outcome = review.mark(session, act.ctx, act.ref.entry, act.user, email=act.email, verdict=verdict)
+        _answer(session, act, outcome)
+        if outcome.ok and outcome.message:
+            tell(session, act.ctx, channel=act.channel, user=act.user, text=outcome.message,
+                 key=f"review:{act.user}:{act.action.get('action_ts')}")
+    # the reviewer's e-mail: cached in the person table after the first time
+    return acting(mark, email=True)
 
 
 def register(app: App) -> None:
-    app.action(ActionId.SNOOZE)(snoozed)
-    app.action(ActionId.REVIEW_GOOD_GROUNDS)(review_marked(Verdict.GOOD_GROUNDS))
-    app.action(ActionId.REVIEW_REOPEN)(review_marked(Verdict.REOPEN))
-    app.action(ActionId.FEEDBACK)(opens_modal(feedback_form))
+    """Each button with the middleware that reads and checks its reference (bot/handlers/refs.py)."""
+    app.action(ActionId.SNOOZE, middleware=[SNOOZE_OPTION])(snoozed)
+    app.action(ActionId.REVIEW_GOOD_GROUNDS, middleware=[REVIEW_VALUE])(review_marked(Verdict.GOOD_GROUNDS))
+    app.action(ActionId.REVIEW_REOPEN, middleware=[REVIEW_VALUE])(review_marked(Verdict.REOPEN))
+    app.action(ActionId.FEEDBACK, middleware=[ITEM_VALUE])(opens_modal(feedback_form))
     app.action(ActionId.DIGEST_OFF)(digest_switch(False))
     app.action(ActionId.DIGEST_ON)(digest_switch(True))
-    app.action(ActionId.SHOW_NOTES)(opens_modal(full_notes))
-    app.action(ActionId.NOTES_PAGE)(notes_page)
-    app.action(ActionId.ACCEPT)(one_click(decide.accept))
-    app.action(ActionId.CLOSE)(one_click(decide.close))
-    app.action(ActionId.REOPEN)(one_click(lambda s, ctx, item_id, user: decide.reopen(s, ctx, item_id, user)))
-    app.action(CHECKLIST_ACTION)(checklist_ticked)
+    app.action(ActionId.SHOW_NOTES, middleware=[ITEM_VALUE])(opens_modal(full_notes))
+    app.action(ActionId.NOTES_PAGE, middleware=[NOTES_VALUE])(notes_page)
+    app.action(ActionId.ACCEPT, middleware=[ITEM_VALUE])(one_click(decide.accept))
+    app.action(ActionId.CLOSE, middleware=[ITEM_VALUE])(one_click(decide.close))
+    app.action(ActionId.REOPEN, middleware=[ITEM_VALUE])(
+        one_click(lambda s, ctx, item_id, user: decide.reopen(s, ctx, item_id, user)))
+    app.action(CHECKLIST_ACTION, middleware=[ITEM_BLOCK])(checklist_ticked)
     for action_id, build in MODALS.items():
-        app.action(action_id)(opens_modal(item_modal(build)))
+        app.action(action_id, middleware=[ITEM_VALUE])(opens_modal(item_modal(build)))
     for action_id, build in OWNER_MODALS.items():
-        app.action(action_id)(opens_modal(item_modal(build, states=(decide.ItemStatus.ACCEPTED,))))
+        app.action(action_id, middleware=[ITEM_VALUE])(
+            opens_modal(item_modal(build, states=(decide.ItemStatus.ACCEPTED,))))

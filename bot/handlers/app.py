@@ -26,14 +26,15 @@ def create_bolt_app(ctx: Context, *, client: WebClient | None = None, verify_tok
 
     @app.middleware
     def provide_context(context: BoltContext, next) -> None:
-        # Only hands the listeners our context; the database session is opened inside each
-        # listener (Bolt middleware's next() does not wrap the listener).
+        # Only hands the listeners our context; the database session is opened by each listener
+        # (bot/handlers/common.py, acting): Bolt middleware's next() does not wrap the listener.
         context["handover"] = ctx
         next()
 
-    # a button value or form that points at no item gets a clear answer before any listener runs;
+    # each request's log scope; a button value or form that points at no item is answered by the
+    # middleware its listener is registered with (bot/handlers/refs.py), before the listener runs;
     # what no listener handles (an old button, another command) is answered last
-    app.middleware(guard.stale_refs)
+    app.middleware(guard.log_scope)
     register_all(app)
     guard.register_fallbacks(app)
     # the database is locked or restarting: the person hears "busy, try again" (bot/handlers/busy.py)

@@ -44,7 +44,7 @@ def answer(error: Exception, body: dict[str, Any], client: WebClient) -> BoltRes
         reason = error.response.get("error")
         level = logging.WARNING if "trigger" in str(reason) else logging.ERROR  # a stale click vs our trouble
         log.log(level, "Slack refused a call for %s: %s", user, reason)
-        text = texts.say("busy.j2", "slack_refused")
+        text: str = texts.say("busy.j2", "slack_refused")
         if kind == "event_callback":
             return BoltResponse(status=200, body="")
     elif unavailable(error):

@@ -17,6 +17,7 @@ from bot.db import run_in_transaction
 from bot.flows import lookup
 from bot.flows.lookup import Via
 from bot.handlers.common import ctx_of
+from bot.handlers.refs import LOOKUP_VALUE
 from bot.ids import ActionId, CallbackId, LookupRef
 from bot.slack import blocks as b
 from bot.slack import lookup as pages
@@ -87,13 +88,11 @@ def sent_subcommand(ack: Ack, command: dict, context: BoltContext, rest: str) ->
 SUBCOMMANDS = {"customer": customer_subcommand, "mine": mine_subcommand, "sent": sent_subcommand}
 
 
-def clicked(ack: Ack, body: dict, action: dict, client: WebClient, context: BoltContext, respond: Respond) -> None:
+def clicked(ack: Ack, body: dict[str, Any], ref: LookupRef, client: WebClient, context: BoltContext,
+            respond: Respond) -> None:
     """A customer chosen in the picker, or More: answer in place (the ephemeral message through its
-    response_url, or the modal through views.update)."""
+    response_url, or the modal through views.update). ``ref`` is the look-up its middleware read."""
     ack()
-    ref = LookupRef.parse(action.get("value"))
-    if ref is None:
-        return
     ctx = ctx_of(context)
     user = body["user"]["id"]
     view: dict[str, Any] | None = body.get("view") if (body.get("container") or {}).get("type") == "view" else None
@@ -123,7 +122,7 @@ def submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
 
 
 def register(app: App) -> None:
-    app.action(ActionId.LOOKUP_PICK)(clicked)
-    app.action(ActionId.LOOKUP_MORE)(clicked)
+    app.action(ActionId.LOOKUP_PICK, middleware=[LOOKUP_VALUE])(clicked)
+    app.action(ActionId.LOOKUP_MORE, middleware=[LOOKUP_VALUE])(clicked)
     app.shortcut(CallbackId.LOOKUP_SHORTCUT)(shortcut)
     app.view(CallbackId.LOOKUP)(submitted)

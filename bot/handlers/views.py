@@ -8,28 +8,26 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot import texts
 from bot.context import Context
-from bot.db import run_in_transaction
 from bot.flows import ask, decide, feedback
 from bot.flows.capture import capture
 from bot.flows.decide import Outcome
-from bot.handlers.common import ctx_of, tell
+from bot.handlers.common import Act, Reply, acting, ctx_of, tell
+from bot.handlers.refs import ITEM_FORM
 from bot.ids import CallbackId, Category, ItemRef
 from bot.slack import decision_modals, modals, people
 
 
-def new_item_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
-    ctx = ctx_of(context)
-    user = body["user"]["id"]
-    result = run_in_transaction(ctx.engine, lambda s: capture(s, ctx, modals.values(view), user_id=user,
-                                                              view_id=view["id"]))
+@acting
+def new_item_submitted(session: Session, act: Act[None]) -> Reply | None:
+    result = capture(session, act.ctx, modals.values(act.view), user_id=act.user, view_id=act.view["id"])
     if result.errors:
-        ack(response_action="errors", errors=result.errors)
-        return
-    ack()
+        return Reply(ack={"response_action": "errors", "errors": result.errors})
+    return None
 
 
 Flow = Callable[[Session, Context, int, str, dict[str, Any], dict[str, Any]], Outcome]
@@ -37,32 +35,23 @@ Flow = Callable[[Session, Context, int, str, dict[str, Any], dict[str, Any]], Ou
 
 def decision(flow: Flow) -> Callable[..., None]:
     """A decision modal's submission: run the flow; errors stay in the modal."""
-    def listener(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
-        ctx = ctx_of(context)
-        ref = ItemRef.parse(view.get("private_metadata"))
-        if ref is None:
-            ack()
-            return
-        user = body["user"]["id"]
-        values = modals.values(view)
+    def submitted(session: Session, act: Act[ItemRef]) -> Reply | None:
+        values = modals.values(act.view)
         try:
-            metadata = json.loads(view.get("private_metadata") or "{}")
+            metadata = json.loads(act.view.get("private_metadata") or "{}")
         except ValueError:
             metadata = {}
-        response: dict[str, Any] = {}
-
-        def work(session: Session) -> None:
-            outcome = flow(session, ctx, ref.item, user, values, metadata)
-            if outcome.errors:
-                response.update(response_action="errors", errors=outcome.errors)
-                session.rollback()
-            elif isinstance(outcome, Suggestion):
-                response.update(response_action="update", view=outcome.view)
-            elif outcome.message:  # a refusal (someone else decided meanwhile), or a thank-you
-                tell(session, ctx, channel=None, user=user, text=outcome.message, key=f"answer:{user}:{view['id']}:{body.get('trigger_id', '')}")
-        run_in_transaction(ctx.engine, work)
-        ack(**response)
-    return listener
+        outcome = flow(session, act.ctx, act.ref.item, act.user, values, metadata)
+        if outcome.errors:
+            session.rollback()
+            return Reply(ack={"response_action": "errors", "errors": outcome.errors})
+        if isinstance(outcome, Suggestion):
+            return Reply(ack={"response_action": "update", "view": outcome.view})
+        if outcome.message:  # a refusal (someone else decided meanwhile), or a thank-you
+            tell(session, act.ctx, channel=None, user=act.user, text=outcome.message,
+                 key=f"answer:{act.user}:{act.view['id']}:{act.body.get('trigger_id', '')}")
+        return None
+    return acting(submitted)
 
 
 class Suggestion(Outcome):
@@ -74,7 +63,7 @@ class Suggestion(Outcome):
 
 
 def _recategorize(s: Session, ctx: Context, item_id: int, user: str, v: dict, _: dict) -> Outcome:
-    return decide.recategorize(s, ctx, item_id, user, category=v.get("category"), note=v.get("note"))
+    return decide.recategorize(s, ctx, item_id, user, category=v.get("category") or "", note=v.get("note"))
 
 
 def _ask(s: Session, ctx: Context, item_id: int, user: str, v: dict, _: dict) -> Outcome:
@@ -85,16 +74,20 @@ def _reassign(s: Session, ctx: Context, item_id: int, user: str, v: dict, _: dic
     return decide.reassign(s, ctx, item_id, user, to_user=v.get("to"), note=v.get("note"))
 
 
-def reassign_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+def reassign_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
+                       client: WebClient) -> None:
     """The reassign modal: the person picked must be someone who can receive the item — not this
     app, another bot, a deactivated account or an id Slack does not know (errors stay in the modal)."""
     to_user = modals.values(view).get("to")
-    if to_user and ItemRef.parse(view.get("private_metadata")) is not None:
+    if to_user:
         problem = people.why_not_a_receiver(ctx_of(context), to_user, bot_user_id=context.bot_user_id)
         if problem:
             ack(response_action="errors", errors={"to": texts.say("decisions.j2", problem)})
             return
-    decision(_reassign)(ack, body, view, context)
+    reassign(ack, body, context, client)
+
+
+reassign = decision(_reassign)
 
 
 def _discard(s: Session, ctx: Context, item_id: int, user: str, v: dict, metadata: dict) -> Outcome:
@@ -107,7 +100,7 @@ def _discard(s: Session, ctx: Context, item_id: int, user: str, v: dict, metadat
                               justification=v.get("justification"))
     reason_key, justification = v.get("reason"), v.get("justification")
     errors = decide.validate_discard(ctx, reason_key, justification)
-    if errors:
+    if errors or reason_key is None:  # no reason picked is an error
         return Outcome(False, errors=errors)
     reason = ctx.config.discard_reason(reason_key)
     if reason.suggests:
@@ -139,13 +132,14 @@ def closed(ack: Ack) -> None:
 
 
 def register(app: App) -> None:
+    """Each form with the middleware that reads and checks the item it names (bot/handlers/refs.py)."""
     app.view(CallbackId.NEW_ITEM)(new_item_submitted)
-    app.view(CallbackId.RECATEGORIZE)(decision(_recategorize))
-    app.view(CallbackId.ASK)(decision(_ask))
-    app.view(CallbackId.REASSIGN)(reassign_submitted)
-    app.view(CallbackId.DISCARD)(decision(_discard))
-    app.view(CallbackId.FOLLOW_UP)(decision(_follow_up))
-    app.view(CallbackId.ACCEPT_NOTE)(decision(_accept_note))
-    app.view(CallbackId.FEEDBACK)(decision(_feedback))
+    app.view(CallbackId.RECATEGORIZE, middleware=[ITEM_FORM])(decision(_recategorize))
+    app.view(CallbackId.ASK, middleware=[ITEM_FORM])(decision(_ask))
+    app.view(CallbackId.REASSIGN, middleware=[ITEM_FORM])(reassign_submitted)
+    app.view(CallbackId.DISCARD, middleware=[ITEM_FORM])(decision(_discard))
+    app.view(CallbackId.FOLLOW_UP, middleware=[ITEM_FORM])(decision(_follow_up))
+    app.view(CallbackId.ACCEPT_NOTE, middleware=[ITEM_FORM])(decision(_accept_note))
+    app.view(CallbackId.FEEDBACK, middleware=[ITEM_FORM])(decision(_feedback))
     for callback in CallbackId:
         app.view_closed(callback)(closed)
