@@ -24,12 +24,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot import audit, outbox, people_time, reports
 from bot.config import DAYS, Config, Team
 from bot.context import Context
-from bot.db import insert_once, reading, run_in_transaction
+from bot.db import is_postgres, reading, run_in_transaction
 from bot.ids import ItemStatus
 from bot.models import Customer, DigestSent, Item, Person, Question
 
@@ -102,7 +103,7 @@ def run(ctx: Context) -> list[str]:
                 continue
             batch.append(person)
         with reading(ctx.engine) as session:
-            due = [(p, d) for p in batch if (d := _due_content(session, ctx, p, now)) is not None]
+            due = _due_contents(session, ctx, batch, now)
         if due:
             def claim(s: Session, d: list[tuple[Recipient, tuple[str, Content]]] = due) -> list[str]:
                 return [p.email for p, c in d if _claim(s, p, c, now)]
@@ -110,28 +111,55 @@ def run(ctx: Context) -> list[str]:
     return sent
 
 
-def _due_content(session: Session, ctx: Context, person: Recipient, now: datetime) -> tuple[str, Content] | None:
-    """This week and ``person``'s digest, when it is due now and not sent yet."""
-    sched = people_time.schedule_of(session, ctx.config, user_id=person.user_id, email=person.email)
-    tz = sched.tz
-    nominal = digest_moment(ctx.config, tz, now)
-    # the configured day and time, or the first working moment after it (a holiday Monday);
-    # a catch-up after downtime also waits for the person's working time, never the night
-    moment = sched.next_working_moment(nominal)
-    if not (moment <= now < moment + LATE_BY_AT_MOST and sched.is_working_time(now)):
-        return None
-    week = reports.iso_week(nominal, tz)
-    if session.get(DigestSent, (person.email, week)) is not None:
-        return None
-    return week, build(session, ctx.config, person, now)
+_CLAIMED = sa.select(col(DigestSent.person), col(DigestSent.week)).where(
+    col(DigestSent.person).in_(sa.bindparam("people", expanding=True)),
+    col(DigestSent.week).in_(sa.bindparam("weeks", expanding=True)))
+
+
+def _due_contents(session: Session, ctx: Context, people: list[Recipient],
+                  now: datetime) -> list[tuple[Recipient, tuple[str, Content]]]:
+    """This week's digest of each of ``people`` whose digest is due now and not sent yet (their
+    working time and the claims read for all of them at once)."""
+    weeks: dict[str, str] = {}
+    schedules = people_time.schedules_of(session, ctx.config, [(p.user_id, p.email) for p in people])
+    for person, sched in zip(people, schedules, strict=True):
+        tz = sched.tz
+        nominal = digest_moment(ctx.config, tz, now)
+        # the configured day and time, or the first working moment after it (a holiday Monday);
+        # a catch-up after downtime also waits for the person's working time, never the night
+        moment = sched.next_working_moment(nominal)
+        if moment <= now < moment + LATE_BY_AT_MOST and sched.is_working_time(now):
+            weeks[person.email] = reports.iso_week(nominal, tz)
+    if not weeks:
+        return []
+    claimed = {(who, week) for who, week in session.connection().execute(
+        _CLAIMED, {"people": sorted(weeks), "weeks": sorted(set(weeks.values()))})}
+    return [(p, (weeks[p.email], build(session, ctx.config, p, now))) for p in people
+            if p.email in weeks and (p.email, weeks[p.email]) not in claimed]
+
+
+_CLAIMS: dict[str, sa.Insert] = {}  # by dialect, built once
+
+
+def _claim_row(session: Session, **values: object) -> bool:
+    """:func:`bot.db.insert_once` of a ``digest_sent`` row, its statement built once."""
+    conn = session.connection()
+    statement = _CLAIMS.get(conn.dialect.name)
+    if statement is None:
+        insert = postgresql.insert if is_postgres(conn) else sqlite.insert
+        table: sa.Table = DigestSent.__table__  # type: ignore[attr-defined]  # SQLModel's stubs do not declare __table__
+        statement = _CLAIMS[conn.dialect.name] = (insert(table).on_conflict_do_nothing()
+                                                  .returning(*table.primary_key.columns))
+    return conn.execute(statement, values).first() is not None
 
 
 def _claim(session: Session, person: Recipient, due: tuple[str, Content], now: datetime) -> bool:
     """Claim the week for ``person`` and queue the digest, in one transaction: True when queued."""
     week, content = due
-    if not insert_once(session, DigestSent, person=person.email, week=week, at=now, lines=content.lines):
+    lines = content.lines
+    if not _claim_row(session, person=person.email, week=week, at=now, lines=lines):
         return False  # another scheduler claimed it
-    if content.lines == 0:
+    if lines == 0:
         return False  # nothing to report: no empty digest
     outbox.enqueue(session, outbox.Kind.DIGEST, key=f"digest:{person.email}:{week}", now=now,
                    channel_key=person.user_id or person.email,
@@ -172,10 +200,11 @@ def _line(item: Any, config: Config, **extra: Any) -> dict[str, Any]:
 # The digest's statements are built once, with bound parameters, and read plain rows of the columns it
 # renders (the customer's name read in the same statement): building the expressions and ORM objects for each person
 # cost more than running the statements.
-_CUSTOMER = sa.select(Customer.name).where(col(Customer.id) == Item.customer_id).scalar_subquery().label("customer")
+_CUSTOMER = sa.select(col(Customer.name)).where(col(Customer.id) == Item.customer_id).scalar_subquery().label("customer")
 _LINE = (col(Item.id), col(Item.event_name), col(Item.category), _CUSTOMER)
 _UID, _EMAIL = sa.bindparam("uid", type_=sa.String), sa.bindparam("email", type_=sa.String)
-_WEEK_AGO, _NOW = sa.bindparam("week_ago"), sa.bindparam("now")
+_WEEK_AGO: sa.BindParameter[datetime] = sa.bindparam("week_ago")  # (typed by the column it is compared with)
+_NOW: sa.BindParameter[datetime] = sa.bindparam("now")
 
 
 def _mine(user_column: Any, email_column: Any) -> Any:
@@ -192,15 +221,15 @@ _NO_FOLLOW_UP = (sa.select(*_LINE, col(Item.accepted_at))
                  .order_by(col(Item.accepted_at), col(Item.id)))
 _QUESTION = (col(Question.item_id), col(Question.text), col(Question.asked_at), col(Question.asked_by),
              col(Question.business_builder_user_id),
-             sa.select(Customer.name).join(Item, col(Item.customer_id) == Customer.id)
+             sa.select(col(Customer.name)).join(Item, col(Item.customer_id) == Customer.id)
              .where(col(Item.id) == Question.item_id).scalar_subquery().label("customer"))
-_ASKED = (sa.select(*_QUESTION).where(Question.open == True, col(Question.asked_by) == _UID)  # noqa: E712
+_ASKED = (sa.select(*_QUESTION).where(col(Question.open) == sa.true(), col(Question.asked_by) == _UID)
           .order_by(col(Question.asked_at)))
 # from the (few) open questions, the items' Business Builder by index: never a scan of all items
 _TO_ANSWER = (sa.select(*_QUESTION)
-              .where(Question.open == True,  # noqa: E712
+              .where(col(Question.open) == sa.true(),
                      sa.or_(col(Question.business_builder_user_id) == _UID,
-                            col(Question.item_id).in_(sa.select(Item.id).where(
+                            col(Question.item_id).in_(sa.select(col(Item.id)).where(
                                 sa.func.lower(Item.business_builder_email) == _EMAIL))))
               .order_by(col(Question.asked_at)))
 _HANDED_OVER = (sa.select(*_LINE, col(Item.status), col(Item.owner_user_id), col(Item.receiver_user_id),
