@@ -197,18 +197,18 @@ def _line(item: Any, config: Config, **extra: Any) -> dict[str, Any]:
             "category": config.category(item.category).label, **extra}
 
 
-# The digest's statements are built once, with bound parameters, and read plain rows of the columns it
-# renders (the customer's name read in the same statement): building the expressions and ORM objects for each person
-# cost more than running the statements.
+# The digest's statements are built once, with bound parameters, and read plain rows of the columns
+# it renders (the customer's name read in the same statement): building the expressions and the ORM
+# objects for each person cost more than running the statements.
 _CUSTOMER = sa.select(col(Customer.name)).where(col(Customer.id) == Item.customer_id).scalar_subquery().label("customer")
 _LINE = (col(Item.id), col(Item.event_name), col(Item.category), _CUSTOMER)
 _UID, _EMAIL = sa.bindparam("uid", type_=sa.String), sa.bindparam("email", type_=sa.String)
 _WEEK_AGO: sa.BindParameter[datetime] = sa.bindparam("week_ago")  # (typed by the column it is compared with)
-_NOW: sa.BindParameter[datetime] = sa.bindparam("now")
+_NOW: sa.BindParameter[datetime] = sa.bindparam("now")  # (likewise)
 
 
 def _mine(user_column: Any, email_column: Any) -> Any:
-    """:func:`names_person` with the person bound at execution (None matches nothing)."""
+    """:func:`bot.models.names_person` with the person bound at execution (None matches nothing)."""
     return sa.or_(sa.func.lower(email_column) == _EMAIL, user_column == _UID)
 
 
