@@ -176,17 +176,17 @@ def run_in_transaction(engine: Engine, work: Callable[[Session], T], *, attempts
             delay = min(delay * 2, 1.0)
 
 
-def _insert_or_nothing(bind: Engine | Connection, table: sa.Table, values: dict[str, object]) -> sa.Insert:
-    """INSERT … ON CONFLICT DO NOTHING in the bind's dialect (PostgreSQL's or SQLite's insert)."""
-    if is_postgres(bind):
-        return postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    return sqlite.insert(table).values(**values).on_conflict_do_nothing()
+_ONCE: dict[tuple[str, str], sa.Insert] = {}  # by dialect and table: built once, run with each call's values
 
 
 def insert_once(session: Session, model: type, **values: object) -> bool:
     """INSERT … ON CONFLICT DO NOTHING: True when this call inserted the row. Two schedulers racing
     to claim the same thing (a digest for a week, a review round) both succeed; only one inserts."""
     table: sa.Table = model.__table__  # type: ignore[attr-defined]  # SQLModel's stubs do not declare __table__
-    statement = (_insert_or_nothing(session.get_bind(), table, values)
-                 .returning(*table.primary_key.columns))  # rowcount is not reliable here on psycopg
-    return session.execute(statement).first() is not None
+    conn = session.connection()
+    statement = _ONCE.get((conn.dialect.name, table.name))
+    if statement is None:
+        insert = postgresql.insert if is_postgres(conn) else sqlite.insert
+        statement = _ONCE[(conn.dialect.name, table.name)] = (
+            insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns))  # rowcount: unreliable on psycopg
+    return conn.execute(statement, values).first() is not None

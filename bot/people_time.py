@@ -15,10 +15,11 @@ working time (so a zone learnt late, or changed in Slack, still wins).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import messages, outbox
 from bot.config import Config
@@ -48,6 +49,28 @@ def schedule_of(session: Session, config: Config, *, user_id: str | None = None,
     """The person's working time: their zone (the company's while unknown), their calendar."""
     p = person(session, user_id=user_id, email=email)
     return schedule_for_email(config, (p.email if p else None) or email, p.tz if p else None)
+
+
+def schedules_of(session: Session, config: Config,
+                 people: Sequence[tuple[str | None, str | None]]) -> list[Schedule]:
+    """:func:`schedule_of` for each (Slack user id, e-mail) of ``people``, in one query: a person is
+    found by user id first, then by e-mail, as :func:`person` finds them."""
+    uids = sorted({uid for uid, _ in people if uid})
+    emails = sorted({email.lower() for _, email in people if email})
+    by_uid: dict[str, tuple[str, str | None]] = {}
+    by_email: dict[str, tuple[str, str | None]] = {}
+    if uids or emails:
+        for known, known_uid, tz in session.exec(select(Person.email, Person.slack_user_id, Person.tz).where(
+                sa.or_(col(Person.slack_user_id).in_(uids), sa.func.lower(Person.email).in_(emails)))
+                .order_by(col(Person.id))):
+            if known_uid:
+                by_uid.setdefault(known_uid, (known, tz))
+            by_email.setdefault(known.lower(), (known, tz))
+    out = []
+    for uid, email in people:
+        found = (by_uid.get(uid) if uid else None) or (by_email.get(email.lower()) if email else None)
+        out.append(schedule_for_email(config, (found[0] if found else None) or email, found[1] if found else None))
+    return out
 
 
 def zone_pending(session: Session, *, user_id: str | None, email: str | None, now: datetime) -> bool:
