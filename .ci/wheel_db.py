@@ -33,7 +33,9 @@ def _cluster_class() -> type:
 def upgrade(handover: str, url: str, workdir: Path) -> None:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), "DATABASE_URL": url}
     for args in (["db", "upgrade"], ["db", "current"]):
-        done = subprocess.run([handover, *args], check=False, env=env, cwd=workdir, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [handover, *args], check=False, env=env, cwd=workdir, capture_output=True, text=True, timeout=300
+        )
         print(f"$ handover {' '.join(args)}\n{done.stdout.strip()}")
         if done.returncode != 0:
             sys.exit(f"handover {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")

@@ -55,9 +55,13 @@ class RequestBoundary:
                 length = headers.get("content-length")
                 if length is not None and (not length.strip().isdigit() or int(length) > self.max_body):
                     too_large = length.strip().isdigit()
-                    await self._refuse(send_with_id, 413 if too_large else 400,
-                                       f"request body larger than {self.max_body} bytes" if too_large
-                                       else "the Content-Length header is not a number")
+                    await self._refuse(
+                        send_with_id,
+                        413 if too_large else 400,
+                        f"request body larger than {self.max_body} bytes"
+                        if too_large
+                        else "the Content-Length header is not a number",
+                    )
                     return
                 await self.app(scope, self._limited(receive), send_with_id)
             except Exception:
@@ -67,9 +71,18 @@ class RequestBoundary:
                     raise  # the response has begun; the server can only drop the connection
                 await self._refuse(send_with_id, 500, "internal error; it was logged")
             finally:
-                log.info("%s %s %s", scope.get("method"), scope.get("path"), status["code"],
-                         extra={"method": scope.get("method"), "path": scope.get("path"), "status": status["code"],
-                                "ms": round((time.perf_counter() - started) * 1000, 1)})
+                log.info(
+                    "%s %s %s",
+                    scope.get("method"),
+                    scope.get("path"),
+                    status["code"],
+                    extra={
+                        "method": scope.get("method"),
+                        "path": scope.get("path"),
+                        "status": status["code"],
+                        "ms": round((time.perf_counter() - started) * 1000, 1),
+                    },
+                )
 
     def _limited(self, receive: Any) -> Any:
         received = 0
@@ -82,12 +95,21 @@ class RequestBoundary:
                 if received > self.max_body:
                     raise BodyTooLarge(self.max_body)
             return message
+
         return limited
 
     @staticmethod
     async def _refuse(send: Any, status: int, reason: str) -> None:
         body = json.dumps({"error": reason}).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

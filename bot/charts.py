@@ -36,8 +36,13 @@ def render(figures: Figures, *, title: str, subtitle: str = "") -> bytes:
     counts = [n for _, n in stages][::-1]
     bars = left.barh(names, counts, color=COLOURS[::-1])
     for bar, n in zip(bars, counts):
-        left.text(bar.get_width() + whole * 0.01, bar.get_y() + bar.get_height() / 2,
-                  f"{n}  ({round(100 * n / whole)}%)", va="center", fontsize=10)
+        left.text(
+            bar.get_width() + whole * 0.01,
+            bar.get_y() + bar.get_height() / 2,
+            f"{n}  ({round(100 * n / whole)}%)",
+            va="center",
+            fontsize=10,
+        )
     left.set_xlim(0, whole * 1.25)
     left.set_title(subtitle or "Funnel", fontsize=10, loc="left")
     left.spines[["top", "right"]].set_visible(False)
@@ -55,8 +60,9 @@ def render(figures: Figures, *, title: str, subtitle: str = "") -> bytes:
         values = [median, p90 or median]
         hbars = right.bar(["median", "90th percentile"], values, color=("#3f8f6b", "#a3c9b6"))
         for bar, v in zip(hbars, values):
-            right.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), f"{v:.1f} h", ha="center",
-                       va="bottom", fontsize=10)
+            right.text(
+                bar.get_x() + bar.get_width() / 2, bar.get_height(), f"{v:.1f} h", ha="center", va="bottom", fontsize=10
+            )
         right.set_ylim(0, max(values) * 1.2 or 1)
 
     out = io.BytesIO()
@@ -66,4 +72,5 @@ def render(figures: Figures, *, title: str, subtitle: str = "") -> bytes:
 
 def _integer_locator():
     from matplotlib.ticker import MaxNLocator
+
     return MaxNLocator(integer=True)

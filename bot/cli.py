@@ -18,8 +18,11 @@ from bot.customers_cli import customers_app
 from bot.logs import setup_logging
 from bot.terminal import print_import
 
-app = typer.Typer(help="Handover: no customer information handed from marketing to sales gets lost.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Handover: no customer information handed from marketing to sales gets lost.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -27,14 +30,16 @@ app.add_typer(db_app, name="db")
 def _show_version(value: bool) -> None:
     if value:
         from bot.version import version
+
         console.print(f"handover {version()}", highlight=False)
         raise typer.Exit()
 
 
 @app.callback()
 def _options(
-    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
-                                          help="Show Handover's version and stop.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show Handover's version and stop.")
+    ] = False,
 ) -> None:
     """Handover: no customer information handed from marketing to sales gets lost."""
 
@@ -43,6 +48,7 @@ def _options(
 def db_upgrade(revision: str = "head") -> None:
     """Apply the migrations in migrations/ to DATABASE_URL."""
     from bot import migrate
+
     ctx = context()
     migrate.upgrade(ctx.engine, revision)
     console.print(f"Database at revision [bold]{migrate.current(ctx.engine)}[/].")
@@ -52,6 +58,7 @@ def db_upgrade(revision: str = "head") -> None:
 def db_current() -> None:
     """Show the database's migration revision and the newest one."""
     from bot import migrate
+
     ctx = context()
     console.print(f"current: {migrate.current(ctx.engine)}   head: {migrate.head()}")
 
@@ -60,24 +67,44 @@ def db_current() -> None:
 def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX export")],
     event: Annotated[str | None, typer.Option(help="Source event, e.g. 'Global Event 2026'")] = None,
-    business_builder: Annotated[str | None, typer.Option(help="E-mail of the Business Builder for rows that name none")] = None,
+    business_builder: Annotated[
+        str | None, typer.Option(help="E-mail of the Business Builder for rows that name none")
+    ] = None,
     sender: Annotated[str | None, typer.Option(help="E-mail of the person handing the items over")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would happen, change nothing")] = False,
     deliver: Annotated[bool, typer.Option(help="Send the cards now (otherwise a running server sends them)")] = True,
-    report: Annotated[Path | None, typer.Option(dir_okay=False, help="Also write the line-by-line report to this CSV file")] = None,
+    report: Annotated[
+        Path | None, typer.Option(dir_okay=False, help="Also write the line-by-line report to this CSV file")
+    ] = None,
     max_rows: Annotated[int, typer.Option(help="Refuse files with more data rows than this")] = 100_000,
 ) -> None:
     """Import an event's export: one item per valid row, a line-numbered report of the rest."""
     from bot.flows.importing import import_file, write_report
     from bot.intake.tabular import TabularError, count_rows
+
     ctx = ready_context()
     try:
         total = count_rows(file)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=err, transient=True, disable=total < 200) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=total < 200,
+        ) as progress:
             task = progress.add_task("Importing", total=total)
-            summary = import_file(ctx, file, event=event, business_builder=business_builder, sender=sender,
-                                  dry_run=dry_run, progress=lambda n: progress.advance(task, n), max_rows=max_rows)
+            summary = import_file(
+                ctx,
+                file,
+                event=event,
+                business_builder=business_builder,
+                sender=sender,
+                dry_run=dry_run,
+                progress=lambda n: progress.advance(task, n),
+                max_rows=max_rows,
+            )
     except TabularError as exc:
         err.print(f"[bold red]{escape(str(file))}:[/] {escape(str(exc))}")  # the file's words are not markup
         err.print("Nothing was imported.")
@@ -91,10 +118,22 @@ def import_(
         # saved and queued already: one short, quiet attempt to send, then say plainly what happened
         from bot import texts
         from bot.slack import handoff
+
         cards = handoff.deliver_briefly(ctx, new) if deliver else handoff.queued(ctx, new)
-        console.print(escape(texts.say("intake.j2", "cards", delivered=cards.delivered, queued=cards.queued,
-                                       why=cards.why, attempted=cards.attempted, trouble=cards.trouble)),
-                      soft_wrap=True)
+        console.print(
+            escape(
+                texts.say(
+                    "intake.j2",
+                    "cards",
+                    delivered=cards.delivered,
+                    queued=cards.queued,
+                    why=cards.why,
+                    attempted=cards.attempted,
+                    trouble=cards.trouble,
+                )
+            ),
+            soft_wrap=True,
+        )
     raise typer.Exit(1 if summary.errors else 0)
 
 
@@ -108,14 +147,16 @@ def serve(
 
     from bot.runtime import Background, bolt_app
     from bot.web import create_web_app
+
     ctx = ready_context()
     setup_logging(ctx.settings)
     web = create_web_app(ctx, bolt_app(ctx))
     background = Background(ctx, scheduler=ctx.settings.run_scheduler).start()
     try:
         # access_log off: the app writes one access line per request itself, with its request id
-        uvicorn.run(web, host=host or ctx.settings.host, port=port or ctx.settings.port, log_config=None,
-                    access_log=False)
+        uvicorn.run(
+            web, host=host or ctx.settings.host, port=port or ctx.settings.port, log_config=None, access_log=False
+        )
     finally:
         background.shutdown()
 
@@ -126,6 +167,7 @@ def socket() -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.runtime import Background, bolt_app
+
     ctx = ready_context()
     setup_logging(ctx.settings)
     if not ctx.settings.app_token:
@@ -143,15 +185,19 @@ def dispatch() -> None:
     """Send everything waiting in the outbox now, then stop."""
     from bot import outbox
     from bot.slack.dispatcher import Dispatcher
+
     ctx = ready_context()
     Dispatcher(ctx).run_until_idle()
     console.print(f"{outbox.pending_count(ctx.engine)} message(s) still waiting (retrying later).")
     from bot.outbox_admin import read_health
+
     if dead := read_health(ctx.engine, ctx.clock.now()).dead:
-        console.print(f"{dead} message(s) dead: `handover outbox list` shows why, `handover outbox retry` "
-                      "sends them again.")
+        console.print(
+            f"{dead} message(s) dead: `handover outbox list` shows why, `handover outbox retry` sends them again."
+        )
     if ctx.config.webhooks.endpoints:
         from bot.webhooks.sender import WebhookSender
+
         WebhookSender(ctx).run_until_idle()  # its own threads: a slow endpoint did not hold the messages above
 
 
@@ -161,13 +207,16 @@ def scheduler(
 ) -> None:
     """Run the service-level clock: reminders, escalations, follow-up reminders, unanswered questions."""
     from bot.scheduler import run_blocking, tick
+
     ctx = ready_context()
     setup_logging(ctx.settings)
     if once:
         done = tick(ctx)
-        console.print(f"{len(done.reminders)} reminder(s), {len(done.escalations)} escalation(s), "
-                      f"{len(done.follow_ups)} follow-up reminder(s), {len(done.reassigned)} reassigned, "
-                      f"{len(done.reasked)} question(s) re-asked, {len(done.unanswered)} unanswered.")
+        console.print(
+            f"{len(done.reminders)} reminder(s), {len(done.escalations)} escalation(s), "
+            f"{len(done.follow_ups)} follow-up reminder(s), {len(done.reassigned)} reassigned, "
+            f"{len(done.reasked)} question(s) re-asked, {len(done.unanswered)} unanswered."
+        )
         return
     console.print("Scheduler running (one tick a minute); Ctrl-C stops it.")
     run_blocking(ctx)
@@ -175,19 +224,31 @@ def scheduler(
 
 @app.command()
 def report(
-    from_: Annotated[datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First day (default: 7 days ago)")] = None,
-    to: Annotated[datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Day after the last (exclusive; default: tomorrow)")] = None,
-    by: Annotated[str, typer.Option(help="event, sender, business_builder, receiver, team, region, category or none")] = "none",
+    from_: Annotated[
+        datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First day (default: 7 days ago)")
+    ] = None,
+    to: Annotated[
+        datetime | None,
+        typer.Option("--to", formats=["%Y-%m-%d"], help="Day after the last (exclusive; default: tomorrow)"),
+    ] = None,
+    by: Annotated[
+        str, typer.Option(help="event, sender, business_builder, receiver, team, region, category or none")
+    ] = "none",
     event: Annotated[str | None, typer.Option(help="Only items of this event (part of its name)")] = None,
-    csv: Annotated[Path | None, typer.Option("--csv", dir_okay=False, help="Also write the figures to this CSV file")] = None,
+    csv: Annotated[
+        Path | None, typer.Option("--csv", dir_okay=False, help="Also write the figures to this CSV file")
+    ] = None,
 ) -> None:
     """Acceptance, time to accept, discards, follow-up, feedback and outcome of the items handed over in a period."""
     from bot import report_cli, reports
+
     if by not in reports.DIMENSIONS:
         err.print(f"--by must be one of: {', '.join(reports.DIMENSIONS)}")
         raise typer.Exit(2)
     ctx = ready_context()
-    start, end = report_cli.period(ctx.config, ctx.clock.now(), from_.date() if from_ else None, to.date() if to else None)
+    start, end = report_cli.period(
+        ctx.config, ctx.clock.now(), from_.date() if from_ else None, to.date() if to else None
+    )
     if end <= start:
         err.print("--to must be after --from.")
         raise typer.Exit(2)
@@ -204,12 +265,15 @@ def export_(
     fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "json",
     all_: Annotated[bool, typer.Option("--all", help="Every item handed over since --since")] = False,
     since: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="With --all: from this day on")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", dir_okay=False, help="Write here instead of printing")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", dir_okay=False, help="Write here instead of printing")
+    ] = None,
 ) -> None:
     """An item's fields and full history (audit trail, questions, follow-ups, feedback) for a CRM."""
     import sys
 
     from bot import report_cli
+
     if fmt not in ("csv", "json") or (item_id is None) == (not all_):
         err.print("Give one ITEM_ID, or --all [--since DATE]; --format csv or json.")
         raise typer.Exit(2)
@@ -230,6 +294,7 @@ def export_(
 def doctor() -> None:
     """Check configuration, database, Slack token and scopes; say exactly what is wrong."""
     from bot.doctor import run_checks
+
     ok = run_checks(console)
     raise typer.Exit(0 if ok else 1)
 
@@ -240,6 +305,7 @@ def demo(
 ) -> None:
     """A complete scripted handover on SQLite against the built-in Slack stand-in. Needs no settings."""
     from bot.demo import run_demo
+
     run_demo(console, pause=pause)
 
 
@@ -247,9 +313,13 @@ def demo(
 def sandbox(
     port: Annotated[int, typer.Option(help="The page's port")] = 8765,
     host: Annotated[str, typer.Option(help="Address to bind; loopback unless you mean it")] = "127.0.0.1",
-    start: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d"],
-                                                      help="Where the clock starts, company time "
-                                                           "(default: this week's second working day 09:00)")] = None,
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d"],
+            help="Where the clock starts, company time (default: this week's second working day 09:00)",
+        ),
+    ] = None,
 ) -> None:
     """The real bot against the built-in Slack stand-in, with a browser workspace and a clock to move. Needs no settings."""
     import uvicorn
@@ -257,17 +327,26 @@ def sandbox(
     from bot.config import load_config
     from bot.sandbox import Sandbox
     from bot.sandbox.web import create_sandbox_app
+
     when = start.replace(tzinfo=load_config(None).tz) if start is not None and start.tzinfo is None else start
     sb = Sandbox(start=when).start()
     url = f"http://{host}:{port}/"
     console.print(f"[bold]Handover sandbox[/]: open [bold cyan]{url}[/]")
-    console.print(f"Bound to {host} ({'loopback only: nobody else can reach it' if host == '127.0.0.1' else 'REACHABLE FROM OTHER MACHINES'}). "
-                  f"The bot runs at {sb.bot_url} on a temporary SQLite database ({sb.tmp}); "
-                  "every click is a signed request to its /slack/events. A development and evaluation tool, "
-                  "not for real data. Ctrl-C stops it.")
+    console.print(
+        f"Bound to {host} ({'loopback only: nobody else can reach it' if host == '127.0.0.1' else 'REACHABLE FROM OTHER MACHINES'}). "
+        f"The bot runs at {sb.bot_url} on a temporary SQLite database ({sb.tmp}); "
+        "every click is a signed request to its /slack/events. A development and evaluation tool, "
+        "not for real data. Ctrl-C stops it."
+    )
     try:
-        uvicorn.run(create_sandbox_app(sb, loopback_only=host in ("127.0.0.1", "localhost", "::1")), host=host, port=port, log_config=None, access_log=False,
-                    log_level="warning")
+        uvicorn.run(
+            create_sandbox_app(sb, loopback_only=host in ("127.0.0.1", "localhost", "::1")),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            log_level="warning",
+        )
     finally:
         sb.stop()
 
@@ -275,13 +354,13 @@ def sandbox(
 app.add_typer(customers_app, name="customers")
 
 
-outbox_app = typer.Typer(help="Messages waiting for Slack, and dead ones: list, retry, discard.",
-                         no_args_is_help=True)
+outbox_app = typer.Typer(help="Messages waiting for Slack, and dead ones: list, retry, discard.", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
 
 
 def _operator() -> str:
     import getpass
+
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001  (no login name in a bare container)
@@ -290,6 +369,7 @@ def _operator() -> str:
 
 def _kind_option(kind: str | None) -> str | None:
     from bot.outbox import Kind
+
     if kind is not None and kind not in {k.value for k in Kind}:
         err.print(f"--kind must be one of: {', '.join(k.value for k in Kind)}")
         raise typer.Exit(2)
@@ -299,6 +379,7 @@ def _kind_option(kind: str | None) -> str | None:
 def _chosen(choose: Callable[[], list[int]]) -> list[int]:
     """The outbox rows a retry or discard took: exit 2 when the call chose none by its words, 1 when none matched."""
     from bot import outbox_admin
+
     try:
         chosen = choose()
     except outbox_admin.NothingChosen as exc:
@@ -319,8 +400,13 @@ def outbox_list(
     """What waits to be sent and what was given up: age, attempts, next try, last error."""
     from bot import outbox_admin
     from bot.outbox import Status
-    choices = {"open": outbox_admin.OPEN, "pending": (Status.PENDING, Status.SENDING), "dead": (Status.DEAD,),
-               "discarded": (Status.DISCARDED,)}
+
+    choices = {
+        "open": outbox_admin.OPEN,
+        "pending": (Status.PENDING, Status.SENDING),
+        "dead": (Status.DEAD,),
+        "discarded": (Status.DISCARDED,),
+    }
     if status not in choices:
         err.print(f"--status must be one of: {', '.join(choices)}")
         raise typer.Exit(2)
@@ -333,13 +419,29 @@ def outbox_list(
         for col in ("id", "kind", "status", "age", "attempts", "next try", "item", "last error"):
             table.add_column(col, overflow="fold")
         for r in rows:
-            due = "–" if r.status != Status.PENDING else (
-                "now" if r.next_attempt_at <= now else "in " + outbox_admin.age_text((r.next_attempt_at - now).total_seconds()))
-            table.add_row(str(r.id), r.kind, r.status, outbox_admin.age_text((now - r.created_at).total_seconds()),
-                          str(r.attempts), due, f"#{r.item_id}" if r.item_id else "", escape(r.last_error or ""))
+            due = (
+                "–"
+                if r.status != Status.PENDING
+                else (
+                    "now"
+                    if r.next_attempt_at <= now
+                    else "in " + outbox_admin.age_text((r.next_attempt_at - now).total_seconds())
+                )
+            )
+            table.add_row(
+                str(r.id),
+                r.kind,
+                r.status,
+                outbox_admin.age_text((now - r.created_at).total_seconds()),
+                str(r.attempts),
+                due,
+                f"#{r.item_id}" if r.item_id else "",
+                escape(r.last_error or ""),
+            )
         console.print(table)
-    console.print(f"{queue.pending} waiting (oldest {outbox_admin.age_text(queue.oldest_pending_seconds)}), "
-                  f"{queue.dead} dead.")
+    console.print(
+        f"{queue.pending} waiting (oldest {outbox_admin.age_text(queue.oldest_pending_seconds)}), {queue.dead} dead."
+    )
 
 
 @outbox_app.command("retry")
@@ -353,17 +455,24 @@ def outbox_retry(
     """Send dead rows again (and waiting ones without waiting out their backoff)."""
     from bot import outbox_admin
     from bot.outbox import Status
+
     ctx = ready_context()
-    chosen = _chosen(lambda: outbox_admin.retry(ctx.engine, ctx.clock.now(), ids=ids, kind=_kind_option(kind),
-                                                everything=all_, actor=by or _operator()))
+    chosen = _chosen(
+        lambda: outbox_admin.retry(
+            ctx.engine, ctx.clock.now(), ids=ids, kind=_kind_option(kind), everything=all_, actor=by or _operator()
+        )
+    )
     console.print(f"{len(chosen)} message(s) due again: {', '.join(map(str, chosen))}.")
     if send:
         from bot.slack.dispatcher import Dispatcher
+
         Dispatcher(ctx).run_until_idle()
         left = [r for r in outbox_admin.rows(ctx.engine) if r.id in set(chosen)]
         sent = len(chosen) - len(left)
-        console.print(f"{sent} sent now; {sum(r.status != Status.DEAD for r in left)} still waiting, "
-                      f"{sum(r.status == Status.DEAD for r in left)} dead again (`handover outbox list`).")
+        console.print(
+            f"{sent} sent now; {sum(r.status != Status.DEAD for r in left)} still waiting, "
+            f"{sum(r.status == Status.DEAD for r in left)} dead again (`handover outbox list`)."
+        )
         raise typer.Exit(1 if any(r.status == Status.DEAD for r in left) else 0)
 
 
@@ -377,17 +486,28 @@ def outbox_discard(
 ) -> None:
     """Give rows up for good, with a reason (recorded on the row's and the item's trail)."""
     from bot import outbox_admin
+
     if not reason.strip():
         err.print("--reason is required: say why these messages should not be sent.")
         raise typer.Exit(2)
     ctx = ready_context()
-    chosen = _chosen(lambda: outbox_admin.discard(ctx.engine, ctx.clock.now(), ids=ids, kind=_kind_option(kind),
-                                                  everything=all_, actor=by or _operator(), reason=reason))
+    chosen = _chosen(
+        lambda: outbox_admin.discard(
+            ctx.engine,
+            ctx.clock.now(),
+            ids=ids,
+            kind=_kind_option(kind),
+            everything=all_,
+            actor=by or _operator(),
+            reason=reason,
+        )
+    )
     console.print(f"{len(chosen)} message(s) discarded: {', '.join(map(str, chosen))}.")
 
 
-webhooks_app = typer.Typer(help="Outbound webhooks: every state change of an item, signed, to CRMs and automation tools.",
-                           no_args_is_help=True)
+webhooks_app = typer.Typer(
+    help="Outbound webhooks: every state change of an item, signed, to CRMs and automation tools.", no_args_is_help=True
+)
 app.add_typer(webhooks_app, name="webhooks")
 
 
@@ -395,6 +515,7 @@ app.add_typer(webhooks_app, name="webhooks")
 def webhooks_list() -> None:
     """The configured endpoints: events, state, and their deliveries (delivered, waiting, failed)."""
     from bot.webhooks.cli import print_list
+
     raise typer.Exit(print_list(console, ready_context()))
 
 
@@ -404,16 +525,20 @@ def webhooks_test(
 ) -> None:
     """Send a signed test event (type handover.test) to an endpoint now and print its answer."""
     from bot.webhooks.cli import send_test
+
     raise typer.Exit(send_test(console, err, ready_context(), endpoint))
 
 
 @webhooks_app.command("replay")
 def webhooks_replay(
-    since: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Re-send the events from this day on (company time)")],
+    since: Annotated[
+        datetime, typer.Option(formats=["%Y-%m-%d"], help="Re-send the events from this day on (company time)")
+    ],
     endpoint: Annotated[str | None, typer.Option(help="Only to this endpoint (default: every endpoint)")] = None,
 ) -> None:
     """Re-send events from the audit trail with their original ids (receivers drop the ones they have)."""
     from bot.webhooks.cli import replay
+
     raise typer.Exit(replay(console, err, ready_context(), since=since.date(), endpoint=endpoint))
 
 
@@ -423,6 +548,7 @@ def webhooks_enable(
 ) -> None:
     """Send to an endpoint again after it answered 410 Gone (its waiting events go out)."""
     from bot.webhooks import queue
+
     ctx = ready_context()
     if ctx.config.webhooks.endpoint(endpoint) is None:
         err.print(f"No webhook endpoint {escape(endpoint)!r} in the configuration.")

@@ -22,6 +22,7 @@ def context() -> Context:
     """The context built from the settings; a configuration error is one red paragraph and exit 2."""
     from bot.config import ConfigError
     from bot.runtime import build_context
+
     try:
         return build_context()
     except ConfigError as exc:
@@ -32,6 +33,7 @@ def context() -> Context:
 def ready_context() -> Context:
     """The context, once the database is there and at the code's schema; else one line and exit 2."""
     from bot import readiness
+
     ctx = context()
     problem = readiness.problem(ctx.engine)
     if problem:

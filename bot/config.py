@@ -54,7 +54,7 @@ def _clock(value: Any) -> Any:
         return value
     if isinstance(value, str) and (m := _HHMM.match(value.strip())):
         return time(int(m.group(1)), int(m.group(2)))
-    raise ValueError(f"{value!r} is not a time of day: write it in quotes as \"HH:MM\", e.g. \"08:00\"")
+    raise ValueError(f'{value!r} is not a time of day: write it in quotes as "HH:MM", e.g. "08:00"')
 
 
 def _listify(value: Any) -> Any:
@@ -143,8 +143,10 @@ class Checklist(Strict):
         unknown = [k for k in self.lead_rule.keys if k not in keys]
         if unknown:
             mode = "required" if self.lead_rule.required else "n_of"
-            raise _At(("checklist", "lead_rule", mode, self.lead_rule.keys.index(unknown[0])),
-                      f"lead_rule names unknown checklist items: {', '.join(unknown)} (known: {', '.join(keys)})")
+            raise _At(
+                ("checklist", "lead_rule", mode, self.lead_rule.keys.index(unknown[0])),
+                f"lead_rule names unknown checklist items: {', '.join(unknown)} (known: {', '.join(keys)})",
+            )
         return self
 
 
@@ -240,7 +242,7 @@ def _extra_day(value: Any) -> Any:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{value!r} is not a date (\"2026-12-24\") or a yearly day (\"12-24\")") from None
+        raise ValueError(f'{value!r} is not a date ("2026-12-24") or a yearly day ("12-24")') from None
 
 
 class Holidays(Strict):
@@ -262,19 +264,23 @@ class Holidays(Strict):
     @model_validator(mode="after")
     def _known(self) -> Holidays:
         import holidays as holidays_package
+
         if self.country is None:
             if self.subdivision:
                 raise ValueError("a subdivision needs a country")
             return self
         supported = holidays_package.list_supported_countries()
         if self.country.upper() not in supported:
-            raise ValueError(f"unknown country {self.country!r} (an ISO 3166 code the holidays package "
-                             "knows, e.g. SE, US, JP, GB, AU)")
+            raise ValueError(
+                f"unknown country {self.country!r} (an ISO 3166 code the holidays package "
+                "knows, e.g. SE, US, JP, GB, AU)"
+            )
         country = self.country.upper()
         subdivisions = supported[country]
         if self.subdivision and self.subdivision not in subdivisions:
-            raise ValueError(f"unknown subdivision {self.subdivision!r} of {country} "
-                             f"(known: {', '.join(subdivisions[:40])})")
+            raise ValueError(
+                f"unknown subdivision {self.subdivision!r} of {country} (known: {', '.join(subdivisions[:40])})"
+            )
         known = holidays_package.country_holidays(country).supported_categories
         wrong = [c for c in self.categories if c not in known]
         if wrong:
@@ -367,6 +373,7 @@ class WebhookEndpoint(Strict):
     @classmethod
     def _url(cls, v: str) -> str:
         from urllib.parse import urlsplit
+
         parts = urlsplit(v.strip())
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError(f"{v!r} is not an http(s) URL")
@@ -428,8 +435,10 @@ class Config(Strict):
         team_keys = [t.key for t in self.teams]
         for n, rule in enumerate(self.routing.rules):
             if rule.to.kind == "team" and rule.to.team not in team_keys:
-                raise _At(("routing", "rules", n, "to", "team"),
-                          f"unknown team {rule.to.team!r} (known: {', '.join(team_keys) or 'none'})")
+                raise _At(
+                    ("routing", "rules", n, "to", "team"),
+                    f"unknown team {rule.to.team!r} (known: {', '.join(team_keys) or 'none'})",
+                )
             if rule.to.kind == "person" and not rule.to.person:
                 raise _At(("routing", "rules", n, "to"), "a person target needs an e-mail")
         return self
@@ -446,8 +455,9 @@ class Config(Strict):
         for r in self.discard_reasons:
             if r.key == key:
                 return r
-        return DiscardReason(key=key if re.match(r"^[a-z][a-z0-9_]*$", key or "") else "unknown",
-                             label=key or "unknown reason")
+        return DiscardReason(
+            key=key if re.match(r"^[a-z][a-z0-9_]*$", key or "") else "unknown", label=key or "unknown reason"
+        )
 
     def team(self, key: str | None) -> Team:
         for t in self.teams:
@@ -491,6 +501,7 @@ class _At(ValueError):
 
 # ----- loading --------------------------------------------------------------------------------
 
+
 def default_text() -> str:
     return resources.files("bot").joinpath("default_config.yaml").read_text(encoding="utf-8")
 
@@ -525,8 +536,10 @@ def _duplicate_keys(node: yaml.Node | None, name: str, path: tuple = ()) -> list
         for key, value in node.value:
             k = str(key.value)
             if k in seen:
-                out.append(f"{name}:{key.start_mark.line + 1}: {_where(path + (k,))}: appears twice "
-                           "(the second would silently replace the first)")
+                out.append(
+                    f"{name}:{key.start_mark.line + 1}: {_where(path + (k,))}: appears twice "
+                    "(the second would silently replace the first)"
+                )
             seen.add(k)
             out.extend(_duplicate_keys(value, name, path + (k,)))
     elif isinstance(node, yaml.SequenceNode):
@@ -594,7 +607,9 @@ def parse(text: str, name: str = "<config>", *, use_defaults: bool = True) -> Co
                 message = f"unknown setting {loc[-1]!r} (a typo?)"
             line = _node_line(root, loc) or 1
             problems.append(f"{name}:{line}: {_where(loc)}: {message}")
-        raise ConfigError(sorted(set(problems), key=lambda p: (int(p.split(':')[1]) if p.split(':')[1].isdigit() else 0, p))) from None
+        raise ConfigError(
+            sorted(set(problems), key=lambda p: (int(p.split(":")[1]) if p.split(":")[1].isdigit() else 0, p))
+        ) from None
 
 
 def _clean_loc(data: Any, loc: tuple) -> tuple:
@@ -603,7 +618,9 @@ def _clean_loc(data: Any, loc: tuple) -> tuple:
     out: list[Any] = []
     node = data
     for part in loc:
-        if (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             node = node[part]
         elif isinstance(part, str) and _is_field(part):
             node = None
@@ -614,10 +631,34 @@ def _clean_loc(data: Any, loc: tuple) -> tuple:
 
 
 def _is_field(name: str) -> bool:
-    return any(name in m.model_fields for m in (Config, SLA, CategoryConfig, ChecklistItem, LeadRule, Checklist,
-                                                 DiscardReason, Team, When, Target, Rule, Routing, Roles,
-                                                 WorkingHours, Channels, Digest, Feedback, Review, Ask, Holidays,
-                                                 Webhooks, WebhookEndpoint, WebhookFilters))
+    return any(
+        name in m.model_fields
+        for m in (
+            Config,
+            SLA,
+            CategoryConfig,
+            ChecklistItem,
+            LeadRule,
+            Checklist,
+            DiscardReason,
+            Team,
+            When,
+            Target,
+            Rule,
+            Routing,
+            Roles,
+            WorkingHours,
+            Channels,
+            Digest,
+            Feedback,
+            Review,
+            Ask,
+            Holidays,
+            Webhooks,
+            WebhookEndpoint,
+            WebhookFilters,
+        )
+    )
 
 
 def load_config(path: Path | str | None) -> Config:

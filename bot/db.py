@@ -58,9 +58,7 @@ def normalize_url(url: str) -> str:
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        engine = sa.create_engine(
-            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
-        )
+        engine = sa.create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -148,10 +146,18 @@ def unavailable(exc: BaseException) -> bool:
 
 def _transient(exc: OperationalError) -> bool:
     text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
-    markers = ("database is locked", "could not serialize", "deadlock detected",
-               "terminating connection", "server closed the connection", "connection refused",
-               "connection is closed", "the database system is starting up",
-               "the database system is shutting down", "consuming input failed")
+    markers = (
+        "database is locked",
+        "could not serialize",
+        "deadlock detected",
+        "terminating connection",
+        "server closed the connection",
+        "connection refused",
+        "connection is closed",
+        "the database system is starting up",
+        "the database system is shutting down",
+        "consuming input failed",
+    )
     return any(m in text for m in markers)
 
 
@@ -188,5 +194,6 @@ def insert_once(session: Session, model: type, **values: object) -> bool:
     if statement is None:
         insert = postgresql.insert if is_postgres(conn) else sqlite.insert
         statement = _ONCE[(conn.dialect.name, table.name)] = (
-            insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns))  # rowcount: unreliable on psycopg
+            insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+        )  # rowcount: unreliable on psycopg
     return conn.execute(statement, values).first() is not None

@@ -65,27 +65,35 @@ class Demo:
         for n, email in enumerate(emails, start=100):
             uid = f"U{n}"
             name = email.split("@")[0].replace(".", " ").title()
-            self.fake.add_user(FakeUser(id=uid, email=email, name=email.split("@")[0], real_name=name,
-                                        tz="Europe/Stockholm"))
+            self.fake.add_user(
+                FakeUser(id=uid, email=email, name=email.split("@")[0], real_name=name, tz="Europe/Stockholm")
+            )
             self.names[uid] = name
         self.users = {email: f"U{n}" for n, email in enumerate(emails, start=100)}
-        settings = Settings(slack_bot_token=self.fake.token, slack_signing_secret=secrets.token_hex(16),
-                            slack_api_url=self.fake.api_url, database_url=f"sqlite:///{self.tmp / 'demo.db'}",
-                            handover_api_token=secrets.token_hex(16))
+        settings = Settings(
+            slack_bot_token=self.fake.token,
+            slack_signing_secret=secrets.token_hex(16),
+            slack_api_url=self.fake.api_url,
+            database_url=f"sqlite:///{self.tmp / 'demo.db'}",
+            handover_api_token=secrets.token_hex(16),
+        )
         self.ctx = Context(engine=make_engine(settings.database_url), config=config, settings=settings)
         migrate.upgrade(self.ctx.engine)
         self.server = ServerThread(create_web_app(self.ctx, create_bolt_app(self.ctx))).start()
-        self.agent = SlackAgent(self.fake, bot_url=self.server.url + "/slack/events",
-                                signing_secret=settings.signing_secret)
+        self.agent = SlackAgent(
+            self.fake, bot_url=self.server.url + "/slack/events", signing_secret=settings.signing_secret
+        )
 
     def _people(self, config) -> list[str]:
         from bot.fakeslack.directory import emails_in
         from bot.intake.tabular import read_items
+
         emails = emails_in(config)
         report = read_items(sample_path(SAMPLE), checklist_keys=config.checklist.labels)
         for row in report.rows:
-            emails += [e for e in (row.item.business_builder_email, row.item.sender_email,
-                                   row.item.account_owner_email) if e]
+            emails += [
+                e for e in (row.item.business_builder_email, row.item.sender_email, row.item.account_owner_email) if e
+            ]
         seen: list[str] = []
         for e in emails:
             if e and e.lower() not in seen and e.lower() != NOT_IN_SLACK:
@@ -108,19 +116,24 @@ class Demo:
         Dispatcher(self.ctx).run_until_idle()
 
     def show(self, message: Any, *, title: str = "") -> None:
-        self.console.print(render_blocks(message.blocks or [], title=title, names=self.names)
-                           if message.blocks else mrkdwn(message.text, self.names))
+        self.console.print(
+            render_blocks(message.blocks or [], title=title, names=self.names)
+            if message.blocks
+            else mrkdwn(message.text, self.names)
+        )
 
     def name(self, uid: str | None) -> str:
         return self.names.get(uid or "", uid or "?")
 
     def items(self) -> list[Item]:
         from sqlmodel import Session, col, select
+
         with Session(self.ctx.engine) as s:
             return list(s.exec(select(Item).order_by(col(Item.id))))
 
     def item(self, item_id: int) -> Item:
         from sqlmodel import Session
+
         with Session(self.ctx.engine) as s:
             item = s.get(Item, item_id)
         if item is None:
@@ -156,17 +169,32 @@ class Demo:
 
         from bot.customer_admin import count_items, resolve, set_fields
         from bot.models import Customer
+
         with Session(self.ctx.engine) as s:
             counts = count_items(s)
-            self.console.print("[dim]Customers filed:[/] " + escape("; ".join(
-                f"{c.name} ({c.domain or 'no domain'}) {counts.get(stored_id(c), 0)}"
-                for c in s.exec(select(Customer).order_by(col(Customer.id))))), soft_wrap=True)
+            self.console.print(
+                "[dim]Customers filed:[/] "
+                + escape(
+                    "; ".join(
+                        f"{c.name} ({c.domain or 'no domain'}) {counts.get(stored_id(c), 0)}"
+                        for c in s.exec(select(Customer).order_by(col(Customer.id)))
+                    )
+                ),
+                soft_wrap=True,
+            )
             owner = "anna.berg@example.com"
-            set_fields(s, resolve(s, "acme.se"), actor="handover.desk@example.com", now=self.ctx.clock.now(),
-                       account_owner=owner)
+            set_fields(
+                s,
+                resolve(s, "acme.se"),
+                actor="handover.desk@example.com",
+                now=self.ctx.clock.now(),
+                account_owner=owner,
+            )
             s.commit()
-        self.console.print(f"[dim]The admin records ACME's account owner from the CRM:[/] "
-                           f"handover customers set acme.se --account-owner {owner}")
+        self.console.print(
+            f"[dim]The admin records ACME's account owner from the CRM:[/] "
+            f"handover customers set acme.se --account-owner {owner}"
+        )
 
     # ----- the script --------------------------------------------------------------------------
     def run(self) -> None:
@@ -186,16 +214,21 @@ class Demo:
             c.print(f"[dim]Card for {self.name(item.receiver_user_id)} ({item.receiver_email}):[/]")
             self.show(self.card(stored_id(item)))
         for item in items[2:]:
-            c.print(f"  • #{item.id} {item.category:<25} → {self.name(item.receiver_user_id)} "
-                    f"[dim]({item.routing_note})[/]")
+            c.print(
+                f"  • #{item.id} {item.category:<25} → {self.name(item.receiver_user_id)} [dim]({item.routing_note})[/]"
+            )
         rerouted = [i for i in items if i.routing_note and i.routing_note.startswith("fallback")]
         for item in rerouted:
-            c.print(f"  [yellow]#{item.id} was meant for someone not in Slack; it went to the fallback "
-                    f"receiver and the sender was told.[/]")
+            c.print(
+                f"  [yellow]#{item.id} was meant for someone not in Slack; it went to the fallback "
+                f"receiver and the sender was told.[/]"
+            )
 
         def pick(contact: str) -> Picked:
-            return Picked.of(next(i for i in items
-                                  if i.status == "pending" and i.card_ts and i.contact_name == contact))
+            return Picked.of(
+                next(i for i in items if i.status == "pending" and i.card_ts and i.contact_name == contact)
+            )
+
         # the sample's story: ACME's router deal is accepted; the CFO's note on the same deal is
         # really Opportunity Intelligence; the mine needs a question answered; the student is discarded
         a, b, q, d = pick("Ola Nordmann"), pick("Per Strand"), pick("Lars Svensson"), pick("Ingrid Dahl")
@@ -212,13 +245,20 @@ class Demo:
         self.agent.click(user=b.receiver_user_id, message=self.card(b.id), action_id=ActionId.RECATEGORIZE)
         view = self.fake.views_opened_by(b.receiver_user_id)[-1]
         c.print(f"[dim]Modal opened: “{view.title}”[/]")
-        self.agent.submit_view(user=b.receiver_user_id, view=view,
-                               values={"category": "opportunity_intelligence",
-                                       "note": "They already have an open deal with us; the account team should have this."})
+        self.agent.submit_view(
+            user=b.receiver_user_id,
+            view=view,
+            values={
+                "category": "opportunity_intelligence",
+                "note": "They already have an open deal with us; the account team should have this.",
+            },
+        )
         self.deliver()
         item = self.item(b.id)
-        c.print(f"[dim]Re-routed by the rules for Opportunity Intelligence to {self.name(item.receiver_user_id)} "
-                f"({item.routing_note}).[/]")
+        c.print(
+            f"[dim]Re-routed by the rules for Opportunity Intelligence to {self.name(item.receiver_user_id)} "
+            f"({item.routing_note}).[/]"
+        )
         self.show(self.card(b.id), title=f"Item #{b.id} as {self.name(item.receiver_user_id)} sees it now")
         self.show_new(mark)
 
@@ -226,39 +266,54 @@ class Demo:
         mark = len(self.fake.calls)
         self.agent.click(user=q.receiver_user_id, message=self.card(q.id), action_id=ActionId.ASK)
         view = self.fake.views_opened_by(q.receiver_user_id)[-1]
-        self.agent.submit_view(user=q.receiver_user_id, view=view,
-                               values={"question": "Which sites did they mean, and who decides on the budget?"})
+        self.agent.submit_view(
+            user=q.receiver_user_id,
+            view=view,
+            values={"question": "Which sites did they mean, and who decides on the budget?"},
+        )
         self.deliver()
         self.show_new(mark)
         from sqlmodel import Session, select
 
         from bot.models import Question
+
         with Session(self.ctx.engine) as s:
             question = s.exec(select(Question).where(Question.item_id == q.id)).first()
         if question is None or question.bb_channel is None or question.bb_ts is None:
             raise RuntimeError(f"item #{q.id}: the question did not reach the Business Builder")
-        bb_user = next((u for u, ch in ((u, self.fake.dm_channel_for(u)) for u in self.names)
-                        if ch == question.bb_channel), None)
+        bb_user = next(
+            (u for u, ch in ((u, self.fake.dm_channel_for(u)) for u in self.names) if ch == question.bb_channel), None
+        )
         if bb_user is None:
             raise RuntimeError(f"item #{q.id}: the question's thread is in no one's DMs")
         c.print(f"[dim]{self.name(bb_user)} answers in the thread:[/]")
         mark = len(self.fake.calls)
-        self.agent.user_message(user=bb_user, channel=question.bb_channel, thread_ts=question.bb_ts,
-                                text="The Gothenburg and Malmö sites. Their CFO signs off; she was at the stand too.")
+        self.agent.user_message(
+            user=bb_user,
+            channel=question.bb_channel,
+            thread_ts=question.bb_ts,
+            text="The Gothenburg and Malmö sites. Their CFO signs off; she was at the stand too.",
+        )
         self.deliver()
         self.show_new(mark)
 
         self.step(f"6. {self.name(d.receiver_user_id)} discards item #{d.id}, with a justification")
         self.agent.click(user=d.receiver_user_id, message=self.card(d.id), action_id=ActionId.DISCARD)
         view = self.fake.views_opened_by(d.receiver_user_id)[-1]
-        response = self.agent.submit_view(user=d.receiver_user_id, view=view,
-                                          values={"reason": "no_real_interest", "justification": ""})
+        response = self.agent.submit_view(
+            user=d.receiver_user_id, view=view, values={"reason": "no_real_interest", "justification": ""}
+        )
         errors = response.json().get("errors", {}) if response.content else {}
         c.print(f"[dim]Submitting without a justification keeps the modal open with:[/] {errors}")
         mark = len(self.fake.calls)
-        self.agent.submit_view(user=d.receiver_user_id, view=view,
-                               values={"reason": "no_real_interest",
-                                       "justification": "Student collecting brochures for a thesis; no buying role."})
+        self.agent.submit_view(
+            user=d.receiver_user_id,
+            view=view,
+            values={
+                "reason": "no_real_interest",
+                "justification": "Student collecting brochures for a thesis; no buying role.",
+            },
+        )
         self.deliver()
         self.show(self.card(d.id), title=f"Item #{d.id}, updated in place")
         self.show_new(mark)
@@ -269,8 +324,10 @@ class Demo:
         for i in items:
             by_status[str(i.status)] = by_status.get(str(i.status), 0) + 1
         c.print(f"{len(items)} items handed over: " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
-        c.print(f"{len([x for x in self.fake.calls if x.ok])} Web API calls reached the Slack stand-in; "
-                f"every message is in the outbox table with its result.")
+        c.print(
+            f"{len([x for x in self.fake.calls if x.ok])} Web API calls reached the Slack stand-in; "
+            f"every message is in the outbox table with its result."
+        )
         c.print("[bold green]Every item has a receiver, and every sender heard what happened.[/]")
 
 

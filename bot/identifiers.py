@@ -12,8 +12,9 @@ from __future__ import annotations
 import unicodedata
 
 # Characters that look like a space but are not the ASCII one: inside an identifier they are never meant.
-_SPACES = frozenset("\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-                    "\u2028\u2029\u202f\u205f\u3000")
+_SPACES = frozenset(
+    "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 def invisible(char: str) -> bool:

@@ -28,11 +28,18 @@ from typing import Any, TextIO
 REDACTED = "[redacted]"
 _PATTERNS = [
     (re.compile(r"\bx(?:ox[a-z]|app)-[A-Za-z0-9-]{6,}"), REDACTED),
-    (re.compile(r"(?i)\b(authorization[\"']?\s*[:=]\s*[\"']?)(?:(?:bearer|basic|token)\s+)?[^\s\"',;}]+"),
-     r"\1" + REDACTED),
+    (
+        re.compile(r"(?i)\b(authorization[\"']?\s*[:=]\s*[\"']?)(?:(?:bearer|basic|token)\s+)?[^\s\"',;}]+"),
+        r"\1" + REDACTED,
+    ),
     (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"), "Bearer " + REDACTED),
-    (re.compile(r"(?i)\b((?:client_)?(?:token|secret|signing_secret|password|api_key)[\"']?\s*[=:]\s*[\"']?)"
-                r"[^\s&\"',;}]+"), r"\1" + REDACTED),
+    (
+        re.compile(
+            r"(?i)\b((?:client_)?(?:token|secret|signing_secret|password|api_key)[\"']?\s*[=:]\s*[\"']?)"
+            r"[^\s&\"',;}]+"
+        ),
+        r"\1" + REDACTED,
+    ),
 ]
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _FIELDS = ("request_id", "item_id")
@@ -42,6 +49,7 @@ _scope: ContextVar[dict[str, Any] | None] = ContextVar("handover_log_scope", def
 
 
 # ----- the request's context ---------------------------------------------------------------------------
+
 
 def new_request_id(supplied: str | None = None) -> str:
     """The caller's request id when it is a sane token, else a fresh one."""
@@ -95,6 +103,7 @@ class ContextFilter(logging.Filter):
 
 # ----- scrubbing ---------------------------------------------------------------------------------------
 
+
 class Redactor:
     def __init__(self, secrets: list[str] | tuple[str, ...] = ()) -> None:
         # the longest first, so a secret that contains another is removed whole
@@ -115,6 +124,7 @@ def scrub(text: str) -> str:
 
 
 # ----- formats ------------------------------------------------------------------------------------------
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request_id, item_id (+ a few extras,

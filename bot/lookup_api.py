@@ -83,16 +83,26 @@ class LookupOut(BaseModel):
 
 
 def _customer(c: Customer, why: str | None = None) -> CustomerOut:
-    return CustomerOut(id=c.id, name=c.name, domain=c.domain, region=c.region, account_owner=c.account_owner_email,
-                       matched_by=why)
+    return CustomerOut(
+        id=c.id, name=c.name, domain=c.domain, region=c.region, account_owner=c.account_owner_email, matched_by=why
+    )
 
 
 def _item(i: Item) -> LookupItemOut:
-    return LookupItemOut(id=i.id, category=str(i.category), status=str(i.status), event=i.event_name,
-                         created_at=i.created_at, receiver=i.receiver_email, owner_user_id=i.owner_user_id,
-                         description=i.description, customer_request=i.customer_request,
-                         customer_request_open=i.customer_request_open, discard_reason=i.discard_reason,
-                         follow_up_count=i.follow_up_count)
+    return LookupItemOut(
+        id=i.id,
+        category=str(i.category),
+        status=str(i.status),
+        event=i.event_name,
+        created_at=i.created_at,
+        receiver=i.receiver_email,
+        owner_user_id=i.owner_user_id,
+        description=i.description,
+        customer_request=i.customer_request,
+        customer_request_open=i.customer_request_open,
+        discard_reason=i.discard_reason,
+        follow_up_count=i.follow_up_count,
+    )
 
 
 def look_up(ctx: Context, *, user: str | None, q: str | None, customer_id: int | None) -> LookupOut:
@@ -109,8 +119,9 @@ def look_up(ctx: Context, *, user: str | None, q: str | None, customer_id: int |
 
     def work(session) -> LookupOut:
         viewer = Viewer.resolve(session, ctx.config, email=email)
-        found = lookup.look_up_customer(session, ctx.config, viewer, query, via=lookup.Via.API, now=now,
-                                        customer_id=customer_id)
+        found = lookup.look_up_customer(
+            session, ctx.config, viewer, query, via=lookup.Via.API, now=now, customer_id=customer_id
+        )
         out = LookupOut(query=query, matches=[_customer(m.customer, m.why) for m in found.matches])
         intel = found.intel
         if intel is None:
@@ -118,13 +129,23 @@ def look_up(ctx: Context, *, user: str | None, q: str | None, customer_id: int |
         out.customer = _customer(intel.customer)
         out.items = [_item(i) for i in [*intel.open_items, *intel.past_items]]
         out.open_requests = [stored_id(i) for i in intel.open_requests]
-        out.questions = [QuestionOut(id=t.question.id, item_id=t.question.item_id, asked_by=t.question.asked_by,
-                                     text=t.question.text, asked_at=t.question.asked_at, open=t.question.open,
-                                     answers=[AnswerOut(author=a.author, text=a.text, at=a.at) for a in t.answers])
-                         for t in intel.questions]
-        out.follow_ups = [FollowUpOut(item_id=f.item_id, by=f.by, kind=f.kind, note=f.note, at=f.at)
-                          for f, _ in intel.follow_ups]
+        out.questions = [
+            QuestionOut(
+                id=t.question.id,
+                item_id=t.question.item_id,
+                asked_by=t.question.asked_by,
+                text=t.question.text,
+                asked_at=t.question.asked_at,
+                open=t.question.open,
+                answers=[AnswerOut(author=a.author, text=a.text, at=a.at) for a in t.answers],
+            )
+            for t in intel.questions
+        ]
+        out.follow_ups = [
+            FollowUpOut(item_id=f.item_id, by=f.by, kind=f.kind, note=f.note, at=f.at) for f, _ in intel.follow_ups
+        ]
         out.withheld = intel.withheld
         out.ask = [c.email for c in intel.ask]
         return out
+
     return run_in_transaction(ctx.engine, work)

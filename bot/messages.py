@@ -219,9 +219,25 @@ class Zone(Message):
     email: str
 
 
-MODELS: dict[Kind, type[Message]] = {m.KIND: m for m in (
-    ItemCard, CardRefresh, CardRetire, Direct, Thread, Ephemeral, Home, Channel, File, Nudge, Digest, Feedback,
-    Review, Zone)}
+MODELS: dict[Kind, type[Message]] = {
+    m.KIND: m
+    for m in (
+        ItemCard,
+        CardRefresh,
+        CardRetire,
+        Direct,
+        Thread,
+        Ephemeral,
+        Home,
+        Channel,
+        File,
+        Nudge,
+        Digest,
+        Feedback,
+        Review,
+        Zone,
+    )
+}
 
 
 def parse(kind: str, payload: dict[str, Any]) -> Message:

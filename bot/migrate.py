@@ -26,10 +26,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def current(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def head() -> str | None:
     from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

@@ -413,8 +413,10 @@ class WebhookDelivery(SQLModel, table=True):
     """One event on its way to one endpoint: pending until the endpoint answered 2xx."""
 
     __tablename__ = "webhook_delivery"
-    __table_args__ = (sa.UniqueConstraint("endpoint", "event_id"),
-                      sa.Index("ix_webhook_delivery_due", "endpoint", "status", "next_attempt_at"))
+    __table_args__ = (
+        sa.UniqueConstraint("endpoint", "event_id"),
+        sa.Index("ix_webhook_delivery_due", "endpoint", "status", "next_attempt_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     endpoint: str = Field(max_length=100)
@@ -443,9 +445,12 @@ class WebhookEndpointState(SQLModel, table=True):
 
 # Indexes on expressions (migration 0007_perf): e-mails as names_person compares them, in lower case.
 for _name, _table, _column in [
-        ("ix_item_receiver_email_lower", Item, "receiver_email"), ("ix_item_sender_email_lower", Item, "sender_email"),
-        ("ix_item_business_builder_email_lower", Item, "business_builder_email"),
-        ("ix_item_contact_email_lower", Item, "contact_email"), ("ix_person_email_lower", Person, "email")]:
+    ("ix_item_receiver_email_lower", Item, "receiver_email"),
+    ("ix_item_sender_email_lower", Item, "sender_email"),
+    ("ix_item_business_builder_email_lower", Item, "business_builder_email"),
+    ("ix_item_contact_email_lower", Item, "contact_email"),
+    ("ix_person_email_lower", Person, "email"),
+]:
     sa.Index(_name, sa.func.lower(_table.__table__.c[_column]))  # type: ignore[attr-defined]
 sa.Index("ix_item_sender_user_id", Item.__table__.c.sender_user_id)  # type: ignore[attr-defined]
 sa.Index("ix_item_business_builder_user_id", Item.__table__.c.business_builder_user_id)  # type: ignore[attr-defined]

@@ -66,9 +66,15 @@ def enqueue(
     """Queue a message in the caller's transaction; its kind is the model's (``message.KIND``).
     ``key`` makes it idempotent: a second enqueue with the same key (a retried request, a re-run
     import) queues nothing."""
-    values: dict[str, Any] = dict(idempotency_key=key, kind=message.KIND.value, item_id=item_id,
-                                  channel_key=channel_key, payload=message.payload(),
-                                  next_attempt_at=not_before or now, created_at=now)
+    values: dict[str, Any] = dict(
+        idempotency_key=key,
+        kind=message.KIND.value,
+        item_id=item_id,
+        channel_key=channel_key,
+        payload=message.payload(),
+        next_attempt_at=not_before or now,
+        created_at=now,
+    )
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):  # one statement: INSERT … ON CONFLICT DO NOTHING RETURNING
         insert = sqlite_insert if dialect == "sqlite" else pg_insert
@@ -81,8 +87,14 @@ def enqueue(
     return row
 
 
-def claim(engine: Engine, *, now: datetime, worker: str | None = None, limit: int = 50,
-          lease: timedelta = timedelta(seconds=60)) -> list[Outbox]:
+def claim(
+    engine: Engine,
+    *,
+    now: datetime,
+    worker: str | None = None,
+    limit: int = 50,
+    lease: timedelta = timedelta(seconds=60),
+) -> list[Outbox]:
     """Atomically take up to ``limit`` due rows for one worker. Rows whose lease ran out (a
     dispatcher that crashed mid-send) are due again. Several dispatchers never take the same row:
     PostgreSQL uses SELECT … FOR UPDATE SKIP LOCKED, SQLite a conditional UPDATE under its
@@ -112,10 +124,16 @@ def claim(engine: Engine, *, now: datetime, worker: str | None = None, limit: in
             .values(status=Status.SENDING, claimed_by=worker, claimed_until=now + lease)
         )
         if taken_over:
-            session.execute(sa.update(Outbox).where(col(Outbox.id).in_(taken_over), col(Outbox.claimed_by) == worker)
-                            .values(maybe_sent=True))
-        rows = list(session.exec(select(Outbox).where(col(Outbox.id).in_(ids), col(Outbox.claimed_by) == worker)
-                                 .order_by(col(Outbox.id))))
+            session.execute(
+                sa.update(Outbox)
+                .where(col(Outbox.id).in_(taken_over), col(Outbox.claimed_by) == worker)
+                .values(maybe_sent=True)
+            )
+        rows = list(
+            session.exec(
+                select(Outbox).where(col(Outbox.id).in_(ids), col(Outbox.claimed_by) == worker).order_by(col(Outbox.id))
+            )
+        )
     return rows
 
 
@@ -128,9 +146,9 @@ def row_id(row: Outbox) -> int:
 
 def mark_sent(session: Session, row_id: int, *, now: datetime, result: dict[str, Any]) -> None:
     session.execute(
-        sa.update(Outbox).where(col(Outbox.id) == row_id)
-        .values(status=Status.SENT, sent_at=now, result=result, claimed_until=None, last_error=None,
-                failing_since=None)
+        sa.update(Outbox)
+        .where(col(Outbox.id) == row_id)
+        .values(status=Status.SENT, sent_at=now, result=result, claimed_until=None, last_error=None, failing_since=None)
     )
 
 
@@ -147,10 +165,20 @@ class Rescheduled:
     dead: bool  # the row failed for longer than the horizon and was given up
 
 
-def reschedule(session: Session, row: Outbox, *, now: datetime, error: str,
-               retry_after: float | None = None, ambiguous: bool = False, count_attempt: bool = True,
-               failure: bool = True, horizon: timedelta = DEFAULT_HORIZON,
-               max_backoff: float = DEFAULT_MAX_BACKOFF, rng: random.Random | None = None) -> Rescheduled:
+def reschedule(
+    session: Session,
+    row: Outbox,
+    *,
+    now: datetime,
+    error: str,
+    retry_after: float | None = None,
+    ambiguous: bool = False,
+    count_attempt: bool = True,
+    failure: bool = True,
+    horizon: timedelta = DEFAULT_HORIZON,
+    max_backoff: float = DEFAULT_MAX_BACKOFF,
+    rng: random.Random | None = None,
+) -> Rescheduled:
     """Put a row back for a later attempt: after Slack's Retry-After, or with capped exponential
     backoff. ``ambiguous`` records that the last attempt may have reached Slack (a time-out, a 5xx),
     so the next attempt first checks whether the message already arrived. ``failure`` (the default)
@@ -162,32 +190,54 @@ def reschedule(session: Session, row: Outbox, *, now: datetime, error: str,
     failing_since = (row.failing_since or now) if failure else row.failing_since
     if failure and failing_since is not None and now - failing_since >= horizon:  # (never None on failure)
         session.execute(
-            sa.update(Outbox).where(col(Outbox.id) == row.id)
-            .values(status=Status.DEAD, attempts=attempts, dead_at=now, failing_since=failing_since,
-                    last_error=error[:1000], claimed_until=None, maybe_sent=row.maybe_sent or ambiguous)
+            sa.update(Outbox)
+            .where(col(Outbox.id) == row.id)
+            .values(
+                status=Status.DEAD,
+                attempts=attempts,
+                dead_at=now,
+                failing_since=failing_since,
+                last_error=error[:1000],
+                claimed_until=None,
+                maybe_sent=row.maybe_sent or ambiguous,
+            )
         )
-        record(session, row_id(row), at=now, action="dead",
-               reason=f"still failing after {horizon} (since {failing_since:%Y-%m-%d %H:%M} UTC): {error}")
+        record(
+            session,
+            row_id(row),
+            at=now,
+            action="dead",
+            reason=f"still failing after {horizon} (since {failing_since:%Y-%m-%d %H:%M} UTC): {error}",
+        )
         return Rescheduled(0.0, True)
     session.execute(
-        sa.update(Outbox).where(col(Outbox.id) == row.id)
-        .values(status=Status.PENDING, attempts=attempts, next_attempt_at=now + timedelta(seconds=retry_after),
-                last_error=error[:1000], claimed_until=None, maybe_sent=row.maybe_sent or ambiguous,
-                failing_since=failing_since)
+        sa.update(Outbox)
+        .where(col(Outbox.id) == row.id)
+        .values(
+            status=Status.PENDING,
+            attempts=attempts,
+            next_attempt_at=now + timedelta(seconds=retry_after),
+            last_error=error[:1000],
+            claimed_until=None,
+            maybe_sent=row.maybe_sent or ambiguous,
+            failing_since=failing_since,
+        )
     )
     return Rescheduled(float(retry_after), False)
 
 
 def mark_dead(session: Session, row_id: int, *, error: str, now: datetime) -> None:
     session.execute(
-        sa.update(Outbox).where(col(Outbox.id) == row_id)
+        sa.update(Outbox)
+        .where(col(Outbox.id) == row_id)
         .values(status=Status.DEAD, last_error=error[:1000], claimed_until=None, dead_at=now)
     )
     record(session, row_id, at=now, action="dead", reason=error)
 
 
-def record(session: Session, row_id: int, *, at: datetime, action: str, reason: str | None = None,
-           actor: str = "system") -> OutboxEvent:
+def record(
+    session: Session, row_id: int, *, at: datetime, action: str, reason: str | None = None, actor: str = "system"
+) -> OutboxEvent:
     """Add to a row's trail (append-only): ``dead``, ``retry`` or ``discard``."""
     event = OutboxEvent(outbox_id=row_id, at=at, actor=actor[:254], action=action, reason=reason)
     session.add(event)
@@ -197,12 +247,12 @@ def record(session: Session, row_id: int, *, at: datetime, action: str, reason: 
 def pending_count(engine: Engine) -> int:
     with transaction(engine) as session:
         return session.exec(
-            select(sa.func.count()).select_from(Outbox)
-            .where(col(Outbox.status).in_([Status.PENDING, Status.SENDING]))
+            select(sa.func.count()).select_from(Outbox).where(col(Outbox.status).in_([Status.PENDING, Status.SENDING]))
         ).one()
 
 
 # ----- what a sender says about a row's fate (raised while sending, read by the dispatcher) -------------
+
 
 class Defer(Exception):
     """The row can't be sent yet (it waits for another one); try again shortly."""

@@ -37,9 +37,13 @@ class Health:
         return self.dead > 0 or self.stale > 0
 
     def as_dict(self) -> dict[str, float | int | None]:
-        return {"outbox_pending": self.pending, "outbox_dead": self.dead,
-                "outbox_oldest_pending_seconds": None if self.oldest_pending_seconds is None
-                else round(self.oldest_pending_seconds, 1)}
+        return {
+            "outbox_pending": self.pending,
+            "outbox_dead": self.dead,
+            "outbox_oldest_pending_seconds": None
+            if self.oldest_pending_seconds is None
+            else round(self.oldest_pending_seconds, 1),
+        }
 
 
 @dataclass(frozen=True)
@@ -61,21 +65,33 @@ def by_kind(session: Session, now: datetime) -> list[KindFigures]:
     waiting = col(Outbox.status).in_(WAITING)
     dead = col(Outbox.status) == Status.DEAD
     stale = sa.and_(waiting, col(Outbox.created_at) < now - STALE_AFTER)
-    query = (sa.select(col(Outbox.kind),
-                       sa.func.sum(sa.case((waiting, 1), else_=0)),
-                       sa.func.sum(sa.case((dead, 1), else_=0)),
-                       sa.func.min(sa.case((waiting, col(Outbox.created_at)), else_=None), type_=UTCDateTime()),
-                       sa.func.sum(sa.case((stale, 1), else_=0)))
-             .where(col(Outbox.status).in_(OPEN)).group_by(col(Outbox.kind)).order_by(col(Outbox.kind)))
-    return [KindFigures(kind, int(pending or 0), int(dead_rows or 0), _age(now, oldest), int(stale_rows or 0))
-            for kind, pending, dead_rows, oldest, stale_rows in session.execute(query)]
+    query = (
+        sa.select(
+            col(Outbox.kind),
+            sa.func.sum(sa.case((waiting, 1), else_=0)),
+            sa.func.sum(sa.case((dead, 1), else_=0)),
+            sa.func.min(sa.case((waiting, col(Outbox.created_at)), else_=None), type_=UTCDateTime()),
+            sa.func.sum(sa.case((stale, 1), else_=0)),
+        )
+        .where(col(Outbox.status).in_(OPEN))
+        .group_by(col(Outbox.kind))
+        .order_by(col(Outbox.kind))
+    )
+    return [
+        KindFigures(kind, int(pending or 0), int(dead_rows or 0), _age(now, oldest), int(stale_rows or 0))
+        for kind, pending, dead_rows, oldest, stale_rows in session.execute(query)
+    ]
 
 
 def health(session: Session, now: datetime) -> Health:
     figures = by_kind(session, now)
     ages = [f.oldest_pending_seconds for f in figures if f.oldest_pending_seconds is not None]
-    return Health(pending=sum(f.pending for f in figures), dead=sum(f.dead for f in figures),
-                  oldest_pending_seconds=max(ages) if ages else None, stale=sum(f.stale for f in figures))
+    return Health(
+        pending=sum(f.pending for f in figures),
+        dead=sum(f.dead for f in figures),
+        oldest_pending_seconds=max(ages) if ages else None,
+        stale=sum(f.stale for f in figures),
+    )
 
 
 def read_health(engine: Engine, now: datetime) -> Health:
@@ -83,8 +99,9 @@ def read_health(engine: Engine, now: datetime) -> Health:
         return health(session, now)
 
 
-def rows(engine: Engine, *, statuses: tuple[str, ...] = OPEN, kind: str | None = None,
-         limit: int = 200) -> list[Outbox]:
+def rows(
+    engine: Engine, *, statuses: tuple[str, ...] = OPEN, kind: str | None = None, limit: int = 200
+) -> list[Outbox]:
     """Rows not sent yet (and dead ones), oldest first."""
     with transaction(engine) as session:
         query = select(Outbox).where(col(Outbox.status).in_(statuses))
@@ -95,16 +112,18 @@ def rows(engine: Engine, *, statuses: tuple[str, ...] = OPEN, kind: str | None =
 
 def trail(engine: Engine, row_id: int) -> list[OutboxEvent]:
     with transaction(engine) as session:
-        return list(session.exec(select(OutboxEvent).where(OutboxEvent.outbox_id == row_id)
-                                 .order_by(col(OutboxEvent.id))))
+        return list(
+            session.exec(select(OutboxEvent).where(OutboxEvent.outbox_id == row_id).order_by(col(OutboxEvent.id)))
+        )
 
 
 class NothingChosen(ValueError):
     """Neither ids, nor a kind, nor everything: the operator must say which rows."""
 
 
-def _chosen(ids: list[int] | None, kind: str | None, everything: bool,
-            statuses: tuple[str, ...]) -> sa.ColumnElement[bool]:
+def _chosen(
+    ids: list[int] | None, kind: str | None, everything: bool, statuses: tuple[str, ...]
+) -> sa.ColumnElement[bool]:
     if not ids and not kind and not everything:
         raise NothingChosen("name the rows: ids, --kind KIND, or --all")
     where: sa.ColumnElement[bool] = col(Outbox.status).in_(statuses)
@@ -118,35 +137,72 @@ def _chosen(ids: list[int] | None, kind: str | None, everything: bool,
 def _changed(session: Session, where: sa.ColumnElement[bool], status: str, **values: object) -> list[tuple]:
     """Set the chosen rows' status (and values); returns (id, old status, item id, kind) of each row
     changed — a row a dispatcher claimed meanwhile is not among them."""
-    found = {int(r[0]): (int(r[0]), str(r[1]), r[2], str(r[3])) for r in session.execute(
-        sa.select(col(Outbox.id), col(Outbox.status), col(Outbox.item_id), col(Outbox.kind)).where(where))}
+    found = {
+        int(r[0]): (int(r[0]), str(r[1]), r[2], str(r[3]))
+        for r in session.execute(
+            sa.select(col(Outbox.id), col(Outbox.status), col(Outbox.item_id), col(Outbox.kind)).where(where)
+        )
+    }
     if not found:
         return []
     session.execute(sa.update(Outbox).where(col(Outbox.id).in_(found), where).values(status=status, **values))
-    changed = set(session.execute(sa.select(col(Outbox.id)).where(col(Outbox.id).in_(found),
-                                                                    col(Outbox.status) == status)).scalars())
+    changed = set(
+        session.execute(
+            sa.select(col(Outbox.id)).where(col(Outbox.id).in_(found), col(Outbox.status) == status)
+        ).scalars()
+    )
     return [found[row_id] for row_id in sorted(found) if row_id in changed]
 
 
-def retry(engine: Engine, now: datetime, *, ids: list[int] | None = None, kind: str | None = None,
-          everything: bool = False, actor: str, reason: str | None = None) -> list[int]:
+def retry(
+    engine: Engine,
+    now: datetime,
+    *,
+    ids: list[int] | None = None,
+    kind: str | None = None,
+    everything: bool = False,
+    actor: str,
+    reason: str | None = None,
+) -> list[int]:
     """Make dead rows (and waiting ones, skipping their backoff) due now, with a fresh horizon.
     Rows being sent right now are left alone. Returns the ids made due."""
     where = _chosen(ids, kind, everything, (Status.PENDING, Status.DEAD))
     with transaction(engine) as session:
-        found = _changed(session, where, Status.PENDING, next_attempt_at=now, attempts=0, failing_since=None,
-                         dead_at=None, claimed_until=None)
+        found = _changed(
+            session,
+            where,
+            Status.PENDING,
+            next_attempt_at=now,
+            attempts=0,
+            failing_since=None,
+            dead_at=None,
+            claimed_until=None,
+        )
         for row_id, status, item_id, _ in found:
-            record(session, row_id, at=now, action="retry", actor=actor,
-                   reason=reason or f"was {status}")
+            record(session, row_id, at=now, action="retry", actor=actor, reason=reason or f"was {status}")
             if item_id is not None and status == Status.DEAD:
-                audit.record(session, item_id, actor=actor, kind="message_retried", at=now,
-                             text=f"outbox message {row_id} sent again by the operator", outbox_id=row_id)
+                audit.record(
+                    session,
+                    item_id,
+                    actor=actor,
+                    kind="message_retried",
+                    at=now,
+                    text=f"outbox message {row_id} sent again by the operator",
+                    outbox_id=row_id,
+                )
     return [row_id for row_id, _, _, _ in found]
 
 
-def discard(engine: Engine, now: datetime, *, ids: list[int] | None = None, kind: str | None = None,
-            everything: bool = False, actor: str, reason: str) -> list[int]:
+def discard(
+    engine: Engine,
+    now: datetime,
+    *,
+    ids: list[int] | None = None,
+    kind: str | None = None,
+    everything: bool = False,
+    actor: str,
+    reason: str,
+) -> list[int]:
     """Give rows up for good (dead ones, or waiting ones nobody should receive any more), with a
     reason on the row's trail and on the item's. Returns the ids discarded."""
     if not (reason or "").strip():
@@ -157,9 +213,15 @@ def discard(engine: Engine, now: datetime, *, ids: list[int] | None = None, kind
         for row_id, status, item_id, row_kind in found:
             record(session, row_id, at=now, action="discard", actor=actor, reason=reason.strip())
             if item_id is not None:
-                audit.record(session, item_id, actor=actor, kind="message_discarded", at=now,
-                             text=f"a {row_kind} message ({status}) was given up by the operator: {reason.strip()}",
-                             outbox_id=row_id)
+                audit.record(
+                    session,
+                    item_id,
+                    actor=actor,
+                    kind="message_discarded",
+                    at=now,
+                    text=f"a {row_kind} message ({status}) was given up by the operator: {reason.strip()}",
+                    outbox_id=row_id,
+                )
     return [row_id for row_id, _, _, _ in found]
 
 

@@ -44,15 +44,13 @@ def zone_known(p: Person | None) -> bool:
     return p is not None and (p.tz is not None or p.resolved_at is not None)
 
 
-def schedule_of(session: Session, config: Config, *, user_id: str | None = None,
-                email: str | None = None) -> Schedule:
+def schedule_of(session: Session, config: Config, *, user_id: str | None = None, email: str | None = None) -> Schedule:
     """The person's working time: their zone (the company's while unknown), their calendar."""
     p = person(session, user_id=user_id, email=email)
     return schedule_for_email(config, (p.email if p else None) or email, p.tz if p else None)
 
 
-def schedules_of(session: Session, config: Config,
-                 people: Sequence[tuple[str | None, str | None]]) -> list[Schedule]:
+def schedules_of(session: Session, config: Config, people: Sequence[tuple[str | None, str | None]]) -> list[Schedule]:
     """:func:`schedule_of` for each (Slack user id, e-mail) of ``people``, in one query: a person is
     found by user id first, then by e-mail, as :func:`person` finds them."""
     uids = sorted({uid for uid, _ in people if uid})
@@ -60,9 +58,11 @@ def schedules_of(session: Session, config: Config,
     by_uid: dict[str, tuple[str, str | None]] = {}
     by_email: dict[str, tuple[str, str | None]] = {}
     if uids or emails:
-        for known, known_uid, tz in session.exec(select(Person.email, Person.slack_user_id, Person.tz).where(
-                sa.or_(col(Person.slack_user_id).in_(uids), sa.func.lower(Person.email).in_(emails)))
-                .order_by(col(Person.id))):
+        for known, known_uid, tz in session.exec(
+            select(Person.email, Person.slack_user_id, Person.tz)
+            .where(sa.or_(col(Person.slack_user_id).in_(uids), sa.func.lower(Person.email).in_(emails)))
+            .order_by(col(Person.id))
+        ):
             if known_uid:
                 by_uid.setdefault(known_uid, (known, tz))
             by_email.setdefault(known.lower(), (known, tz))
@@ -94,8 +94,9 @@ def _aware(when: datetime, like: datetime) -> datetime:
     return when.replace(tzinfo=like.tzinfo) if when.tzinfo is None else when
 
 
-def not_before(session: Session, config: Config, now: datetime, *, user_id: str | None = None,
-               email: str | None = None) -> datetime:
+def not_before(
+    session: Session, config: Config, now: datetime, *, user_id: str | None = None, email: str | None = None
+) -> datetime:
     """The first moment from ``now`` within the person's working time."""
     return schedule_of(session, config, user_id=user_id, email=email).next_working_moment(now)
 

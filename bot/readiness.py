@@ -24,6 +24,7 @@ def missing_sqlite_file(url: str) -> Path | None:
 def problem(engine: Engine) -> str | None:
     """One line saying why the database is not ready for Handover's commands (None: it is)."""
     from bot import migrate, texts
+
     missing = missing_sqlite_file(str(engine.url))
     if missing is not None:
         return texts.say("intake.j2", "not_ready", kind="no_file", detail=str(missing))
@@ -31,8 +32,12 @@ def problem(engine: Engine) -> str | None:
         current = migrate.current(engine)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        return texts.say("intake.j2", "not_ready", kind="unreachable",
-                         detail=f"{type(exc).__name__}: {reason[0] if reason else ''}"[:200])
+        return texts.say(
+            "intake.j2",
+            "not_ready",
+            kind="unreachable",
+            detail=f"{type(exc).__name__}: {reason[0] if reason else ''}"[:200],
+        )
     head = migrate.head()
     if current is None:
         return texts.say("intake.j2", "not_ready", kind="no_schema", detail="")

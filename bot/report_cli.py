@@ -46,11 +46,18 @@ def print_report(console: Console, result: reports.Report, config: Config) -> No
     groups = result.groups if result.by != "none" else []
     for g in [*groups, result.total]:
         table.add_row(
-            escape(g.group), str(g.handed_over), f"{g.accepted} ({reports.pct(g.accept_rate)})",
-            f"{_num(g.median_accept_hours)}/{_num(g.p90_accept_hours)}", f"{g.recategorized}/{g.discarded}",
-            f"{g.followed_up} ({reports.pct(g.follow_up_rate)})", str(g.follow_ups),
-            f"{_num(g.usefulness_mean)} ({g.feedback})", f"{g.opportunities}/{g.won}",
-            end_section=bool(groups) and g is groups[-1], style="bold" if g is result.total else None)
+            escape(g.group),
+            str(g.handed_over),
+            f"{g.accepted} ({reports.pct(g.accept_rate)})",
+            f"{_num(g.median_accept_hours)}/{_num(g.p90_accept_hours)}",
+            f"{g.recategorized}/{g.discarded}",
+            f"{g.followed_up} ({reports.pct(g.follow_up_rate)})",
+            str(g.follow_ups),
+            f"{_num(g.usefulness_mean)} ({g.feedback})",
+            f"{g.opportunities}/{g.won}",
+            end_section=bool(groups) and g is groups[-1],
+            style="bold" if g is result.total else None,
+        )
     console.print(table)
     if result.total.reasons:
         reasons = Table(title="Discard reasons", title_justify="left", box=box.SIMPLE_HEAD)
@@ -60,13 +67,15 @@ def print_report(console: Console, result: reports.Report, config: Config) -> No
             reasons.add_row(escape(label), str(result.total.reasons[label]))
         console.print(reasons)
     t = result.total
-    console.print(f"items: handed over in the period (what happened to them since counts) · accepted: at least "
-                  f"once, % of items (field average {reports.pct(reports.FIELD_ACCEPT_RATE)}) · med/p90 h: median "
-                  f"and 90th percentile of hours from handover to first acceptance · rec/disc: recategorizations/"
-                  f"discards ({t.justified} of {t.discarded} discards justified) · followed up: % of accepted · "
-                  f"f-ups: follow-ups recorded · useful: mean feedback score 1–5 (answers) · opp/won: items that "
-                  f"became an opportunity/were won",
-                  style="dim")
+    console.print(
+        f"items: handed over in the period (what happened to them since counts) · accepted: at least "
+        f"once, % of items (field average {reports.pct(reports.FIELD_ACCEPT_RATE)}) · med/p90 h: median "
+        f"and 90th percentile of hours from handover to first acceptance · rec/disc: recategorizations/"
+        f"discards ({t.justified} of {t.discarded} discards justified) · followed up: % of accepted · "
+        f"f-ups: follow-ups recorded · useful: mean feedback score 1–5 (answers) · opp/won: items that "
+        f"became an opportunity/were won",
+        style="dim",
+    )
 
 
 def _num(value: float | None) -> str:

@@ -59,6 +59,7 @@ DECISIONS = ("accepted", "recategorized", "discarded")
 
 # ----- figures ------------------------------------------------------------------------------------
 
+
 def percentile(values: list[float], share: int) -> float | None:
     """Nearest rank: the ⌈share/100·n⌉-th smallest value (integer arithmetic, no rounding surprises)."""
     if not values:
@@ -137,13 +138,24 @@ class Figures:
     def row(self) -> dict[str, Any]:
         """Plain values (rates as fractions, hours unrounded) for CSV, JSON and templates."""
         return {
-            "group": self.group, "handed_over": self.handed_over, "accepted": self.accepted,
-            "accept_rate": self.accept_rate, "median_accept_hours": self.median_accept_hours,
-            "p90_accept_hours": self.p90_accept_hours, "recategorized": self.recategorized,
-            "discarded": self.discarded, "justified": self.justified, "reasons": dict(self.reasons),
-            "followed_up": self.followed_up, "follow_up_rate": self.follow_up_rate, "follow_ups": self.follow_ups,
-            "feedback": self.feedback, "usefulness": self.usefulness_mean, "reached": self.reached,
-            "opportunities": self.opportunities, "won": self.won,
+            "group": self.group,
+            "handed_over": self.handed_over,
+            "accepted": self.accepted,
+            "accept_rate": self.accept_rate,
+            "median_accept_hours": self.median_accept_hours,
+            "p90_accept_hours": self.p90_accept_hours,
+            "recategorized": self.recategorized,
+            "discarded": self.discarded,
+            "justified": self.justified,
+            "reasons": dict(self.reasons),
+            "followed_up": self.followed_up,
+            "follow_up_rate": self.follow_up_rate,
+            "follow_ups": self.follow_ups,
+            "feedback": self.feedback,
+            "usefulness": self.usefulness_mean,
+            "reached": self.reached,
+            "opportunities": self.opportunities,
+            "won": self.won,
         }
 
 
@@ -163,6 +175,7 @@ class Report:
 
 
 # ----- what happened to each item ------------------------------------------------------------------
+
 
 @dataclass
 class _Facts:
@@ -192,8 +205,11 @@ def _facts(session: Session, config: Config, start: datetime, end: datetime, eve
     facts = {i.id: _Facts(i, first_accept=i.accepted_at) for i in items}
     ids = select(col(Item.id)).where(*where)  # a subquery, not a list of thousands of ids
 
-    for e in session.exec(select(ItemEvent).where(col(ItemEvent.item_id).in_(ids), col(ItemEvent.kind).in_(DECISIONS))
-                          .order_by(col(ItemEvent.at), col(ItemEvent.id))):
+    for e in session.exec(
+        select(ItemEvent)
+        .where(col(ItemEvent.item_id).in_(ids), col(ItemEvent.kind).in_(DECISIONS))
+        .order_by(col(ItemEvent.at), col(ItemEvent.id))
+    ):
         f = facts[e.item_id]
         if e.kind == "accepted":
             if f.first_accept is None or e.at < f.first_accept:
@@ -210,8 +226,9 @@ def _facts(session: Session, config: Config, start: datetime, end: datetime, eve
         f.opportunity |= fu.kind in OPPORTUNITY_FOLLOW_UPS
         f.won |= fu.kind == FollowUpKind.WON.value
 
-    for fb in session.exec(select(Feedback).where(col(Feedback.item_id).in_(ids),
-                                                 col(Feedback.answered_at).is_not(None))):
+    for fb in session.exec(
+        select(Feedback).where(col(Feedback.item_id).in_(ids), col(Feedback.answered_at).is_not(None))
+    ):
         f = facts[fb.item_id]
         f.feedback = fb
         f.opportunity |= fb.outcome in OPPORTUNITY_OUTCOMES
@@ -243,8 +260,9 @@ def group_of(config: Config, item: Item, by: str) -> str:
     raise ValueError(f"unknown dimension {by!r}; one of: {', '.join(DIMENSIONS)}")
 
 
-def compute(session: Session, config: Config, start: datetime, end: datetime, *, by: str = "none",
-            event: str | None = None) -> Report:
+def compute(
+    session: Session, config: Config, start: datetime, end: datetime, *, by: str = "none", event: str | None = None
+) -> Report:
     """The figures of the items handed over in ``[start, end)``, grouped ``by`` one dimension."""
     if by not in DIMENSIONS:
         raise ValueError(f"unknown dimension {by!r}; one of: {', '.join(DIMENSIONS)}")
@@ -260,6 +278,7 @@ def compute(session: Session, config: Config, start: datetime, end: datetime, *,
 
 
 # ----- periods ------------------------------------------------------------------------------------
+
 
 def day_start(day: date, config: Config) -> datetime:
     """Midnight of ``day`` in the company's time zone, as UTC."""
@@ -298,6 +317,7 @@ def describe_period(start: datetime, end: datetime, config: Config) -> str:
 
 # ----- presentation helpers shared by the terminal, CSV and Slack -------------------------------
 
+
 def pct(rate: float | None) -> str:
     return "–" if rate is None else f"{round(rate * 100)}%"
 
@@ -314,19 +334,55 @@ def csv_table(report: Report) -> tuple[list[str], list[list[Any]]]:
     """Header and rows of the report as CSV: one row per group, then the total; a column per
     discard reason; rates in percent (one decimal), hours with two decimals."""
     labels = report.reason_labels
-    header = [report.by if report.by != "none" else "group", "handed_over", "accepted", "accept_rate_pct",
-              "median_hours_to_accept", "p90_hours_to_accept", "recategorized", "discarded", "discarded_justified",
-              "followed_up", "follow_up_rate_pct", "follow_ups", "feedback_answers", "usefulness_mean",
-              "reached_customer", "opportunities", "won", *[f"discarded: {label}" for label in labels],
-              "period_from", "period_to"]
+    header = [
+        report.by if report.by != "none" else "group",
+        "handed_over",
+        "accepted",
+        "accept_rate_pct",
+        "median_hours_to_accept",
+        "p90_hours_to_accept",
+        "recategorized",
+        "discarded",
+        "discarded_justified",
+        "followed_up",
+        "follow_up_rate_pct",
+        "follow_ups",
+        "feedback_answers",
+        "usefulness_mean",
+        "reached_customer",
+        "opportunities",
+        "won",
+        *[f"discarded: {label}" for label in labels],
+        "period_from",
+        "period_to",
+    ]
     rows = []
     groups = report.groups if report.by != "none" else []
     for g in [*groups, report.total]:
         rate = None if g.accept_rate is None else g.accept_rate * 100
         follow = None if g.follow_up_rate is None else g.follow_up_rate * 100
-        rows.append([g.group, g.handed_over, g.accepted, _round(rate, 1), _round(g.median_accept_hours, 2),
-                     _round(g.p90_accept_hours, 2), g.recategorized, g.discarded, g.justified, g.followed_up,
-                     _round(follow, 1), g.follow_ups, g.feedback, _round(g.usefulness_mean, 2), g.reached,
-                     g.opportunities, g.won, *[g.reasons.get(label, 0) for label in labels],
-                     report.start.isoformat(), report.end.isoformat()])
+        rows.append(
+            [
+                g.group,
+                g.handed_over,
+                g.accepted,
+                _round(rate, 1),
+                _round(g.median_accept_hours, 2),
+                _round(g.p90_accept_hours, 2),
+                g.recategorized,
+                g.discarded,
+                g.justified,
+                g.followed_up,
+                _round(follow, 1),
+                g.follow_ups,
+                g.feedback,
+                _round(g.usefulness_mean, 2),
+                g.reached,
+                g.opportunities,
+                g.won,
+                *[g.reasons.get(label, 0) for label in labels],
+                report.start.isoformat(),
+                report.end.isoformat(),
+            ]
+        )
     return header, rows

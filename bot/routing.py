@@ -85,19 +85,30 @@ class BatchRotation:
 
     def save(self) -> None:
         for team_key in sorted(self.moved):
-            self.session.execute(sa.update(RoutingCursor).where(col(RoutingCursor.team_key) == team_key)
-                                 .values(position=self.positions[team_key]))
+            self.session.execute(
+                sa.update(RoutingCursor)
+                .where(col(RoutingCursor.team_key) == team_key)
+                .values(position=self.positions[team_key])
+            )
         self.moved.clear()
 
 
-def route(session: Session, config: Config, facts: Facts, *, avoid: set[str] | None = None,
-          rotate: Callable[[Session, str, int], int] = next_in_rotation) -> Route:
+def route(
+    session: Session,
+    config: Config,
+    facts: Facts,
+    *,
+    avoid: set[str] | None = None,
+    rotate: Callable[[Session, str, int], int] = next_in_rotation,
+) -> Route:
     avoid = {a.lower() for a in (avoid or set())}
     for number, rule in enumerate(config.routing.rules, start=1):
         when = rule.when
-        if not (_matches(when.category, facts.category.value)
-                and _matches(when.region, facts.region)
-                and _matches(when.product_area, facts.product_area)):
+        if not (
+            _matches(when.category, facts.category.value)
+            and _matches(when.region, facts.region)
+            and _matches(when.product_area, facts.product_area)
+        ):
             continue
         target = rule.to
         label = f"rule {number}"

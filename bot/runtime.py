@@ -23,8 +23,7 @@ log = logging.getLogger("handover")
 def build_context(settings: Settings | None = None, *, clock: Clock | None = None) -> Context:
     settings = settings or load_settings()
     config = load_config(settings.handover_config)
-    return Context(engine=make_engine(settings.database_url), config=config, settings=settings,
-                   clock=clock or Clock())
+    return Context(engine=make_engine(settings.database_url), config=config, settings=settings, clock=clock or Clock())
 
 
 @dataclass
@@ -39,18 +38,20 @@ class Background:
 
     def start(self) -> Background:
         dispatcher = Dispatcher(self.ctx)
-        t = threading.Thread(target=dispatcher.run_forever, args=(self.stop,), name="outbox-dispatcher",
-                             daemon=True)
+        t = threading.Thread(target=dispatcher.run_forever, args=(self.stop,), name="outbox-dispatcher", daemon=True)
         t.start()
         self.threads.append(t)
         # the outbound webhooks: their own sender, so a slow endpoint never delays a Slack message
         from bot.webhooks.sender import WebhookSender
-        hooks = threading.Thread(target=WebhookSender(self.ctx).run_forever, args=(self.stop,),
-                                 name="webhook-sender", daemon=True)
+
+        hooks = threading.Thread(
+            target=WebhookSender(self.ctx).run_forever, args=(self.stop,), name="webhook-sender", daemon=True
+        )
         hooks.start()
         self.threads.append(hooks)
         if self.scheduler:
             from bot.scheduler import start_background
+
             self.clock = start_background(self.ctx)
         return self
 

@@ -27,9 +27,16 @@ TICK_SECONDS = 60
 def _nudges(ctx: Context) -> nudge.Run:
     done = nudge.run(ctx)
     if done.messages or done.reassigned or done.reasked or done.unanswered:
-        log.info("tick: %d reminder(s), %d escalation(s), %d follow-up reminder(s), %d reassigned, "
-                 "%d question(s) re-asked, %d unanswered", len(done.reminders), len(done.escalations),
-                 len(done.follow_ups), len(done.reassigned), len(done.reasked), len(done.unanswered))
+        log.info(
+            "tick: %d reminder(s), %d escalation(s), %d follow-up reminder(s), %d reassigned, "
+            "%d question(s) re-asked, %d unanswered",
+            len(done.reminders),
+            len(done.escalations),
+            len(done.follow_ups),
+            len(done.reassigned),
+            len(done.reasked),
+            len(done.unanswered),
+        )
     return done
 
 
@@ -48,8 +55,12 @@ def _review(ctx: Context) -> None:
     if (started := review.run(ctx)) is not None:
         # the period's first day in the company's zone (its UTC start is the evening before)
         first_day = started.period_start.replace(tzinfo=started.period_start.tzinfo or UTC)
-        log.info("tick: lead review of %s started: %d of %d discards", first_day.astimezone(ctx.config.tz).date(),
-                 started.sample_size, started.population)
+        log.info(
+            "tick: lead review of %s started: %d of %d discards",
+            first_day.astimezone(ctx.config.tz).date(),
+            started.sample_size,
+            started.population,
+        )
 
 
 # Each job reads what is due from the database and claims it atomically; one job failing does not
@@ -83,8 +94,16 @@ def _safe_tick(ctx: Context) -> None:
 
 def _configure(scheduler: Any, ctx: Context, seconds: int) -> Any:
     # coalesce: after downtime, one catch-up run, not one per missed minute
-    scheduler.add_job(_safe_tick, IntervalTrigger(seconds=seconds), args=[ctx], id="tick", coalesce=True,
-                      max_instances=1, misfire_grace_time=seconds, replace_existing=True)
+    scheduler.add_job(
+        _safe_tick,
+        IntervalTrigger(seconds=seconds),
+        args=[ctx],
+        id="tick",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=seconds,
+        replace_existing=True,
+    )
     return scheduler
 
 

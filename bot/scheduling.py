@@ -16,8 +16,9 @@ from bot.working_time import DAY_NAMES, Schedule
 class DaysOff(Container[date]):
     """A calendar that never runs out: the ``holidays`` package works out any year on demand."""
 
-    def __init__(self, country: str | None, subdivision: str | None, categories: tuple[str, ...],
-                 extra: tuple[date | str, ...]) -> None:
+    def __init__(
+        self, country: str | None, subdivision: str | None, categories: tuple[str, ...], extra: tuple[date | str, ...]
+    ) -> None:
         self.public = _public(country.upper(), subdivision, categories) if country else None
         self.dates = frozenset(d for d in extra if isinstance(d, date))
         self.yearly = frozenset(d for d in extra if isinstance(d, str))
@@ -36,8 +37,9 @@ def _public(country: str, subdivision: str | None, categories: tuple[str, ...]) 
 
 
 @lru_cache(maxsize=256)
-def _calendar(country: str | None, subdivision: str | None, categories: tuple[str, ...],
-              extra: tuple[date | str, ...]) -> DaysOff:
+def _calendar(
+    country: str | None, subdivision: str | None, categories: tuple[str, ...], extra: tuple[date | str, ...]
+) -> DaysOff:
     return DaysOff(country, subdivision, categories, extra)
 
 

@@ -19,8 +19,17 @@ def free_port() -> int:
 class ServerThread:
     def __init__(self, app: Any, port: int | None = None) -> None:
         self.port = port or free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="off", access_log=False, log_config=None))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                lifespan="off",
+                access_log=False,
+                log_config=None,
+            )
+        )
         self.thread = threading.Thread(target=self.server.run, name="web", daemon=True)
 
     @property

@@ -18,10 +18,22 @@ if TYPE_CHECKING:
 _USER = re.compile(r"<@([A-Z0-9]+)>")
 _DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]*)>")
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
-_EMOJI = {":rotating_light:": "🚨", ":white_check_mark:": "✅", ":white_medium_square:": "⬜",
-          ":bulb:": "💡", ":hourglass_flowing_sand:": "⏳", ":question:": "❓", ":wastebasket:": "🗑",
-          ":checkered_flag:": "🏁", ":arrow_right:": "➡", ":warning:": "⚠", ":outbox_tray:": "📤",
-          ":speech_balloon:": "💬", ":inbox_tray:": "📥", ":bell:": "🔔"}
+_EMOJI = {
+    ":rotating_light:": "🚨",
+    ":white_check_mark:": "✅",
+    ":white_medium_square:": "⬜",
+    ":bulb:": "💡",
+    ":hourglass_flowing_sand:": "⏳",
+    ":question:": "❓",
+    ":wastebasket:": "🗑",
+    ":checkered_flag:": "🏁",
+    ":arrow_right:": "➡",
+    ":warning:": "⚠",
+    ":outbox_tray:": "📤",
+    ":speech_balloon:": "💬",
+    ":inbox_tray:": "📥",
+    ":bell:": "🔔",
+}
 
 
 def mrkdwn(text: str, names: dict[str, str] | None = None) -> Text:

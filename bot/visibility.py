@@ -86,13 +86,21 @@ class Viewer:
         teams = {t.key: t for t in [*led, *member]}.values()
         people = {m for t in teams for m in t.members} | {t.lead for t in teams if t.lead}
         regions = frozenset().union(*(team_regions(config, t) for t in teams)) if teams else frozenset()
-        return cls(email=email, user_id=user_id or None, admin=config.is_admin(email),
-                   reviewer=config.is_reviewer(email), led=tuple(t.key for t in led),
-                   member_of=tuple(t.key for t in member), people=frozenset(people), regions=regions)
+        return cls(
+            email=email,
+            user_id=user_id or None,
+            admin=config.is_admin(email),
+            reviewer=config.is_reviewer(email),
+            led=tuple(t.key for t in led),
+            member_of=tuple(t.key for t in member),
+            people=frozenset(people),
+            regions=regions,
+        )
 
     @classmethod
-    def resolve(cls, session: Session, config: Config, *, email: str | None = None,
-                user_id: str | None = None) -> Viewer:
+    def resolve(
+        cls, session: Session, config: Config, *, email: str | None = None, user_id: str | None = None
+    ) -> Viewer:
         """:meth:`of`, filling in the e-mail or the Slack user id from the person table when only
         one is known (the API knows an e-mail, the Home tab a user id)."""
         if email and not user_id:
@@ -130,15 +138,19 @@ class Viewer:
             return Reason.ACCOUNT_OWNER
         if self._me(item.sender_email, item.sender_user_id):
             return Reason.SENT
-        if self._me(item.receiver_email, item.receiver_user_id) or \
-                (self.user_id and item.responsible_user_id == self.user_id):
+        if self._me(item.receiver_email, item.receiver_user_id) or (
+            self.user_id and item.responsible_user_id == self.user_id
+        ):
             return Reason.RECEIVED
         if self._me(owner_email, item.owner_user_id):
             return Reason.OWNER
         if self._me(item.business_builder_email, item.business_builder_user_id):
             return Reason.BUSINESS_BUILDER
-        if self.teams and (item.team_key in self.teams or _low(item.receiver_email) in self.people
-                           or (owner_email and _low(owner_email) in self.people)):
+        if self.teams and (
+            item.team_key in self.teams
+            or _low(item.receiver_email) in self.people
+            or (owner_email and _low(owner_email) in self.people)
+        ):
             return Reason.TEAM
         region = _low(item.region) or (_low(customer.region) if customer is not None else "")
         if region and region in self.regions:
@@ -167,14 +179,18 @@ def split(session: Session, viewer: Viewer, items: Sequence[Item]) -> tuple[list
     visible: list[Item] = []
     withheld: list[Item] = []
     for item in items:
-        ok = viewer.sees(item, customers.get(item.customer_id),
-                         owner_email=owners.get(item.owner_user_id) if item.owner_user_id else None)
+        ok = viewer.sees(
+            item,
+            customers.get(item.customer_id),
+            owner_email=owners.get(item.owner_user_id) if item.owner_user_id else None,
+        )
         (visible if ok else withheld).append(item)
     return visible, withheld
 
 
-def whom_to_ask(config: Config, customer: Customer | None, withheld: Sequence[Item], *,
-                viewer: Viewer | None = None) -> list[str]:
+def whom_to_ask(
+    config: Config, customer: Customer | None, withheld: Sequence[Item], *, viewer: Viewer | None = None
+) -> list[str]:
     """Whom a viewer can ask about withheld items, as e-mails: the customer's account owner, else
     the team leads of the items' teams, else an admin (else the fallback receiver). Never the
     viewer themself; empty when nothing is withheld."""

@@ -78,7 +78,9 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
         title="Handover",
         version="1",
         description="Hand customer information from marketing to sales without losing any of it.",
-        docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
     )
     api.state.ctx = ctx
     api.state.bolt = bolt
@@ -105,8 +107,11 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
         if payload.get("type") == "app_rate_limited":
             # Slack sends events faster than its limit for this app (30,000 an hour) and drops them for
             # a while; it only wants a 200. Nothing to do but say so in the log.
-            log.warning("Slack says events are being dropped (app_rate_limited) for team %s since minute %s",
-                        payload.get("team_id"), payload.get("minute_rate_limited"))
+            log.warning(
+                "Slack says events are being dropped (app_rate_limited) for team %s since minute %s",
+                payload.get("team_id"),
+                payload.get("minute_rate_limited"),
+            )
             return Response(status_code=200)
         logs.bind(event_id=payload.get("event_id") if isinstance(payload.get("event_id"), str) else None)
         bolt_request = guard.bolt_request(body.decode("utf-8"), payload, request.query_params, request.headers)
@@ -120,28 +125,51 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
         # compared, so tokens can't be guessed at the rate limit of a valid one
         address = request.client.host if request.client else "unknown"
         if wait := failed_auth.blocked_for(address):
-            raise HTTPException(429, "too many wrong tokens from this address",
-                                headers={"Retry-After": str(wait)})
+            raise HTTPException(429, "too many wrong tokens from this address", headers={"Retry-After": str(wait)})
         expected = ctx.settings.api_token
         supplied = (authorization or "").removeprefix("Bearer ").strip() if authorization else ""
-        if not expected or not authorization or not authorization.startswith("Bearer ") or \
-                not hmac.compare_digest(supplied.encode(), expected.encode()):
+        if (
+            not expected
+            or not authorization
+            or not authorization.startswith("Bearer ")
+            or not hmac.compare_digest(supplied.encode(), expected.encode())
+        ):
             failures = failed_auth.fail(address)  # never the token itself in the log
-            log.warning("refused the API token from %s (%s): %d wrong within %d s, blocked at %d",
-                        address, "none given" if not authorization else "wrong", failures,
-                        failed_auth.window, failed_auth.limit)
+            log.warning(
+                "refused the API token from %s (%s): %d wrong within %d s, blocked at %d",
+                address,
+                "none given" if not authorization else "wrong",
+                failures,
+                failed_auth.window,
+                failed_auth.limit,
+            )
             raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
         if not limiter.allow(hmac.new(b"k", supplied.encode(), "sha256").hexdigest()):
-            raise HTTPException(429, "too many requests for this token",
-                                headers={"Retry-After": str(max(1, math.ceil(1 / limiter.rate)))})
+            raise HTTPException(
+                429,
+                "too many requests for this token",
+                headers={"Retry-After": str(max(1, math.ceil(1 / limiter.rate)))},
+            )
         return supplied
 
-    @api.post("/api/items", status_code=201, response_model=ItemOut,
-              responses={200: {"model": ItemOut, "description": "Already received: a retry (corrected: []) or "
-                                                                "a correction (corrected: the fields changed)"},
-                         401: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut},
-                         429: {"model": ErrorOut}},
-              summary="Hand over one item", dependencies=[Depends(authorized)])
+    @api.post(
+        "/api/items",
+        status_code=201,
+        response_model=ItemOut,
+        responses={
+            200: {
+                "model": ItemOut,
+                "description": "Already received: a retry (corrected: []) or "
+                "a correction (corrected: the fields changed)",
+            },
+            401: {"model": ErrorOut},
+            409: {"model": ErrorOut},
+            422: {"model": ErrorOut},
+            429: {"model": ErrorOut},
+        },
+        summary="Hand over one item",
+        dependencies=[Depends(authorized)],
+    )
     def create_item(
         item: Annotated[ItemIn, Body()],
         response: Response,
@@ -159,13 +187,23 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
             response.status_code = 200
         return result.out
 
-    @api.get("/api/customers", response_model=LookupOut,
-              responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 429: {"model": ErrorOut}},
-              summary="Look up a customer on behalf of a person", dependencies=[Depends(authorized)])
+    @api.get(
+        "/api/customers",
+        response_model=LookupOut,
+        responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 429: {"model": ErrorOut}},
+        summary="Look up a customer on behalf of a person",
+        dependencies=[Depends(authorized)],
+    )
     def look_up_customer(
         q: Annotated[str | None, Query(max_length=500, description="A name, a domain or an e-mail.")] = None,
-        customer_id: Annotated[int | None, Query(ge=1, le=2**31 - 1,  # an INTEGER id; a bigger one is a 422
-                                                 description="One of the matches of an earlier call.")] = None,
+        customer_id: Annotated[
+            int | None,
+            Query(
+                ge=1,
+                le=2**31 - 1,  # an INTEGER id; a bigger one is a 422
+                description="One of the matches of an earlier call.",
+            ),
+        ] = None,
         x_handover_user: Annotated[str | None, Header(description="The e-mail of the person asking.")] = None,
     ) -> LookupOut:
         """What the person may see of the customer (as in Slack); withheld items are counted, with whom to ask."""
@@ -182,8 +220,9 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
             webhooks_failed = webhook_queue.failed_count(ctx.engine)
         except Exception as exc:  # noqa: BLE001  (report, don't crash)
             return JSONResponse({"ok": False, "database": type(exc).__name__}, status_code=503)
-        return JSONResponse({"ok": True, "database": "ok", **queue,
-                             "webhooks_failed": webhooks_failed, "version": version()})
+        return JSONResponse(
+            {"ok": True, "database": "ok", **queue, "webhooks_failed": webhooks_failed, "version": version()}
+        )
 
     registry = metrics.registry_for(ctx)
 
@@ -201,9 +240,15 @@ def create_web_app(ctx: Context, bolt: App) -> FastAPI:
         if not unavailable(exc):
             return await unexpected(request, exc)
         log.warning("database unavailable on %s: %s", request.url.path, type(exc.orig or exc).__name__)
-        return JSONResponse({"error": "the database is busy or restarting; nothing was saved. Send the same "
-                                      "request again in a few seconds (external_id / Idempotency-Key make "
-                                      "the retry safe)"}, status_code=503, headers={"Retry-After": "5"})
+        return JSONResponse(
+            {
+                "error": "the database is busy or restarting; nothing was saved. Send the same "
+                "request again in a few seconds (external_id / Idempotency-Key make "
+                "the retry safe)"
+            },
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
 
     @api.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -219,13 +264,19 @@ def _publish_webhooks(api: FastAPI) -> None:
     from bot.webhooks.events import DESCRIPTIONS, ENVELOPES
 
     for event_type, model in ENVELOPES.items():
+
         def receive(body: Any) -> None:
             """Documentation only: Handover POSTs this to your endpoint."""
+
         receive.__annotations__ = {"body": Annotated[model, Body()], "return": None}  # real types, not strings
 
-        api.webhooks.post(event_type.value, summary=event_type.value, description=DESCRIPTIONS[event_type]
-                          + " Signed by the Standard Webhooks specification (webhook-id, webhook-timestamp, "
-                            "webhook-signature); answer 2xx when it is stored.")(receive)
+        api.webhooks.post(
+            event_type.value,
+            summary=event_type.value,
+            description=DESCRIPTIONS[event_type]
+            + " Signed by the Standard Webhooks specification (webhook-id, webhook-timestamp, "
+            "webhook-signature); answer 2xx when it is stored.",
+        )(receive)
 
 
 def _answering(dispatch: Any, request: Any) -> Any:
@@ -241,6 +292,13 @@ class _Received:
 def _receive(session: Any, ctx: Context, item: ItemIn, key: str | None) -> _Received:
     result = receive(session, ctx, item, idempotency_key=key)
     it = result.delivery.item
-    out = ItemOut(id=it.id, status=str(it.status), category=str(it.category), customer_id=it.customer_id,
-                  receiver=it.receiver_email, created=result.delivery.created, corrected=result.corrected)
+    out = ItemOut(
+        id=it.id,
+        status=str(it.status),
+        category=str(it.category),
+        customer_id=it.customer_id,
+        receiver=it.receiver_email,
+        created=result.delivery.created,
+        corrected=result.corrected,
+    )
     return _Received(out, result.replayed)

@@ -59,15 +59,21 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def bench_session(backend: str, pg_cluster: Cluster | None, fake_slack: FakeSlack,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
+def bench_session(
+    backend: str, pg_cluster: Cluster | None, fake_slack: FakeSlack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Bench]:
     url = database_url(backend, tmp_path_factory.mktemp(backend), pg_cluster, "handover_test")
     config = load_config(None)
-    settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
-                        slack_api_url=fake_slack.api_url, database_url=url, handover_api_token=API_TOKEN,
-                        # the moved clock stands still while a test delivers: per-channel pacing (1 s by
-                        # default) would hold every second message to a person; its own test turns it on
-                        outbox_channel_pace_seconds=0)
+    settings = Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.api_url,
+        database_url=url,
+        handover_api_token=API_TOKEN,
+        # the moved clock stands still while a test delivers: per-channel pacing (1 s by
+        # default) would hold every second message to a person; its own test turns it on
+        outbox_channel_pace_seconds=0,
+    )
     engine = make_engine(url)
     migrate.upgrade(engine)
     clock = FakeClock(START)
@@ -75,8 +81,7 @@ def bench_session(backend: str, pg_cluster: Cluster | None, fake_slack: FakeSlac
     web = create_web_app(ctx, create_bolt_app(ctx))
     server = ServerThread(web).start()
     agent = SlackAgent(fake_slack, bot_url=server.url + "/slack/events", signing_secret=SIGNING_SECRET)
-    bench = Bench(ctx=ctx, fake=fake_slack, agent=agent, url=server.url, clock=clock, default_config=config,
-                  web=web)
+    bench = Bench(ctx=ctx, fake=fake_slack, agent=agent, url=server.url, clock=clock, default_config=config, web=web)
     yield bench
     server.stop()
     engine.dispose()

@@ -46,10 +46,12 @@ API_TOKEN = "test-api-token-123"
 
 # ----- databases ---------------------------------------------------------------------------------
 
+
 def fresh_database(url: str) -> None:
     """Migrate ``url`` to head (``handover db upgrade`` does the same)."""
     from bot import migrate
     from bot.db import make_engine
+
     engine = make_engine(url)
     try:
         migrate.upgrade(engine)
@@ -59,9 +61,11 @@ def fresh_database(url: str) -> None:
 
 # ----- what people received ------------------------------------------------------------------------
 
+
 def keys_posted(fake: Any) -> Counter:
     """How often each outbox key reached Slack, read from the messages' metadata."""
     from bot.slack.dispatcher import METADATA_EVENT
+
     seen: Counter = Counter()
     for m in fake.messages():
         meta = m.metadata or {}
@@ -103,6 +107,7 @@ def wait_for(condition: Callable[[], Any], *, timeout: float, every: float = 0.2
 
 # ----- figures ----------------------------------------------------------------------------------------
 
+
 def report(test: str, figure: str, **numbers: Any) -> None:
     """Print the figure a test shows and keep it (with its numbers) in bench/results/faults.json."""
     print(f"\nFIGURE {test}: {figure}", flush=True)
@@ -112,7 +117,9 @@ def report(test: str, figure: str, **numbers: Any) -> None:
         data = {}
     data.setdefault("about", "figures of the fault tests (pytest -m slow tests/test_faults.py), last run of each")
     data.setdefault("results", {})[test] = {
-        "figure": figure, **numbers, "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "figure": figure,
+        **numbers,
+        "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "cpus": os.cpu_count(),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -127,17 +134,41 @@ LEAD = {"painpoint": True, "offering": True, "timeframe": True, "budget": True}
 
 def item_body(n: int, prefix: str = "f", **fields: Any) -> dict[str, Any]:
     """An intake API body: a Lead in one of three regions, so it goes round robin to a sales team."""
-    body = {"external_id": f"{prefix}-{n}", "event": "Fault Week 2026", "customer": f"{prefix.title()} Customer {n} AB",
-            "contact_name": f"Contact {n}", "contact_email": f"contact{n}@{prefix}{n}.example",
-            "description": "Wants a quote for new core switches this quarter.", "region": REGIONS[n % 3],
-            "category": "lead", "checklist": LEAD}
+    body = {
+        "external_id": f"{prefix}-{n}",
+        "event": "Fault Week 2026",
+        "customer": f"{prefix.title()} Customer {n} AB",
+        "contact_name": f"Contact {n}",
+        "contact_email": f"contact{n}@{prefix}{n}.example",
+        "description": "Wants a quote for new core switches this quarter.",
+        "region": REGIONS[n % 3],
+        "category": "lead",
+        "checklist": LEAD,
+    }
     body.update(fields)
     return body
 
 
-HEADER = ["Scan ID", "Company", "First name", "Last name", "E-mail", "Job title", "Region", "Product interest",
-          "Category", "Notes", "Customer request", "Business Builder", "Sender", "Account owner", "Painpoint",
-          "Offering", "Timeframe", "Budget"]
+HEADER = [
+    "Scan ID",
+    "Company",
+    "First name",
+    "Last name",
+    "E-mail",
+    "Job title",
+    "Region",
+    "Product interest",
+    "Category",
+    "Notes",
+    "Customer request",
+    "Business Builder",
+    "Sender",
+    "Account owner",
+    "Painpoint",
+    "Offering",
+    "Timeframe",
+    "Budget",
+]
 
 
 def write_csv(path: Path, rows: int, prefix: str = "CR") -> Path:
@@ -146,19 +177,39 @@ def write_csv(path: Path, rows: int, prefix: str = "CR") -> Path:
         w = csv.writer(f, delimiter=";")
         w.writerow(HEADER)
         for n in range(rows):
-            w.writerow([f"{prefix}-{n:06d}", f"Crash Test {n} AB", "Eva", f"Lund{n}", f"eva{n}@crash{n}.example",
-                        "CTO", ["Nordics", "DACH", "UK"][n % 3], "Switching", "Lead",
-                        f"Row {n}: wants new switches; budget approved.", "", "kim.stand@example.com",
-                        "marketing.ops@example.com", "", "yes", "yes", "yes", "yes"])
+            w.writerow(
+                [
+                    f"{prefix}-{n:06d}",
+                    f"Crash Test {n} AB",
+                    "Eva",
+                    f"Lund{n}",
+                    f"eva{n}@crash{n}.example",
+                    "CTO",
+                    ["Nordics", "DACH", "UK"][n % 3],
+                    "Switching",
+                    "Lead",
+                    f"Row {n}: wants new switches; budget approved.",
+                    "",
+                    "kim.stand@example.com",
+                    "marketing.ops@example.com",
+                    "",
+                    "yes",
+                    "yes",
+                    "yes",
+                    "yes",
+                ]
+            )
     return path
 
 
-def slack_fake(extra: Iterable[str] = ("sender@example.com", "kim.stand@example.com",
-                                       "marketing.ops@example.com")) -> tuple[Any, dict[str, str]]:
+def slack_fake(
+    extra: Iterable[str] = ("sender@example.com", "kim.stand@example.com", "marketing.ops@example.com"),
+) -> tuple[Any, dict[str, str]]:
     """A started Slack fake with one user per e-mail the default configuration names, and ``extra``."""
     from bot.config import load_config
     from bot.fakeslack import FakeSlack
     from bot.fakeslack.directory import directory, emails_in
+
     fake = FakeSlack(token=BOT_TOKEN).start()
     users: dict[str, str] = {}
     for user in directory(emails_in(load_config(None)) + list(extra)):
@@ -168,6 +219,7 @@ def slack_fake(extra: Iterable[str] = ("sender@example.com", "kim.stand@example.
 
 
 # ----- an in-process world (web app + dispatcher thread), real clock --------------------------------------
+
 
 class World:
     """The web app (``/slack/events``, ``/api/items``) on loopback, a Slack fake of its own with one
@@ -188,9 +240,15 @@ class World:
         config = load_config(None)
         self.fake, self.users = slack_fake()
         fresh_database(url)
-        self.settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
-                                 slack_api_url=self.fake.api_url, database_url=url, handover_api_token=API_TOKEN,
-                                 api_rate_per_second=api_rate, api_rate_burst=int(api_rate))
+        self.settings = Settings(
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=self.fake.api_url,
+            database_url=url,
+            handover_api_token=API_TOKEN,
+            api_rate_per_second=api_rate,
+            api_rate_burst=int(api_rate),
+        )
         self.engine = make_engine(url)
         self.ctx = Context(engine=self.engine, config=config, settings=self.settings, clock=Clock())
         self.server = ServerThread(create_web_app(self.ctx, create_bolt_app(self.ctx))).start()
@@ -202,6 +260,7 @@ class World:
 
     def add_user(self, email: str) -> str:
         from bot.fakeslack import FakeUser
+
         uid = f"U{700 + len(self.users)}"
         self.fake.add_user(FakeUser(id=uid, email=email, name=email.split("@")[0]))
         self.users[email] = uid
@@ -209,6 +268,7 @@ class World:
 
     def start_dispatcher(self, client: Any = None) -> None:
         from bot.slack.dispatcher import Dispatcher
+
         dispatcher = Dispatcher(self.ctx, client=client)
         t = threading.Thread(target=dispatcher.run_forever, args=(self._stop,), name="outbox-dispatcher", daemon=True)
         t.start()
@@ -230,18 +290,30 @@ class World:
 
 # ----- real processes -----------------------------------------------------------------------------------
 
+
 def app_env(*, database_url: str, api_url: str, **extra: str) -> dict[str, str]:
     """The environment a production process gets (bot/settings.py), pointing at the Slack fake."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HANDOVER_", "DATABASE_URL"))}
-    env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": api_url,
-                "DATABASE_URL": database_url, "HANDOVER_API_TOKEN": API_TOKEN, "HANDOVER_RUN_SCHEDULER": "false",
-                "HANDOVER_API_RATE": "1000", "HANDOVER_API_BURST": "1000", "HANDOVER_LOG_LEVEL": "WARNING",
-                # the Slack fake here has no rate limit, and the scenarios send one person far more than one
-                # message a second (150 "accepted" DMs to one sender): paced at Slack's 1 message/s per
-                # channel they alone take longer than a test waits. Pacing has its own tests (tests/test_outbox.py,
-                # bench/delivery.py, against a rate-limited fake); as the in-process fixture, no pacing here
-                "HANDOVER_OUTBOX_CHANNEL_PACE": "0",
-                "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": api_url,
+            "DATABASE_URL": database_url,
+            "HANDOVER_API_TOKEN": API_TOKEN,
+            "HANDOVER_RUN_SCHEDULER": "false",
+            "HANDOVER_API_RATE": "1000",
+            "HANDOVER_API_BURST": "1000",
+            "HANDOVER_LOG_LEVEL": "WARNING",
+            # the Slack fake here has no rate limit, and the scenarios send one person far more than one
+            # message a second (150 "accepted" DMs to one sender): paced at Slack's 1 message/s per
+            # channel they alone take longer than a test waits. Pacing has its own tests (tests/test_outbox.py,
+            # bench/delivery.py, against a rate-limited fake); as the in-process fixture, no pacing here
+            "HANDOVER_OUTBOX_CHANNEL_PACE": "0",
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra)
     return env
 
@@ -249,14 +321,19 @@ def app_env(*, database_url: str, api_url: str, **extra: str) -> dict[str, str]:
 class Proc:
     """One OS process; its output goes to a log file (shown when a test fails)."""
 
-    def __init__(self, args: list[str], *, env: dict[str, str], cwd: Path, name: str,
-                 stdin: bool = False) -> None:
+    def __init__(self, args: list[str], *, env: dict[str, str], cwd: Path, name: str, stdin: bool = False) -> None:
         self.name = name
         self.log_path = cwd / f"{name}.log"
         self._log = self.log_path.open("ab")
-        self.popen = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE if stdin else self._log,
-                                      stderr=self._log, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                                      text=stdin)
+        self.popen = subprocess.Popen(
+            args,
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE if stdin else self._log,
+            stderr=self._log,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            text=stdin,
+        )
 
     @property
     def pid(self) -> int:
@@ -321,6 +398,7 @@ def serve(*, env: dict[str, str], cwd: Path, port: int, name: str = "serve") -> 
             return httpx.get(url, timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
+
     wait_for(up, timeout=60, every=0.2, what=f"{name} to answer /healthz")
     return proc
 
@@ -331,10 +409,12 @@ def scheduler_process(*, env: dict[str, str], cwd: Path, name: str) -> Proc:
 
 def free_port() -> int:
     from bot.serverthread import free_port as fp
+
     return fp()
 
 
 # ----- the scheduler on a movable clock (a subprocess) --------------------------------------------------------
+
 
 def _scheduler_main() -> None:
     from bot.clock import FakeClock
@@ -354,10 +434,18 @@ def _scheduler_main() -> None:
         clock.set(datetime.fromisoformat(line))
         done = nudge.run(ctx)
         dispatcher.run_until_idle()
-        print(json.dumps({"at": line, "reminders": {u: ids for u, ids in done.reminders.items()},
-                          "escalations": {u: ids for u, ids in done.escalations.items()},
-                          "follow_ups": {u: ids for u, ids in done.follow_ups.items()},
-                          "reassigned": done.reassigned}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "at": line,
+                    "reminders": {u: ids for u, ids in done.reminders.items()},
+                    "escalations": {u: ids for u, ids in done.escalations.items()},
+                    "follow_ups": {u: ids for u, ids in done.follow_ups.items()},
+                    "reassigned": done.reassigned,
+                }
+            ),
+            flush=True,
+        )
     ctx.engine.dispose()
 
 

@@ -25,8 +25,7 @@ def hand_over(bench: Bench, **fields: Any) -> int:
         "checklist": {"painpoint": True},
     }
     body.update(fields)
-    r = httpx.post(f"{bench.url}/api/items", json=body, headers={"Authorization": f"Bearer {API_TOKEN}"},
-                   timeout=10)
+    r = httpx.post(f"{bench.url}/api/items", json=body, headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10)
     assert r.status_code in (200, 201), r.text
     bench.deliver()
     return r.json()["id"]
@@ -40,16 +39,22 @@ def sent_texts(bench: Bench, user_id: str) -> list[str]:
 def accept(bench: Bench, item_id: int) -> None:
     """The receiver clicks Accept on the item's card."""
     from bot.ids import ActionId
+
     receiver = bench.item(item_id).receiver_user_id
     r = bench.agent.click(user=receiver, message=bench.card(item_id), action_id=ActionId.ACCEPT)
     assert r.status_code == 200
     bench.deliver()
 
 
-def discard(bench: Bench, item_id: int, reason: str = "no_real_interest",
-            justification: str = "Student project, no budget and no timeline.") -> None:
+def discard(
+    bench: Bench,
+    item_id: int,
+    reason: str = "no_real_interest",
+    justification: str = "Student project, no budget and no timeline.",
+) -> None:
     """The receiver discards the item through the Discard modal, with a reason and a justification."""
     from bot.ids import ActionId
+
     receiver = bench.item(item_id).receiver_user_id
     bench.agent.click(user=receiver, message=bench.card(item_id), action_id=ActionId.DISCARD)
     view = bench.fake.views_opened_by(receiver)[-1]
@@ -61,6 +66,7 @@ def discard(bench: Bench, item_id: int, reason: str = "no_real_interest",
 def set_customer(bench: Bench, customer: str, **fields: Any) -> None:
     """An admin sets a customer's region / account owner (what `handover customers set` does)."""
     from bot.customer_admin import resolve, set_fields
+
     with bench.db() as s:
         set_fields(s, resolve(s, customer), actor="handover.desk@example.com", now=bench.clock.now(), **fields)
         s.commit()

@@ -48,8 +48,9 @@ class Bench:
     def add_user(self, email: str, *, tz: str = "Europe/Stockholm", deleted: bool = False) -> str:
         uid = f"U{900 + len(self.users)}"
         name = email.split("@")[0]
-        self.fake.add_user(FakeUser(id=uid, email=email.lower(), name=name, real_name=name.title(), tz=tz,
-                                    deleted=deleted))
+        self.fake.add_user(
+            FakeUser(id=uid, email=email.lower(), name=name, real_name=name.title(), tz=tz, deleted=deleted)
+        )
         self.users[email.lower()] = uid
         return uid
 

@@ -62,6 +62,7 @@ class Cluster:
 
     def create_database(self, name: str) -> str:
         import psycopg
+
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -69,8 +70,10 @@ class Cluster:
 
     @property
     def _opts(self) -> str:
-        return f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off " \
-               f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        return (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
 
     def restart(self, down_for: float = 0.0) -> None:
         """Stop (fast: open connections are cut, open transactions rolled back) and start again,
@@ -78,8 +81,9 @@ class Cluster:
         ``down_for``: seconds it stays down in between (a slow restart)."""
         data = str(self.dir / "data")
         if not down_for:
-            self._run(self.pg_ctl, "-D", data, "-m", "fast", "-w", "restart", "-o", self._opts,
-                      "-l", str(self.dir / "log"))
+            self._run(
+                self.pg_ctl, "-D", data, "-m", "fast", "-w", "restart", "-o", self._opts, "-l", str(self.dir / "log")
+            )
             return
         self._run(self.pg_ctl, "-D", data, "-m", "fast", "-w", "stop")
         time.sleep(down_for)
@@ -97,6 +101,7 @@ def database_url(backend: str, tmp: Path, cluster: Cluster | None, name: str) ->
     """A fresh database for a test: a SQLite file in ``tmp``, or a new database on the throwaway
     cluster (the test is skipped without one; conftest fails instead when CI must run it)."""
     import pytest
+
     if backend == "sqlite":
         return f"sqlite:///{tmp / (name + '.db')}"
     if cluster is None:

@@ -103,4 +103,5 @@ def test_healthz(bench: Bench) -> None:
     r = httpx.get(f"{bench.url}/healthz", timeout=10)
     assert r.status_code == 200 and r.json()["database"] == "ok"
     from bot.version import version
+
     assert r.json()["version"] == version() and version()[0].isdigit()

@@ -37,8 +37,9 @@ def test_question_reaches_the_business_builder_and_shows_on_the_card(bench: Benc
 
 def test_answer_in_the_thread_is_relayed_under_the_card_and_back(bench: Bench) -> None:
     item_id, receiver, bb, question = ask(bench, "Which sites did they mean?")
-    bench.agent.user_message(user=bb, channel=question.bb_channel, thread_ts=question.bb_ts,
-                             text="Gothenburg and Malmö.")
+    bench.agent.user_message(
+        user=bb, channel=question.bb_channel, thread_ts=question.bb_ts, text="Gothenburg and Malmö."
+    )
     bench.deliver()
     card = bench.card(item_id)
     under_card = [m.text for m in bench.fake.messages(channel=card.channel) if m.thread_ts == card.ts]
@@ -56,16 +57,26 @@ def test_answer_in_the_thread_is_relayed_under_the_card_and_back(bench: Bench) -
 
 def test_slack_retries_of_the_same_event_are_relayed_once(bench: Bench) -> None:
     item_id, receiver, bb, question = ask(bench, "Which sites?")
-    ts, _ = bench.agent.user_message(user=bb, channel=question.bb_channel, thread_ts=question.bb_ts,
-                                     text="Only Malmö.", event_id="Ev0001")
-    event = {"type": "message", "channel": question.bb_channel, "user": bb, "text": "Only Malmö.",
-             "ts": ts, "thread_ts": question.bb_ts, "channel_type": "im"}
+    ts, _ = bench.agent.user_message(
+        user=bb, channel=question.bb_channel, thread_ts=question.bb_ts, text="Only Malmö.", event_id="Ev0001"
+    )
+    event = {
+        "type": "message",
+        "channel": question.bb_channel,
+        "user": bb,
+        "text": "Only Malmö.",
+        "ts": ts,
+        "thread_ts": question.bb_ts,
+        "channel_type": "im",
+    }
     for n in (1, 2):
         r = bench.agent.event(event, event_id="Ev0001", retry_num=n, retry_reason="http_timeout")
         assert r.status_code == 200
     bench.deliver()
     card = bench.card(item_id)
-    relayed = [m for m in bench.fake.messages(channel=card.channel) if m.thread_ts == card.ts and "Only Malmö." in m.text]
+    relayed = [
+        m for m in bench.fake.messages(channel=card.channel) if m.thread_ts == card.ts and "Only Malmö." in m.text
+    ]
     assert len(relayed) == 1
 
 

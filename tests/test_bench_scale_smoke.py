@@ -14,14 +14,25 @@ from tests.pg import Cluster, database_url
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request: pytest.FixtureRequest, pg_cluster: Cluster | None, tmp_path: Path) -> str:
-    return database_url(request.param, tmp_path, pg_cluster, f"bench_{request.node.name[:20].lower()}"
-                        .replace("[", "_").replace("]", "").replace("-", "_"))
+    return database_url(
+        request.param,
+        tmp_path,
+        pg_cluster,
+        f"bench_{request.node.name[:20].lower()}".replace("[", "_").replace("]", "").replace("-", "_"),
+    )
 
 
 def test_import_speed_imports_every_row_once(url: str) -> None:
     r = import_speed.run(rows_n=300, database_url=url, quiet=True)
-    assert r["counts"] == {"created": 300, "errors": 0, "items": 300, "cards_queued": 300,
-                           "handed_over_events": 300, "rerun_created": 0, "rerun_existing": 300}
+    assert r["counts"] == {
+        "created": 300,
+        "errors": 0,
+        "items": 300,
+        "cards_queued": 300,
+        "handed_over_events": 300,
+        "rerun_created": 0,
+        "rerun_existing": 300,
+    }
     assert r["import_rows_per_s"] > 0 and r["baseline_rows_per_s"] > 0
 
 

@@ -42,7 +42,9 @@ SECRETS = (API_TOKEN, BOT_TOKEN, SIGNING_SECRET)
 def snapshot(bench: Bench) -> tuple:
     """Everything a refused request must leave as it was."""
     with bench.db() as s:
-        items = [(i.id, i.status, i.version, i.owner_user_id, i.category) for i in s.exec(select(Item).order_by(Item.id))]
+        items = [
+            (i.id, i.status, i.version, i.owner_user_id, i.category) for i in s.exec(select(Item).order_by(Item.id))
+        ]
         trail = s.exec(select(func.count()).select_from(ItemEvent)).one()
         rows = s.exec(select(func.count()).select_from(Outbox)).one()
     calls = len(bench.fake.calls_to("views.open")) + len(bench.fake.calls_to("chat.postMessage"))
@@ -51,21 +53,43 @@ def snapshot(bench: Bench) -> tuple:
 
 # ----- Slack: the signature, for every kind of request -------------------------------------------------
 
+
 def _requests(bench: Bench) -> dict[str, tuple[bytes, str]]:
     """One real request of each kind, as Slack would send it (before it is signed)."""
     item_id = hand_over(bench)
     receiver = bench.item(item_id).receiver_user_id
     bench.agent.click(user=receiver, message=bench.card(item_id), action_id=ActionId.DISCARD)
     view = bench.fake.views_opened_by(receiver)[-1]
-    submission = {"type": "view_submission", "user": {"id": receiver}, "team": {"id": "T0HANDOVER"},
-                  "trigger_id": bench.fake.issue_trigger(receiver),
-                  "view": {**view.as_slack(), "state": {"values": bench.agent._state(view, {
-                      "reason": "no_real_interest", "justification": "Student project, no budget at all."})}}}
-    command = {"command": "/handover", "text": "new", "user_id": receiver, "team_id": "T0HANDOVER",
-               "channel_id": "C0GENERAL", "trigger_id": bench.fake.issue_trigger(receiver),
-               "response_url": bench.fake.api_url + "commands/1"}
-    event = {"type": "event_callback", "team_id": "T0HANDOVER", "event_id": "EvBAD1", "event_time": 1,
-             "event": {"type": "app_home_opened", "user": receiver, "channel": "D" + receiver, "tab": "home"}}
+    submission = {
+        "type": "view_submission",
+        "user": {"id": receiver},
+        "team": {"id": "T0HANDOVER"},
+        "trigger_id": bench.fake.issue_trigger(receiver),
+        "view": {
+            **view.as_slack(),
+            "state": {
+                "values": bench.agent._state(
+                    view, {"reason": "no_real_interest", "justification": "Student project, no budget at all."}
+                )
+            },
+        },
+    }
+    command = {
+        "command": "/handover",
+        "text": "new",
+        "user_id": receiver,
+        "team_id": "T0HANDOVER",
+        "channel_id": "C0GENERAL",
+        "trigger_id": bench.fake.issue_trigger(receiver),
+        "response_url": bench.fake.api_url + "commands/1",
+    }
+    event = {
+        "type": "event_callback",
+        "team_id": "T0HANDOVER",
+        "event_id": "EvBAD1",
+        "event_time": 1,
+        "event": {"type": "app_home_opened", "user": receiver, "channel": "D" + receiver, "tab": "home"},
+    }
     bench.deliver()
     return {
         "button": (accept_body(bench, item_id, receiver), "application/x-www-form-urlencoded"),
@@ -101,31 +125,51 @@ def test_every_kind_of_slack_request_with_a_bad_signature_gets_401_and_changes_n
     assert snapshot(bench) != before
 
 
-@pytest.mark.parametrize("body", [b"payload=%7B", b"payload=null", b"\xff\xfe\x00garbage", b"[" * 20_000,
-                                  b'{"type": "event_callback", "event": []}', b""])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"payload=%7B",
+        b"payload=null",
+        b"\xff\xfe\x00garbage",
+        b"[" * 20_000,
+        b'{"type": "event_callback", "event": []}',
+        b"",
+    ],
+)
 def test_an_unparseable_body_is_refused_for_its_signature_first_and_never_crashes(bench: Bench, body: bytes) -> None:
     before = snapshot(bench)
     unsigned = httpx.post(bench.agent.bot_url, content=body, headers={"Content-Type": "application/json"}, timeout=10)
     assert unsigned.status_code == 401, unsigned.text
     ts = str(int(time.time()))
     mac = hmac.new(SIGNING_SECRET.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
-    signed = httpx.post(bench.agent.bot_url, content=body, timeout=10, headers={
-        "Content-Type": "application/json", "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + mac})
+    signed = httpx.post(
+        bench.agent.bot_url,
+        content=body,
+        timeout=10,
+        headers={"Content-Type": "application/json", "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + mac},
+    )
     assert 400 <= signed.status_code < 500, signed.text  # signed but malformed: 4xx with the reason
     assert signed.json()["error"]
     assert snapshot(bench) == before
 
 
-@pytest.mark.parametrize("headers", [
-    {"X-Slack-Request-Timestamp": "not-a-number", "X-Slack-Signature": "v0=00"},
-    {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v1=abc"},
-    {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=" + "ä" * 64},
-    {"X-Slack-Request-Timestamp": "1e20", "X-Slack-Signature": ""},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Slack-Request-Timestamp": "not-a-number", "X-Slack-Signature": "v0=00"},
+        {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v1=abc"},
+        {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=" + "ä" * 64},
+        {"X-Slack-Request-Timestamp": "1e20", "X-Slack-Signature": ""},
+    ],
+)
 def test_odd_signature_headers_are_401_not_500(bench: Bench, headers: dict[str, str]) -> None:
     body = b'{"type": "url_verification", "challenge": "x"}'
-    r = httpx.post(bench.agent.bot_url, content=body, timeout=10,
-                   headers={"Content-Type": "application/json", **{k: v.encode() for k, v in headers.items()}})
+    r = httpx.post(
+        bench.agent.bot_url,
+        content=body,
+        timeout=10,
+        headers={"Content-Type": "application/json", **{k: v.encode() for k, v in headers.items()}},
+    )
     assert r.status_code == 401, r.text
 
 
@@ -144,9 +188,15 @@ def test_a_replayed_click_inside_the_window_decides_nothing_twice(bench: Bench) 
 
 # ----- Events API retries ------------------------------------------------------------------------------
 
+
 def _home_event(user: str) -> dict[str, Any]:
-    return {"type": "app_home_opened", "user": user, "channel": "D" + user, "tab": "home",
-            "event_ts": f"{time.time():.6f}"}
+    return {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": "D" + user,
+        "tab": "home",
+        "event_ts": f"{time.time():.6f}",
+    }
 
 
 def test_retries_of_app_home_opened_publish_the_home_once(bench: Bench) -> None:
@@ -158,10 +208,12 @@ def test_retries_of_app_home_opened_publish_the_home_once(bench: Bench) -> None:
     assert len([c for c in bench.fake.calls_to("views.publish") if c.args.get("user_id") == user]) == 1
 
 
-def test_a_retry_after_a_failed_first_delivery_is_processed_once_not_dropped(bench: Bench,
-                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_retry_after_a_failed_first_delivery_is_processed_once_not_dropped(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bot.flows import ask
     from tests.test_ask import ask as ask_question
+
     item_id, receiver, bb, question = ask_question(bench, "Which sites?")
     real = ask.relay
     calls = {"n": 0}
@@ -171,32 +223,52 @@ def test_a_retry_after_a_failed_first_delivery_is_processed_once_not_dropped(ben
         if calls["n"] == 1:
             raise RuntimeError("the database went away mid-request")
         return real(*args, **kwargs)
+
     monkeypatch.setattr(ask, "relay", flaky)
-    ts, first = bench.agent.user_message(user=bb, channel=question.bb_channel, thread_ts=question.bb_ts,
-                                         text="Only Malmö.", event_id="EvFLAKY1")
+    ts, first = bench.agent.user_message(
+        user=bb, channel=question.bb_channel, thread_ts=question.bb_ts, text="Only Malmö.", event_id="EvFLAKY1"
+    )
     assert first.status_code == 500  # Slack will retry: nothing was recorded as processed
-    event = {"type": "message", "channel": question.bb_channel, "user": bb, "text": "Only Malmö.", "ts": ts,
-             "thread_ts": question.bb_ts, "channel_type": "im"}
+    event = {
+        "type": "message",
+        "channel": question.bb_channel,
+        "user": bb,
+        "text": "Only Malmö.",
+        "ts": ts,
+        "thread_ts": question.bb_ts,
+        "channel_type": "im",
+    }
     for n in (1, 2):
         assert bench.agent.event(event, event_id="EvFLAKY1", retry_num=n).status_code == 200
     bench.deliver()
     card = bench.card(item_id)
-    relayed = [m for m in bench.fake.messages(channel=card.channel) if m.thread_ts == card.ts and "Only Malmö." in m.text]
+    relayed = [
+        m for m in bench.fake.messages(channel=card.channel) if m.thread_ts == card.ts and "Only Malmö." in m.text
+    ]
     assert len(relayed) == 1
 
 
 def test_the_same_event_delivered_concurrently_is_processed_once_and_never_fails(bench: Bench) -> None:
     from tests.test_ask import ask as ask_question
+
     item_id, receiver, bb, question = ask_question(bench, "Which sites?")
     ts = bench.fake.add_message(question.bb_channel, bb, "Both sites.", question.bb_ts).ts
-    event = {"type": "message", "channel": question.bb_channel, "user": bb, "text": "Both sites.", "ts": ts,
-             "thread_ts": question.bb_ts, "channel_type": "im"}
+    event = {
+        "type": "message",
+        "channel": question.bb_channel,
+        "user": bb,
+        "text": "Both sites.",
+        "ts": ts,
+        "thread_ts": question.bb_ts,
+        "channel_type": "im",
+    }
     statuses: list[int] = []
     barrier = threading.Barrier(4)
 
     def deliver(n: int) -> None:
         barrier.wait()
         statuses.append(bench.agent.event(event, event_id="EvRACE1", retry_num=n or None).status_code)
+
     threads = [threading.Thread(target=deliver, args=(n,)) for n in range(4)]
     for t in threads:
         t.start()
@@ -205,29 +277,45 @@ def test_the_same_event_delivered_concurrently_is_processed_once_and_never_fails
     assert statuses == [200] * 4
     bench.deliver()
     card = bench.card(item_id)
-    relayed = [m for m in bench.fake.messages(channel=card.channel) if m.thread_ts == card.ts and "Both sites." in m.text]
+    relayed = [
+        m for m in bench.fake.messages(channel=card.channel) if m.thread_ts == card.ts and "Both sites." in m.text
+    ]
     assert len(relayed) == 1
 
 
 # ----- the intake API ----------------------------------------------------------------------------------
 
+
 def test_the_bearer_token_is_compared_in_constant_time(bench: Bench, monkeypatch: pytest.MonkeyPatch) -> None:
     import bot.web
+
     seen: list[tuple[bytes, bytes]] = []
     real = hmac.compare_digest
 
     def spy(a: Any, b: Any) -> bool:
         seen.append((a, b))
         return real(a, b)
+
     monkeypatch.setattr(bot.web.hmac, "compare_digest", spy)
     assert post(bench, GOOD, token=API_TOKEN[:-1]).status_code == 401
     assert (API_TOKEN[:-1].encode(), API_TOKEN.encode()) in seen  # not ==, which stops at the first difference
 
 
-@pytest.mark.parametrize("authorization", [
-    None, "", "Bearer", f"bearer {API_TOKEN}x", f"Bearer {API_TOKEN}x", f"Bearer {API_TOKEN[:-1]}",
-    f"Basic {API_TOKEN}", f"Token {API_TOKEN}", f"Bearer  {API_TOKEN[::-1]}", "Bearer t\u00ebst",
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        f"bearer {API_TOKEN}x",
+        f"Bearer {API_TOKEN}x",
+        f"Bearer {API_TOKEN[:-1]}",
+        f"Basic {API_TOKEN}",
+        f"Token {API_TOKEN}",
+        f"Bearer  {API_TOKEN[::-1]}",
+        "Bearer t\u00ebst",
+    ],
+)
 def test_anything_but_the_exact_bearer_token_is_401_and_writes_nothing(bench: Bench, authorization: str | None) -> None:
     headers = {} if authorization is None else {"Authorization": authorization.encode()}
     r = httpx.post(f"{bench.url}/api/items", json=GOOD, headers=headers, timeout=10)
@@ -249,7 +337,8 @@ def test_a_body_over_the_limit_is_413_whether_declared_or_streamed(bench: Bench)
 
     def chunks():  # no Content-Length: the limit must hold while the body streams in
         for n in range(0, len(big), 64 * 1024):
-            yield big[n:n + 64 * 1024]
+            yield big[n : n + 64 * 1024]
+
     streamed = httpx.post(f"{bench.url}/api/items", content=chunks(), headers=headers, timeout=30)
     assert streamed.status_code == 413 and "larger than" in streamed.json()["error"]
     slack = bench.agent.raw(b"payload=" + b"x" * (MAX_BODY_BYTES + 10), "application/x-www-form-urlencoded")
@@ -261,20 +350,27 @@ def test_a_body_over_the_limit_is_413_whether_declared_or_streamed(bench: Bench)
 
 
 def post_raw(bench: Bench, content: bytes) -> httpx.Response:
-    return httpx.post(f"{bench.url}/api/items", content=content, timeout=30,
-                      headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"})
+    return httpx.post(
+        f"{bench.url}/api/items",
+        content=content,
+        timeout=30,
+        headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"},
+    )
 
 
-@pytest.mark.parametrize("body, field", [
-    ({**GOOD, "customer": 5}, "customer"),
-    ({**GOOD, "customer": "a\u0000b"}, "customer"),
-    ({**GOOD, "checklist": "yes"}, "checklist"),
-    ({**GOOD, "checklist": {"budget": "maybe"}}, "checklist.budget"),
-    ({**GOOD, "description": "x" * 10_001}, "description"),
-    ({**GOOD, "external_id": ["a"]}, "external_id"),
-    ({k: v for k, v in GOOD.items() if k != "customer"}, "customer"),
-    ([GOOD], "body"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({**GOOD, "customer": 5}, "customer"),
+        ({**GOOD, "customer": "a\u0000b"}, "customer"),
+        ({**GOOD, "checklist": "yes"}, "checklist"),
+        ({**GOOD, "checklist": {"budget": "maybe"}}, "checklist.budget"),
+        ({**GOOD, "description": "x" * 10_001}, "description"),
+        ({**GOOD, "external_id": ["a"]}, "external_id"),
+        ({k: v for k, v in GOOD.items() if k != "customer"}, "customer"),
+        ([GOOD], "body"),
+    ],
+)
 def test_schema_violations_are_422_naming_the_field_and_the_reason(bench: Bench, body: Any, field: str) -> None:
     r = post(bench, body)
     assert r.status_code == 422, r.text
@@ -290,9 +386,11 @@ def test_bytes_that_are_not_an_item_are_a_4xx_with_a_reason(bench: Bench, conten
     assert bench.items() == []
 
 
-def test_the_rate_limit_is_per_token_429_with_retry_after_and_writes_nothing(bench: Bench,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_rate_limit_is_per_token_429_with_retry_after_and_writes_nothing(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import bot.ratelimit
+
     now = {"t": 1000.0}
     monkeypatch.setattr(bot.ratelimit.time, "monotonic", lambda: now["t"])
     settings = bench.ctx.settings.model_copy(update={"api_rate_per_second": 0.5, "api_rate_burst": 3})
@@ -310,21 +408,24 @@ def test_the_rate_limit_is_per_token_429_with_retry_after_and_writes_nothing(ben
     assert client.post("/api/items", json={**GOOD, "external_id": "rl-9"}, headers=headers).status_code == 201
 
 
-def test_an_unexpected_error_answers_without_secrets_or_a_stack_trace(bench: Bench,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_error_answers_without_secrets_or_a_stack_trace(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import bot.web
     from bot.flows import ask
 
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError(f"failed with {BOT_TOKEN} / {SIGNING_SECRET} / Authorization: Bearer {API_TOKEN}")
+
     monkeypatch.setattr(bot.web, "_receive", boom)
     r = post(bench, GOOD)
     assert r.status_code == 500 and r.json() == {"error": "internal error; it was logged"}
     assert r.headers["x-request-id"]  # what to quote to whoever reads the logs
     monkeypatch.setattr(ask, "relay", boom)
     user = next(iter(bench.users.values()))
-    slack = bench.agent.event({"type": "message", "channel": "D" + user, "user": user, "text": "hi",
-                               "ts": "1.000001", "channel_type": "im"})
+    slack = bench.agent.event(
+        {"type": "message", "channel": "D" + user, "user": user, "text": "hi", "ts": "1.000001", "channel_type": "im"}
+    )
     for answer in (r, slack):
         assert not any(s in answer.text for s in SECRETS)
         assert "Traceback" not in answer.text and "RuntimeError" not in answer.text
@@ -340,8 +441,12 @@ def test_a_slash_command_mentioning_payload_reaches_the_command(bench: Bench) ->
 
 
 def test_an_out_of_range_id_in_a_query_is_422_not_500(bench: Bench) -> None:
-    r = httpx.get(f"{bench.url}/api/customers", params={"customer_id": str(2**70), "q": "x"}, timeout=10,
-                  headers={"Authorization": f"Bearer {API_TOKEN}", "X-Handover-User": "anna.berg@example.com"})
+    r = httpx.get(
+        f"{bench.url}/api/customers",
+        params={"customer_id": str(2**70), "q": "x"},
+        timeout=10,
+        headers={"Authorization": f"Bearer {API_TOKEN}", "X-Handover-User": "anna.berg@example.com"},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.customer_id"
 
 
@@ -349,8 +454,12 @@ def test_a_stale_trigger_gets_a_try_again_not_a_500(bench: Bench) -> None:
     """Slack refuses views.open with an expired trigger (a click answered too late, a replay): the
     person is asked to try again; nothing is written. Found by the slow fuzz run."""
     user = bench.user("anna.berg@example.com")
-    payload = {**bench.agent._base("shortcut", user), "callback_id": "new_item_shortcut",
-               "trigger_id": "123.456.not-a-live-trigger", "action_ts": "1.2"}
+    payload = {
+        **bench.agent._base("shortcut", user),
+        "callback_id": "new_item_shortcut",
+        "trigger_id": "123.456.not-a-live-trigger",
+        "action_ts": "1.2",
+    }
     r = bench.agent._interaction(payload)
     assert r.status_code == 200
     bench.deliver()

@@ -19,11 +19,19 @@ def test_handover_new_opens_the_modal_and_the_submission_creates_the_item(bench:
     bb = bench.add_user("bb.stand@example.com")
     view = open_modal(bench, bb)
     checklist_block = next(b["block_id"] for b in view.blocks if b.get("block_id", "").startswith("checklist"))
-    r = bench.agent.submit_view(user=bb, view=view, values={
-        "customer": "Acme AB", "contact_name": "Ola Nordmann", "contact_email": "ola@acme.se",
-        "description": "Looking at replacing their core routers in Q3.", "region": "nordics",
-        "customer_request": "Send me a quote", checklist_block: ["painpoint", "timeframe"],
-    })
+    r = bench.agent.submit_view(
+        user=bb,
+        view=view,
+        values={
+            "customer": "Acme AB",
+            "contact_name": "Ola Nordmann",
+            "contact_email": "ola@acme.se",
+            "description": "Looking at replacing their core routers in Q3.",
+            "region": "nordics",
+            "customer_request": "Send me a quote",
+            checklist_block: ["painpoint", "timeframe"],
+        },
+    )
     assert r.status_code == 200 and (not r.content or r.json().get("response_action") != "errors")
     [item] = bench.items()
     assert item.business_builder_user_id == bb and item.sender_user_id == bb

@@ -20,19 +20,37 @@ NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
 def make(**fields) -> CardData:
-    item = Item(id=7, version=3, external_key="api:x", source="api", event_name="Global Event 2026",
-                customer_id=1, contact_name="Ola Nordmann", contact_title="Head of Network",
-                contact_email="ola@acme.se", description="Replacing core routers in Q3.", region="nordics",
-                product_area="Routing", category="lead", checklist={"painpoint": True, "budget": True},
-                business_builder_email="kim.stand@example.com", sender_email="marketing.ops@example.com",
-                receiver_email="anna.berg@example.com", receiver_user_id="U1", status=ItemStatus.PENDING,
-                created_at=NOW, offered_at=NOW, decision_due_at=NOW + timedelta(hours=16))
+    item = Item(
+        id=7,
+        version=3,
+        external_key="api:x",
+        source="api",
+        event_name="Global Event 2026",
+        customer_id=1,
+        contact_name="Ola Nordmann",
+        contact_title="Head of Network",
+        contact_email="ola@acme.se",
+        description="Replacing core routers in Q3.",
+        region="nordics",
+        product_area="Routing",
+        category="lead",
+        checklist={"painpoint": True, "budget": True},
+        business_builder_email="kim.stand@example.com",
+        sender_email="marketing.ops@example.com",
+        receiver_email="anna.berg@example.com",
+        receiver_user_id="U1",
+        status=ItemStatus.PENDING,
+        created_at=NOW,
+        offered_at=NOW,
+        decision_due_at=NOW + timedelta(hours=16),
+    )
     customer = Customer(id=1, name="ACME AB", normalized_name="acme", domain="acme.se", created_at=NOW)
     question = fields.pop("question", None)
     for k, v in fields.items():
         setattr(item, k, v)
-    return CardData(item=item, customer=customer, open_question=question, business_builder_user="U9",
-                    receiver_user="U1")
+    return CardData(
+        item=item, customer=customer, open_question=question, business_builder_user="U9", receiver_user="U1"
+    )
 
 
 def texts_of(blocks: list[dict]) -> str:
@@ -44,14 +62,20 @@ def test_the_card_shows_what_a_receiver_needs_at_a_glance() -> None:
     assert validate_blocks(blocks) == []
     assert blocks[0]["type"] == "header" and blocks[0]["text"]["text"] == "Lead: ACME AB"
     everything = texts_of(blocks)
-    for expected in ("Ola Nordmann", "Head of Network", "Global Event 2026", "<@U9>",
-                     "Replacing core routers in Q3.", "Send a quote for 40 routers", "2 of 12"):
+    for expected in (
+        "Ola Nordmann",
+        "Head of Network",
+        "Global Event 2026",
+        "<@U9>",
+        "Replacing core routers in Q3.",
+        "Send a quote for 40 routers",
+        "2 of 12",
+    ):
         assert expected in everything, expected
     request = next(x for x in blocks if x.get("block_id") == "customer_request")
     assert ":rotating_light:" in request["text"]["text"]  # customer requests stand out
     assert "<!date^" in everything  # the decision time, in each reader's own time zone
-    buttons = [e["action_id"] for x in blocks if x["type"] == "actions" for e in x["elements"]
-               if e["type"] == "button"]
+    buttons = [e["action_id"] for x in blocks if x["type"] == "actions" for e in x["elements"] if e["type"] == "button"]
     assert buttons == [ActionId.ACCEPT, ActionId.RECATEGORIZE, ActionId.ASK, ActionId.REASSIGN, ActionId.DISCARD]
     assert "ACME AB" in text  # the notification text says what it is about
 
@@ -69,10 +93,21 @@ def test_the_checklist_is_interactive_and_the_suggestion_follows_it() -> None:
 
 def test_each_status_offers_its_own_next_steps() -> None:
     def buttons(status: str) -> list[str]:
-        _, blocks = build(make(status=status, owner_user_id="U1", accepted_at=NOW, discard_reason="duplicate",
-                               discard_justification="Same as #3", decided_at=NOW), CONFIG)
-        return [e["action_id"] for x in blocks if x["type"] == "actions" for e in x["elements"]
-                if e["type"] == "button"]
+        _, blocks = build(
+            make(
+                status=status,
+                owner_user_id="U1",
+                accepted_at=NOW,
+                discard_reason="duplicate",
+                discard_justification="Same as #3",
+                decided_at=NOW,
+            ),
+            CONFIG,
+        )
+        return [
+            e["action_id"] for x in blocks if x["type"] == "actions" for e in x["elements"] if e["type"] == "button"
+        ]
+
     assert ActionId.FOLLOW_UP in buttons(ItemStatus.ACCEPTED) and ActionId.ACCEPT not in buttons(ItemStatus.ACCEPTED)
     assert buttons(ItemStatus.DISCARDED) == [ActionId.REOPEN]
     assert buttons(ItemStatus.CLOSED) == [ActionId.REOPEN]
@@ -108,17 +143,40 @@ any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_siz
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(description=any_text, request=st.one_of(st.none(), any_text), name=st.text(min_size=1, max_size=700),
-       contact=st.one_of(st.none(), st.text(max_size=600)), event=st.one_of(st.none(), st.text(max_size=600)),
-       status=st.sampled_from(list(ItemStatus)), category=st.sampled_from(
-           ["prospect", "lead", "opportunity_intelligence", "customer_intelligence"]),
-       checklist=st.dictionaries(st.sampled_from([i.key for i in CONFIG.checklist.items]), st.booleans()))
-def test_no_source_data_can_make_a_card_slack_would_refuse(description: str, request: str | None, name: str,
-                                                          contact: str | None, event: str | None, status: str,
-                                                          category: str, checklist: dict) -> None:
-    data = make(description=description, customer_request=request, contact_name=contact, event_name=event,
-                status=status, category=category, checklist=checklist, owner_user_id="U1", accepted_at=NOW,
-                discard_reason="other", discard_justification=description[:500], decided_at=NOW)
+@given(
+    description=any_text,
+    request=st.one_of(st.none(), any_text),
+    name=st.text(min_size=1, max_size=700),
+    contact=st.one_of(st.none(), st.text(max_size=600)),
+    event=st.one_of(st.none(), st.text(max_size=600)),
+    status=st.sampled_from(list(ItemStatus)),
+    category=st.sampled_from(["prospect", "lead", "opportunity_intelligence", "customer_intelligence"]),
+    checklist=st.dictionaries(st.sampled_from([i.key for i in CONFIG.checklist.items]), st.booleans()),
+)
+def test_no_source_data_can_make_a_card_slack_would_refuse(
+    description: str,
+    request: str | None,
+    name: str,
+    contact: str | None,
+    event: str | None,
+    status: str,
+    category: str,
+    checklist: dict,
+) -> None:
+    data = make(
+        description=description,
+        customer_request=request,
+        contact_name=contact,
+        event_name=event,
+        status=status,
+        category=category,
+        checklist=checklist,
+        owner_user_id="U1",
+        accepted_at=NOW,
+        discard_reason="other",
+        discard_justification=description[:500],
+        decided_at=NOW,
+    )
     data.customer.name = name
     text, blocks = build(data, CONFIG)
     assert validate_blocks(blocks) == []

@@ -52,41 +52,68 @@ def test_the_example_shows_every_setting_of_the_defaults() -> None:
 
 
 def test_a_file_changes_only_what_it_names() -> None:
-    config = parse("""
+    config = parse(
+        """
 categories:
   lead:
     label: Sales lead
     definition: Ready for sales.
     receiver: Sales
     sla: {decide_within_hours: 8}
-""", "company.yaml")
+""",
+        "company.yaml",
+    )
     assert config.category("lead").label == "Sales lead"
     assert config.category("lead").sla.decide_within_hours == 8
     assert config.category("prospect").label == "Prospect"  # the other categories keep their defaults
     assert config.routing.fallback == load_config(None).routing.fallback
 
 
-@pytest.mark.parametrize("text, line, words", [
-    ("timezone: Europe/Stockholm\nroutting: {}\n", 2, "routting"),
-    ("roles:\n  admins: [not-an-email]\n", 2, "e-mail"),
-    ("routing:\n  fallback: desk@example.com\n  rules:\n    - {when: {}, to: {team: nordic-sales}}\n", 4,
-     "nordic-sales"),
-    ("checklist:\n  items:\n    - {key: budget, label: Budget}\n  lead_rule: {required: [budgett]}\n", 4, "budgett"),
-    ("checklist:\n  items:\n    - {key: budget, label: Budget}\n"
-     "  lead_rule:\n    n: 1\n    n_of: [budget, budgett]\n", 6, "budgett"),
-    ("checklist:\n  items:\n    - {key: budget, label: Budget}\n"
-     "  lead_rule: {required: [budget], n: 1, n_of: [budget]}\n", 4, "not both"),
-    ("checklist:\n  items:\n    - {key: budget, label: Budget}\n"
-     "  lead_rule: {required: [budget], n: 1}\n", 4, "not both"),
-    ("working_hours:\n  start: nine o'clock\n", 2, "start"),
-    ("working_hours:\n  start: 9:00\n", 2, "HH:MM"),  # unquoted 9:00 is the number 540 in YAML
-    ("categories:\n  lead:\n    label: Lead\n    definition: Ready.\n    sla:\n      decide_within_hours: eight\n",
-     6, "decide_within_hours"),
-    ("timezone: Mars/Olympus_Mons\n", 1, "Mars/Olympus_Mons"),
-    ("routing: [unclosed\n", 2, "not valid YAML"),
-    ("timezone: Europe/Stockholm\nroles:\n  admins: [a@example.com\n  reviewers: []\n", 4, "not valid YAML"),
-    ("teams: []\ntimezone: UTC\nteams: []\n", 3, "appears twice"),
-])
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ("timezone: Europe/Stockholm\nroutting: {}\n", 2, "routting"),
+        ("roles:\n  admins: [not-an-email]\n", 2, "e-mail"),
+        (
+            "routing:\n  fallback: desk@example.com\n  rules:\n    - {when: {}, to: {team: nordic-sales}}\n",
+            4,
+            "nordic-sales",
+        ),
+        (
+            "checklist:\n  items:\n    - {key: budget, label: Budget}\n  lead_rule: {required: [budgett]}\n",
+            4,
+            "budgett",
+        ),
+        (
+            "checklist:\n  items:\n    - {key: budget, label: Budget}\n"
+            "  lead_rule:\n    n: 1\n    n_of: [budget, budgett]\n",
+            6,
+            "budgett",
+        ),
+        (
+            "checklist:\n  items:\n    - {key: budget, label: Budget}\n"
+            "  lead_rule: {required: [budget], n: 1, n_of: [budget]}\n",
+            4,
+            "not both",
+        ),
+        (
+            "checklist:\n  items:\n    - {key: budget, label: Budget}\n  lead_rule: {required: [budget], n: 1}\n",
+            4,
+            "not both",
+        ),
+        ("working_hours:\n  start: nine o'clock\n", 2, "start"),
+        ("working_hours:\n  start: 9:00\n", 2, "HH:MM"),  # unquoted 9:00 is the number 540 in YAML
+        (
+            "categories:\n  lead:\n    label: Lead\n    definition: Ready.\n    sla:\n      decide_within_hours: eight\n",
+            6,
+            "decide_within_hours",
+        ),
+        ("timezone: Mars/Olympus_Mons\n", 1, "Mars/Olympus_Mons"),
+        ("routing: [unclosed\n", 2, "not valid YAML"),
+        ("timezone: Europe/Stockholm\nroles:\n  admins: [a@example.com\n  reviewers: []\n", 4, "not valid YAML"),
+        ("teams: []\ntimezone: UTC\nteams: []\n", 3, "appears twice"),
+    ],
+)
 def test_a_bad_file_names_the_line_and_the_problem(text: str, line: int, words: str) -> None:
     message = problems(text)
     assert f"company.yaml:{line}:" in message, message
@@ -105,8 +132,10 @@ def test_a_missing_file_is_named() -> None:
 
 
 def test_working_hours_and_holidays() -> None:
-    config = parse('working_hours:\n  start: "09:30"\n  end: "18:00"\n  days: [mon, tue]\n'
-                   '  holidays: ["2026-06-19"]\n', "company.yaml")
+    config = parse(
+        'working_hours:\n  start: "09:30"\n  end: "18:00"\n  days: [mon, tue]\n  holidays: ["2026-06-19"]\n',
+        "company.yaml",
+    )
     hours = config.working_hours
     assert (hours.start.hour, hours.start.minute, hours.end.hour) == (9, 30, 18)
     assert hours.days == ["mon", "tue"] and [d.isoformat() for d in hours.holidays.extra] == ["2026-06-19"]
@@ -114,7 +143,8 @@ def test_working_hours_and_holidays() -> None:
 
 
 def test_the_routing_shorthands() -> None:
-    config = parse("""
+    config = parse(
+        """
 routing:
   fallback: Desk@Example.com
   rules:
@@ -122,14 +152,21 @@ routing:
     - {when: {category: prospect}, to: sender}
     - {when: {region: nordics}, to: {team: marketing}}
     - {when: {product_area: [security, network]}, to: {person: Olivia.Grant@example.com}}
-""", "company.yaml")
+""",
+        "company.yaml",
+    )
     targets = [(r.to.kind, r.to.team, r.to.person) for r in config.routing.rules]
-    assert targets == [("account_owner", None, None), ("sender", None, None), ("team", "marketing", None),
-                       ("person", None, "olivia.grant@example.com")]
+    assert targets == [
+        ("account_owner", None, None),
+        ("sender", None, None),
+        ("team", "marketing", None),
+        ("person", None, "olivia.grant@example.com"),
+    ]
     assert config.routing.fallback == "desk@example.com"
     assert config.routing.rules[2].when.region == ["nordics"]
-    assert "company.yaml:5:" in problems("routing:\n  fallback: desk@example.com\n  rules:\n"
-                                         "    - when: {}\n      to: {boss: x}\n")
+    assert "company.yaml:5:" in problems(
+        "routing:\n  fallback: desk@example.com\n  rules:\n    - when: {}\n      to: {boss: x}\n"
+    )
 
 
 def test_both_lead_rule_forms() -> None:
@@ -154,8 +191,9 @@ def test_both_lead_rule_forms() -> None:
 def test_doctor_reports_a_bad_config_by_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "handover.yaml"
     bad.write_text("timezone: Europe/Stockholm\nteams:\n  - {key: x, name: X, lead: nobody}\n")
-    result = CliRunner().invoke(app, ["doctor"], env={"HANDOVER_CONFIG": str(bad),
-                                                     "DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"})
+    result = CliRunner().invoke(
+        app, ["doctor"], env={"HANDOVER_CONFIG": str(bad), "DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"}
+    )
     assert result.exit_code != 0
     assert f"{bad}:3:" in result.output, result.output  # the whole path, not folded across lines
     assert "teams[0].lead" in result.output and "e-mail" in result.output
@@ -163,6 +201,7 @@ def test_doctor_reports_a_bad_config_by_file_and_line(tmp_path: Path) -> None:
 
 def test_doctor_reports_a_missing_config_file(tmp_path: Path) -> None:
     gone = tmp_path / "nowhere.yaml"
-    result = CliRunner().invoke(app, ["doctor"], env={"HANDOVER_CONFIG": str(gone),
-                                                     "DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"})
+    result = CliRunner().invoke(
+        app, ["doctor"], env={"HANDOVER_CONFIG": str(gone), "DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"}
+    )
     assert result.exit_code != 0 and str(gone) in result.output

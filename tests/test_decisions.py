@@ -52,8 +52,9 @@ def test_two_clicks_at_once_make_one_decision(bench: Bench) -> None:
     item_id, receiver, sender = setup_item(bench)
     card = bench.card(item_id)
     with ThreadPoolExecutor(max_workers=6) as pool:
-        results = list(pool.map(lambda _: bench.agent.click(user=receiver, message=card, action_id=ActionId.ACCEPT),
-                                range(6)))
+        results = list(
+            pool.map(lambda _: bench.agent.click(user=receiver, message=card, action_id=ActionId.ACCEPT), range(6))
+        )
     assert all(r.status_code == 200 for r in results)
     assert [e.kind for e in bench.trail(item_id)].count("accepted") == 1
     bench.deliver()
@@ -64,8 +65,13 @@ def test_checklist_ticks_are_recorded_and_update_the_suggestion(bench: Bench) ->
     item_id, receiver, _ = setup_item(bench)
     card = bench.card(item_id)
     keys = ["painpoint", "budget", "decision_maker", "timeframe"]
-    action = next(e["action_id"] for b in card.blocks if b["type"] == "actions"
-                  for e in b["elements"] if e["action_id"].startswith(ActionId.CHECKLIST.value))
+    action = next(
+        e["action_id"]
+        for b in card.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"].startswith(ActionId.CHECKLIST.value)
+    )
     bench.agent.click_checkbox(user=receiver, message=card, action_id=action, selected_values=keys)
     item = bench.item(item_id)
     assert all(item.checklist.get(k) for k in keys)
@@ -125,8 +131,11 @@ def test_discard_needs_a_reason_and_a_justification_inside_the_modal(bench: Benc
     r = bench.agent.submit_view(user=receiver, view=view, values={"reason": "other", "justification": "Too short"})
     assert "justification" in r.json()["errors"]
     assert bench.item(item_id).status == ItemStatus.PENDING
-    r = bench.agent.submit_view(user=receiver, view=view, values={
-        "reason": "no_real_interest", "justification": "A student collecting brochures; no buying role."})
+    r = bench.agent.submit_view(
+        user=receiver,
+        view=view,
+        values={"reason": "no_real_interest", "justification": "A student collecting brochures; no buying role."},
+    )
     assert (r.status_code == 200 and not r.content) or r.json().get("response_action") != "errors"
     item = bench.item(item_id)
     assert item.status == ItemStatus.DISCARDED and item.discard_reason == "no_real_interest"
@@ -139,8 +148,11 @@ def test_discard_for_an_ongoing_opportunity_suggests_recategorizing(bench: Bench
     item_id, receiver, _ = setup_item(bench)
     bench.agent.click(user=receiver, message=bench.card(item_id), action_id=ActionId.DISCARD)
     view = bench.fake.views_opened_by(receiver)[-1]
-    r = bench.agent.submit_view(user=receiver, view=view, values={
-        "reason": "ongoing_opportunity", "justification": "Part of the deal Anna already runs."})
+    r = bench.agent.submit_view(
+        user=receiver,
+        view=view,
+        values={"reason": "ongoing_opportunity", "justification": "Part of the deal Anna already runs."},
+    )
     assert r.json()["response_action"] == "update"
     assert bench.item(item_id).status == ItemStatus.PENDING
     updated = bench.fake.views[view.id]
@@ -154,8 +166,9 @@ def test_a_discarded_item_can_be_reopened(bench: Bench) -> None:
     item_id, receiver, sender = setup_item(bench)
     bench.agent.click(user=receiver, message=bench.card(item_id), action_id=ActionId.DISCARD)
     view = bench.fake.views_opened_by(receiver)[-1]
-    bench.agent.submit_view(user=receiver, view=view, values={"reason": "duplicate",
-                                                              "justification": "Same as item 12 from the webinar."})
+    bench.agent.submit_view(
+        user=receiver, view=view, values={"reason": "duplicate", "justification": "Same as item 12 from the webinar."}
+    )
     bench.deliver()
     bench.agent.click(user=receiver, message=bench.card(item_id), action_id=ActionId.REOPEN)
     bench.deliver()
@@ -235,8 +248,9 @@ def test_the_business_builder_hears_about_the_acceptance_too(bench: Bench) -> No
 
 def test_a_deactivated_receiver_gets_no_card_the_item_goes_to_the_fallback(bench: Bench) -> None:
     bench.fake.deactivate_user(bench.user("anna.berg@example.com"))
-    item_id = hand_over(bench, region="nordics", checklist={k: True for k in ("painpoint", "offering", "timeframe",
-                                                                              "budget")})
+    item_id = hand_over(
+        bench, region="nordics", checklist={k: True for k in ("painpoint", "offering", "timeframe", "budget")}
+    )
     item = bench.item(item_id)
     fallback = bench.ctx.config.routing.fallback
     assert item.receiver_email == fallback and "anna.berg@example.com" in item.routing_note

@@ -30,8 +30,9 @@ def digests(bench: Bench, email: str) -> list:
 
 
 def text_of(message) -> str:
-    return "\n".join(b.get("text", {}).get("text", "") if isinstance(b.get("text"), dict) else ""
-                     for b in message.blocks)
+    return "\n".join(
+        b.get("text", {}).get("text", "") if isinstance(b.get("text"), dict) else "" for b in message.blocks
+    )
 
 
 def tick(bench: Bench, when) -> list[str]:
@@ -48,13 +49,20 @@ def a_week_of_work(bench: Bench) -> dict[str, int]:
     bench.add_user(SENDER)
     bench.add_user("bb.stand@example.com")
     ids = {
-        "waiting": hand_over(bench, product_area="a", customer="Waiting Oy", contact_email="x@waiting.example",
-                             business_builder_email="bb.stand@example.com"),
+        "waiting": hand_over(
+            bench,
+            product_area="a",
+            customer="Waiting Oy",
+            contact_email="x@waiting.example",
+            business_builder_email="bb.stand@example.com",
+        ),
         "owned": hand_over(bench, product_area="a", customer="Owned AB", contact_email="x@owned.example"),
-        "discarded": hand_over(bench, product_area="j", customer="Gone AB", contact_email="x@gone.example",
-                               sender_email=SENDER),
-        "sent": hand_over(bench, product_area="s", customer="Sent AB", contact_email="x@sent.example",
-                          sender_email=SENDER),
+        "discarded": hand_over(
+            bench, product_area="j", customer="Gone AB", contact_email="x@gone.example", sender_email=SENDER
+        ),
+        "sent": hand_over(
+            bench, product_area="s", customer="Sent AB", contact_email="x@sent.example", sender_email=SENDER
+        ),
     }
     bench.clock.set(START + timedelta(hours=2))
     accept(bench, ids["owned"])
@@ -63,8 +71,9 @@ def a_week_of_work(bench: Bench) -> dict[str, int]:
     discard(bench, ids["discarded"], justification="They build their own switches in-house.")
     anna = bench.user("anna.berg@example.com")
     bench.agent.click(user=anna, message=bench.card(ids["waiting"]), action_id=ActionId.ASK)
-    bench.agent.submit_view(user=anna, view=bench.fake.views_opened_by(anna)[-1],
-                            values={"question": "Which data centre is it?"})
+    bench.agent.submit_view(
+        user=anna, view=bench.fake.views_opened_by(anna)[-1], values={"question": "Which data centre is it?"}
+    )
     bench.deliver()
     return ids
 
@@ -76,8 +85,11 @@ def test_an_owner_reads_what_waits_what_they_own_and_their_questions(bench: Benc
     assert "anna.berg@example.com" in sent
     [message] = digests(bench, "anna.berg@example.com")
     text = text_of(message)
-    waiting, owned, questions = (text.index("Waiting for your decision"), text.index("no follow-up"),
-                                 text.index("questions still open"))
+    waiting, owned, questions = (
+        text.index("Waiting for your decision"),
+        text.index("no follow-up"),
+        text.index("questions still open"),
+    )
     assert waiting < owned < questions
     assert f"item #{ids['waiting']}" in text[waiting:owned] and "Waiting Oy" in text[waiting:owned]
     assert f"item #{ids['owned']}" in text[owned:questions]
@@ -112,8 +124,10 @@ def test_a_team_lead_reads_the_team_by_person_rate_median_and_discards(bench: Be
     assert "acceptance rate *67%*" in text
     assert "median time to accept *3 h*" in text
     johan = bench.user("johan.ek@example.com")
-    assert (f"item #{ids['discarded']} by <@{johan}>: Not a real customer interest — "
-            "_They build their own switches in-house._") in text
+    assert (
+        f"item #{ids['discarded']} by <@{johan}>: Not a real customer interest — "
+        "_They build their own switches in-house._"
+    ) in text
 
 
 def test_nobody_with_nothing_to_report_gets_a_digest(bench: Bench) -> None:

@@ -25,8 +25,13 @@ def slack() -> Iterator[FakeSlack]:
 
 
 def doctor(tmp_path: Path, fake: FakeSlack, *, token: str = TOKEN, migrate: bool = True) -> tuple[int, str]:
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'handover.db'}", "SLACK_BOT_TOKEN": token,
-           "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": fake.api_url, "HANDOVER_CONFIG": ""}
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'handover.db'}",
+        "SLACK_BOT_TOKEN": token,
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": fake.api_url,
+        "HANDOVER_CONFIG": "",
+    }
     runner = CliRunner()
     if migrate:
         assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
@@ -42,6 +47,7 @@ def test_all_good(tmp_path: Path, slack: FakeSlack) -> None:
 
 def test_the_first_line_names_the_version(tmp_path: Path, slack: FakeSlack) -> None:
     from bot.version import version
+
     _, output = doctor(tmp_path, slack)
     assert output.startswith(f"Handover {version()} ")
 

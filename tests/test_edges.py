@@ -44,8 +44,10 @@ OUTSIDER = "petra.huber@example.com"  # DACH sales: neither the Nordics team nor
 
 # ----- 14. wrong API tokens ------------------------------------------------------------------------------
 
-def from_address(bench: Bench, address: str, *, token: str | None, path: str = "/api/items",
-                 body: dict[str, Any] | None = None) -> httpx.Response:
+
+def from_address(
+    bench: Bench, address: str, *, token: str | None, path: str = "/api/items", body: dict[str, Any] | None = None
+) -> httpx.Response:
     """A request from client ``address`` (through a proxy on loopback that sets X-Forwarded-For, which
     the server trusts from loopback only, as uvicorn does by default)."""
     headers = {"X-Forwarded-For": address}
@@ -53,18 +55,25 @@ def from_address(bench: Bench, address: str, *, token: str | None, path: str = "
         headers["Authorization"] = f"Bearer {token}"
     if path == "/api/items":
         return httpx.post(f"{bench.url}{path}", json=body or {}, headers=headers, timeout=10)
-    return httpx.get(f"{bench.url}{path}", params={"q": "nordic"},
-                     headers={**headers, "X-Handover-User": ADMIN}, timeout=10)
+    return httpx.get(
+        f"{bench.url}{path}", params={"q": "nordic"}, headers={**headers, "X-Handover-User": ADMIN}, timeout=10
+    )
 
 
 def item_body(n: int) -> dict[str, Any]:
-    return {"external_id": f"edge-{n}", "event": "Global Event 2026", "customer": "Nordic Fibre AB",
-            "contact_email": "eva.lund@nordicfibre.example", "description": "Wants two switches.",
-            "region": "nordics"}
+    return {
+        "external_id": f"edge-{n}",
+        "event": "Global Event 2026",
+        "customer": "Nordic Fibre AB",
+        "contact_email": "eva.lund@nordicfibre.example",
+        "description": "Wants two switches.",
+        "region": "nordics",
+    }
 
 
 def test_wrong_api_tokens_from_one_address_are_refused_with_429_and_logged_without_the_token(
-        bench: Bench, caplog: pytest.LogCaptureFixture) -> None:
+    bench: Bench, caplog: pytest.LogCaptureFixture
+) -> None:
     limit, window = bench.ctx.settings.api_auth_failures, bench.ctx.settings.api_auth_window
     attacker, honest = f"203.0.113.{random.randint(1, 254)}", f"198.51.100.{random.randint(1, 254)}"
     guesses = [f"guess-{n}-{API_TOKEN[::-1]}" for n in range(limit - 1)] + [None]  # the last: no token at all
@@ -104,6 +113,7 @@ def test_the_memory_of_wrong_tokens_is_bounded_and_forgets_old_failures() -> Non
 
     from bot.clock import FakeClock
     from bot.ratelimit import FailureWindow
+
     clock = FakeClock()
     window = FailureWindow(limit=2, window=60, clock=clock.now, max_keys=100)
     for n in range(1_000):  # a flood of addresses (IPv6 makes them cheap)
@@ -118,6 +128,7 @@ def test_the_memory_of_wrong_tokens_is_bounded_and_forgets_old_failures() -> Non
 
 
 # ----- 15. a contact's private address ---------------------------------------------------------------
+
 
 def command_text(bench: Bench, email: str, text: str) -> str:
     user = bench.user(email) if email in bench.users else bench.add_user(email)
@@ -137,8 +148,12 @@ def shortcut_text(bench: Bench, email: str, query: str) -> str:
 
 
 def api_answer(bench: Bench, email: str, query: str) -> dict[str, Any]:
-    r = httpx.get(f"{bench.url}/api/customers", params={"q": query},
-                  headers={"Authorization": f"Bearer {API_TOKEN}", "X-Handover-User": email}, timeout=10)
+    r = httpx.get(
+        f"{bench.url}/api/customers",
+        params={"q": query},
+        headers={"Authorization": f"Bearer {API_TOKEN}", "X-Handover-User": email},
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -147,8 +162,7 @@ PRIVATE = "ola.fjord@gmail.com"
 UNKNOWN = "ola.fjorx@gmail.com"  # same length: the answers must match byte for byte
 
 
-def test_a_private_contact_address_finds_nothing_for_someone_who_may_see_none_of_the_customer(
-        bench: Bench) -> None:
+def test_a_private_contact_address_finds_nothing_for_someone_who_may_see_none_of_the_customer(bench: Bench) -> None:
     cafe = hand_over(bench, category="lead", customer="Fjordkafé AS", contact_email=PRIVATE, region="norway")
     receiver = bench.item(cafe).receiver_email
     for look in (command_text, shortcut_text):
@@ -167,8 +181,7 @@ def test_a_private_contact_address_finds_nothing_for_someone_who_may_see_none_of
 
 def test_of_two_customers_with_the_same_private_contact_only_the_visible_one_is_found(bench: Bench) -> None:
     hand_over(bench, category="lead", customer="Fjordkafé AS", contact_email=PRIVATE, region="norway")
-    bakery = hand_over(bench, category="lead", customer="Bäckerei Fjord GmbH", contact_email=PRIVATE,
-                       region="germany")
+    bakery = hand_over(bench, category="lead", customer="Bäckerei Fjord GmbH", contact_email=PRIVATE, region="germany")
     assert len(api_answer(bench, ADMIN, PRIVATE)["matches"]) == 2  # an admin gets the picker
     answer = api_answer(bench, OUTSIDER, PRIVATE)  # DACH sees the German bakery only: no picker
     assert [m["name"] for m in answer["matches"]] == ["Bäckerei Fjord GmbH"]
@@ -184,14 +197,16 @@ def test_an_address_at_the_customers_own_domain_still_finds_it_with_the_withheld
 
 # ----- 16. the question thread, reassign, app_rate_limited -----------------------------------------------
 
+
 def asked(bench: Bench) -> tuple[int, str, Question]:
     bb = bench.add_user(BB)
     bench.add_user(SENDER)
     item_id = hand_over(bench, business_builder_email=BB, sender_email=SENDER)
     receiver = bench.item(item_id).receiver_user_id
     bench.agent.click(user=receiver, message=bench.card(item_id), action_id=ActionId.ASK)
-    r = bench.agent.submit_view(user=receiver, view=bench.fake.views_opened_by(receiver)[-1],
-                                values={"question": "Which sites did they mean?"})
+    r = bench.agent.submit_view(
+        user=receiver, view=bench.fake.views_opened_by(receiver)[-1], values={"question": "Which sites did they mean?"}
+    )
     assert r.status_code == 200
     bench.deliver()
     with bench.db() as s:
@@ -208,8 +223,12 @@ def test_only_the_person_asked_answers_in_the_question_thread(bench: Bench) -> N
     item_id, bb, question = asked(bench)
     version = bench.item(item_id).version
     stranger = bench.user("tom.hughes@example.com")
-    _, r = bench.agent.user_message(user=stranger, channel=question.bb_channel, thread_ts=question.bb_ts,
-                                    text="Ignore them, it is a student project.")
+    _, r = bench.agent.user_message(
+        user=stranger,
+        channel=question.bb_channel,
+        thread_ts=question.bb_ts,
+        text="Ignore them, it is a student project.",
+    )
     assert r.status_code == 200
     bench.deliver()
     assert not any("student project" in t for t in under_card(bench, item_id))
@@ -232,15 +251,24 @@ def reassign_to(bench: Bench, to_user: str) -> tuple[int, str, httpx.Response]:
     receiver = bench.item(item_id).receiver_user_id
     bench.agent.click(user=receiver, message=bench.card(item_id), action_id=ActionId.REASSIGN)
     view = bench.fake.views_opened_by(receiver)[-1]
-    return item_id, receiver, bench.agent.submit_view(user=receiver, view=view,
-                                                      values={"to": to_user, "note": "Yours."})
+    return (
+        item_id,
+        receiver,
+        bench.agent.submit_view(user=receiver, view=view, values={"to": to_user, "note": "Yours."}),
+    )
 
 
-@pytest.mark.parametrize("whom, says", [
-    ("the app itself", "app or a bot"), ("a bot", "app or a bot"), ("Slackbot", "app or a bot"),
-    ("a deactivated person", "deactivated"), ("no user at all", "no such person"),
-    ("anyone, while Slack fails", "did not answer"),
-])
+@pytest.mark.parametrize(
+    "whom, says",
+    [
+        ("the app itself", "app or a bot"),
+        ("a bot", "app or a bot"),
+        ("Slackbot", "app or a bot"),
+        ("a deactivated person", "deactivated"),
+        ("no user at all", "no such person"),
+        ("anyone, while Slack fails", "did not answer"),
+    ],
+)
 def test_reassign_refuses_who_cannot_receive_an_item_inside_the_modal(bench: Bench, whom: str, says: str) -> None:
     to_user = {"the app itself": BOT_USER, "Slackbot": "USLACKBOT", "no user at all": "U0NOBODY99"}.get(whom)
     if whom == "a bot":
@@ -272,10 +300,16 @@ def test_reassign_to_a_person_checks_slack_once_and_then_trusts_the_cache(bench:
     assert len(bench.fake.calls_to("users.info")) == calls + 1  # the person table answered
 
 
-def test_slacks_app_rate_limited_callback_gets_200_and_a_warning(bench: Bench,
-                                                                  caplog: pytest.LogCaptureFixture) -> None:
-    body = {"token": "legacy-verification-token", "type": "app_rate_limited", "team_id": TEAM,
-            "minute_rate_limited": 1518467820, "api_app_id": APP_ID}
+def test_slacks_app_rate_limited_callback_gets_200_and_a_warning(
+    bench: Bench, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = {
+        "token": "legacy-verification-token",
+        "type": "app_rate_limited",
+        "team_id": TEAM,
+        "minute_rate_limited": 1518467820,
+        "api_app_id": APP_ID,
+    }
     with caplog.at_level(logging.WARNING, logger="handover.web"):
         r = bench.agent.raw(json.dumps(body).encode(), "application/json")
     assert r.status_code == 200, r.text
@@ -311,6 +345,7 @@ def assert_inert(text: str) -> None:
 
 def run_cli(bench: Bench, *args: str) -> Any:
     from bot.cli import app
+
     env = {"DATABASE_URL": bench.ctx.settings.database_url, "HANDOVER_CONFIG": "", "COLUMNS": "200"}
     return CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
 
@@ -332,9 +367,11 @@ def test_report_and_export_csv_stay_inert_when_split_on_semicolons(bench: Bench,
     assert rows[0]["text"] == "note;'=cmd|' /C calc'!A0"
 
 
-def test_the_import_report_stays_inert_when_split_on_semicolons(bench: Bench, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_import_report_stays_inert_when_split_on_semicolons(
+    bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bot.cli import app
+
     source = io.StringIO()
     writer = csv.writer(source)
     writer.writerow(["Customer", "E-mail", "Notes"])
@@ -346,8 +383,9 @@ def test_the_import_report_stays_inert_when_split_on_semicolons(bench: Bench, tm
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", bench.ctx.settings.database_url)
     monkeypatch.delenv("HANDOVER_CONFIG", raising=False)
-    result = CliRunner().invoke(app, ["import", str(path), "--event", "Fair", "--no-deliver", "--report", str(report)],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        app, ["import", str(path), "--event", "Fair", "--no-deliver", "--report", str(report)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     text = report.read_text(encoding="utf-8")
     assert_inert(text)
@@ -356,9 +394,22 @@ def test_the_import_report_stays_inert_when_split_on_semicolons(bench: Bench, tm
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(st.one_of(st.text(alphabet=" ,;\t\r\n\"'=+-@a1|"), st.integers(0, 10**6),
-                                   st.floats(0, 1e6, allow_nan=False), st.none()), min_size=1, max_size=4),
-                min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(
+                st.text(alphabet=" ,;\t\r\n\"'=+-@a1|"),
+                st.integers(0, 10**6),
+                st.floats(0, 1e6, allow_nan=False),
+                st.none(),
+            ),
+            min_size=1,
+            max_size=4,
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_no_cell_of_any_csv_we_write_starts_a_formula_in_any_locale(rows: list[list[Any]]) -> None:
     width = max(len(r) for r in rows)
     assert_inert(csvsafe.to_text([f"h{n}" for n in range(width)], [r + [None] * (width - len(r)) for r in rows]))

@@ -82,6 +82,7 @@ def _post_all(world: World, numbers: range, prefix: str) -> list[int]:
         r = world.post_item(item_body(n, prefix))
         assert r.status_code == 201, r.text
         return r.json()["id"]
+
     with ThreadPoolExecutor(4) as pool:
         return list(pool.map(post, numbers))
 
@@ -92,7 +93,9 @@ OUTAGE_SECONDS = 10
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_slack_down_while_500_items_are_handed_over_every_card_arrives_once(backend: str, pg_cluster, tmp_path: Path) -> None:
+def test_slack_down_while_500_items_are_handed_over_every_card_arrives_once(
+    backend: str, pg_cluster, tmp_path: Path
+) -> None:
     world = World(database_url(backend, tmp_path, pg_cluster, "fault_outage"))
     fake = world.fake
     try:
@@ -117,8 +120,9 @@ def test_slack_down_while_500_items_are_handed_over_every_card_arrives_once(back
         _post_all(world, range(400, 500), "out")
         wait_for(lambda: failed_calls(fake, "chat.postMessage")[500] >= 40, timeout=120, what="the 500s")
         fake.delay("chat.postMessage", 1.5, times=10)
-        wait_for(lambda: len(cards_per_item(fake)) >= 500 and _drained(world), timeout=300, every=0.5,
-                 what="every card")
+        wait_for(
+            lambda: len(cards_per_item(fake)) >= 500 and _drained(world), timeout=300, every=0.5, what="every card"
+        )
         time.sleep(2)  # the late answers of the slow posts have come back; nothing more may arrive
         assert _drained(world)
 
@@ -129,8 +133,9 @@ def test_slack_down_while_500_items_are_handed_over_every_card_arrives_once(back
         assert len(items) == 500
         assert sorted(cards) == [i.id for i in items], "every item has a card"
         assert set(cards.values()) == {1}, f"cards posted more than once: {[i for i, n in cards.items() if n > 1]}"
-        assert set(keys.values()) == {1} and len(keys) == len([r for r in rows if r.status == Status.SENT
-                                                               and "skipped" not in (r.result or {})])
+        assert set(keys.values()) == {1} and len(keys) == len(
+            [r for r in rows if r.status == Status.SENT and "skipped" not in (r.result or {})]
+        )
         assert {r.status for r in rows} == {Status.SENT}, _unsent(rows)
         for item in items:  # each card is where the item says it is
             assert fake.message(item.card_channel, item.card_ts) is not None
@@ -140,21 +145,32 @@ def test_slack_down_while_500_items_are_handed_over_every_card_arrives_once(back
         failed = failed_calls(fake)
         recovered = sum(1 for r in rows if (r.result or {}).get("recovered"))
         retried_rows = sum(1 for r in rows if r.attempts > 0)
-        figure = (f"[{backend}] 500 items handed over through a {OUTAGE_SECONDS} s Slack outage (HTTP 503) followed "
-                  f"by 40 HTTP 500s and 10 time-outs: {sum(cards.values())} cards for {len(items)} items, "
-                  f"{duplicates(keys)} duplicates; {during - 100} cards went out while Slack was down; "
-                  f"{sum(failed.values())} failed Web API calls ({dict(sorted(failed.items()))}), "
-                  f"{retried_rows} rows retried ({sum(r.attempts for r in rows)} retries), "
-                  f"{recovered} time-outs found already posted by their key; all delivered "
-                  f"{recovered_in:.1f} s after Slack came back ({time.time() - started:.0f} s in all)")
-        report(f"slack_down[{backend}]", figure, items=len(items), cards=sum(cards.values()),
-               duplicates=duplicates(keys), failed_calls=dict(failed), retries=sum(r.attempts for r in rows),
-               recovered_by_key=recovered, recovered_in_s=round(recovered_in, 1))
+        figure = (
+            f"[{backend}] 500 items handed over through a {OUTAGE_SECONDS} s Slack outage (HTTP 503) followed "
+            f"by 40 HTTP 500s and 10 time-outs: {sum(cards.values())} cards for {len(items)} items, "
+            f"{duplicates(keys)} duplicates; {during - 100} cards went out while Slack was down; "
+            f"{sum(failed.values())} failed Web API calls ({dict(sorted(failed.items()))}), "
+            f"{retried_rows} rows retried ({sum(r.attempts for r in rows)} retries), "
+            f"{recovered} time-outs found already posted by their key; all delivered "
+            f"{recovered_in:.1f} s after Slack came back ({time.time() - started:.0f} s in all)"
+        )
+        report(
+            f"slack_down[{backend}]",
+            figure,
+            items=len(items),
+            cards=sum(cards.values()),
+            duplicates=duplicates(keys),
+            failed_calls=dict(failed),
+            retries=sum(r.attempts for r in rows),
+            recovered_by_key=recovered,
+            recovered_in_s=round(recovered_in, 1),
+        )
     finally:
         world.close()
 
 
 # ----- 2. Rate limits ----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_rate_limited_receiver_waits_while_the_others_get_their_cards(backend: str, pg_cluster, tmp_path: Path) -> None:
@@ -166,12 +182,18 @@ def test_rate_limited_receiver_waits_while_the_others_get_their_cards(backend: s
         others = [world.add_user(f"owner{n}@example.com") for n in range(5)]
         world.start_dispatcher()
         t0 = time.time()
-        burst = [world.post_item(item_body(n, "burst", category="opportunity_intelligence",
-                                           account_owner_email="busy.owner@example.com")).json()["id"]
-                 for n in range(10)]
-        singles = [world.post_item(item_body(n, "single", category="opportunity_intelligence",
-                                             account_owner_email=f"owner{n}@example.com")).json()["id"]
-                   for n in range(5)]
+        burst = [
+            world.post_item(
+                item_body(n, "burst", category="opportunity_intelligence", account_owner_email="busy.owner@example.com")
+            ).json()["id"]
+            for n in range(10)
+        ]
+        singles = [
+            world.post_item(
+                item_body(n, "single", category="opportunity_intelligence", account_owner_email=f"owner{n}@example.com")
+            ).json()["id"]
+            for n in range(5)
+        ]
         wait_for(lambda: len(cards_per_item(fake)) == 15 and _drained(world), timeout=120, what="all 15 cards")
 
         posted = [c for c in fake.calls_to("chat.postMessage") if c.ok]
@@ -189,16 +211,26 @@ def test_rate_limited_receiver_waits_while_the_others_get_their_cards(backend: s
         # Slack's limit was honoured: never two posts to one channel within the same second (the fake
         # refuses them with 429; the refusals are the retries counted below)
         gaps = [b - a for a, b in itertools.pairwise(busy_times)]
-        in_order = [int(_key(c).split(":")[1]) for c in posted
-                    if c.response["channel"] == fake.dm_channel_for(busy)] == sorted(burst)
+        in_order = [
+            int(_key(c).split(":")[1]) for c in posted if c.response["channel"] == fake.dm_channel_for(busy)
+        ] == sorted(burst)
         limited = failed_calls(fake, "chat.postMessage")[429]
-        figure = (f"[{backend}] 10 cards to one receiver and 1 to each of 5 others at 1 message/s per channel: "
-                  f"the 5 others all arrived within {max(other_times):.1f} s, the burst finished after "
-                  f"{max(busy_times):.1f} s (min gap {min(gaps):.2f} s, order kept: {'yes' if in_order else 'no'}); "
-                  f"{limited} 429 answers honoured, 15 cards, 0 dropped, {duplicates(keys_posted(fake))} duplicates")
-        report(f"rate_limits[{backend}]", figure, others_done_s=round(max(other_times), 2),
-               burst_done_s=round(max(busy_times), 2), http_429=limited, cards=15, duplicates=0,
-               order_kept=in_order)
+        figure = (
+            f"[{backend}] 10 cards to one receiver and 1 to each of 5 others at 1 message/s per channel: "
+            f"the 5 others all arrived within {max(other_times):.1f} s, the burst finished after "
+            f"{max(busy_times):.1f} s (min gap {min(gaps):.2f} s, order kept: {'yes' if in_order else 'no'}); "
+            f"{limited} 429 answers honoured, 15 cards, 0 dropped, {duplicates(keys_posted(fake))} duplicates"
+        )
+        report(
+            f"rate_limits[{backend}]",
+            figure,
+            others_done_s=round(max(other_times), 2),
+            burst_done_s=round(max(busy_times), 2),
+            http_429=limited,
+            cards=15,
+            duplicates=0,
+            order_kept=in_order,
+        )
     finally:
         world.close()
 
@@ -252,8 +284,9 @@ def _consistent(url: str) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_import_killed_midway_leaves_a_consistent_database_and_simply_runs_again(backend: str, pg_cluster,
-                                                                                 tmp_path: Path) -> None:
+def test_import_killed_midway_leaves_a_consistent_database_and_simply_runs_again(
+    backend: str, pg_cluster, tmp_path: Path
+) -> None:
     url = database_url(backend, tmp_path, pg_cluster, "fault_import")
     fresh_database(url)
     export = write_csv(tmp_path / "big-export.csv", IMPORT_ROWS)
@@ -263,8 +296,12 @@ def test_import_killed_midway_leaves_a_consistent_database_and_simply_runs_again
     importer = handover(*args, env=env, cwd=tmp_path, name="import-1")
     try:
         # kill as soon as the first batch is saved (batches commit whole: the count jumps by a batch)
-        wait_for(lambda: _count(url, Item) > 0 or not importer.alive(), timeout=240, every=0.05,
-                 what="the import to be under way")
+        wait_for(
+            lambda: _count(url, Item) > 0 or not importer.alive(),
+            timeout=240,
+            every=0.05,
+            what="the import to be under way",
+        )
         assert importer.alive(), f"the import ended before it could be killed: {importer.log()}"
         importer.kill()
     finally:
@@ -281,12 +318,17 @@ def test_import_killed_midway_leaves_a_consistent_database_and_simply_runs_again
     third = run_handover(*args, env=env, cwd=tmp_path)
     assert f"0 created, {IMPORT_ROWS} already imported, 0 rejected." in third.stdout
     assert _consistent(url) == after
-    report(f"crash_import[{backend}]",
-           f"[{backend}] `handover import` of a {IMPORT_ROWS}-row CSV killed (SIGKILL) after {killed_after:.1f} s with "
-           f"{at_kill} items saved: database consistent (every item with its audit record and exactly one queued "
-           f"card, no half-written row); run again: {IMPORT_ROWS - at_kill} created + {at_kill} already imported = "
-           f"{after['items']} items, 0 duplicates; a third run creates nothing",
-           rows=IMPORT_ROWS, items_at_kill=at_kill, items_after=after["items"], duplicates=0)
+    report(
+        f"crash_import[{backend}]",
+        f"[{backend}] `handover import` of a {IMPORT_ROWS}-row CSV killed (SIGKILL) after {killed_after:.1f} s with "
+        f"{at_kill} items saved: database consistent (every item with its audit record and exactly one queued "
+        f"card, no half-written row); run again: {IMPORT_ROWS - at_kill} created + {at_kill} already imported = "
+        f"{after['items']} items, 0 duplicates; a third run creates nothing",
+        rows=IMPORT_ROWS,
+        items_at_kill=at_kill,
+        items_after=after["items"],
+        duplicates=0,
+    )
 
 
 def test_a_dispatcher_that_died_between_posting_and_recording_does_not_post_twice(bench) -> None:
@@ -295,13 +337,20 @@ def test_a_dispatcher_that_died_between_posting_and_recording_does_not_post_twic
     finds its key in the conversation and records it instead of posting again."""
     from bot import messages, outbox
     from bot.slack.dispatcher import Dispatcher
-    r = httpx.post(f"{bench.url}/api/items", json=item_body(1, "died"), timeout=10,
-                   headers={"Authorization": f"Bearer {API_TOKEN}"})
+
+    r = httpx.post(
+        f"{bench.url}/api/items",
+        json=item_body(1, "died"),
+        timeout=10,
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
+    )
     item_id = r.json()["id"]
     dying = Dispatcher(bench.ctx, worker="dying")
     [row] = outbox.claim(bench.ctx.engine, now=bench.clock.now(), worker="dying")
     assert row.attempts == 0 and not row.maybe_sent
-    dying._item_card(row, messages.parse(row.kind, row.payload))  # posted; then the process died before marking the row sent
+    dying._item_card(
+        row, messages.parse(row.kind, row.payload)
+    )  # posted; then the process died before marking the row sent
     assert list(keys_posted(bench.fake).values()) == [1]
     bench.deliver()  # another dispatcher at once: the row is still leased to the dead one
     assert list(keys_posted(bench.fake).values()) == [1] and bench.outbox()[0].status == Status.SENDING
@@ -318,8 +367,8 @@ DECISION_ITEMS = 150
 
 def _agent_for(fake, port: int):
     from bot.fakeslack import SlackAgent
-    return SlackAgent(fake, bot_url=f"http://127.0.0.1:{port}/slack/events", signing_secret=SIGNING_SECRET,
-                      timeout=15)
+
+    return SlackAgent(fake, bot_url=f"http://127.0.0.1:{port}/slack/events", signing_secret=SIGNING_SECRET, timeout=15)
 
 
 def _how(answers: dict[int, str]) -> str:
@@ -329,11 +378,13 @@ def _how(answers: dict[int, str]) -> str:
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # one backend: the claims held by the dead process cost a 60 s wait
 def test_server_killed_in_decisions_and_a_delivery_batch_applies_each_once_and_sends_each_once(
-        backend: str, pg_cluster, tmp_path: Path) -> None:
+    backend: str, pg_cluster, tmp_path: Path
+) -> None:
     """``handover serve`` killed while receivers click Accept and its dispatcher, on a slowed Slack, is in
     the middle of a batch of the messages those decisions queued (card updates, thread lines, the
     sender's DMs)."""
     from bot.ids import ActionId
+
     url = database_url(backend, tmp_path, pg_cluster, "fault_decisions")
     fresh_database(url)
     fake, users = slack_fake()
@@ -343,11 +394,11 @@ def test_server_killed_in_decisions_and_a_delivery_batch_applies_each_once_and_s
     try:
         with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {API_TOKEN}"}) as http:
             for n in range(DECISION_ITEMS):
-                r = http.post(f"http://127.0.0.1:{port}/api/items",
-                              json=item_body(n, "dec", sender_email="sender@example.com"))
+                r = http.post(
+                    f"http://127.0.0.1:{port}/api/items", json=item_body(n, "dec", sender_email="sender@example.com")
+                )
                 assert r.status_code == 201, r.text
-        wait_for(lambda: _count(url, Item, Item.card_ts.is_not(None)) == DECISION_ITEMS, timeout=120,
-                 what="every card")
+        wait_for(lambda: _count(url, Item, Item.card_ts.is_not(None)) == DECISION_ITEMS, timeout=120, what="every card")
         engine = make_engine(url)
         with Session(engine) as s:
             items = list(s.exec(select(Item).order_by(Item.id)))
@@ -368,6 +419,7 @@ def test_server_killed_in_decisions_and_a_delivery_batch_applies_each_once_and_s
                 answers[item_id] = str(r.status_code)
             except httpx.HTTPError as exc:
                 answers[item_id] = type(exc).__name__
+
         with ThreadPoolExecutor(6) as pool:
             futures = [pool.submit(click, i) for i in cards]
             wait_for(lambda: len(answers) >= DECISION_ITEMS // 4, timeout=60, every=0.01, what="clicks")
@@ -391,8 +443,12 @@ def test_server_killed_in_decisions_and_a_delivery_batch_applies_each_once_and_s
             user, message = cards[item_id]
             assert agent.click(user=user, message=message, action_id=ActionId.ACCEPT).status_code == 200
         restarted = time.monotonic()
-        wait_for(lambda: _count(url, Outbox, Outbox.status != Status.SENT) == 0, timeout=150, every=0.5,
-                 what="the outbox to drain (the dead server's claims expire after 60 s)")
+        wait_for(
+            lambda: _count(url, Outbox, Outbox.status != Status.SENT) == 0,
+            timeout=150,
+            every=0.5,
+            what="the outbox to drain (the dead server's claims expire after 60 s)",
+        )
         drained_in = time.monotonic() - restarted
         _consistent(url)
         with Session(engine) as s:
@@ -415,27 +471,37 @@ def test_server_killed_in_decisions_and_a_delivery_batch_applies_each_once_and_s
             card = fake.message(message.channel, message.ts)
             buttons = {e.get("action_id") for b in card.blocks if b.get("type") == "actions" for e in b["elements"]}
             assert card.updated >= 1 and ActionId.ACCEPT.value not in buttons
-        report(f"crash_serve[{backend}]",
-               f"[{backend}] `handover serve` killed (SIGKILL) while {DECISION_ITEMS} receivers clicked Accept "
-               f"(6 at a time) and its dispatcher sent what they queued to a slowed Slack (40 ms a call): "
-               f"{DECISION_ITEMS - len(unanswered)} clicks answered, {len(unanswered)} not "
-               f"({_how(answers)}), of which {len(committed_unanswered)} had committed; {sent_at_kill - DECISION_ITEMS} "
-               f"of their messages sent and {leased} held by the dead dispatcher's claim at the kill; database consistent "
-               f"({state['items']} items, every decision whole or absent); after a restart and a second click: "
-               f"{len(accepted)} items accepted, exactly 1 'accepted' event each, the sender told once per item, "
-               f"{len(keys)} messages each exactly once ({recovered} found already posted by their key: in flight "
-               f"at the kill); the held messages went out when the claim ran out, outbox drained "
-               f"{drained_in:.0f} s after the restart (60 s lease)",
-               clicks=DECISION_ITEMS, answered=DECISION_ITEMS - len(unanswered), cut_off=len(unanswered),
-               committed_but_unanswered=len(committed_unanswered), answers=dict(Counter(answers.values())),
-               accepted_events=sum(accepted.values()), leased_at_kill=leased, recovered_by_key=recovered,
-               messages=len(keys), duplicates=0, drained_after_restart_s=round(drained_in, 1))
+        report(
+            f"crash_serve[{backend}]",
+            f"[{backend}] `handover serve` killed (SIGKILL) while {DECISION_ITEMS} receivers clicked Accept "
+            f"(6 at a time) and its dispatcher sent what they queued to a slowed Slack (40 ms a call): "
+            f"{DECISION_ITEMS - len(unanswered)} clicks answered, {len(unanswered)} not "
+            f"({_how(answers)}), of which {len(committed_unanswered)} had committed; {sent_at_kill - DECISION_ITEMS} "
+            f"of their messages sent and {leased} held by the dead dispatcher's claim at the kill; database consistent "
+            f"({state['items']} items, every decision whole or absent); after a restart and a second click: "
+            f"{len(accepted)} items accepted, exactly 1 'accepted' event each, the sender told once per item, "
+            f"{len(keys)} messages each exactly once ({recovered} found already posted by their key: in flight "
+            f"at the kill); the held messages went out when the claim ran out, outbox drained "
+            f"{drained_in:.0f} s after the restart (60 s lease)",
+            clicks=DECISION_ITEMS,
+            answered=DECISION_ITEMS - len(unanswered),
+            cut_off=len(unanswered),
+            committed_but_unanswered=len(committed_unanswered),
+            answers=dict(Counter(answers.values())),
+            accepted_events=sum(accepted.values()),
+            leased_at_kill=leased,
+            recovered_by_key=recovered,
+            messages=len(keys),
+            duplicates=0,
+            drained_after_restart_s=round(drained_in, 1),
+        )
     finally:
         server.stop()
         fake.stop()
 
 
 # ----- 4. Database trouble ----------------------------------------------------------------------------------
+
 
 def _busy_answers(world: World, user: str) -> list[str]:
     """What a person was told ephemerally (the fake records chat.postEphemeral)."""
@@ -455,6 +521,7 @@ def test_sqlite_locked_by_another_writer_gets_a_quick_clear_answer_and_recovers(
     import sqlite3
 
     from bot.ids import ActionId
+
     path = tmp_path / "locked.db"
     world = World(f"sqlite:///{path}")
     fake = world.fake
@@ -471,8 +538,9 @@ def test_sqlite_locked_by_another_writer_gets_a_quick_clear_answer_and_recovers(
         holder.execute("BEGIN IMMEDIATE")
         locked_at = time.monotonic()
         with ThreadPoolExecutor(2) as pool:
-            clicked = pool.submit(_timed, lambda: world.agent.click(user=receiver, message=card,
-                                                                    action_id=ActionId.ACCEPT))
+            clicked = pool.submit(
+                _timed, lambda: world.agent.click(user=receiver, message=card, action_id=ActionId.ACCEPT)
+            )
             posted = pool.submit(_timed, lambda: world.post_item(item_body(99, "lock")))
             # the lock is held for LOCK_SECONDS; the answers must not wait for it to go away
             time.sleep(LOCK_SECONDS)
@@ -498,14 +566,19 @@ def test_sqlite_locked_by_another_writer_gets_a_quick_clear_answer_and_recovers(
         wait_for(lambda: len(cards_per_item(fake)) == 4 and _drained(world), timeout=60, what="delivery after the lock")
         assert {i.id: i.status for i in _items(world)}[ids[0]] == "accepted"
         assert duplicates(keys_posted(fake)) == 0
-        report("sqlite_locked",
-               f"[sqlite] the database file write-locked by another connection (BEGIN IMMEDIATE) for {held:.1f} s: "
-               f"a click was answered in {click_s:.2f} s (HTTP {click.status_code}, the person told "
-               f"\u201c{told[-1][:80]}\u201d), an API post in {post_s:.2f} s (HTTP {post.status_code}: "
-               f"\u201c{post.json()['error'][:80]}\u201d); after the lock: the same click accepted the item, the same "
-               f"post created it, the card went out, 0 duplicates, no restart",
-               click_answer_s=round(click_s, 2), api_answer_s=round(post_s, 2), lock_held_s=round(held, 1),
-               click_status=click.status_code, api_status=post.status_code)
+        report(
+            "sqlite_locked",
+            f"[sqlite] the database file write-locked by another connection (BEGIN IMMEDIATE) for {held:.1f} s: "
+            f"a click was answered in {click_s:.2f} s (HTTP {click.status_code}, the person told "
+            f"\u201c{told[-1][:80]}\u201d), an API post in {post_s:.2f} s (HTTP {post.status_code}: "
+            f"\u201c{post.json()['error'][:80]}\u201d); after the lock: the same click accepted the item, the same "
+            f"post created it, the card went out, 0 duplicates, no restart",
+            click_answer_s=round(click_s, 2),
+            api_answer_s=round(post_s, 2),
+            lock_held_s=round(held, 1),
+            click_status=click.status_code,
+            api_status=post.status_code,
+        )
     finally:
         world.close()
 
@@ -515,6 +588,7 @@ PG_CARDS = 80
 
 def test_postgresql_restarted_under_load_answers_clearly_and_recovers(pg_cluster, tmp_path: Path) -> None:
     from bot.ids import ActionId
+
     if pg_cluster is None:
         pytest.skip("PostgreSQL is not available here (CI runs these tests)")
     world = World(pg_cluster.create_database("fault_pg_restart"))
@@ -546,6 +620,7 @@ def test_postgresql_restarted_under_load_answers_clearly_and_recovers(pg_cluster
 
         def person() -> None:
             from bot.fakeslack import SlackAgent
+
             agent = SlackAgent(fake, bot_url=world.url + "/slack/events", signing_secret=SIGNING_SECRET, timeout=30)
             while not stop.is_set():
                 with lock:
@@ -558,8 +633,9 @@ def test_postgresql_restarted_under_load_answers_clearly_and_recovers(pg_cluster
                 clicks.append((item_id, r.status_code, time.monotonic() - started))
                 time.sleep(0.25)
 
-        threads = [threading.Thread(target=system) for _ in range(3)] + [threading.Thread(target=person)
-                                                                        for _ in range(2)]
+        threads = [threading.Thread(target=system) for _ in range(3)] + [
+            threading.Thread(target=person) for _ in range(2)
+        ]
         for t in threads:
             t.start()
         time.sleep(1.5)
@@ -596,8 +672,11 @@ def test_postgresql_restarted_under_load_answers_clearly_and_recovers(pg_cluster
             assert agent.click(user=user, message=message, action_id=ActionId.ACCEPT).status_code == 200
 
         total = PG_CARDS + len(posts)
-        wait_for(lambda: len(cards_per_item(fake)) == total and _drained(world), timeout=120,
-                 what="every card after the restart")
+        wait_for(
+            lambda: len(cards_per_item(fake)) == total and _drained(world),
+            timeout=120,
+            what="every card after the restart",
+        )
         caught_up = time.monotonic() - back_at
         items = _items(world)
         assert len(items) == total and len({i.external_key for i in items}) == total
@@ -605,17 +684,26 @@ def test_postgresql_restarted_under_load_answers_clearly_and_recovers(pg_cluster
         assert duplicates(keys_posted(fake)) == 0 and set(cards_per_item(fake).values()) == {1}
         assert httpx.get(world.url + "/healthz").json()["ok"] is True
         slowest = max([s for *_, s in posts] + [s for *_, s in clicks])
-        report("postgres_restart",
-               f"[postgresql] PostgreSQL restarted twice under load of 3 systems posting items and 2 people clicking "
-               f"Accept, once quickly ({quick_s:.1f} s) and once slowly ({slow_s:.1f} s down): {statuses[201]} posts "
-               f"created, {statuses[503]} answered 503 "
-               f"with a reason (0 HTTP 500), all retried successfully; {len(clicks)} clicks all acked 200, "
-               f"{len(refused)} refused with an ephemeral \u201ctry again\u201d and clicked again; slowest answer "
-               f"{slowest:.2f} s; {total} items and {total} cards, 0 duplicates, all delivered {caught_up:.1f} s "
-               f"after PostgreSQL was back (retries included), no restart of the app",
-               quick_restart_s=round(quick_s, 1), slow_restart_s=round(slow_s, 1), posts=len(posts), posts_503=statuses[503], clicks=len(clicks),
-               clicks_refused=len(refused), slowest_answer_s=round(slowest, 2), items=total, duplicates=0,
-               caught_up_s=round(caught_up, 1))
+        report(
+            "postgres_restart",
+            f"[postgresql] PostgreSQL restarted twice under load of 3 systems posting items and 2 people clicking "
+            f"Accept, once quickly ({quick_s:.1f} s) and once slowly ({slow_s:.1f} s down): {statuses[201]} posts "
+            f"created, {statuses[503]} answered 503 "
+            f"with a reason (0 HTTP 500), all retried successfully; {len(clicks)} clicks all acked 200, "
+            f"{len(refused)} refused with an ephemeral \u201ctry again\u201d and clicked again; slowest answer "
+            f"{slowest:.2f} s; {total} items and {total} cards, 0 duplicates, all delivered {caught_up:.1f} s "
+            f"after PostgreSQL was back (retries included), no restart of the app",
+            quick_restart_s=round(quick_s, 1),
+            slow_restart_s=round(slow_s, 1),
+            posts=len(posts),
+            posts_503=statuses[503],
+            clicks=len(clicks),
+            clicks_refused=len(refused),
+            slowest_answer_s=round(slowest, 2),
+            items=total,
+            duplicates=0,
+            caught_up_s=round(caught_up, 1),
+        )
     finally:
         world.close()
 
@@ -630,6 +718,7 @@ WEEK_TICKS = 7 * 24 * 60 // TICK_MINUTES  # a simulated week
 def _reminder_button(fake, user: str, item_id: int):
     """The newest reminder in ``user``'s DM that lists ``item_id``, and its Accept button's value."""
     from bot.ids import ActionId
+
     for m in reversed(fake.messages(channel=fake.dm_channel_for(user))):
         for block in m.blocks:
             if block.get("block_id") == f"act|{item_id}":
@@ -639,11 +728,13 @@ def _reminder_button(fake, user: str, item_id: int):
     return None, None
 
 
-def test_two_replicas_and_two_schedulers_apply_each_decision_and_send_each_nudge_once(pg_cluster,
-                                                                                      tmp_path: Path) -> None:
+def test_two_replicas_and_two_schedulers_apply_each_decision_and_send_each_nudge_once(
+    pg_cluster, tmp_path: Path
+) -> None:
     from datetime import timedelta
 
     from bot.ids import ActionId
+
     if pg_cluster is None:
         pytest.skip("PostgreSQL is not available here (CI runs these tests)")
     url = pg_cluster.create_database("fault_replicas")
@@ -661,25 +752,42 @@ def test_two_replicas_and_two_schedulers_apply_each_decision_and_send_each_nudge
 
         def post(n: int) -> None:
             with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {API_TOKEN}"}) as http:
-                r = http.post(f"http://127.0.0.1:{ports[n % 2]}/api/items",
-                              json=item_body(n, "rep", region="nordics", sender_email="sender@example.com"))
+                r = http.post(
+                    f"http://127.0.0.1:{ports[n % 2]}/api/items",
+                    json=item_body(n, "rep", region="nordics", sender_email="sender@example.com"),
+                )
                 assert r.status_code == 201, r.text
+
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(post, range(REPLICA_ITEMS)))
-        wait_for(lambda: _count(url, Item, Item.card_ts.is_not(None)) == REPLICA_ITEMS, timeout=120,
-                 what="every card (sent by the replicas' dispatchers)")
+        wait_for(
+            lambda: _count(url, Item, Item.card_ts.is_not(None)) == REPLICA_ITEMS,
+            timeout=120,
+            what="every card (sent by the replicas' dispatchers)",
+        )
         engine = make_engine(url)
 
         def items() -> dict[int, Item]:
             with Session(engine) as s:
                 return {i.id: i for i in s.exec(select(Item).order_by(Item.id))}
+
         ids = sorted(items())
 
         def replicas_idle() -> bool:  # what the clicks queued has gone out (sent by the replicas, real time)
             with Session(engine) as s:
-                return s.exec(select(sa.func.count()).select_from(Outbox).where(
-                    sa.or_(Outbox.status == Status.SENDING,
-                           sa.and_(Outbox.status == Status.PENDING, Outbox.next_attempt_at <= utcnow())))).one() == 0
+                return (
+                    s.exec(
+                        select(sa.func.count())
+                        .select_from(Outbox)
+                        .where(
+                            sa.or_(
+                                Outbox.status == Status.SENDING,
+                                sa.and_(Outbox.status == Status.PENDING, Outbox.next_attempt_at <= utcnow()),
+                            )
+                        )
+                    ).one()
+                    == 0
+                )
 
         clicks: list[tuple[int, int, int]] = []  # (item, replica, status)
 
@@ -696,6 +804,7 @@ def test_two_replicas_and_two_schedulers_apply_each_decision_and_send_each_nudge
                 go.wait()
                 r = agents[k].click(user=user, message=message, action_id=ActionId.ACCEPT, value=value)
                 clicks.append((item_id, k, r.status_code))
+
             threads = [threading.Thread(target=one, args=(k,)) for k in range(2)]
             for t in threads:
                 t.start()
@@ -705,7 +814,7 @@ def test_two_replicas_and_two_schedulers_apply_each_decision_and_send_each_nudge
         # the simulated week: the schedulers tick every 30 minutes (both at the same moment); between ticks
         # the receivers click, some on their cards, some on a reminder
         third = REPLICA_ITEMS // 3
-        plan = {10: ids[:third], 60: ids[third:2 * third]}  # after the tick at +5 h and at +30 h
+        plan = {10: ids[:third], 60: ids[third : 2 * third]}  # after the tick at +5 h and at +30 h
         start = utcnow().replace(second=0, microsecond=0) + timedelta(minutes=1)
         claimed: Counter = Counter()  # (tick, item, kind) claimed by either scheduler
         by_scheduler: dict[int, set] = {0: set(), 1: set()}  # (tick, item) each scheduler nudged
@@ -759,24 +868,32 @@ def test_two_replicas_and_two_schedulers_apply_each_decision_and_send_each_nudge
         for r in nudge_rows:
             assert keys[r.idempotency_key] == (0 if "skipped" in (r.result or {}) else 1), r.idempotency_key
         # one reminder per person per tick (the two schedulers never split a person's items)
-        per_person_tick = Counter((r.payload["kind"], r.payload.get("to_user") or r.payload.get("to_email"),
-                                   r.idempotency_key.split(":")[2]) for r in nudge_rows)
+        per_person_tick = Counter(
+            (r.payload["kind"], r.payload.get("to_user") or r.payload.get("to_email"), r.idempotency_key.split(":")[2])
+            for r in nudge_rows
+        )
         nudge_events = Counter(e.kind for e in events if e.kind.startswith("nudge_"))
         reassigned = sum(1 for e in events if e.kind == "auto_reassigned")
         messages = sum(1 for r in nudge_rows if "skipped" not in (r.result or {}))
-        report("replicas",
-               f"[postgresql] 2 `handover serve` replicas and 2 scheduler processes (a tick every {TICK_MINUTES} "
-               f"minutes through a simulated week, {WEEK_TICKS} ticks each at the same moment, in {week_s:.0f} s) on "
-               f"one PostgreSQL, {REPLICA_ITEMS} items: "
-               f"{len(clicked)} items double-clicked Accept on both replicas at once ({len(clicks)} clicks, all 200) "
-               f"-> exactly 1 'accepted' each; {sum(nudge_events.values())} nudge steps "
-               f"({dict(sorted(nudge_events.items()))}, {reassigned} automatic reassignments; claimed "
-               f"{len(by_scheduler[0])}/{len(by_scheduler[1])} by the two schedulers), none claimed twice; "
-               f"{len(nudge_rows)} nudge messages queued, {messages} sent, each exactly once; at most "
-               f"{max(per_person_tick.values())} reminder per person per tick; 0 duplicate messages",
-               items=REPLICA_ITEMS, clicks=len(clicks), accepted_events=sum(accepted.values()),
-               nudge_events=dict(nudge_events), nudge_messages=messages, duplicates=0,
-               max_per_person_per_tick=max(per_person_tick.values()))
+        report(
+            "replicas",
+            f"[postgresql] 2 `handover serve` replicas and 2 scheduler processes (a tick every {TICK_MINUTES} "
+            f"minutes through a simulated week, {WEEK_TICKS} ticks each at the same moment, in {week_s:.0f} s) on "
+            f"one PostgreSQL, {REPLICA_ITEMS} items: "
+            f"{len(clicked)} items double-clicked Accept on both replicas at once ({len(clicks)} clicks, all 200) "
+            f"-> exactly 1 'accepted' each; {sum(nudge_events.values())} nudge steps "
+            f"({dict(sorted(nudge_events.items()))}, {reassigned} automatic reassignments; claimed "
+            f"{len(by_scheduler[0])}/{len(by_scheduler[1])} by the two schedulers), none claimed twice; "
+            f"{len(nudge_rows)} nudge messages queued, {messages} sent, each exactly once; at most "
+            f"{max(per_person_tick.values())} reminder per person per tick; 0 duplicate messages",
+            items=REPLICA_ITEMS,
+            clicks=len(clicks),
+            accepted_events=sum(accepted.values()),
+            nudge_events=dict(nudge_events),
+            nudge_messages=messages,
+            duplicates=0,
+            max_per_person_per_tick=max(per_person_tick.values()),
+        )
         assert max(per_person_tick.values()) == 1
     finally:
         for p in procs:

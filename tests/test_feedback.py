@@ -48,8 +48,9 @@ def test_the_owner_is_asked_two_weeks_after_accepting_in_one_message(bench: Benc
 
 def test_nobody_is_asked_outside_their_working_hours(bench: Bench) -> None:
     item_id, owner = accepted_item(bench)
-    bench.ctx.config = bench.ctx.config.model_copy(update={"feedback": bench.ctx.config.feedback.model_copy(
-        update={"after_days": 12})})  # due Saturday 14 March
+    bench.ctx.config = bench.ctx.config.model_copy(
+        update={"feedback": bench.ctx.config.feedback.model_copy(update={"after_days": 12})}
+    )  # due Saturday 14 March
     assert tick(bench, at(12, 10)).asked == []
     assert tick(bench, at(13, 10)).asked == []
     assert tick(bench, at(14, 8)).asked == [item_id]  # Monday, the start of the working day
@@ -76,9 +77,16 @@ def test_the_answer_goes_to_the_sender_and_the_business_builder_and_is_kept(benc
     assert r.json()["response_action"] == "errors" and set(r.json()["errors"]) == {"usefulness"}
     with bench.db() as s:
         assert s.exec(select(Feedback)).one().answered_at is None
-    r = bench.agent.submit_view(user=owner, view=view, values={
-        "reached": "yes", "outcome": "opportunity", "usefulness": "4",
-        "comment": "The pain point was spot on; the budget was not."})
+    r = bench.agent.submit_view(
+        user=owner,
+        view=view,
+        values={
+            "reached": "yes",
+            "outcome": "opportunity",
+            "usefulness": "4",
+            "comment": "The pain point was spot on; the budget was not.",
+        },
+    )
     assert r.status_code == 200 and (not r.content or r.json().get("response_action") != "errors")
     bench.deliver()
     with bench.db() as s:
@@ -104,8 +112,11 @@ def test_only_the_owner_gives_the_feedback(bench: Bench) -> None:
     item_id, owner = accepted_item(bench)
     tick(bench, at(14, 9))
     [message] = requests(bench, owner)
-    other = bench.user("johan.ek@example.com") if bench.user("johan.ek@example.com") != owner \
+    other = (
+        bench.user("johan.ek@example.com")
+        if bench.user("johan.ek@example.com") != owner
         else bench.user("sara.nyman@example.com")
+    )
     opened = len(bench.fake.views_opened_by(other))
     bench.agent.click(user=other, message=message, action_id=ActionId.FEEDBACK)
     bench.deliver()

@@ -34,26 +34,62 @@ from bot.models import Item, ItemEvent, Outbox
 from tests.flow import hand_over
 from tests.harness import API_TOKEN, SIGNING_SECRET, Bench
 
-FAST = settings(max_examples=60, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large])
+FAST = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 SLOW = settings(FAST, max_examples=400, derandomize=False)
 
 # ----- what odd input looks like ---------------------------------------------------------------------
 
-ODD = ["", " ", "\x00", "a\x00b", "\ud800", "x\udfffy", "\u202eevil\u202c", "\ufeffBOM", "👩‍👩‍👧‍👦", "ǅ",
-       "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "a\u0301\u0301\u0301", "\n\r\t", "<!channel>", "<@U1>", "*bold* _it_", "null", "{}", "[]",
-       "{\"item\": 1}", "{\"item\": -1}", "{\"item\": 99999999999999999999999}", "{\"item\": \"1\"}",
-       "{\"item\": 1.5}", "{\"item\": null}", "{\"item\": 1, \"v\": \"x\"}", "'; DROP TABLE item; --",
-       "%00", "\\u0000", "../../etc/passwd", "=cmd|' /C calc'!A0", "9" * 400]
+ODD = [
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "\ud800",
+    "x\udfffy",
+    "\u202eevil\u202c",
+    "\ufeffBOM",
+    "👩‍👩‍👧‍👦",
+    "ǅ",
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    "a\u0301\u0301\u0301",
+    "\n\r\t",
+    "<!channel>",
+    "<@U1>",
+    "*bold* _it_",
+    "null",
+    "{}",
+    "[]",
+    '{"item": 1}',
+    '{"item": -1}',
+    '{"item": 99999999999999999999999}',
+    '{"item": "1"}',
+    '{"item": 1.5}',
+    '{"item": null}',
+    '{"item": 1, "v": "x"}',
+    "'; DROP TABLE item; --",
+    "%00",
+    "\\u0000",
+    "../../etc/passwd",
+    "=cmd|' /C calc'!A0",
+    "9" * 400,
+]
 HUGE = st.sampled_from(["A" * 100_000, "€" * 50_000, "\u0301" * 30_000, "😀" * 20_000])
-TEXT = st.one_of(st.text(max_size=30), st.sampled_from(ODD), HUGE,
-                 st.text(st.characters(exclude_categories=()), max_size=20))  # lone surrogates too
-LEAF = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),
-                 st.floats(allow_nan=False, allow_infinity=False), TEXT)
-JSON = st.recursive(LEAF, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                       max_size=3),
-                    max_leaves=8)
+TEXT = st.one_of(
+    st.text(max_size=30), st.sampled_from(ODD), HUGE, st.text(st.characters(exclude_categories=()), max_size=20)
+)  # lone surrogates too
+LEAF = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False, allow_infinity=False), TEXT
+)
+JSON = st.recursive(
+    LEAF,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
 
 
 FIXED = {"response_url", "response_urls"}  # where Slack wants the answer: not part of the fuzz
@@ -104,8 +140,9 @@ def _get(doc: Any, path: tuple) -> Any:
 def _has(doc: Any, path: tuple) -> bool:
     try:
         parent = _get(doc, path[:-1])
-        return isinstance(parent, (dict, list)) and (path[-1] in parent if isinstance(parent, dict)
-                                                     else isinstance(path[-1], int) and path[-1] < len(parent))
+        return isinstance(parent, (dict, list)) and (
+            path[-1] in parent if isinstance(parent, dict) else isinstance(path[-1], int) and path[-1] < len(parent)
+        )
     except (KeyError, IndexError, TypeError):
         return False
 
@@ -122,8 +159,10 @@ class World:
     def __init__(self, bench: Bench) -> None:
         self.bench = bench
         with bench.db() as s:
-            self.items = [(i.id, i.status, i.version, i.receiver_user_id, i.owner_user_id, i.category)
-                          for i in s.exec(select(Item).order_by(Item.id))]
+            self.items = [
+                (i.id, i.status, i.version, i.receiver_user_id, i.owner_user_id, i.category)
+                for i in s.exec(select(Item).order_by(Item.id))
+            ]
             self.trail = s.exec(select(func.count()).select_from(ItemEvent)).one()
             self.last_outbox = s.exec(select(func.max(Outbox.id))).one() or 0
         self.responses = len(bench.fake.calls_to("response_url"))
@@ -146,7 +185,7 @@ def assert_clear(r: httpx.Response) -> None:
     assert r.status_code < 500, f"{r.status_code}: {r.text[:300]}"
     if r.status_code >= 400:
         assert r.text.strip(), f"{r.status_code} without a reason"
-        assert "Traceback" not in r.text and "File \"" not in r.text
+        assert "Traceback" not in r.text and 'File "' not in r.text
 
 
 def interaction(bench: Bench, payload: Any) -> httpx.Response:
@@ -165,11 +204,11 @@ def answered(rows: list[Outbox], r: httpx.Response, user: Any, before: World | N
         body = r.json()
         if isinstance(body, dict) and (body.get("response_action") or body.get("text")):
             return True
-    return any((row.payload or {}).get("user") == user or (row.payload or {}).get("to_user") == user
-               for row in rows)
+    return any((row.payload or {}).get("user") == user or (row.payload or {}).get("to_user") == user for row in rows)
 
 
 # ----- the world the fuzz runs in ----------------------------------------------------------------------
+
 
 @pytest.fixture
 def world(bench: Bench) -> dict[str, Any]:
@@ -183,8 +222,15 @@ def world(bench: Bench) -> dict[str, Any]:
     bench.agent.command(user=stranger, command="/handover", text="new")
     new_view = bench.fake.views_opened_by(stranger)[-1]
     bench.deliver()
-    return {"item": item_id, "receiver": receiver, "stranger": stranger, "card": card,
-            "discard_view": discard_view, "new_view": new_view, "captured": set()}
+    return {
+        "item": item_id,
+        "receiver": receiver,
+        "stranger": stranger,
+        "card": card,
+        "discard_view": discard_view,
+        "new_view": new_view,
+        "captured": set(),
+    }
 
 
 def response_url(bench: Bench, user: str | None = None, channel: str = "C0GENERAL") -> str:
@@ -197,35 +243,60 @@ def response_url(bench: Bench, user: str | None = None, channel: str = "C0GENERA
 def click_payload(bench: Bench, w: dict[str, Any], action_id: str, value: Any) -> dict[str, Any]:
     card = w["card"]
     user = w["stranger"]
-    return {"type": "block_actions", "token": "legacy", "api_app_id": "AHANDOVER",
-            "team": {"id": "T0FAKE", "domain": "handover-fake"},
-            "user": {"id": user, "username": "x", "name": "x", "team_id": "T0FAKE"},
-            "trigger_id": bench.fake.issue_trigger(user),
-            "container": {"type": "message", "message_ts": card.ts, "channel_id": card.channel,
-                          "is_ephemeral": False},
-            "channel": {"id": card.channel, "name": "directmessage"},
-            "message": card.as_slack(with_metadata=False),
-            "response_url": response_url(bench, user, card.channel), "state": {"values": {}},
-            "actions": [{"action_id": action_id, "block_id": "decide", "value": value, "type": "button",
-                         "action_ts": f"{time.time():.6f}"}]}
+    return {
+        "type": "block_actions",
+        "token": "legacy",
+        "api_app_id": "AHANDOVER",
+        "team": {"id": "T0FAKE", "domain": "handover-fake"},
+        "user": {"id": user, "username": "x", "name": "x", "team_id": "T0FAKE"},
+        "trigger_id": bench.fake.issue_trigger(user),
+        "container": {"type": "message", "message_ts": card.ts, "channel_id": card.channel, "is_ephemeral": False},
+        "channel": {"id": card.channel, "name": "directmessage"},
+        "message": card.as_slack(with_metadata=False),
+        "response_url": response_url(bench, user, card.channel),
+        "state": {"values": {}},
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "decide",
+                "value": value,
+                "type": "button",
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
 
 
-ACTION_IDS = st.one_of(st.sampled_from([a.value for a in ActionId]), st.sampled_from(
-    [f"{ActionId.CHECKLIST.value}:0", f"{ActionId.CHECKLIST.value}:x", "nope", "", "item_", "💥"]), TEXT)
+ACTION_IDS = st.one_of(
+    st.sampled_from([a.value for a in ActionId]),
+    st.sampled_from([f"{ActionId.CHECKLIST.value}:0", f"{ActionId.CHECKLIST.value}:x", "nope", "", "item_", "💥"]),
+    TEXT,
+)
 
 
 def values_for(item_id: int) -> st.SearchStrategy[Any]:
-    refs = st.sampled_from([ItemRef(item=item_id).dump(), ItemRef(item=item_id, v=99).dump(),
-                            ItemRef(item=item_id + 1000).dump(), SnoozeRef(item=item_id, days=1).dump(),
-                            SnoozeRef(item=item_id, days=10**12).dump(), ReviewRef(entry=1).dump(),
-                            json.dumps({"item": 2**63}), json.dumps({"item": -(2**63) - 1}),
-                            json.dumps({"entry": 2**64}), json.dumps({"item": item_id, "days": -5}),
-                            json.dumps({"k": "customer", "q": "nordic", "c": 2**40}),
-                            json.dumps({"k": "mine", "p": 10**30}), json.dumps({"k": "nope"})])
+    refs = st.sampled_from(
+        [
+            ItemRef(item=item_id).dump(),
+            ItemRef(item=item_id, v=99).dump(),
+            ItemRef(item=item_id + 1000).dump(),
+            SnoozeRef(item=item_id, days=1).dump(),
+            SnoozeRef(item=item_id, days=10**12).dump(),
+            ReviewRef(entry=1).dump(),
+            json.dumps({"item": 2**63}),
+            json.dumps({"item": -(2**63) - 1}),
+            json.dumps({"entry": 2**64}),
+            json.dumps({"item": item_id, "days": -5}),
+            json.dumps({"k": "customer", "q": "nordic", "c": 2**40}),
+            json.dumps({"k": "mine", "p": 10**30}),
+            json.dumps({"k": "nope"}),
+        ]
+    )
     return st.one_of(refs, TEXT, JSON)
 
 
 # ----- interactive payloads (a person clicked or submitted something) -----------------------------------
+
 
 def check_click(bench: Bench, w: dict[str, Any], payload: Any) -> None:
     before = World(bench)
@@ -242,48 +313,108 @@ def buttons_with_garbage_values_and_unknown_action_ids(bench: Bench, world: dict
     check_click(bench, world, click_payload(bench, world, action_id, value))
 
 
-HOT_CLICK = (("actions",), ("actions", 0), ("actions", 0, "action_id"), ("actions", 0, "value"),
-             ("actions", 0, "block_id"), ("user",), ("user", "id"), ("trigger_id",), ("container",),
-             ("container", "channel_id"), ("channel",), ("message",), ("message", "blocks"), ("type",),
-             ("team",), ("state",))
+HOT_CLICK = (
+    ("actions",),
+    ("actions", 0),
+    ("actions", 0, "action_id"),
+    ("actions", 0, "value"),
+    ("actions", 0, "block_id"),
+    ("user",),
+    ("user", "id"),
+    ("trigger_id",),
+    ("container",),
+    ("container", "channel_id"),
+    ("channel",),
+    ("message",),
+    ("message", "blocks"),
+    ("type",),
+    ("team",),
+    ("state",),
+)
 
 
 def click_payloads_of_the_wrong_shape(bench: Bench, world: dict, data: st.DataObject) -> None:
-    action = data.draw(st.sampled_from([ActionId.ACCEPT, ActionId.DISCARD, ActionId.SNOOZE, ActionId.REVIEW_REOPEN,
-                                        ActionId.FEEDBACK, ActionId.DIGEST_OFF, f"{ActionId.CHECKLIST.value}:0"]))
+    action = data.draw(
+        st.sampled_from(
+            [
+                ActionId.ACCEPT,
+                ActionId.DISCARD,
+                ActionId.SNOOZE,
+                ActionId.REVIEW_REOPEN,
+                ActionId.FEEDBACK,
+                ActionId.DIGEST_OFF,
+                f"{ActionId.CHECKLIST.value}:0",
+            ]
+        )
+    )
     base = click_payload(bench, world, str(action), ItemRef(item=world["item"]).dump())
     if action == ActionId.SNOOZE:
-        base["actions"][0] = {"action_id": str(action), "block_id": "b", "type": "static_select",
-                              "selected_option": {"value": SnoozeRef(item=world["item"], days=1).dump()}}
+        base["actions"][0] = {
+            "action_id": str(action),
+            "block_id": "b",
+            "type": "static_select",
+            "selected_option": {"value": SnoozeRef(item=world["item"], days=1).dump()},
+        }
     if str(action).startswith(ActionId.CHECKLIST.value):
-        base["actions"][0] = {"action_id": str(action), "block_id": f"checklist|{ItemRef(item=world['item']).dump()}",
-                              "type": "checkboxes", "selected_options": [{"value": "budget"}]}
+        base["actions"][0] = {
+            "action_id": str(action),
+            "block_id": f"checklist|{ItemRef(item=world['item']).dump()}",
+            "type": "checkboxes",
+            "selected_options": [{"value": "budget"}],
+        }
     check_click(bench, world, data.draw(mutated(base, HOT_CLICK), "payload"))
 
 
 def submission(bench: Bench, view: Any, user: str, values: dict[str, Any]) -> dict[str, Any]:
     current = bench.fake.views.get(view.id, view)
-    return {"type": "view_submission", "token": "legacy", "api_app_id": "AHANDOVER",
-            "team": {"id": "T0FAKE", "domain": "handover-fake"},
-            "user": {"id": user, "username": "x", "name": "x", "team_id": "T0FAKE"},
-            "trigger_id": bench.fake.issue_trigger(user),
-            "view": {**current.as_slack(), "state": {"values": bench.agent._state(current, values)}},
-            "response_urls": []}
+    return {
+        "type": "view_submission",
+        "token": "legacy",
+        "api_app_id": "AHANDOVER",
+        "team": {"id": "T0FAKE", "domain": "handover-fake"},
+        "user": {"id": user, "username": "x", "name": "x", "team_id": "T0FAKE"},
+        "trigger_id": bench.fake.issue_trigger(user),
+        "view": {**current.as_slack(), "state": {"values": bench.agent._state(current, values)}},
+        "response_urls": [],
+    }
 
 
-HOT_VIEW = (("view",), ("view", "id"), ("view", "callback_id"), ("view", "private_metadata"), ("view", "state"),
-            ("view", "state", "values"), ("view", "blocks"), ("user",), ("user", "id"), ("type",))
+HOT_VIEW = (
+    ("view",),
+    ("view", "id"),
+    ("view", "callback_id"),
+    ("view", "private_metadata"),
+    ("view", "state"),
+    ("view", "state", "values"),
+    ("view", "blocks"),
+    ("user",),
+    ("user", "id"),
+    ("type",),
+)
 
 
-def decision_modals_with_garbage_metadata_stale_views_and_wrong_types(bench: Bench, world: dict,
-                                                                            data: st.DataObject) -> None:
+def decision_modals_with_garbage_metadata_stale_views_and_wrong_types(
+    bench: Bench, world: dict, data: st.DataObject
+) -> None:
     user = data.draw(st.sampled_from([world["stranger"], world["receiver"]]), "user")
-    base = submission(bench, world["discard_view"], user,
-                      {"reason": "no_real_interest", "justification": data.draw(TEXT, "justification")})
-    payload = data.draw(st.one_of(mutated(base, HOT_VIEW), st.builds(lambda meta, vid, cb: _with_view(
-        base, private_metadata=meta, id=vid, callback_id=cb),
-        values_for(world["item"]), st.one_of(st.just(base["view"]["id"]), TEXT),
-        st.one_of(st.sampled_from([c.value for c in CallbackId]), TEXT))), "payload")
+    base = submission(
+        bench,
+        world["discard_view"],
+        user,
+        {"reason": "no_real_interest", "justification": data.draw(TEXT, "justification")},
+    )
+    payload = data.draw(
+        st.one_of(
+            mutated(base, HOT_VIEW),
+            st.builds(
+                lambda meta, vid, cb: _with_view(base, private_metadata=meta, id=vid, callback_id=cb),
+                values_for(world["item"]),
+                st.one_of(st.just(base["view"]["id"]), TEXT),
+                st.one_of(st.sampled_from([c.value for c in CallbackId]), TEXT),
+            ),
+        ),
+        "payload",
+    )
     before = World(bench)
     r = interaction(bench, payload)
     assert_clear(r)
@@ -298,11 +429,15 @@ def _with_view(base: dict[str, Any], **fields: Any) -> dict[str, Any]:
     return out
 
 
-def the_capture_modal_with_odd_values_creates_a_whole_item_or_nothing(bench: Bench, world: dict,
-                                                                          data: st.DataObject) -> None:
+def the_capture_modal_with_odd_values_creates_a_whole_item_or_nothing(
+    bench: Bench, world: dict, data: st.DataObject
+) -> None:
     stranger = world["stranger"]
-    values = {"customer": data.draw(TEXT, "customer"), "contact_email": data.draw(TEXT, "email"),
-              "description": data.draw(TEXT, "description")}
+    values = {
+        "customer": data.draw(TEXT, "customer"),
+        "contact_email": data.draw(TEXT, "email"),
+        "description": data.draw(TEXT, "description"),
+    }
     base = submission(bench, world["new_view"], stranger, values)
     base["view"]["id"] = data.draw(st.one_of(st.just(base["view"]["id"]), st.text(min_size=1, max_size=12)), "vid")
     payload = data.draw(st.one_of(st.just(base), mutated(base, HOT_VIEW)), "payload")
@@ -326,24 +461,58 @@ def the_capture_modal_with_odd_values_creates_a_whole_item_or_nothing(bench: Ben
             return  # the same form submitted again: a retry, already answered the first time
         if r.status_code == 200 and payload.get("type") == "view_submission":
             body = r.json() if r.content else {}
-            assert body.get("response_action") == "errors" or answered(before.new_rows(), r, stranger, before), \
+            assert body.get("response_action") == "errors" or answered(before.new_rows(), r, stranger, before), (
                 "the person pressed Submit and heard nothing"
+            )
 
 
 def shortcuts_and_closed_views_of_the_wrong_shape(bench: Bench, world: dict, data: st.DataObject) -> None:
     user = world["stranger"]
-    shortcut = {"type": "shortcut", "token": "legacy", "callback_id": CallbackId.NEW_ITEM_SHORTCUT.value,
-                "trigger_id": bench.fake.issue_trigger(user), "team": {"id": "T0FAKE"},
-                "user": {"id": user, "team_id": "T0FAKE"}, "action_ts": "1.2"}
-    message_action = {**shortcut, "type": "message_action", "callback_id": CallbackId.MESSAGE_SHORTCUT.value,
-                      "message": {"type": "message", "text": "hello", "ts": "1.2"}, "channel": {"id": "C1"},
-                      "message_ts": "1.2", "response_url": response_url(bench, user, "C1")}
-    closed = {"type": "view_closed", "team": {"id": "T0FAKE"}, "user": {"id": user},
-              "view": world["discard_view"].as_slack(), "is_cleared": False}
+    shortcut = {
+        "type": "shortcut",
+        "token": "legacy",
+        "callback_id": CallbackId.NEW_ITEM_SHORTCUT.value,
+        "trigger_id": bench.fake.issue_trigger(user),
+        "team": {"id": "T0FAKE"},
+        "user": {"id": user, "team_id": "T0FAKE"},
+        "action_ts": "1.2",
+    }
+    message_action = {
+        **shortcut,
+        "type": "message_action",
+        "callback_id": CallbackId.MESSAGE_SHORTCUT.value,
+        "message": {"type": "message", "text": "hello", "ts": "1.2"},
+        "channel": {"id": "C1"},
+        "message_ts": "1.2",
+        "response_url": response_url(bench, user, "C1"),
+    }
+    closed = {
+        "type": "view_closed",
+        "team": {"id": "T0FAKE"},
+        "user": {"id": user},
+        "view": world["discard_view"].as_slack(),
+        "is_cleared": False,
+    }
     base = data.draw(st.sampled_from([shortcut, message_action, closed]), "base")
-    payload = data.draw(st.one_of(mutated(base, (("callback_id",), ("trigger_id",), ("message",), ("user",),
-                                                 ("message", "text"), ("channel",), ("type",), ("view",))),
-                                  JSON), "payload")
+    payload = data.draw(
+        st.one_of(
+            mutated(
+                base,
+                (
+                    ("callback_id",),
+                    ("trigger_id",),
+                    ("message",),
+                    ("user",),
+                    ("message", "text"),
+                    ("channel",),
+                    ("type",),
+                    ("view",),
+                ),
+            ),
+            JSON,
+        ),
+        "payload",
+    )
     before = World(bench)
     r = interaction(bench, payload)
     assert_clear(r)
@@ -352,19 +521,54 @@ def shortcuts_and_closed_views_of_the_wrong_shape(bench: Bench, world: dict, dat
 
 # ----- slash commands --------------------------------------------------------------------------------
 
-FORM_FIELDS = ("token", "team_id", "channel_id", "user_id", "user_name", "command", "text", "trigger_id",
-               "response_url", "api_app_id")
+FORM_FIELDS = (
+    "token",
+    "team_id",
+    "channel_id",
+    "user_id",
+    "user_name",
+    "command",
+    "text",
+    "trigger_id",
+    "response_url",
+    "api_app_id",
+)
 
 
 def slash_commands_with_odd_text_and_missing_fields(bench: Bench, world: dict, data: st.DataObject) -> None:
     user = world["stranger"]
-    form = {"token": "legacy", "team_id": "T0FAKE", "team_domain": "handover-fake", "channel_id": "C0GENERAL",
-            "user_id": user, "user_name": "x", "command": "/handover",
-            "text": data.draw(st.one_of(st.sampled_from(["new", "help", "digest", "digest off", "digest maybe",
-                                                          "NEW", " new  extra", "mine", "stats", "customer"]),
-                                        TEXT.filter(lambda t: "\x00" not in t)), "text"),
-            "api_app_id": "AHANDOVER", "trigger_id": bench.fake.issue_trigger(user),
-            "response_url": response_url(bench, user)}
+    form = {
+        "token": "legacy",
+        "team_id": "T0FAKE",
+        "team_domain": "handover-fake",
+        "channel_id": "C0GENERAL",
+        "user_id": user,
+        "user_name": "x",
+        "command": "/handover",
+        "text": data.draw(
+            st.one_of(
+                st.sampled_from(
+                    [
+                        "new",
+                        "help",
+                        "digest",
+                        "digest off",
+                        "digest maybe",
+                        "NEW",
+                        " new  extra",
+                        "mine",
+                        "stats",
+                        "customer",
+                    ]
+                ),
+                TEXT.filter(lambda t: "\x00" not in t),
+            ),
+            "text",
+        ),
+        "api_app_id": "AHANDOVER",
+        "trigger_id": bench.fake.issue_trigger(user),
+        "response_url": response_url(bench, user),
+    }
     for name in data.draw(st.lists(st.sampled_from(FORM_FIELDS), max_size=3), "dropped"):
         form.pop(name, None)
     if data.draw(st.booleans(), "odd command"):
@@ -383,26 +587,62 @@ def slash_commands_with_odd_text_and_missing_fields(bench: Bench, world: dict, d
 
 # ----- events ----------------------------------------------------------------------------------------
 
-HOT_EVENT = (("event",), ("event", "type"), ("event", "user"), ("event", "channel"), ("event", "text"),
-             ("event", "ts"), ("event", "thread_ts"), ("event_id",), ("type",), ("authorizations",),
-             ("event", "tab"), ("team_id",), ("event", "subtype"), ("event", "bot_id"))
+HOT_EVENT = (
+    ("event",),
+    ("event", "type"),
+    ("event", "user"),
+    ("event", "channel"),
+    ("event", "text"),
+    ("event", "ts"),
+    ("event", "thread_ts"),
+    ("event_id",),
+    ("type",),
+    ("authorizations",),
+    ("event", "tab"),
+    ("team_id",),
+    ("event", "subtype"),
+    ("event", "bot_id"),
+)
 
 
 def events_of_odd_shapes(bench: Bench, world: dict, data: st.DataObject) -> None:
     user = world["receiver"]
-    message = {"type": "message", "channel": bench.fake.dm_channel_for(user), "user": user, "text": "hello",
-               "ts": "1700000000.000100", "event_ts": "1700000000.000100", "channel_type": "im",
-               "thread_ts": world["card"].ts}
-    home = {"type": "app_home_opened", "user": user, "channel": bench.fake.dm_channel_for(user), "tab": "home",
-            "event_ts": "1.2"}
-    envelope = {"token": "legacy", "team_id": "T0FAKE", "api_app_id": "AHANDOVER", "type": "event_callback",
-                "event": data.draw(st.sampled_from([message, home]), "event"),
-                "event_id": f"Ev{data.draw(st.integers(0, 10**9))}", "event_time": 1,
-                "authorizations": [{"team_id": "T0FAKE", "user_id": "UBOT", "is_bot": True}]}
-    payload = data.draw(st.one_of(mutated(envelope, HOT_EVENT), JSON,
-                                  st.just({"type": "url_verification", "challenge": "abc"}),
-                                  st.builds(lambda c: {"type": "url_verification", "challenge": c}, JSON)),
-                        "payload")
+    message = {
+        "type": "message",
+        "channel": bench.fake.dm_channel_for(user),
+        "user": user,
+        "text": "hello",
+        "ts": "1700000000.000100",
+        "event_ts": "1700000000.000100",
+        "channel_type": "im",
+        "thread_ts": world["card"].ts,
+    }
+    home = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": bench.fake.dm_channel_for(user),
+        "tab": "home",
+        "event_ts": "1.2",
+    }
+    envelope = {
+        "token": "legacy",
+        "team_id": "T0FAKE",
+        "api_app_id": "AHANDOVER",
+        "type": "event_callback",
+        "event": data.draw(st.sampled_from([message, home]), "event"),
+        "event_id": f"Ev{data.draw(st.integers(0, 10**9))}",
+        "event_time": 1,
+        "authorizations": [{"team_id": "T0FAKE", "user_id": "UBOT", "is_bot": True}],
+    }
+    payload = data.draw(
+        st.one_of(
+            mutated(envelope, HOT_EVENT),
+            JSON,
+            st.just({"type": "url_verification", "challenge": "abc"}),
+            st.builds(lambda c: {"type": "url_verification", "challenge": c}, JSON),
+        ),
+        "payload",
+    )
     before = World(bench)
     r = bench.agent.raw(json.dumps(payload).encode(), "application/json")
     assert_clear(r)
@@ -412,11 +652,30 @@ def events_of_odd_shapes(bench: Bench, world: dict, data: st.DataObject) -> None
     assert kinds <= {outbox.Kind.HOME.value, outbox.Kind.THREAD.value, *ANSWERS}, kinds
 
 
-SLACK_BYTES = st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode),
-                        st.sampled_from([b"{", b"payload=", b"payload=%7B", b"payload=null", b"payload=[1]",
-                                         b"payload=%22x%22", b"payload=%7B%7D", b"[]", b"null", b"{}", b"\xff\xfe",
-                                         b"command=/handover", b"ssl_check=1", b"payload=%FF", b"[" * 5000,
-                                         b'{"type": "event_callback", "event": ' * 3000]))
+SLACK_BYTES = st.one_of(
+    st.binary(max_size=200),
+    st.text(max_size=200).map(str.encode),
+    st.sampled_from(
+        [
+            b"{",
+            b"payload=",
+            b"payload=%7B",
+            b"payload=null",
+            b"payload=[1]",
+            b"payload=%22x%22",
+            b"payload=%7B%7D",
+            b"[]",
+            b"null",
+            b"{}",
+            b"\xff\xfe",
+            b"command=/handover",
+            b"ssl_check=1",
+            b"payload=%FF",
+            b"[" * 5000,
+            b'{"type": "event_callback", "event": ' * 3000,
+        ]
+    ),
+)
 CONTENT_TYPES = st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain", ""])
 
 
@@ -432,15 +691,24 @@ def signed_bytes(bench: Bench, body: bytes, content_type: str) -> httpx.Response
     """Any bytes, signed as Slack signs (the agent's signer only takes UTF-8)."""
     ts = str(int(time.time()))
     mac = hmac.new(SIGNING_SECRET.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
-    return bench.agent.http.post(bench.agent.bot_url, content=body, headers={
-        "Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + mac})
+    return bench.agent.http.post(
+        bench.agent.bot_url,
+        content=body,
+        headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + mac},
+    )
 
 
 # ----- the intake API (a system) ------------------------------------------------------------------------
 
-GOOD = {"external_id": "crm-1", "event": "Global Event 2026", "customer": "Nordic Fibre AB",
-        "contact_email": "eva.lund@nordicfibre.example", "description": "Wants switches.", "region": "nordics",
-        "checklist": {"painpoint": True}}
+GOOD = {
+    "external_id": "crm-1",
+    "event": "Global Event 2026",
+    "customer": "Nordic Fibre AB",
+    "contact_email": "eva.lund@nordicfibre.example",
+    "description": "Wants switches.",
+    "region": "nordics",
+    "checklist": {"painpoint": True},
+}
 
 
 def post_api(bench: Bench, content: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -449,11 +717,21 @@ def post_api(bench: Bench, content: bytes, headers: dict[str, str] | None = None
 
 
 def the_api_answers_random_json_with_a_reason_and_writes_all_or_nothing(bench: Bench, data: st.DataObject) -> None:
-    doc = data.draw(st.one_of(JSON, mutated(GOOD, tuple((k,) for k in GOOD)),
-                              st.builds(lambda k, v: {**GOOD, k: v}, st.sampled_from(list(GOOD) + ["category"]),
-                                        JSON)), "body")
-    doc = doc if not isinstance(doc, dict) or "external_id" not in doc else {**doc, "external_id": None} \
-        if data.draw(st.booleans()) else doc
+    doc = data.draw(
+        st.one_of(
+            JSON,
+            mutated(GOOD, tuple((k,) for k in GOOD)),
+            st.builds(lambda k, v: {**GOOD, k: v}, st.sampled_from(list(GOOD) + ["category"]), JSON),
+        ),
+        "body",
+    )
+    doc = (
+        doc
+        if not isinstance(doc, dict) or "external_id" not in doc
+        else {**doc, "external_id": None}
+        if data.draw(st.booleans())
+        else doc
+    )
     before = World(bench)
     r = post_api(bench, json.dumps(doc).encode())
     assert_clear(r)
@@ -467,9 +745,24 @@ def the_api_answers_random_json_with_a_reason_and_writes_all_or_nothing(bench: B
         before.assert_unchanged()
 
 
-API_BYTES = st.one_of(st.binary(max_size=300), st.sampled_from([
-    b"", b"{", b"null", b"[]", b'"x"', b"1e999", b'{"customer": "\\ud800"}', b'{"customer": "a\\u0000b"}',
-    b'{"customer": "x", "checklist": {"a": 2}}', b'{"customer": "x"' + b" " * 10_000 + b"}", b"[" * 5000]))
+API_BYTES = st.one_of(
+    st.binary(max_size=300),
+    st.sampled_from(
+        [
+            b"",
+            b"{",
+            b"null",
+            b"[]",
+            b'"x"',
+            b"1e999",
+            b'{"customer": "\\ud800"}',
+            b'{"customer": "a\\u0000b"}',
+            b'{"customer": "x", "checklist": {"a": 2}}',
+            b'{"customer": "x"' + b" " * 10_000 + b"}",
+            b"[" * 5000,
+        ]
+    ),
+)
 
 
 def the_api_answers_bytes_that_are_not_json_with_a_4xx(bench: Bench, data: st.DataObject) -> None:
@@ -487,13 +780,20 @@ def the_api_answers_bytes_that_are_not_json_with_a_4xx(bench: Bench, data: st.Da
 
 # ----- the runs: each property quickly by default, and at length in the slow group ---------------------
 
-WITH_A_WORLD = [buttons_with_garbage_values_and_unknown_action_ids, click_payloads_of_the_wrong_shape,
-                decision_modals_with_garbage_metadata_stale_views_and_wrong_types,
-                the_capture_modal_with_odd_values_creates_a_whole_item_or_nothing,
-                shortcuts_and_closed_views_of_the_wrong_shape, slash_commands_with_odd_text_and_missing_fields,
-                events_of_odd_shapes, signed_bodies_that_are_not_json_or_forms]
-API = [the_api_answers_random_json_with_a_reason_and_writes_all_or_nothing,
-       the_api_answers_bytes_that_are_not_json_with_a_4xx]
+WITH_A_WORLD = [
+    buttons_with_garbage_values_and_unknown_action_ids,
+    click_payloads_of_the_wrong_shape,
+    decision_modals_with_garbage_metadata_stale_views_and_wrong_types,
+    the_capture_modal_with_odd_values_creates_a_whole_item_or_nothing,
+    shortcuts_and_closed_views_of_the_wrong_shape,
+    slash_commands_with_odd_text_and_missing_fields,
+    events_of_odd_shapes,
+    signed_bodies_that_are_not_json_or_forms,
+]
+API = [
+    the_api_answers_random_json_with_a_reason_and_writes_all_or_nothing,
+    the_api_answers_bytes_that_are_not_json_with_a_4xx,
+]
 
 
 def run(prop: Any, how: Any, *args: Any) -> None:

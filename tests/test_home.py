@@ -54,7 +54,10 @@ def test_a_members_home_shows_what_waits_what_they_own_and_no_one_elses_items(be
     assert "accepted by you: *1*" in text
     blocks = {b.get("block_id"): b for b in bench.fake.published_home(anna)["blocks"]}
     assert [e["action_id"] for e in blocks[f"home-act|{ids['old']}"]["elements"]] == [
-        ActionId.ACCEPT, ActionId.DISCARD, ActionId.REASSIGN]
+        ActionId.ACCEPT,
+        ActionId.DISCARD,
+        ActionId.REASSIGN,
+    ]
     assert [e["action_id"] for e in blocks[f"home-act|{ids['owned']}"]["elements"]] == [ActionId.FOLLOW_UP]
 
 
@@ -91,8 +94,9 @@ def test_the_numbers_show_their_trend_against_last_week(bench: Bench) -> None:
     accept(bench, hand_over(bench, product_area="a", customer="Last week AB", contact_email="x@last.example"))
     bench.clock.set(START + timedelta(days=7, hours=1))
     for n in range(2):
-        accept(bench, hand_over(bench, product_area="a", customer=f"This week {n} AB",
-                                contact_email=f"x@this{n}.example"))
+        accept(
+            bench, hand_over(bench, product_area="a", customer=f"This week {n} AB", contact_email=f"x@this{n}.example")
+        )
     text = open_home(bench, anna)
     assert "accepted by you: *2* :arrow_up_small: (last week 1)" in text
 
@@ -106,14 +110,28 @@ def test_the_home_never_shows_an_item_its_reader_may_not_see(bench: Bench) -> No
 
     from bot import visibility
     from bot.models import Item
-    nordics = [hand_over(bench, region="nordics", customer=f"North {n} AB", contact_email=f"x@north{n}.example",
-                         sender_email="anna.berg@example.com") for n in range(4)]
-    dach = [hand_over(bench, region="dach", customer=f"Süd {n} GmbH", contact_email=f"x@sued{n}.example")
-            for n in range(3)]
+
+    nordics = [
+        hand_over(
+            bench,
+            region="nordics",
+            customer=f"North {n} AB",
+            contact_email=f"x@north{n}.example",
+            sender_email="anna.berg@example.com",
+        )
+        for n in range(4)
+    ]
+    dach = [
+        hand_over(bench, region="dach", customer=f"Süd {n} GmbH", contact_email=f"x@sued{n}.example") for n in range(3)
+    ]
     accept(bench, nordics[0])
     accept(bench, dach[0])
-    readers = ["anna.berg@example.com", "petra.huber@example.com", "lena.lindqvist@example.com",
-               "handover.desk@example.com"]
+    readers = [
+        "anna.berg@example.com",
+        "petra.huber@example.com",
+        "lena.lindqvist@example.com",
+        "handover.desk@example.com",
+    ]
     for email in readers:
         user = bench.user(email)
         shown = {int(n) for n in re.findall(r"#(\d+)", open_home(bench, user))}

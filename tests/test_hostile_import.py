@@ -50,6 +50,7 @@ def cli(bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
     def run(*args: str):
         return runner.invoke(app, ["import", *args, "--event", EVENT, "--no-deliver"], catch_exceptions=False)
+
     return run
 
 
@@ -62,6 +63,7 @@ def write(tmp_path: Path, text: str, name: str = "export.csv", encoding: str = "
 def customers(bench: Bench) -> dict[str, str]:
     """contact e-mail -> the customer's name, as stored."""
     from bot.models import Customer
+
     with bench.db() as s:
         names = {c.id: c.name for c in s.exec(select(Customer))}
     return {i.contact_email: names[i.customer_id] for i in bench.items()}
@@ -73,10 +75,13 @@ def nothing_written(bench: Bench) -> bool:
 
 # ----- encodings and delimiters --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("encoding, warned", [("cp1252", True), ("latin-1", True), ("utf-8-sig", False),
-                                              ("utf-16", False), ("utf-8", False)])
-def test_an_export_in_any_excel_encoding_with_semicolons_arrives_intact(bench: Bench, cli, tmp_path: Path,
-                                                                         encoding: str, warned: bool) -> None:
+
+@pytest.mark.parametrize(
+    "encoding, warned", [("cp1252", True), ("latin-1", True), ("utf-8-sig", False), ("utf-16", False), ("utf-8", False)]
+)
+def test_an_export_in_any_excel_encoding_with_semicolons_arrives_intact(
+    bench: Bench, cli, tmp_path: Path, encoding: str, warned: bool
+) -> None:
     notes = "Grüße, 5 ½ sites; «quoted» " + ("€" if encoding != "latin-1" else "")  # no € in Latin-1
     text = f'Company;E-mail;Notes\r\nACME AB;ola@acme.se;plain\r\nMalmö Energi AB;anna@malmo.se;"{notes}"\r\n'
     result = cli(str(write(tmp_path, text, encoding=encoding)))
@@ -90,8 +95,15 @@ def test_an_export_in_any_excel_encoding_with_semicolons_arrives_intact(bench: B
 
 # ----- formulas --------------------------------------------------------------------------------------------
 
-FORMULAS = ['=HYPERLINK("http://evil.example","click")', "=1+1", "+1+1", "-2+3", "@SUM(A1)",
-            "=cmd|' /C calc'!A0", "\t=1+1"]
+FORMULAS = [
+    '=HYPERLINK("http://evil.example","click")',
+    "=1+1",
+    "+1+1",
+    "-2+3",
+    "@SUM(A1)",
+    "=cmd|' /C calc'!A0",
+    "\t=1+1",
+]
 
 
 def test_formulas_are_stored_as_text_and_escaped_in_the_report(bench: Bench, cli, tmp_path: Path) -> None:
@@ -124,6 +136,7 @@ def test_formulas_are_stored_as_text_and_escaped_in_the_report(bench: Bench, cli
 def _xlsx_with_cached_value(path: Path, formula: str, cached: str) -> None:
     """An XLSX whose formula cell also stores a (lying) cached result, as any tool can write."""
     from openpyxl import Workbook
+
     book = Workbook()
     ws = book.active
     ws.append(["Customer", "Notes", "E-mail"])
@@ -155,6 +168,7 @@ def test_an_xlsx_formula_is_read_as_typed_never_as_its_cached_result(bench: Benc
 
 def test_an_xlsx_that_declares_a_huge_sheet_is_read_by_its_real_rows(tmp_path: Path) -> None:
     from openpyxl import Workbook
+
     book = Workbook()
     ws = book.active
     ws.append(["Customer", "E-mail"])
@@ -167,8 +181,11 @@ def test_an_xlsx_that_declares_a_huge_sheet_is_read_by_its_real_rows(tmp_path: P
     sheet = parts["xl/worksheets/sheet1.xml"].decode()
     # the sheet claims 16,384 columns by 1,048,576 rows, and its last row sits at the very bottom
     sheet = re.sub(r'<dimension ref="[^"]+"\s*/>', '<dimension ref="A1:XFD1048576"/>', sheet)
-    sheet = sheet.replace('<row r="3">', '<row r="1048576">').replace('r="A3"', 'r="A1048576"').replace(
-        'r="B3"', 'r="B1048576"')
+    sheet = (
+        sheet.replace('<row r="3">', '<row r="1048576">')
+        .replace('r="A3"', 'r="A1048576"')
+        .replace('r="B3"', 'r="B1048576"')
+    )
     assert "XFD1048576" in sheet and 'r="1048576"' in sheet
     parts["xl/worksheets/sheet1.xml"] = sheet.encode()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
@@ -179,8 +196,9 @@ def test_an_xlsx_that_declares_a_huge_sheet_is_read_by_its_real_rows(tmp_path: P
     assert [(r.line, r.item.customer) for r in rows] == [(2, "ACME AB"), (1048576, "Last AB")]
 
 
-def test_a_zip_bomb_posing_as_xlsx_is_refused_before_it_is_unpacked(bench: Bench, cli, tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_zip_bomb_posing_as_xlsx_is_refused_before_it_is_unpacked(
+    bench: Bench, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(tabular, "MAX_UNPACKED_BYTES", 4 * 2**20)
     path = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
@@ -196,19 +214,30 @@ def test_a_zip_bomb_posing_as_xlsx_is_refused_before_it_is_unpacked(bench: Bench
 GOOD_ROWS = "".join(f"Company {n} AB,person{n}@example.com,Notes {n}\n" for n in range(300))
 
 
-@pytest.mark.parametrize("name, text, args, says", [
-    ("empty", "", [], "the file is empty"),
-    ("blank lines only", "\n \r\n\t\n", [], "the file is empty"),
-    ("duplicated headers", "Customer,E-mail,customer \nACME,ola@acme.se,Other\n", [], "line 1: columns 1"),
-    ("two columns for one field", "Company,Account name\nACME,ACME Group\n", [], "both mean customer"),
-    ("a cell over the CSV field limit after 300 good rows",
-     "Customer,E-mail,Notes\n" + GOOD_ROWS + 'Big AB,big@example.com,"' + "x" * 1_100_000 + '"\n', [],
-     "line 302: the file is not valid CSV"),
-    ("more rows than --max-rows", "Customer,E-mail,Notes\n" + GOOD_ROWS, ["--max-rows", "200"],
-     "line 202: the file has more than 200 rows"),
-])
-def test_a_refused_file_says_why_by_line_and_writes_nothing(bench: Bench, cli, tmp_path: Path, name: str,
-                                                            text: str, args: list[str], says: str) -> None:
+@pytest.mark.parametrize(
+    "name, text, args, says",
+    [
+        ("empty", "", [], "the file is empty"),
+        ("blank lines only", "\n \r\n\t\n", [], "the file is empty"),
+        ("duplicated headers", "Customer,E-mail,customer \nACME,ola@acme.se,Other\n", [], "line 1: columns 1"),
+        ("two columns for one field", "Company,Account name\nACME,ACME Group\n", [], "both mean customer"),
+        (
+            "a cell over the CSV field limit after 300 good rows",
+            "Customer,E-mail,Notes\n" + GOOD_ROWS + 'Big AB,big@example.com,"' + "x" * 1_100_000 + '"\n',
+            [],
+            "line 302: the file is not valid CSV",
+        ),
+        (
+            "more rows than --max-rows",
+            "Customer,E-mail,Notes\n" + GOOD_ROWS,
+            ["--max-rows", "200"],
+            "line 202: the file has more than 200 rows",
+        ),
+    ],
+)
+def test_a_refused_file_says_why_by_line_and_writes_nothing(
+    bench: Bench, cli, tmp_path: Path, name: str, text: str, args: list[str], says: str
+) -> None:
     result = cli(str(write(tmp_path, text)), *args)
     assert result.exit_code == 2, result.output
     output = " ".join(result.output.split())
@@ -224,7 +253,9 @@ def test_a_nul_byte_rejects_only_its_row(bench: Bench, cli, tmp_path: Path) -> N
 
 
 def test_the_late_problem_writes_nothing_through_the_api_of_the_flow_too(bench: Bench, tmp_path: Path) -> None:
-    path = write(tmp_path, "Customer,E-mail,Notes\n" + GOOD_ROWS + 'Late AB,late@example.com,"' + "x" * 1_100_000 + '"\n')
+    path = write(
+        tmp_path, "Customer,E-mail,Notes\n" + GOOD_ROWS + 'Late AB,late@example.com,"' + "x" * 1_100_000 + '"\n'
+    )
     with pytest.raises(TabularError, match="line 302"):
         import_file(bench.ctx, path, event=EVENT)
     assert nothing_written(bench)
@@ -238,8 +269,9 @@ def test_a_header_only_file_says_it_has_no_rows(bench: Bench, cli, tmp_path: Pat
 
 
 def test_an_unclosed_quote_rejects_its_line_and_names_it(bench: Bench, cli, tmp_path: Path) -> None:
-    text = "Customer,E-mail,Notes\nACME AB,ola@acme.se,fine\nKeller GmbH,jonas@keller.de,\"never closed\n" + \
-           "".join(f"Row {n},r{n}@example.com,x\n" for n in range(3000))
+    text = 'Customer,E-mail,Notes\nACME AB,ola@acme.se,fine\nKeller GmbH,jonas@keller.de,"never closed\n' + "".join(
+        f"Row {n},r{n}@example.com,x\n" for n in range(3000)
+    )
     result = cli(str(write(tmp_path, text)))
     assert result.exit_code == 1, result.output
     assert "line 3:" in result.output and "longer than" in result.output  # the swallowed rest, named
@@ -247,9 +279,11 @@ def test_an_unclosed_quote_rejects_its_line_and_names_it(bench: Bench, cli, tmp_
 
 
 def test_cell_text_is_never_terminal_markup(bench: Bench, cli, tmp_path: Path) -> None:
-    text = ("Customer,E-mail,Painpoint,[bold red]Column[/]\n"
-            "[/],a@example.com,yes,x\n"
-            "[link=http://evil.example]ACME[/link],b@example.com,[/],x\n")
+    text = (
+        "Customer,E-mail,Painpoint,[bold red]Column[/]\n"
+        "[/],a@example.com,yes,x\n"
+        "[link=http://evil.example]ACME[/link],b@example.com,[/],x\n"
+    )
     result = cli(str(write(tmp_path, text)))
     assert result.exit_code == 1, result.output  # line 3's checklist cell is not yes/no
     assert "[/]" in result.output and "[bold red]Column[/]" in result.output
@@ -283,10 +317,13 @@ atexit.register(peak)
 """
 
 
-def _run_measured(args: list[str], env: dict[str, str], cwd: Path, *, code: str | None = None
-                  ) -> tuple[int, str, float, float]:
+def _run_measured(
+    args: list[str], env: dict[str, str], cwd: Path, *, code: str | None = None
+) -> tuple[int, str, float, float]:
     """Run ``handover …`` (or ``code``) in a child process: (exit code, output, seconds, peak RSS in MB)."""
-    launcher = PEAK + (code or "import runpy\nsys.argv[0] = 'handover'\nrunpy.run_module('bot.cli', run_name='__main__')\n")
+    launcher = PEAK + (
+        code or "import runpy\nsys.argv[0] = 'handover'\nrunpy.run_module('bot.cli', run_name='__main__')\n"
+    )
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", launcher, *args], cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -304,7 +341,21 @@ def _child_env(bench: Bench) -> dict[str, str]:
 @pytest.mark.slow
 def test_a_50_mb_file_is_imported_whole_in_bounded_memory(bench: Bench, tmp_path: Path) -> None:
     path = tmp_path / "big.csv"
-    words = ["router", "switch", "firewall", "budget", "timeline", "site", "upgrade", "quote", "meeting", "Malmö", "Grüße", "€", ""]
+    words = [
+        "router",
+        "switch",
+        "firewall",
+        "budget",
+        "timeline",
+        "site",
+        "upgrade",
+        "quote",
+        "meeting",
+        "Malmö",
+        "Grüße",
+        "€",
+        "",
+    ]
     rows = 5_200
     with path.open("w", encoding="utf-8", newline="") as f:
         f.write("ID,Company,E-mail,Contact,Notes,Region,Painpoint,Budget\n")
@@ -313,13 +364,16 @@ def test_a_50_mb_file_is_imported_whole_in_bounded_memory(bench: Bench, tmp_path
             f.write(f'big-{n},Company {n} AB,p{n}@company{n}.example,Person {n},"{notes}",nordics,yes,no\n')
     size_mb = path.stat().st_size / 2**20
     assert size_mb >= 50
-    code, output, seconds, peak = _run_measured(["import", str(path), "--event", EVENT, "--no-deliver"],
-                                                _child_env(bench), tmp_path)
+    code, output, seconds, peak = _run_measured(
+        ["import", str(path), "--event", EVENT, "--no-deliver"], _child_env(bench), tmp_path
+    )
     assert code == 0, output[-2000:]
     assert f"{rows} created" in output.replace(",", "")
     assert len(bench.items()) == rows
-    print(f"\n[figure] 50 MB import ({bench.ctx.engine.dialect.name}): {size_mb:.0f} MB, {rows:,} rows in "
-          f"{seconds:.1f} s = {rows / seconds:,.0f} rows/s, peak RSS {peak:.0f} MB")
+    print(
+        f"\n[figure] 50 MB import ({bench.ctx.engine.dialect.name}): {size_mb:.0f} MB, {rows:,} rows in "
+        f"{seconds:.1f} s = {rows / seconds:,.0f} rows/s, peak RSS {peak:.0f} MB"
+    )
     assert peak < 400, f"peak RSS {peak:.0f} MB: the file is not streamed"
 
 
@@ -332,32 +386,40 @@ def test_a_million_rows_are_refused_at_once_in_bounded_memory(bench: Bench, tmp_
         for n in range(rows):
             f.write(f"Company {n} AB,person{n}@company{n}.example,Person {n},Wants routers for site {n},nordics,yes\n")
     size_mb = path.stat().st_size / 2**20
-    code, output, seconds, peak = _run_measured(["import", str(path), "--event", EVENT, "--no-deliver"],
-                                                _child_env(bench), tmp_path)
+    code, output, seconds, peak = _run_measured(
+        ["import", str(path), "--event", EVENT, "--no-deliver"], _child_env(bench), tmp_path
+    )
     assert code == 2, output[-2000:]
     flat = " ".join(output.split())
     assert "line 100002: the file has more than 100,000 rows" in flat and "Nothing was imported" in flat, flat
     assert bench.items() == []
-    print(f"\n[figure] 1,000,000-row file ({size_mb:.0f} MB) refused by `handover import` in {seconds:.1f} s, "
-          f"peak RSS {peak:.0f} MB")
+    print(
+        f"\n[figure] 1,000,000-row file ({size_mb:.0f} MB) refused by `handover import` in {seconds:.1f} s, "
+        f"peak RSS {peak:.0f} MB"
+    )
     assert peak < 200
     # and the reader itself streams all of it (what a run with the limit lifted would parse and validate)
-    script = ("from pathlib import Path\nfrom bot.intake.tabular import iter_rows\n"
-              "from bot.config import load_config\nimport time\nlabels = load_config(None).checklist.labels\n"
-              "t = time.perf_counter()\nn = sum(1 for _ in iter_rows(Path(sys.argv[1]), checklist_keys=labels,"
-              " defaults={'event': 'E'}, max_rows=None))\nprint('[read]', n, time.perf_counter() - t)\n")
+    script = (
+        "from pathlib import Path\nfrom bot.intake.tabular import iter_rows\n"
+        "from bot.config import load_config\nimport time\nlabels = load_config(None).checklist.labels\n"
+        "t = time.perf_counter()\nn = sum(1 for _ in iter_rows(Path(sys.argv[1]), checklist_keys=labels,"
+        " defaults={'event': 'E'}, max_rows=None))\nprint('[read]', n, time.perf_counter() - t)\n"
+    )
     code, output, seconds, read_peak = _run_measured([str(path)], _child_env(bench), tmp_path, code=script)
     assert code == 0, output[-2000:]
     counted, parse_seconds = re.findall(r"\[read\] (\d+) ([\d.]+)", output)[0]
     assert int(counted) == rows
-    print(f"[figure] 1,000,000 rows read and validated in {float(parse_seconds):.1f} s = "
-          f"{rows / float(parse_seconds):,.0f} rows/s, peak RSS {read_peak:.0f} MB")
+    print(
+        f"[figure] 1,000,000 rows read and validated in {float(parse_seconds):.1f} s = "
+        f"{rows / float(parse_seconds):,.0f} rows/s, peak RSS {read_peak:.0f} MB"
+    )
     assert read_peak < 150, f"peak RSS {read_peak:.0f} MB: the reader is not streaming"
 
 
 def test_the_reader_is_streamed_not_loaded(tmp_path: Path) -> None:
     """A quick guard for the slow figures: reading a 20 MB file keeps well under 20 MB of text."""
     import tracemalloc
+
     path = tmp_path / "mid.csv"
     with path.open("w", encoding="utf-8") as f:
         f.write("Company,Notes\n")

@@ -36,9 +36,14 @@ ADMIN = "handover.desk@example.com"
 def cli(bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The `handover` command on the bench's database (SQLite or PostgreSQL) and Slack fake."""
     monkeypatch.chdir(tmp_path)  # no stray .env
-    env = {"DATABASE_URL": bench.ctx.settings.database_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
-           "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": bench.fake.api_url,
-           "HANDOVER_API_TOKEN": API_TOKEN, "COLUMNS": "200"}
+    env = {
+        "DATABASE_URL": bench.ctx.settings.database_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": bench.fake.api_url,
+        "HANDOVER_API_TOKEN": API_TOKEN,
+        "COLUMNS": "200",
+    }
     monkeypatch.delenv("HANDOVER_CONFIG", raising=False)
     runner = CliRunner()
 
@@ -48,6 +53,7 @@ def cli(bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         if code is not None:
             assert result.exit_code == code, result.output
         return result
+
     return run
 
 
@@ -74,15 +80,22 @@ def card_text(bench: Bench, item_id: int) -> str:
 
 # ----- 1. the Public Suffix List -----------------------------------------------------------------
 
+
 def test_companies_under_two_part_suffixes_are_their_own_customers(bench: Bench, cli, tmp_path: Path) -> None:
     export = DATA / "two_part_suffixes.csv"
     out = cli("import", str(export), "--event", "Expo", "--no-deliver")
     assert "10 created" in out.output
     found = {(c.name, c.domain) for c in customers(bench)}
     assert found == {
-        ("Harbour Logistics Ltd", "harbourlogistics.co.uk"), ("Thames Water Tech", "thameswatertech.co.uk"),
-        ("Foo Pty Ltd", "foo.com.au"), ("Bar Pty Ltd", "bar.com.au"), ("X KK", "x.co.jp"), ("Y Ltda", "y.com.br"),
-        ("Gmail Person One", None), ("Gmail Person Two", None), ("Mail.ru Person", None),
+        ("Harbour Logistics Ltd", "harbourlogistics.co.uk"),
+        ("Thames Water Tech", "thameswatertech.co.uk"),
+        ("Foo Pty Ltd", "foo.com.au"),
+        ("Bar Pty Ltd", "bar.com.au"),
+        ("X KK", "x.co.jp"),
+        ("Y Ltda", "y.com.br"),
+        ("Gmail Person One", None),
+        ("Gmail Person Two", None),
+        ("Mail.ru Person", None),
     }
     assert not any(c.domain in ("co.uk", "com.au", "co.jp", "com.br", "gmail.com", "mail.ru") for c in customers(bench))
     # each card names its own company
@@ -98,15 +111,19 @@ def test_companies_under_two_part_suffixes_are_their_own_customers(bench: Bench,
 def test_the_demo_sample_files_every_company_once(bench: Bench, cli) -> None:
     cli("import", str(sample_path("global_event_2026.csv")), "--event", "Global Event 2026", "--no-deliver", code=1)
     with bench.db() as s:
-        rows = s.exec(select(Customer.name, Customer.domain, Item.contact_email)
-                      .join(Item, Item.customer_id == Customer.id).order_by(Item.id)).all()
+        rows = s.exec(
+            select(Customer.name, Customer.domain, Item.contact_email)
+            .join(Item, Item.customer_id == Customer.id)
+            .order_by(Item.id)
+        ).all()
     by_contact = {email: (name, domain) for name, domain, email in rows}
     assert by_contact["emma.clarke@harbourlogistics.co.uk"] == ("Harbour Logistics Ltd", "harbourlogistics.co.uk")
     assert by_contact["oliver.price@thameswatertech.co.uk"] == ("Thames Water Tech", "thameswatertech.co.uk")
     assert by_contact["james.moore@riversideretail.co.uk"] == ("Riverside Retail", "riversideretail.co.uk")
     # ACME AB, Acme and ACME Aktiebolag (all acme.se) are one customer; the other companies one each
-    assert {by_contact[e] for e in ("ola.nordmann@acme.se", "kari.holm@acme.se", "per.strand@acme.se")} == \
-        {("ACME AB", "acme.se")}
+    assert {by_contact[e] for e in ("ola.nordmann@acme.se", "kari.holm@acme.se", "per.strand@acme.se")} == {
+        ("ACME AB", "acme.se")
+    }
     assert len(customers(bench)) == 10
     listed = cli("customers", "list").output
     for name in ("Harbour Logistics Ltd", "Thames Water Tech", "Riverside Retail", "ACME AB"):
@@ -132,6 +149,7 @@ def test_the_demo_shows_the_right_customers() -> None:
 
 # ----- 10. names in any script ------------------------------------------------------------------
 
+
 def test_names_in_three_scripts_are_three_customers_and_each_is_found(bench: Bench) -> None:
     sender = "kim.stand@example.com"
     bench.add_user(sender) if sender not in bench.users else None
@@ -147,11 +165,16 @@ def test_names_in_three_scripts_are_three_customers_and_each_is_found(bench: Ben
     assert customer_of(bench, sber_again).id == customer_of(bench, sber).id
     assert {c.normalized_name for c in customers(bench)} == {"さくら", "сбербанк", "شركة الاتصالات"}
     # routed to marketing, not to one shared customer's owner; each look-up finds its own customer
-    for query, wanted in (("Сбербанк", {sber, sber_again}), ("сбербанк", {sber, sber_again}),
-                          ("Сбер", {sber, sber_again}),  # partial
-                          ("Сбербанкк", {sber, sber_again}),  # a typo: the similar-name match
-                          ("株式会社さくら", {sakura, sakura_again}), ("さくら", {sakura, sakura_again}),
-                          ("شركة الاتصالات", {stc}), ("الاتصالات", {stc})):
+    for query, wanted in (
+        ("Сбербанк", {sber, sber_again}),
+        ("сбербанк", {sber, sber_again}),
+        ("Сбер", {sber, sber_again}),  # partial
+        ("Сбербанкк", {sber, sber_again}),  # a typo: the similar-name match
+        ("株式会社さくら", {sakura, sakura_again}),
+        ("さくら", {sakura, sakura_again}),
+        ("شركة الاتصالات", {stc}),
+        ("الاتصالات", {stc}),
+    ):
         shown = command(bench, sender, f"customer {query}")
         assert set(item_ids(shown.blocks)) == wanted, (query, text_of(shown.blocks))
 
@@ -198,8 +221,13 @@ def _assert_clean(bench: Bench, item_id: int, email: str) -> None:
 
 def test_invisible_characters_leave_identifiers_through_the_api(bench: Bench) -> None:
     plain = hand_over(bench, customer="ACME AB", contact_email="kari.holm@acme.se")
-    dirty = hand_over(bench, customer="Acme", contact_email=DIRTY_EMAIL, customer_domain=DIRTY_DOMAIN,
-                      sender_email="\u202bkim.stand@example.com\u202c")
+    dirty = hand_over(
+        bench,
+        customer="Acme",
+        contact_email=DIRTY_EMAIL,
+        customer_domain=DIRTY_DOMAIN,
+        sender_email="\u202bkim.stand@example.com\u202c",
+    )
     _assert_clean(bench, dirty, "ola.nordmann@acme.se")
     assert bench.item(dirty).sender_email == "kim.stand@example.com"
     assert customer_of(bench, dirty).id == customer_of(bench, plain).id
@@ -211,9 +239,16 @@ def test_invisible_characters_leave_identifiers_through_the_capture_modal(bench:
     bench.agent.command(user=bb, command="/handover", text="new", channel="C0STAND")
     view = bench.fake.views_opened_by(bb)[-1]
     assert view.callback_id == CallbackId.NEW_ITEM
-    r = bench.agent.submit_view(user=bb, view=view, values={
-        "customer": "Acme", "contact_email": "ola.nordmann\u200b@acme.se\u2060", "customer_domain": DIRTY_DOMAIN,
-        "description": "Routers."})
+    r = bench.agent.submit_view(
+        user=bb,
+        view=view,
+        values={
+            "customer": "Acme",
+            "contact_email": "ola.nordmann\u200b@acme.se\u2060",
+            "customer_domain": DIRTY_DOMAIN,
+            "description": "Routers.",
+        },
+    )
     assert r.status_code == 200 and (not r.content or r.json().get("response_action") != "errors"), r.text
     dirty = max(i.id for i in bench.items())
     _assert_clean(bench, dirty, "ola.nordmann@acme.se")
@@ -234,6 +269,7 @@ def test_invisible_characters_leave_identifiers_through_the_import(bench: Bench,
 
 # ----- 11. intake never changes who may see a customer -------------------------------------------------
 
+
 def _attack(bench: Bench, cli, tmp_path: Path, way: str) -> int:
     """The attacker hands over an item on Nordic Fibre AB naming their own region and themself as
     account owner; returns the item's id."""
@@ -241,29 +277,55 @@ def _attack(bench: Bench, cli, tmp_path: Path, way: str) -> int:
     if way == "modal":
         bench.agent.command(user=attacker, command="/handover", text="new", channel="C0STAND")
         view = bench.fake.views_opened_by(attacker)[-1]
-        r = bench.agent.submit_view(user=attacker, view=view, values={
-            "customer": "Nordic Fibre AB", "customer_domain": "nordicfibre.example", "region": "uk",
-            "contact_email": "cto@nordicfibre.example", "description": "Pulling this account into my view."})
+        r = bench.agent.submit_view(
+            user=attacker,
+            view=view,
+            values={
+                "customer": "Nordic Fibre AB",
+                "customer_domain": "nordicfibre.example",
+                "region": "uk",
+                "contact_email": "cto@nordicfibre.example",
+                "description": "Pulling this account into my view.",
+            },
+        )
         assert r.status_code == 200 and (not r.content or r.json().get("response_action") != "errors"), r.text
     elif way == "api":
-        hand_over(bench, customer="Nordic Fibre AB", contact_email="cto@nordicfibre.example", region="uk",
-                  account_owner_email=ATTACKER, sender_email=ATTACKER, category="customer_intelligence")
+        hand_over(
+            bench,
+            customer="Nordic Fibre AB",
+            contact_email="cto@nordicfibre.example",
+            region="uk",
+            account_owner_email=ATTACKER,
+            sender_email=ATTACKER,
+            category="customer_intelligence",
+        )
     else:
-        export = write(tmp_path, "Company;E-mail;Region;Account owner;Sender;Category;Notes\n"
-                       f"Nordic Fibre AB;cto@nordicfibre.example;uk;{ATTACKER};{ATTACKER};"
-                       "Customer Intelligence;Pulling this account into my view.\n")
+        export = write(
+            tmp_path,
+            "Company;E-mail;Region;Account owner;Sender;Category;Notes\n"
+            f"Nordic Fibre AB;cto@nordicfibre.example;uk;{ATTACKER};{ATTACKER};"
+            "Customer Intelligence;Pulling this account into my view.\n",
+        )
         cli("import", str(export), "--event", "Expo", "--no-deliver")
     bench.deliver()
     return max(i.id for i in bench.items())
 
 
 @pytest.mark.parametrize("way", ["modal", "api", "import"])
-def test_a_member_cannot_pull_another_regions_customer_into_view(bench: Bench, cli, tmp_path: Path,
-                                                                 way: str) -> None:
+def test_a_member_cannot_pull_another_regions_customer_into_view(bench: Bench, cli, tmp_path: Path, way: str) -> None:
     # confidential intelligence on a customer with no region and no account owner yet (the state in
     # which an item's region or account owner used to be copied onto the customer)
-    secret = [hand_over(bench, customer="Nordic Fibre AB", contact_email=f"c{n}@nordicfibre.example", region=None,
-                        category="customer_intelligence", description=f"Confidential {n}") for n in range(2)]
+    secret = [
+        hand_over(
+            bench,
+            customer="Nordic Fibre AB",
+            contact_email=f"c{n}@nordicfibre.example",
+            region=None,
+            category="customer_intelligence",
+            description=f"Confidential {n}",
+        )
+        for n in range(2)
+    ]
     before = customer_of(bench, secret[0])
     assert (before.region, before.account_owner_email) == (None, None)
     mine = _attack(bench, cli, tmp_path, way)
@@ -282,8 +344,13 @@ def test_a_member_cannot_pull_another_regions_customer_into_view(bench: Bench, c
 
 
 def test_an_admin_set_region_and_account_owner_survive_every_way_in(bench: Bench, cli, tmp_path: Path) -> None:
-    secret = hand_over(bench, customer="Nordic Fibre AB", contact_email="c@nordicfibre.example", region=None,
-                       category="customer_intelligence")
+    secret = hand_over(
+        bench,
+        customer="Nordic Fibre AB",
+        contact_email="c@nordicfibre.example",
+        region=None,
+        category="customer_intelligence",
+    )
     set_customer(bench, "nordicfibre.example", region="nordics", account_owner="anna.berg@example.com")
     for way in ("modal", "api", "import"):
         _attack(bench, cli, tmp_path, way)
@@ -295,15 +362,18 @@ def test_an_admin_set_region_and_account_owner_survive_every_way_in(bench: Bench
 
 # ----- 13. correcting customer records ------------------------------------------------------------------
 
+
 def _events(bench: Bench, customer_id: int) -> list[CustomerEvent]:
     with bench.db() as s:
-        return list(s.exec(select(CustomerEvent).where(CustomerEvent.customer_id == customer_id)
-                           .order_by(CustomerEvent.id)))
+        return list(
+            s.exec(select(CustomerEvent).where(CustomerEvent.customer_id == customer_id).order_by(CustomerEvent.id))
+        )
 
 
 def test_set_region_and_account_owner_by_the_admin_command(bench: Bench, cli) -> None:
-    secret = hand_over(bench, customer="Сбербанк", contact_email="a@sberbank.example", region=None,
-                       category="customer_intelligence")
+    secret = hand_over(
+        bench, customer="Сбербанк", contact_email="a@sberbank.example", region=None, category="customer_intelligence"
+    )
     owner = "anna.berg@example.com"
     assert secret not in item_ids(command(bench, owner, "customer Сбербанк").blocks)
     out = cli("customers", "set", "Сбербанк", "--region", "Nordics", "--account-owner", owner, "--by", ADMIN)
@@ -325,16 +395,28 @@ def test_set_region_and_account_owner_by_the_admin_command(bench: Bench, cli) ->
 
 
 def test_merge_moves_the_items_and_is_audited(bench: Bench, cli) -> None:
-    a = hand_over(bench, customer="Harbour Logistics Ltd", contact_email="emma@harbourlogistics.co.uk", region=None,
-                  category="customer_intelligence")
-    b = hand_over(bench, customer="Harbour Group UK", contact_email="ops@harbour-group.example", region=None,
-                  category="customer_intelligence")
+    a = hand_over(
+        bench,
+        customer="Harbour Logistics Ltd",
+        contact_email="emma@harbourlogistics.co.uk",
+        region=None,
+        category="customer_intelligence",
+    )
+    b = hand_over(
+        bench,
+        customer="Harbour Group UK",
+        contact_email="ops@harbour-group.example",
+        region=None,
+        category="customer_intelligence",
+    )
     keep, other = customer_of(bench, a), customer_of(bench, b)
     assert keep.id != other.id
     set_customer(bench, "harbour-group.example", region="uk")
     out = cli("customers", "merge", "harbourlogistics.co.uk", "Harbour Group UK", "--by", ADMIN)
-    assert f"Merged #{other.id} Harbour Group UK into #{keep.id} Harbour Logistics Ltd: 1 item(s) moved" in \
-        out.output.replace("\n", " ")
+    assert (
+        f"Merged #{other.id} Harbour Group UK into #{keep.id} Harbour Logistics Ltd: 1 item(s) moved"
+        in out.output.replace("\n", " ")
+    )
     assert bench.item(b).customer_id == keep.id
     assert [c.id for c in customers(bench)] == [keep.id]
     assert customer_of(bench, a).region == "uk"  # the kept record had none: it took the other's
@@ -344,13 +426,23 @@ def test_merge_moves_the_items_and_is_audited(bench: Bench, cli) -> None:
     assert [e.kind for e in _events(bench, other.id)] == ["customer_set", "customer_merged"]
     # one look-up finds both items now; the next item about the merged-away company lands on the kept record
     assert set(item_ids(command(bench, ADMIN, "customer harbourlogistics.co.uk").blocks)) == {a, b}
-    later = hand_over(bench, customer="Harbour Group UK", contact_email="new@harbour-group.example", region=None,
-                      category="customer_intelligence")
+    later = hand_over(
+        bench,
+        customer="Harbour Group UK",
+        contact_email="new@harbour-group.example",
+        region=None,
+        category="customer_intelligence",
+    )
     assert bench.item(later).customer_id == keep.id
     assert f"#{keep.id} Harbour Logistics Ltd" in cli("customers", "show", "harbour-group.example").output
     # a merge that would change who sees the items is refused until an admin decides
-    c = hand_over(bench, customer="Thames Water Tech", contact_email="o@thameswatertech.co.uk", region=None,
-                  category="customer_intelligence")
+    c = hand_over(
+        bench,
+        customer="Thames Water Tech",
+        contact_email="o@thameswatertech.co.uk",
+        region=None,
+        category="customer_intelligence",
+    )
     set_customer(bench, "thameswatertech.co.uk", region="nordics")
     refused = cli("customers", "merge", f"#{keep.id}", "thameswatertech.co.uk", code=1)
     assert "different regions" in refused.output
@@ -358,10 +450,14 @@ def test_merge_moves_the_items_and_is_audited(bench: Bench, cli) -> None:
 
 
 def test_split_by_domain_repairs_companies_merged_under_a_public_suffix(bench: Bench, cli) -> None:
-    ids = {d: hand_over(bench, customer=name, contact_email=f"x@{d}", region=None, category="customer_intelligence")
-           for name, d in (("Harbour Logistics Ltd", "harbourlogistics.co.uk"),
-                           ("Thames Water Tech", "thameswatertech.co.uk"),
-                           ("Riverside Retail", "riversideretail.co.uk"))}
+    ids = {
+        d: hand_over(bench, customer=name, contact_email=f"x@{d}", region=None, category="customer_intelligence")
+        for name, d in (
+            ("Harbour Logistics Ltd", "harbourlogistics.co.uk"),
+            ("Thames Water Tech", "thameswatertech.co.uk"),
+            ("Riverside Retail", "riversideretail.co.uk"),
+        )
+    }
     # the old state: everything at *.co.uk on the first company (made here by two merges)
     cli("customers", "merge", "harbourlogistics.co.uk", "thameswatertech.co.uk")
     cli("customers", "merge", "harbourlogistics.co.uk", "Riverside Retail")
@@ -374,11 +470,18 @@ def test_split_by_domain_repairs_companies_merged_under_a_public_suffix(bench: B
     assert len(customers(bench)) == 3
     thames = customer_of(bench, ids["thameswatertech.co.uk"])
     assert [(e.kind, e.actor) for e in _events(bench, thames.id)][-1] == ("customer_split", ADMIN)
-    assert bench.trail(ids["thameswatertech.co.uk"])[-1].detail == {"from_customer": harbour.id,
-                                                                    "to_customer": thames.id}
+    assert bench.trail(ids["thameswatertech.co.uk"])[-1].detail == {
+        "from_customer": harbour.id,
+        "to_customer": thames.id,
+    }
     cli("customers", "set", "thameswatertech.co.uk", "--name", "Thames Water Tech")
-    later = hand_over(bench, customer="Thames Water Tech", contact_email="y@thameswatertech.co.uk", region=None,
-                      category="customer_intelligence")
+    later = hand_over(
+        bench,
+        customer="Thames Water Tech",
+        contact_email="y@thameswatertech.co.uk",
+        region=None,
+        category="customer_intelligence",
+    )
     assert bench.item(later).customer_id == thames.id  # the split sticks for the next items
     assert set(item_ids(command(bench, ADMIN, "customer Thames Water").blocks)) == {ids["thameswatertech.co.uk"], later}
 
@@ -415,19 +518,35 @@ def test_an_ambiguous_name_is_refused_with_the_numbers(bench: Bench, cli) -> Non
 
 # ----- the migration -------------------------------------------------------------------------------------
 
+
 def test_the_migration_recomputes_names_and_domains(tmp_path: Path) -> None:
     import sqlalchemy as sa
+
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     migrate.upgrade(engine, "0003")
     with engine.begin() as conn:
-        for name, norm, domain in (("株式会社さくら", "", None), ("Сбербанк", "", None),
-                                   ("Harbour Logistics Ltd", "harbour logistics", "co.uk"),
-                                   ("Gmail Person", "gmail person", "gmail.com"), ("ACME AB", "acme", "acme.se")):
-            conn.execute(sa.text("INSERT INTO customer (name, normalized_name, domain, created_at) "
-                                 "VALUES (:n, :m, :d, '2026-01-01 00:00:00')"), {"n": name, "m": norm, "d": domain})
+        for name, norm, domain in (
+            ("株式会社さくら", "", None),
+            ("Сбербанк", "", None),
+            ("Harbour Logistics Ltd", "harbour logistics", "co.uk"),
+            ("Gmail Person", "gmail person", "gmail.com"),
+            ("ACME AB", "acme", "acme.se"),
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO customer (name, normalized_name, domain, created_at) "
+                    "VALUES (:n, :m, :d, '2026-01-01 00:00:00')"
+                ),
+                {"n": name, "m": norm, "d": domain},
+            )
     migrate.upgrade(engine)
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT normalized_name, domain FROM customer ORDER BY id")).all()
-    assert [tuple(r) for r in rows] == [("さくら", None), ("сбербанк", None), ("harbour logistics", None),
-                                        ("gmail person", None), ("acme", "acme.se")]
+    assert [tuple(r) for r in rows] == [
+        ("さくら", None),
+        ("сбербанк", None),
+        ("harbour logistics", None),
+        ("gmail person", None),
+        ("acme", "acme.se"),
+    ]
     engine.dispose()

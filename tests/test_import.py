@@ -45,6 +45,7 @@ def errors_by_line(errors: list[RowError]) -> dict[int, list[str]]:
 
 # ----- the bundled sample, through the database ---------------------------------------------------
 
+
 def test_sample_imports_twelve_items_and_names_the_two_bad_lines(bench: Bench) -> None:
     summary = import_file(bench.ctx, SAMPLE, event=EVENT)
     assert summary.created == 12
@@ -58,7 +59,11 @@ def test_sample_imports_twelve_items_and_names_the_two_bad_lines(bench: Bench) -
     acme = by_customer["ola.nordmann@acme.se"]
     assert acme.event_name == EVENT and acme.contact_name == "Ola Nordmann"
     assert acme.customer_request == "Send a quote for 40 routers" and acme.customer_request_open
-    assert acme.checklist.get("painpoint") and acme.checklist.get("decision_maker") and not acme.checklist.get("infrastructure")
+    assert (
+        acme.checklist.get("painpoint")
+        and acme.checklist.get("decision_maker")
+        and not acme.checklist.get("infrastructure")
+    )
     for o in summary.outcomes:
         assert o.receiver and o.routing and o.item_id is not None
         assert bench.trail(o.item_id), f"line {o.line}: no audit trail"
@@ -91,15 +96,19 @@ def test_reimporting_the_sample_creates_nothing_new(bench: Bench) -> None:
 
 
 def test_without_an_id_column_the_content_decides_what_is_already_imported(bench: Bench, tmp_path: Path) -> None:
-    path = write(tmp_path, "Company,E-mail,Notes\n"
-                           "ACME AB,ola@acme.se,Wants routers\n"
-                           "Keller GmbH,jonas@keller.de,Wants Wi-Fi\n")
+    path = write(
+        tmp_path, "Company,E-mail,Notes\nACME AB,ola@acme.se,Wants routers\nKeller GmbH,jonas@keller.de,Wants Wi-Fi\n"
+    )
     assert import_file(bench.ctx, path, event=EVENT).created == 2
     # the same rows again, reordered and with different case/whitespace in an exported copy
-    again = write(tmp_path, "Company,E-mail,Notes\n"
-                            "Keller GmbH,JONAS@keller.de,Wants Wi-Fi\n"
-                            " ACME AB ,ola@acme.se,Wants routers\n"
-                            "Fjord AS,ingrid@fjord.no,New row\n", name="export-again.csv")
+    again = write(
+        tmp_path,
+        "Company,E-mail,Notes\n"
+        "Keller GmbH,JONAS@keller.de,Wants Wi-Fi\n"
+        " ACME AB ,ola@acme.se,Wants routers\n"
+        "Fjord AS,ingrid@fjord.no,New row\n",
+        name="export-again.csv",
+    )
     summary = import_file(bench.ctx, again, event=EVENT)
     assert [o.status for o in summary.outcomes] == ["already imported", "already imported", "created"]
     assert len(bench.items()) == 3
@@ -124,7 +133,8 @@ def test_dry_run_writes_nothing_and_shows_the_routing(bench: Bench) -> None:
     # what the dry run announced is what the real run does
     real = import_file(bench.ctx, SAMPLE, event=EVENT)
     assert [(o.line, o.category, o.receiver, o.routing) for o in real.outcomes] == [
-        (o.line, o.category, o.receiver, o.routing) for o in summary.outcomes]
+        (o.line, o.category, o.receiver, o.routing) for o in summary.outcomes
+    ]
 
 
 def test_dry_run_after_an_import_says_already_imported(bench: Bench) -> None:
@@ -142,6 +152,7 @@ def test_a_whole_file_problem_creates_nothing(bench: Bench, tmp_path: Path) -> N
 
 
 # ----- hostile files, no database -------------------------------------------------------------------
+
 
 def test_utf8_with_bom(tmp_path: Path) -> None:
     path = tmp_path / "bom.csv"
@@ -168,15 +179,19 @@ def test_cp1252_is_read_with_a_warning(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("delimiter", [";", "\t", "|", ","])
 def test_the_delimiter_is_sniffed(tmp_path: Path, delimiter: str) -> None:
-    rows = [["Company", "E-mail", "Notes"],
-            ["ACME AB", "ola@acme.se", "Routers, switches; and more"],
-            ["Keller GmbH", "jonas@keller.de", "Wi-Fi"]]
+    rows = [
+        ["Company", "E-mail", "Notes"],
+        ["ACME AB", "ola@acme.se", "Routers, switches; and more"],
+        ["Keller GmbH", "jonas@keller.de", "Wi-Fi"],
+    ]
     buf = io.StringIO()
     csv.writer(buf, delimiter=delimiter).writerows(rows)
     report = read(write(tmp_path, buf.getvalue()))
     assert report.errors == []
     assert [(r.item.customer, r.item.contact_email, r.item.description) for r in report.rows] == [
-        ("ACME AB", "ola@acme.se", "Routers, switches; and more"), ("Keller GmbH", "jonas@keller.de", "Wi-Fi")]
+        ("ACME AB", "ola@acme.se", "Routers, switches; and more"),
+        ("Keller GmbH", "jonas@keller.de", "Wi-Fi"),
+    ]
 
 
 def test_leading_blank_lines_do_not_confuse_the_delimiter(tmp_path: Path) -> None:
@@ -191,8 +206,7 @@ def test_doubled_quotes_inside_a_cell_survive(tmp_path: Path) -> None:
     assert [r.item.description for r in report.rows] == ['He said "call me"; twice', "plain"]
 
 
-@pytest.mark.parametrize("formula", ['=HYPERLINK("http://evil.example","click")', "=1+1", "+1+1", "@SUM(A1)",
-                                     "-2+3"])
+@pytest.mark.parametrize("formula", ['=HYPERLINK("http://evil.example","click")', "=1+1", "+1+1", "@SUM(A1)", "-2+3"])
 def test_a_csv_formula_stays_literal_text(tmp_path: Path, formula: str) -> None:
     buf = io.StringIO()
     csv.writer(buf).writerows([["Customer", "Notes"], [formula, formula]])
@@ -203,6 +217,7 @@ def test_a_csv_formula_stays_literal_text(tmp_path: Path, formula: str) -> None:
 
 def test_an_xlsx_formula_is_read_as_its_text_never_computed(tmp_path: Path) -> None:
     from openpyxl import Workbook
+
     book = Workbook()
     ws = book.active
     ws.append(["Customer", "Notes", "E-mail", "Painpoint"])
@@ -214,13 +229,16 @@ def test_an_xlsx_formula_is_read_as_its_text_never_computed(tmp_path: Path) -> N
     report = read(path)
     assert report.errors == []
     assert [(r.line, r.item.customer, r.item.description) for r in report.rows] == [
-        (2, "ACME AB", "=1+1"), (3, "Evil Ltd", '=HYPERLINK("http://evil.example","click")')]
+        (2, "ACME AB", "=1+1"),
+        (3, "Evil Ltd", '=HYPERLINK("http://evil.example","click")'),
+    ]
     assert report.rows[0].item.checklist == {"painpoint": True}
     assert count_rows(path) == 2
 
 
 def test_an_xlsx_with_rows_not_starting_at_a1_keeps_true_line_numbers(tmp_path: Path) -> None:
     from openpyxl import Workbook
+
     book = Workbook()
     ws = book.active
     ws["A3"], ws["B3"] = "Customer", "E-mail"
@@ -278,12 +296,11 @@ def test_an_unsupported_file_type_is_a_whole_file_error(tmp_path: Path) -> None:
 
 
 def test_a_checklist_cell_that_is_neither_yes_nor_no_rejects_only_its_row(tmp_path: Path) -> None:
-    report = read(write(tmp_path, "Customer,Painpoint,Budget\n"
-                                  "ACME AB,yes,x\n"
-                                  "Keller GmbH,maybe,no\n"
-                                  "Fjord AS,0,1\n"))
+    report = read(write(tmp_path, "Customer,Painpoint,Budget\nACME AB,yes,x\nKeller GmbH,maybe,no\nFjord AS,0,1\n"))
     assert [(r.line, r.item.customer, r.item.checklist) for r in report.rows] == [
-        (2, "ACME AB", {"painpoint": True, "budget": True}), (4, "Fjord AS", {"budget": True})]
+        (2, "ACME AB", {"painpoint": True, "budget": True}),
+        (4, "Fjord AS", {"budget": True}),
+    ]
     [error] = report.errors
     assert error.line == 3 and error.reasons[0].startswith("Painpoint: 'maybe' is not a yes/no word")
 
@@ -298,10 +315,12 @@ def test_checklist_columns_match_by_label(tmp_path: Path) -> None:
 
 
 def test_a_quoted_multiline_cell_keeps_the_next_rows_line_number(tmp_path: Path) -> None:
-    text = ('Customer,Notes,E-mail\n'
-            'ACME AB,"first line\nsecond line\nthird line",ola@acme.se\n'
-            'Keller GmbH,single,not-an-email\n'
-            'Fjord AS,ok,ingrid@fjord.no\n')
+    text = (
+        "Customer,Notes,E-mail\n"
+        'ACME AB,"first line\nsecond line\nthird line",ola@acme.se\n'
+        "Keller GmbH,single,not-an-email\n"
+        "Fjord AS,ok,ingrid@fjord.no\n"
+    )
     report = read(write(tmp_path, text))
     assert [(r.line, r.item.customer) for r in report.rows] == [(2, "ACME AB"), (6, "Fjord AS")]
     assert report.rows[0].item.description == "first line\nsecond line\nthird line"
@@ -331,17 +350,42 @@ def test_unknown_columns_are_reported_as_ignored(tmp_path: Path) -> None:
 # ----- property: any csv-module output is either a row or a row error, never a crash --------------
 
 CELL = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30) | st.sampled_from(
-    ["", " ", ";", ",", "\t", "|", '"', '""', "\n", "\r\n", "=1+1", "yes", "maybe", "ola@acme.se", "x@y",
-     "\ufeff", "\u202e", "\x00", "Ωmega", "🦆"])
+    [
+        "",
+        " ",
+        ";",
+        ",",
+        "\t",
+        "|",
+        '"',
+        '""',
+        "\n",
+        "\r\n",
+        "=1+1",
+        "yes",
+        "maybe",
+        "ola@acme.se",
+        "x@y",
+        "\ufeff",
+        "\u202e",
+        "\x00",
+        "Ωmega",
+        "🦆",
+    ]
+)
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
-@given(rows=st.lists(st.lists(CELL, min_size=4, max_size=4), max_size=6),
-       delimiter=st.sampled_from([",", ";", "\t", "|"]),
-       painpoint=st.lists(st.sampled_from(["yes", "no", "", "x", "maybe"]), min_size=6, max_size=6))
-def test_any_csv_reads_as_rows_or_row_errors(tmp_path: Path, rows: list[list[str]], delimiter: str,
-                                             painpoint: list[str]) -> None:
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    rows=st.lists(st.lists(CELL, min_size=4, max_size=4), max_size=6),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    painpoint=st.lists(st.sampled_from(["yes", "no", "", "x", "maybe"]), min_size=6, max_size=6),
+)
+def test_any_csv_reads_as_rows_or_row_errors(
+    tmp_path: Path, rows: list[list[str]], delimiter: str, painpoint: list[str]
+) -> None:
     header = ["Customer", "E-mail", "Notes", "Region", "Painpoint"]
     data = [row + [p] for row, p in zip(rows, painpoint)]
     buf = io.StringIO(newline="")
@@ -366,6 +410,7 @@ def test_any_csv_reads_as_rows_or_row_errors(tmp_path: Path, rows: list[list[str
 
 
 # ----- the command line -----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

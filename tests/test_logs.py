@@ -60,8 +60,9 @@ def access(records: list[dict[str, Any]], path: str) -> list[dict[str, Any]]:
     return [r for r in records if r["logger"] == "handover.web" and r.get("path") == path and "status" in r]
 
 
-def test_every_line_is_json_with_a_request_id_and_no_secret(bench: Bench, json_log: io.StringIO,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_line_is_json_with_a_request_id_and_no_secret(
+    bench: Bench, json_log: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
     item_id = hand_over(bench)  # POST /api/items, then the dispatcher posts the card
     receiver = bench.item(item_id).receiver_user_id
     body = accept_body(bench, item_id, receiver)
@@ -79,12 +80,16 @@ def test_every_line_is_json_with_a_request_id_and_no_secret(bench: Bench, json_l
     import bot.web
 
     def boom(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError(f"token={BOT_TOKEN} secret {SIGNING_SECRET} headers={{'Authorization': 'Bearer {API_TOKEN}'}}")
+        raise RuntimeError(
+            f"token={BOT_TOKEN} secret {SIGNING_SECRET} headers={{'Authorization': 'Bearer {API_TOKEN}'}}"
+        )
+
     monkeypatch.setattr(bot.web, "_receive", boom)
     assert post(bench, {**GOOD, "external_id": "log-3"}).status_code == 500
     # and a careless log call
-    logging.getLogger("handover.careless").warning("calling Slack with %s and %s, secret %s", BOT_TOKEN,
-                                                   {"Authorization": f"Bearer {API_TOKEN}"}, SIGNING_SECRET)
+    logging.getLogger("handover.careless").warning(
+        "calling Slack with %s and %s, secret %s", BOT_TOKEN, {"Authorization": f"Bearer {API_TOKEN}"}, SIGNING_SECRET
+    )
     assert bench.agent.raw(body, "application/x-www-form-urlencoded").status_code == 200  # a good click at last
 
     records = lines(json_log)
@@ -99,8 +104,13 @@ def test_every_line_is_json_with_a_request_id_and_no_secret(bench: Bench, json_l
     # the lines of one request share its id; different requests have different ids
     assert len({r["request_id"] for r in access(records, "/slack/events")}) == len(access(records, "/slack/events"))
     # the failing Slack call was logged inside its request, with the item it was about
-    failing = [r for r in records if r["level"] == "error" and r["request_id"]
-               and r["request_id"] in {a["request_id"] for a in access(records, "/slack/events")}]
+    failing = [
+        r
+        for r in records
+        if r["level"] == "error"
+        and r["request_id"]
+        and r["request_id"] in {a["request_id"] for a in access(records, "/slack/events")}
+    ]
     assert failing and all(r["item_id"] == item_id for r in failing), failing
     # the API's and the click's access lines name the item
     assert any(r["item_id"] == item_id and r["status"] == 201 for r in access(records, "/api/items"))
@@ -108,14 +118,20 @@ def test_every_line_is_json_with_a_request_id_and_no_secret(bench: Bench, json_l
 
 
 def test_a_request_id_from_the_caller_is_used_and_echoed(bench: Bench, json_log: io.StringIO) -> None:
-    r = httpx.post(f"{bench.url}/api/items", json=GOOD, timeout=10,
-                   headers={"Authorization": f"Bearer {API_TOKEN}", "X-Request-Id": "crm-req-42"})
+    r = httpx.post(
+        f"{bench.url}/api/items",
+        json=GOOD,
+        timeout=10,
+        headers={"Authorization": f"Bearer {API_TOKEN}", "X-Request-Id": "crm-req-42"},
+    )
     assert r.status_code == 201 and r.headers["x-request-id"] == "crm-req-42"
     # uvicorn writes the access line after the answer has left: wait for it (bounded), don't race it
     deadline = time.monotonic() + 10
     while True:
-        found = any(a["request_id"] == "crm-req-42" and a["item_id"] == r.json()["id"]
-                    for a in access(lines(json_log), "/api/items"))
+        found = any(
+            a["request_id"] == "crm-req-42" and a["item_id"] == r.json()["id"]
+            for a in access(lines(json_log), "/api/items")
+        )
         if found or time.monotonic() > deadline:
             break
         time.sleep(0.05)
@@ -128,6 +144,7 @@ def test_a_request_id_from_the_caller_is_used_and_echoed(bench: Bench, json_log:
 
 def test_text_format_is_scrubbed_too() -> None:
     from bot.settings import Settings
+
     settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, handover_api_token=API_TOKEN)
     stream = io.StringIO()
     handler = logs.make_handler(settings, stream)
@@ -137,8 +154,9 @@ def test_text_format_is_scrubbed_too() -> None:
     try:
         with logs.request_scope("req-1"):
             logs.bind(item_id=7)
-            logger.warning("Authorization: Bearer %s; url=https://x/?token=%s; %s", API_TOKEN, BOT_TOKEN,
-                           SIGNING_SECRET)
+            logger.warning(
+                "Authorization: Bearer %s; url=https://x/?token=%s; %s", API_TOKEN, BOT_TOKEN, SIGNING_SECRET
+            )
             try:
                 raise ValueError(f"xapp-1-A0000-secretapp {SIGNING_SECRET}")
             except ValueError:
@@ -151,10 +169,18 @@ def test_text_format_is_scrubbed_too() -> None:
     assert not any(s in text for s in SECRETS) and "xapp-1-A0000" not in text
 
 
-@pytest.mark.parametrize("raw, kept", [
-    ("xoxb-123-456-abcdef", False), ("xoxp-1-2-3-abcdef", False), ("xapp-1-A0-123-abcdef", False),
-    ("Authorization: Basic dXNlcjpwYXNz", False), ("'authorization': 'Bearer abc.def'", False),
-    ("client_secret=abc123&x=1", False), ("a normal sentence about tokens", True), ("item #42 accepted", True),
-])
+@pytest.mark.parametrize(
+    "raw, kept",
+    [
+        ("xoxb-123-456-abcdef", False),
+        ("xoxp-1-2-3-abcdef", False),
+        ("xapp-1-A0-123-abcdef", False),
+        ("Authorization: Basic dXNlcjpwYXNz", False),
+        ("'authorization': 'Bearer abc.def'", False),
+        ("client_secret=abc123&x=1", False),
+        ("a normal sentence about tokens", True),
+        ("item #42 accepted", True),
+    ],
+)
 def test_the_scrubber(raw: str, kept: bool) -> None:
     assert (logs.scrub(raw) == raw) is kept, logs.scrub(raw)

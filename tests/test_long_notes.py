@@ -23,7 +23,7 @@ def a_note(length: int, words: list[str]) -> str:
     while sum(map(len, parts)) < length:
         parts.append(f"{n:05d} {words[n % len(words)]}{chr(10) if n % 7 == 6 else ' '}")
         n += 1
-    return "".join(parts)[:length - 1] + "."
+    return "".join(parts)[: length - 1] + "."
 
 
 def said(bench: Bench, item_id: int) -> dict:
@@ -43,8 +43,10 @@ def open_full_notes(bench: Bench, item_id: int, user: str):
 
 
 def test_a_ten_thousand_character_note_is_kept_whole_and_the_card_offers_all_of_it(bench: Bench) -> None:
-    note = a_note(10_000, ["replace", "the <!here> switches", "budget & timeline", "<https://evil.example|bank>",
-                           "*fast*", "`code`"])
+    note = a_note(
+        10_000,
+        ["replace", "the <!here> switches", "budget & timeline", "<https://evil.example|bank>", "*fast*", "`code`"],
+    )
     assert len(note) == 10_000
     item_id = hand_over(bench, description=note)
     assert bench.item(item_id).description == note  # stored whole
@@ -55,9 +57,9 @@ def test_a_ten_thousand_character_note_is_kept_whole_and_the_card_offers_all_of_
     assert found, text[-300:]
     more = int(found.group(1).replace(",", ""))
     body = text.split("\n", 1)[1]  # after the heading
-    shown = unescape(body[:body.index("\n\n_… ")])
+    shown = unescape(body[: body.index("\n\n_… ")])
     assert note.startswith(shown) and 2_000 < len(shown) < 3_000
-    assert more == len(note) - len(shown) or note[len(shown):len(note) - more].strip() == ""
+    assert more == len(note) - len(shown) or note[len(shown) : len(note) - more].strip() == ""
     assert "<!here>" not in text and "<https://evil" not in text  # escaped on the card too
     assert block["accessory"]["action_id"] == ActionId.SHOW_NOTES
 
@@ -79,13 +81,19 @@ def test_notes_too_long_for_one_modal_are_paged_with_next_and_previous(bench: Be
     pages = [notes_sections(view)]
     while True:
         current = bench.fake.views[view.id]
-        buttons = [e for b in current.blocks if b["type"] == "actions" for e in b["elements"]
-                   if e["action_id"] == ActionId.NOTES_PAGE and e["text"]["text"] == "Next page"]
+        buttons = [
+            e
+            for b in current.blocks
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == ActionId.NOTES_PAGE and e["text"]["text"] == "Next page"
+        ]
         if not buttons:
             break
         updates = len(bench.fake.calls_to("views.update"))
-        r = bench.agent.click_in_view(user=receiver, view=current, action_id=ActionId.NOTES_PAGE,
-                                      value=buttons[0]["value"])
+        r = bench.agent.click_in_view(
+            user=receiver, view=current, action_id=ActionId.NOTES_PAGE, value=buttons[0]["value"]
+        )
         assert r.status_code == 200
         assert [c.ok for c in bench.fake.calls_to("views.update")[updates:]] == [True]
         pages.append(notes_sections(bench.fake.views[view.id]))
@@ -104,6 +112,5 @@ def test_a_short_note_has_no_button_and_nobody_else_may_open_the_notes(bench: Be
     opened, view = open_full_notes(bench, item_id, outsider)
     assert opened == [] and view is None  # no modal for someone the item is withheld from
     bench.deliver()
-    told = [e["text"] for e in bench.fake.ephemerals if e["user"] == outsider] + \
-           [m.text for m in bench.dm(outsider)]
+    told = [e["text"] for e in bench.fake.ephemerals if e["user"] == outsider] + [m.text for m in bench.dm(outsider)]
     assert any("may not read the notes" in t for t in told), told

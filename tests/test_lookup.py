@@ -23,12 +23,15 @@ BB = "bb.stand@example.com"
 
 # ----- what a person sees ---------------------------------------------------------------------------
 
+
 def text_of(blocks: list[dict[str, Any]]) -> str:
     out = []
     for block in blocks:
         if isinstance(block.get("text"), dict):
             out.append(block["text"]["text"])
-        out += [e.get("text", "") for e in block.get("elements") or [] if isinstance(e, dict) and e.get("type") == "mrkdwn"]
+        out += [
+            e.get("text", "") for e in block.get("elements") or [] if isinstance(e, dict) and e.get("type") == "mrkdwn"
+        ]
     return "\n".join(out)
 
 
@@ -66,31 +69,46 @@ def nordic_fibre(bench: Bench) -> dict[str, int]:
     bench.add_user(SENDER)
     bench.add_user(BB)
     ids = {
-        "owned": hand_over(bench, category="lead", sender_email=SENDER, business_builder_email=BB,
-                           customer_request="Send a quote for two switches"),
+        "owned": hand_over(
+            bench,
+            category="lead",
+            sender_email=SENDER,
+            business_builder_email=BB,
+            customer_request="Send a quote for two switches",
+        ),
         "discarded": hand_over(bench, category="lead", sender_email=SENDER, description="A student project."),
-        "waiting": hand_over(bench, category="lead", sender_email=SENDER, business_builder_email=BB,
-                             description="Asked about 400G optics."),
+        "waiting": hand_over(
+            bench,
+            category="lead",
+            sender_email=SENDER,
+            business_builder_email=BB,
+            description="Asked about 400G optics.",
+        ),
     }
     accept(bench, ids["owned"])
     discard(bench, ids["discarded"])
     receiver = bench.item(ids["waiting"]).receiver_user_id
     bench.agent.click(user=receiver, message=bench.card(ids["waiting"]), action_id=ActionId.ASK)
-    bench.agent.submit_view(user=receiver, view=bench.fake.views_opened_by(receiver)[-1],
-                            values={"question": "Which sites did they mean?"})
+    bench.agent.submit_view(
+        user=receiver, view=bench.fake.views_opened_by(receiver)[-1], values={"question": "Which sites did they mean?"}
+    )
     bench.deliver()
     with bench.db() as s:
         q = s.exec(select(Question).where(Question.item_id == ids["waiting"])).one()
     bench.agent.user_message(user=bench.user(BB), channel=q.bb_channel, thread_ts=q.bb_ts, text="Gothenburg and Malmö.")
     owner = bench.item(ids["owned"]).owner_user_id
     bench.agent.click(user=owner, message=bench.card(ids["owned"]), action_id=ActionId.FOLLOW_UP)
-    bench.agent.submit_view(user=owner, view=bench.fake.views_opened_by(owner)[-1],
-                            values={"kind": "contacted", "note": "Called Eva, meeting next week"})
+    bench.agent.submit_view(
+        user=owner,
+        view=bench.fake.views_opened_by(owner)[-1],
+        values={"kind": "contacted", "note": "Called Eva, meeting next week"},
+    )
     bench.deliver()
     return ids
 
 
 # ----- a customer -------------------------------------------------------------------------------------
+
 
 def test_the_customer_look_up_shows_open_and_past_items_questions_requests_and_follow_ups(bench: Bench) -> None:
     ids = nordic_fibre(bench)
@@ -107,7 +125,13 @@ def test_the_customer_look_up_shows_open_and_past_items_questions_requests_and_f
     assert "contacted the customer" in text and "Called Eva, meeting next week" in text
     assert "withheld" not in text
     [log] = logs(bench)
-    assert (log.who, log.via, log.query, log.shown, log.withheld) == (bench.user(ADMIN), "command", "Nordic Fibre AB", 3, 0)
+    assert (log.who, log.via, log.query, log.shown, log.withheld) == (
+        bench.user(ADMIN),
+        "command",
+        "Nordic Fibre AB",
+        3,
+        0,
+    )
     assert log.customer_id == bench.item(ids["owned"]).customer_id
 
 
@@ -178,15 +202,24 @@ def test_an_exact_name_wins_over_names_that_contain_it(bench: Bench) -> None:
 
 # ----- paging -----------------------------------------------------------------------------------------
 
+
 def post(bench: Bench, n: int, **fields: Any) -> list[int]:
     """``n`` items through the intake API (cards are not needed to look them up)."""
     ids = []
     for k in range(n):
-        body = {"external_id": f"bulk-{k}", "customer": "Nordic Fibre AB", "contact_email": f"c{k}@nordicfibre.example",
-                "region": "nordics", "category": "lead", "event": "Global Event 2026",
-                "description": f"Item {k}: " + "they run two data centres and want to replace the core switches. " * 30,
-                **fields}
-        r = httpx.post(f"{bench.url}/api/items", json=body, headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10)
+        body = {
+            "external_id": f"bulk-{k}",
+            "customer": "Nordic Fibre AB",
+            "contact_email": f"c{k}@nordicfibre.example",
+            "region": "nordics",
+            "category": "lead",
+            "event": "Global Event 2026",
+            "description": f"Item {k}: " + "they run two data centres and want to replace the core switches. " * 30,
+            **fields,
+        }
+        r = httpx.post(
+            f"{bench.url}/api/items", json=body, headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10
+        )
         assert r.status_code == 201, r.text
         ids.append(r.json()["id"])
     return ids
@@ -233,6 +266,7 @@ def test_a_long_look_up_is_paged_and_more_shows_the_rest_in_the_message_and_the_
 
 # ----- withheld ---------------------------------------------------------------------------------------
 
+
 def test_withheld_items_are_counted_and_the_account_owner_is_named(bench: Bench) -> None:
     hand_over(bench, category="lead", account_owner_email="olivia.grant@example.com")
     hand_over(bench, category="lead")
@@ -260,6 +294,7 @@ def test_without_an_account_owner_the_team_lead_is_named_else_an_admin(bench: Be
 
 # ----- mine and sent ----------------------------------------------------------------------------------
 
+
 def test_mine_lists_what_waits_for_me_what_i_own_and_what_i_asked(bench: Bench) -> None:
     a = hand_over(bench, category="lead", customer="Anna One AB", contact_email="x@one.example", product_area="x")
     receiver = bench.item(a).receiver_user_id
@@ -271,15 +306,18 @@ def test_mine_lists_what_waits_for_me_what_i_own_and_what_i_asked(bench: Bench) 
     assert bench.item(d).receiver_user_id == receiver
     accept(bench, a)
     bench.agent.click(user=receiver, message=bench.card(d), action_id=ActionId.ASK)
-    bench.agent.submit_view(user=receiver, view=bench.fake.views_opened_by(receiver)[-1],
-                            values={"question": "Is the budget approved?"})
+    bench.agent.submit_view(
+        user=receiver, view=bench.fake.views_opened_by(receiver)[-1], values={"question": "Is the budget approved?"}
+    )
     bench.deliver()
     shown = command(bench, email, "mine")
     text = text_of(shown.blocks)
     assert "1 waiting for your decision, 1 you own" in text and "1 question you asked" in text
     decide, rest = text.split("*Yours to follow up*")
     assert "Anna Four AB" in decide and "Anna One AB" in rest and "Is the budget approved?" in rest
-    assert set(item_ids(shown.blocks)) == {a, d} and b_ not in item_ids(shown.blocks) and c not in item_ids(shown.blocks)
+    assert (
+        set(item_ids(shown.blocks)) == {a, d} and b_ not in item_ids(shown.blocks) and c not in item_ids(shown.blocks)
+    )
     [log] = logs(bench)
     assert (log.query, log.via, log.shown, log.withheld) == ("mine", "command", 2, 0)
 
@@ -309,6 +347,7 @@ def test_the_help_names_the_look_ups(bench: Bench) -> None:
 
 # ----- the shortcut and its modal ---------------------------------------------------------------------
 
+
 def test_the_shortcut_opens_a_search_and_the_answer_replaces_it(bench: Bench) -> None:
     fibre = hand_over(bench, customer="Nordic Fibre AB", contact_email="eva@nordicfibre.example")
     data = hand_over(bench, customer="Nordic Data Oy", contact_email="mika@nordicdata.example", region="finland")
@@ -324,11 +363,19 @@ def test_the_shortcut_opens_a_search_and_the_answer_replaces_it(bench: Bench) ->
     bench.agent.submit_view(user=admin, view=updated, values={"query": "nordic"})
     picker = bench.fake.views[view.id]
     assert "2 customers match" in text_of(picker.blocks)
-    choice = next(b["accessory"]["value"] for b in picker.blocks if "Nordic Data Oy" in (b.get("text") or {}).get("text", ""))
-    assert bench.agent.click_in_view(user=admin, view=picker, action_id=ActionId.LOOKUP_PICK, value=choice).status_code == 200
+    choice = next(
+        b["accessory"]["value"] for b in picker.blocks if "Nordic Data Oy" in (b.get("text") or {}).get("text", "")
+    )
+    assert (
+        bench.agent.click_in_view(user=admin, view=picker, action_id=ActionId.LOOKUP_PICK, value=choice).status_code
+        == 200
+    )
     assert item_ids(bench.fake.views[view.id].blocks) == [data]
     assert [(log.via, log.query, log.shown) for log in logs(bench)] == [
-        ("shortcut", "nordicfibre.example", 1), ("shortcut", "nordic", 0), ("shortcut", "nordic", 1)]
+        ("shortcut", "nordicfibre.example", 1),
+        ("shortcut", "nordic", 0),
+        ("shortcut", "nordic", 1),
+    ]
 
 
 def test_an_empty_search_stays_in_the_modal(bench: Bench) -> None:
@@ -341,6 +388,7 @@ def test_an_empty_search_stays_in_the_modal(bench: Bench) -> None:
 
 
 # ----- the API ----------------------------------------------------------------------------------------
+
 
 def test_the_api_looks_up_on_behalf_of_a_named_person(bench: Bench) -> None:
     ids = nordic_fibre(bench)
@@ -355,7 +403,9 @@ def test_the_api_looks_up_on_behalf_of_a_named_person(bench: Bench) -> None:
     dach = api(bench, user="PETRA.HUBER@example.com", q="nordicfibre.example").json()
     assert dach["items"] == [] and dach["withheld"] == 3 and dach["ask"] == ["lena.lindqvist@example.com"]
     assert [(log.who, log.via, log.withheld) for log in logs(bench)] == [
-        (ADMIN, "api", 0), ("petra.huber@example.com", "api", 3)]  # on behalf of: the e-mail
+        (ADMIN, "api", 0),
+        ("petra.huber@example.com", "api", 3),
+    ]  # on behalf of: the e-mail
 
 
 def test_the_api_needs_a_token_and_a_person_and_offers_a_choice(bench: Bench) -> None:
@@ -368,7 +418,9 @@ def test_the_api_needs_a_token_and_a_person_and_offers_a_choice(bench: Bench) ->
     assert api(bench, user="not an address", q="nordic").status_code == 400
     assert "customer_id" in api(bench, user=ADMIN).json()["error"]
     several = api(bench, user=ADMIN, q="nordic").json()
-    assert [m["name"] for m in several["matches"]] == ["Nordic Data Oy", "Nordic Fibre AB"] and several["customer"] is None
+    assert [m["name"] for m in several["matches"]] == ["Nordic Data Oy", "Nordic Fibre AB"] and several[
+        "customer"
+    ] is None
     chosen = api(bench, user=ADMIN, q="nordic", customer_id=bench.item(data).customer_id).json()
     assert [i["id"] for i in chosen["items"]] == [data]
     assert len(logs(bench)) == 2  # refused calls are not look-ups
@@ -376,8 +428,13 @@ def test_the_api_needs_a_token_and_a_person_and_offers_a_choice(bench: Bench) ->
 
 
 def test_look_up_answers_contain_no_unescaped_customer_text(bench: Bench) -> None:
-    item = hand_over(bench, customer="<b>Evil</b> & Co", contact_email="x@evil.example",
-                     description="<!channel> call <@U100> now", customer_request="<https://x.example|click>")
+    item = hand_over(
+        bench,
+        customer="<b>Evil</b> & Co",
+        contact_email="x@evil.example",
+        description="<!channel> call <@U100> now",
+        customer_request="<https://x.example|click>",
+    )
     text = text_of(command(bench, ADMIN, "customer evil.example").blocks)
     assert item_ids(command(bench, ADMIN, "customer evil.example").blocks) == [item]
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text and "<https://x.example" not in text

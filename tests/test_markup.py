@@ -46,19 +46,45 @@ from bot.slack.lookup import QUERY_BLOCK
 from tests.harness import API_TOKEN, START, Bench
 
 # each example drives a whole month of work, so a failure is reported as found, not shrunk
-FAST = settings(max_examples=30, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large])
+FAST = settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 SLOW = settings(FAST, max_examples=150, derandomize=False)
 
 TRICK = "Ƶ"  # put right before a "&lt;" the user types: it must arrive as "Ƶ&amp;lt;"
 CONSTRUCTS = [
-    "<!here>", "<!channel>", "<!everyone>", "<!here|here>", "<@U0HOSTILE>", "<@W0HOSTILE|the boss>", "<@U101>",
-    "<#C0HOSTILE>", "<#C0HOSTILE|general>", "<http://evil.example|your bank>", "<https://evil.example/login>",
-    "<mailto:ceo@evil.example|CEO>", "<!subteam^S0HOSTILE>", "<!subteam^S0HOSTILE|@sales>",
-    "<!date^1392734382^{date_num} {time_secs}|Feb 18>", f"{TRICK}&lt;!here&gt;", f"{TRICK}&lt;@U101&gt;",
-    f"{TRICK}&amp;lt;!channel&amp;gt;", "&", "<", ">", "<>", "`<!here>`", "```<!channel>```", "*bold* _it_ ~s~",
-    "> quoted", "\n> <!everyone>", "a & b < c > d",
+    "<!here>",
+    "<!channel>",
+    "<!everyone>",
+    "<!here|here>",
+    "<@U0HOSTILE>",
+    "<@W0HOSTILE|the boss>",
+    "<@U101>",
+    "<#C0HOSTILE>",
+    "<#C0HOSTILE|general>",
+    "<http://evil.example|your bank>",
+    "<https://evil.example/login>",
+    "<mailto:ceo@evil.example|CEO>",
+    "<!subteam^S0HOSTILE>",
+    "<!subteam^S0HOSTILE|@sales>",
+    "<!date^1392734382^{date_num} {time_secs}|Feb 18>",
+    f"{TRICK}&lt;!here&gt;",
+    f"{TRICK}&lt;@U101&gt;",
+    f"{TRICK}&amp;lt;!channel&amp;gt;",
+    "&",
+    "<",
+    ">",
+    "<>",
+    "`<!here>`",
+    "```<!channel>```",
+    "*bold* _it_ ~s~",
+    "> quoted",
+    "\n> <!everyone>",
+    "a & b < c > d",
 ]
 NO_SPACE = [c for c in CONSTRUCTS if not any(ch.isspace() or ch in "/@" for ch in c)]  # fits an address
 FILLER = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=6)
@@ -82,10 +108,31 @@ def email(draw: st.DrawFn) -> str:
     return f"{draw(hostile(spaces=False))}@evil.example".lower()
 
 
-FIELDS = ("customer", "contact_name", "contact_title", "contact_phone", "event", "region", "product_area",
-          "description", "customer_request", "question", "answer", "reply", "accept_note", "follow_up_note",
-          "recategorize_note", "reassign_note", "justification", "feedback", "query", "stats", "subcommand",
-          "message", "import_event")
+FIELDS = (
+    "customer",
+    "contact_name",
+    "contact_title",
+    "contact_phone",
+    "event",
+    "region",
+    "product_area",
+    "description",
+    "customer_request",
+    "question",
+    "answer",
+    "reply",
+    "accept_note",
+    "follow_up_note",
+    "recategorize_note",
+    "reassign_note",
+    "justification",
+    "feedback",
+    "query",
+    "stats",
+    "subcommand",
+    "message",
+    "import_event",
+)
 
 
 @st.composite
@@ -104,10 +151,39 @@ def inputs(draw: st.DrawFn) -> dict[str, str]:
 
 # ----- what Slack would render --------------------------------------------------------------------------
 
-NOT_SHOWN = {"initial_value", "value", "private_metadata", "block_id", "action_id", "callback_id", "external_id",
-             "trigger_id", "view_id", "hash", "ts", "thread_ts", "channel", "channel_id", "user", "user_id", "users",
-             "email", "metadata", "token", "filename", "response_url", "type", "style", "id", "root_view_id",
-             "previous_view_id", "app_id", "bot_id", "team_id", "response_action"}
+NOT_SHOWN = {
+    "initial_value",
+    "value",
+    "private_metadata",
+    "block_id",
+    "action_id",
+    "callback_id",
+    "external_id",
+    "trigger_id",
+    "view_id",
+    "hash",
+    "ts",
+    "thread_ts",
+    "channel",
+    "channel_id",
+    "user",
+    "user_id",
+    "users",
+    "email",
+    "metadata",
+    "token",
+    "filename",
+    "response_url",
+    "type",
+    "style",
+    "id",
+    "root_view_id",
+    "previous_view_id",
+    "app_id",
+    "bot_id",
+    "team_id",
+    "response_action",
+}
 BOT_DATE = re.compile(r"<!date\^\d+\^\{date_short_pretty\} \{time\}\|[^<>&]*>")
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
 ENTITY = re.compile(r"&(amp|lt|gt);")
@@ -148,7 +224,7 @@ def live_markup(text: str, people: set[str]) -> list[str]:
             bad.append(rest[:50])
         elif char == "&" and not ENTITY.match(rest):
             bad.append(rest[:50])
-    bad += [text[m.start():m.start() + 20] for m in re.finditer(f"{TRICK}&(?!amp;)", text)]
+    bad += [text[m.start() : m.start() + 20] for m in re.finditer(f"{TRICK}&(?!amp;)", text)]
     return bad
 
 
@@ -193,8 +269,7 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def post(bench: Bench, body: dict[str, Any]) -> int:
-    r = httpx.post(f"{bench.url}/api/items", json=body, headers={"Authorization": f"Bearer {API_TOKEN}"},
-                   timeout=20)
+    r = httpx.post(f"{bench.url}/api/items", json=body, headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=20)
     assert r.status_code in (200, 201), r.text
     return r.json()["id"]
 
@@ -235,24 +310,64 @@ class Run:
     # ----- the ways in ----------------------------------------------------------------------------
     def api_items(self) -> tuple[int, int]:
         h = self.h
-        fields = {k: h[k] for k in ("customer", "contact_name", "contact_title", "contact_phone", "event", "region",
-                                    "product_area", "customer_request", "contact_email", "account_owner_email")}
-        a = post(self.bench, {**fields, "external_id": "markup-a", "customer_domain": h["domain"],
-                              "description": h["long"], "business_builder_email": BB, "sender_email": SENDER})
+        fields = {
+            k: h[k]
+            for k in (
+                "customer",
+                "contact_name",
+                "contact_title",
+                "contact_phone",
+                "event",
+                "region",
+                "product_area",
+                "customer_request",
+                "contact_email",
+                "account_owner_email",
+            )
+        }
+        a = post(
+            self.bench,
+            {
+                **fields,
+                "external_id": "markup-a",
+                "customer_domain": h["domain"],
+                "description": h["long"],
+                "business_builder_email": BB,
+                "sender_email": SENDER,
+            },
+        )
         # a Business Builder nobody knows: questions go to the sender, who is told so
-        e = post(self.bench, {**fields, "external_id": "markup-e", "customer": h["customer"] + " E",
-                              "description": h["description"], "business_builder_email": h["business_builder_email"],
-                              "sender_email": SENDER})
+        e = post(
+            self.bench,
+            {
+                **fields,
+                "external_id": "markup-e",
+                "customer": h["customer"] + " E",
+                "description": h["description"],
+                "business_builder_email": h["business_builder_email"],
+                "sender_email": SENDER,
+            },
+        )
         self.bench.deliver()
         return a, e
 
     def imported(self) -> int:
         h = self.h
         path = self.tmp / "export.csv"
-        columns = {"Company": h["customer"] + " I", "Website": h["domain"], "Contact": h["contact_name"],
-                   "Title": h["contact_title"], "Email": h["contact_email"], "Phone": h["contact_phone"],
-                   "Notes": h["description"], "Request": h["customer_request"], "Region": h["region"],
-                   "Product": h["product_area"], "Account owner": h["account_owner_email"], "Sender": SENDER}
+        columns = {
+            "Company": h["customer"] + " I",
+            "Website": h["domain"],
+            "Contact": h["contact_name"],
+            "Title": h["contact_title"],
+            "Email": h["contact_email"],
+            "Phone": h["contact_phone"],
+            "Notes": h["description"],
+            "Request": h["customer_request"],
+            "Region": h["region"],
+            "Product": h["product_area"],
+            "Account owner": h["account_owner_email"],
+            "Sender": SENDER,
+        }
         with path.open("w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(columns)
@@ -266,11 +381,18 @@ class Run:
         h = self.h
         self.answer(self.bench.agent.command(user=bb, command="/handover", text="new"))
         view = self.bench.fake.views_opened_by(bb)[-1]
-        values = {"customer": h["customer"] + " C", "contact_name": h["contact_name"],
-                  "contact_email": h["contact_email"], "contact_phone": h["contact_phone"],
-                  "customer_domain": h["domain"], "event": h["event"], "region": h["region"],
-                  "product_area": h["product_area"], "description": h["description"],
-                  "customer_request": h["customer_request"]}
+        values = {
+            "customer": h["customer"] + " C",
+            "contact_name": h["contact_name"],
+            "contact_email": h["contact_email"],
+            "contact_phone": h["contact_phone"],
+            "customer_domain": h["domain"],
+            "event": h["event"],
+            "region": h["region"],
+            "product_area": h["product_area"],
+            "description": h["description"],
+            "customer_request": h["customer_request"],
+        }
         r = self.answer(self.bench.agent.submit_view(user=bb, view=view, values=values))
         assert not r.content or r.json().get("response_action") != "errors", r.text
         self.bench.deliver()
@@ -278,14 +400,20 @@ class Run:
 
     def shortcut(self, bb: str) -> int:
         message = {"ts": "1700000000.000100", "text": self.h["message"], "user": bb}
-        self.answer(self.bench.agent.message_shortcut(user=bb, callback_id=CallbackId.MESSAGE_SHORTCUT,
-                                                      message=message))
+        self.answer(
+            self.bench.agent.message_shortcut(user=bb, callback_id=CallbackId.MESSAGE_SHORTCUT, message=message)
+        )
         view = self.bench.fake.views_opened_by(bb)[-1]
         # an e-mail address that is no address comes back inside the modal, as an error
         customer, text = self.h["customer"] + " M", self.h["message"]
-        self.answer(self.bench.agent.submit_view(user=bb, view=view, values={
-            "customer": customer, "contact_email": text + " @", "description": text}))
-        self.answer(self.bench.agent.submit_view(user=bb, view=view, values={"customer": customer, "description": text}))
+        self.answer(
+            self.bench.agent.submit_view(
+                user=bb, view=view, values={"customer": customer, "contact_email": text + " @", "description": text}
+            )
+        )
+        self.answer(
+            self.bench.agent.submit_view(user=bb, view=view, values={"customer": customer, "description": text})
+        )
         self.bench.deliver()
         return self.bench.items()[-1].id
 
@@ -309,7 +437,9 @@ def drive(bench: Bench, h: dict[str, str], tmp: Path) -> list[Any]:
     card = bench.card(a)
     run.answer(bench.agent.user_message(user=ra, channel=card.channel, thread_ts=card.ts, text=h["reply"])[1])
     bench.deliver()
-    run.modal(run.receiver(e), e, ActionId.ASK, {"question": "Which budget? " + h["question"]})  # never answered: re-asked, then the sender told
+    run.modal(
+        run.receiver(e), e, ActionId.ASK, {"question": "Which budget? " + h["question"]}
+    )  # never answered: re-asked, then the sender told
     run.click(ra, a, ActionId.SHOW_NOTES)  # the whole (long) description in a modal
 
     # someone else clicks: an ephemeral refusal naming who holds the item
@@ -321,17 +451,28 @@ def drive(bench: Bench, h: dict[str, str], tmp: Path) -> list[Any]:
     bench.deliver()
     run.modal(ra, a, ActionId.ACCEPT_NOTE, {"note": h["accept_note"]})
     run.modal(ra, a, ActionId.FOLLOW_UP, {"kind": "contacted", "note": h["follow_up_note"]})
-    run.modal(run.receiver(imported), imported, ActionId.DISCARD,
-              {"reason": "no_real_interest", "justification": "No budget this year: " + h["justification"]})
+    run.modal(
+        run.receiver(imported),
+        imported,
+        ActionId.DISCARD,
+        {"reason": "no_real_interest", "justification": "No budget this year: " + h["justification"]},
+    )
     other = next(c for c in ("prospect", "lead") if c != bench.item(captured).category)
-    run.modal(run.receiver(captured), captured, ActionId.RECATEGORIZE, {"category": other,
-                                                                      "note": h["recategorize_note"]})
+    run.modal(
+        run.receiver(captured), captured, ActionId.RECATEGORIZE, {"category": other, "note": h["recategorize_note"]}
+    )
     to = next(u for u in (bench.user(REVIEWER), bench.user(SENDER)) if u != run.receiver(shortcut))
     run.modal(run.receiver(shortcut), shortcut, ActionId.REASSIGN, {"to": to, "note": h["reassign_note"]})
 
     # look-ups and commands that echo what was typed
-    for text in (f"customer {h['customer']}", f"customer {h['query']}", "mine", "sent", f"stats {h['stats']}",
-                 h["subcommand"]):
+    for text in (
+        f"customer {h['customer']}",
+        f"customer {h['query']}",
+        "mine",
+        "sent",
+        f"stats {h['stats']}",
+        h["subcommand"],
+    ):
         run.command(sender, text)
     run.command(ra, "mine")
     run.answer(bench.agent.shortcut(user=sender, callback_id=CallbackId.LOOKUP_SHORTCUT))
@@ -350,8 +491,13 @@ def drive(bench: Bench, h: dict[str, str], tmp: Path) -> list[Any]:
     if requests:
         run.answer(bench.agent.click(user=ra, message=requests[-1], action_id=ActionId.FEEDBACK))
         form = bench.fake.views_opened_by(ra)[-1]
-        run.answer(bench.agent.submit_view(user=ra, view=form, values={
-            "reached": "yes", "outcome": "meeting", "usefulness": "4", "comment": h["feedback"][:500]}))
+        run.answer(
+            bench.agent.submit_view(
+                user=ra,
+                view=form,
+                values={"reached": "yes", "outcome": "meeting", "usefulness": "4", "comment": h["feedback"][:500]},
+            )
+        )
         bench.deliver()
     return run.answers
 
@@ -394,8 +540,16 @@ def test_the_check_itself_finds_live_markup() -> None:
     """The walker is what the property rests on: it must see what Slack would ping or link."""
     people = {"U101"}
     assert live_markup("hi <@U101> <!date^1^{date_short_pretty} {time}|Mon 2 Mar> &amp; &lt;", people) == []
-    for bad in ("<!here>", "<@U0HOSTILE>", "<#C1>", "<http://x|y>", "<!subteam^S1>", "a & b",
-                "<!date^1^{date_num}|x>", f"{TRICK}&lt;!here&gt;"):
+    for bad in (
+        "<!here>",
+        "<@U0HOSTILE>",
+        "<#C1>",
+        "<http://x|y>",
+        "<!subteam^S1>",
+        "a & b",
+        "<!date^1^{date_num}|x>",
+        f"{TRICK}&lt;!here&gt;",
+    ):
         assert live_markup(f"x {bad} y", people), bad
     found = strings({"text": "<!here>", "initial_value": "<!here>", "blocks": json.dumps([{"text": "<!channel>"}])})
     assert [t for _, t in found] == ["<!here>", "<!channel>"]
@@ -408,8 +562,8 @@ def test_a_template_that_forgets_to_escape_still_escapes() -> None:
 
     template = texts.environment().from_string("{{ name }} asked {{ who | user }} on {{ at | slack_date }}: {{ said }}")
     said = texts.say("ask.j2", "relay_from_receiver", author="U101", text="<!channel> & *now*")
-    out = template.render(name="<!here> \"Q&A\" it's", who="U101", at=START, said=said)
-    assert out.startswith("&lt;!here&gt; \"Q&amp;A\" it's asked <@U101> on <!date^")
+    out = template.render(name='<!here> "Q&A" it\'s', who="U101", at=START, said=said)
+    assert out.startswith('&lt;!here&gt; "Q&amp;A" it\'s asked <@U101> on <!date^')
     assert out.endswith("<@U101>: &lt;!channel&gt; &amp; *now*")
     # Python-side joins escape the plain part, never the markup part
     assert texts.Mrkdwn("*{}*").format("<@U1>") == "*&lt;@U1&gt;*"

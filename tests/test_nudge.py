@@ -27,6 +27,7 @@ routing:
 def at(day: int, hour: int, minute: int = 0, tz: str = "Europe/Stockholm") -> datetime:
     """Monday 2 March 2026 is day 0."""
     from zoneinfo import ZoneInfo
+
     local = datetime(2026, 3, 2, hour, minute, tzinfo=ZoneInfo(tz)) + timedelta(days=day)  # wall-clock time
     return local.astimezone(UTC)
 
@@ -56,10 +57,10 @@ def test_the_lead_ladder_runs_in_working_hours(bench: Bench) -> None:
         tick(bench, when)
     steps = nudges(bench, item_id)
     assert steps == [
-        ("nudge_reminder", at(0, 13)),      # 4 working hours
-        ("nudge_reminder", at(1, 8)),       # 8 working hours: Monday ended at 17:00, Tuesday starts 08:00
-        ("nudge_escalation", at(1, 16)),    # 16 working hours
-        ("nudge_reassign", at(2, 15)),      # 24 working hours
+        ("nudge_reminder", at(0, 13)),  # 4 working hours
+        ("nudge_reminder", at(1, 8)),  # 8 working hours: Monday ended at 17:00, Tuesday starts 08:00
+        ("nudge_escalation", at(1, 16)),  # 16 working hours
+        ("nudge_reassign", at(2, 15)),  # 24 working hours
         ("auto_reassigned", at(2, 15)),
     ]
     assert len(reminders(bench, receiver)) == 3  # two reminders and the escalation's
@@ -76,9 +77,13 @@ def test_the_lead_ladder_runs_in_working_hours(bench: Bench) -> None:
 
 
 def test_nobody_is_nudged_outside_working_hours_or_on_a_holiday(bench: Bench) -> None:
-    bench.ctx.config = parse(ONE_RECEIVER + """
+    bench.ctx.config = parse(
+        ONE_RECEIVER
+        + """
 working_hours: {start: "08:00", end: "17:00", days: [mon, tue, wed, thu, fri], holidays: ["2026-03-03"]}
-""", "test.yaml")
+""",
+        "test.yaml",
+    )
     item_id = hand_over(bench, checklist=LEAD)
     tick(bench, at(0, 13))
     assert [k for k, _ in nudges(bench, item_id)] == ["nudge_reminder"]
@@ -92,17 +97,19 @@ working_hours: {start: "08:00", end: "17:00", days: [mon, tue, wed, thu, fri], h
 
 
 def test_each_receiver_is_nudged_in_their_own_time_zone(bench: Bench) -> None:
-    bench.ctx.config = parse("""
+    bench.ctx.config = parse(
+        """
 routing:
   fallback: handover.desk@example.com
   rules:
     - {when: {region: [us]}, to: {person: sam.new.york@example.com}}
     - {when: {}, to: {person: anna.berg@example.com}}
-""", "test.yaml")
+""",
+        "test.yaml",
+    )
     sam = bench.add_user("sam.new.york@example.com", tz="America/New_York")
     here = hand_over(bench, checklist=LEAD, customer="Stockholm AB")
-    there = hand_over(bench, checklist=LEAD, customer="Boston Inc", region="us",
-                      contact_email="someone@boston.example")
+    there = hand_over(bench, checklist=LEAD, customer="Boston Inc", region="us", contact_email="someone@boston.example")
     tick(bench, at(0, 13))  # 13:00 in Stockholm is 07:00 in New York: Sam's day hasn't begun
     assert [k for k, _ in nudges(bench, here)] == ["nudge_reminder"]
     assert nudges(bench, there) == []
@@ -115,15 +122,18 @@ routing:
 
 def test_one_message_per_person_lists_all_their_waiting_items(bench: Bench) -> None:
     bench.ctx.config = parse(ONE_RECEIVER, "test.yaml")
-    ids = [hand_over(bench, checklist=LEAD, customer=f"Batch {n} AB", contact_email=f"x@batch{n}.example")
-           for n in range(3)]
+    ids = [
+        hand_over(bench, checklist=LEAD, customer=f"Batch {n} AB", contact_email=f"x@batch{n}.example")
+        for n in range(3)
+    ]
     anna = bench.user("anna.berg@example.com")
     done = tick(bench, at(0, 13))
     assert sorted(done.reminders[anna]) == ids
     [message] = [m for m in bench.dm(anna) if "wait for your decision" in m.text]
     assert all(f"Batch {n} AB" in str(message.blocks) for n in range(3))
-    accept_buttons = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]
-                      if e["action_id"] == ActionId.ACCEPT]
+    accept_buttons = [
+        e for b in message.blocks if b["type"] == "actions" for e in b["elements"] if e["action_id"] == ActionId.ACCEPT
+    ]
     assert len(accept_buttons) == 3
     # accepting from the reminder works like accepting on the card
     bench.agent.click(user=anna, message=message, action_id=ActionId.ACCEPT)
@@ -136,8 +146,9 @@ def test_snooze_from_a_reminder_is_respected(bench: Bench) -> None:
     anna = bench.user("anna.berg@example.com")
     tick(bench, at(0, 13))
     [message] = [m for m in bench.dm(anna) if "waits for your decision" in m.text]
-    bench.agent.select(user=anna, message=message, action_id=ActionId.SNOOZE,
-                       value=SnoozeRef(item=item_id, days=7).dump())  # "Remind me next week"
+    bench.agent.select(
+        user=anna, message=message, action_id=ActionId.SNOOZE, value=SnoozeRef(item=item_id, days=7).dump()
+    )  # "Remind me next week"
     item = bench.item(item_id)
     assert item.snoozed_until == at(7, 8)  # next Monday, start of the working day
     assert "snoozed" in [e.kind for e in bench.trail(item_id)]
@@ -184,8 +195,9 @@ def test_an_unanswered_question_is_asked_again_then_the_sender_is_told(bench: Be
     bench.ctx.config = parse(ONE_RECEIVER, "test.yaml")
     bench.add_user("sender@example.com")
     bb = bench.add_user("bb.stand@example.com")
-    item_id = hand_over(bench, checklist=LEAD, sender_email="sender@example.com",
-                        business_builder_email="bb.stand@example.com")
+    item_id = hand_over(
+        bench, checklist=LEAD, sender_email="sender@example.com", business_builder_email="bb.stand@example.com"
+    )
     anna = bench.user("anna.berg@example.com")
     bench.agent.click(user=anna, message=bench.card(item_id), action_id=ActionId.ASK)
     bench.agent.submit_view(user=anna, view=bench.fake.views_opened_by(anna)[-1], values={"question": "Budget?"})
@@ -204,17 +216,22 @@ def test_an_unanswered_question_is_asked_again_then_the_sender_is_told(bench: Be
 
 
 def test_two_schedulers_send_every_nudge_exactly_once(bench: Bench) -> None:
-    bench.ctx.config = parse("""
+    bench.ctx.config = parse(
+        """
 routing:
   fallback: handover.desk@example.com
   rules:
     - {when: {}, to: {team: nordics-sales}}
-""", "test.yaml")
-    ids = [hand_over(bench, checklist=LEAD, customer=f"Race {n} AB", contact_email=f"x@race{n}.example")
-           for n in range(12)]
+""",
+        "test.yaml",
+    )
+    ids = [
+        hand_over(bench, checklist=LEAD, customer=f"Race {n} AB", contact_email=f"x@race{n}.example") for n in range(12)
+    ]
     engines = [make_engine(str(bench.ctx.engine.url.render_as_string(hide_password=False))) for _ in range(2)]
-    contexts = [Context(engine=e, config=bench.ctx.config, settings=bench.ctx.settings, clock=bench.clock)
-                for e in engines]
+    contexts = [
+        Context(engine=e, config=bench.ctx.config, settings=bench.ctx.settings, clock=bench.clock) for e in engines
+    ]
     results: list[nudge.Run] = []
     errors: list[BaseException] = []
     go = threading.Barrier(2)
@@ -226,6 +243,7 @@ routing:
                 results.append(nudge.run(ctx))
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
+
     bench.clock.set(at(0, 13))
     threads = [threading.Thread(target=scheduler, args=(c,)) for c in contexts]
     for t in threads:
@@ -239,7 +257,9 @@ routing:
     assert nudged == ids  # each item's reminder claimed by exactly one scheduler
     assert all([k for k, _ in nudges(bench, i)] == ["nudge_reminder"] for i in ids)
     bench.deliver()
-    per_person = {bench.user(e): len(reminders(bench, bench.user(e))) for e in
-                  ("anna.berg@example.com", "johan.ek@example.com", "sara.nyman@example.com")}
+    per_person = {
+        bench.user(e): len(reminders(bench, bench.user(e)))
+        for e in ("anna.berg@example.com", "johan.ek@example.com", "sara.nyman@example.com")
+    }
     assert all(n >= 1 for n in per_person.values())
     assert sum(per_person.values()) <= 6  # one per person per run that claimed something, never per item

@@ -26,19 +26,34 @@ from tests.test_nudge import at
 
 def _posting_rows(bench: Bench) -> list:
     """Sent rows that posted a message of their own (not a skipped one, not an update or a Home)."""
-    return [r for r in bench.outbox() if r.status == Status.SENT and "ts" in (r.result or {})
-            and r.kind not in ("card_refresh", "card_retire", "home", "ephemeral")]
+    return [
+        r
+        for r in bench.outbox()
+        if r.status == Status.SENT
+        and "ts" in (r.result or {})
+        and r.kind not in ("card_refresh", "card_retire", "home", "ephemeral")
+    ]
 
 
 def test_a_two_hour_outage_with_items_decisions_and_digests_queued_loses_nothing_and_sends_each_once(
-        bench: Bench) -> None:
+    bench: Bench,
+) -> None:
     bench.ctx.config = parse(BY_AREA, "test.yaml")
     bench.add_user(SENDER)
     # before the outage: cards are out, and Johan has the Discard form open on one of his
-    before = {n: hand_over(bench, product_area="a", customer=f"Before {n} AB", contact_email=f"x@before{n}.example",
-                           sender_email=SENDER) for n in range(2)}
-    johans = hand_over(bench, product_area="j", customer="Johans AB", contact_email="x@johans.example",
-                       sender_email=SENDER)
+    before = {
+        n: hand_over(
+            bench,
+            product_area="a",
+            customer=f"Before {n} AB",
+            contact_email=f"x@before{n}.example",
+            sender_email=SENDER,
+        )
+        for n in range(2)
+    }
+    johans = hand_over(
+        bench, product_area="j", customer="Johans AB", contact_email="x@johans.example", sender_email=SENDER
+    )
     johan = bench.user("johan.ek@example.com")
     bench.agent.click(user=johan, message=bench.card(johans), action_id=ActionId.DISCARD)
     form = bench.fake.views_opened_by(johan)[-1]
@@ -48,11 +63,20 @@ def test_a_two_hour_outage_with_items_decisions_and_digests_queued_loses_nothing
     bench.clock.set(at(7, 7, 45))
     down_at = bench.clock.now()
     bench.fake.set_outage(True)
-    during = {n: hand_over(bench, product_area=area, customer=f"During {n} AB", contact_email=f"x@during{n}.example",
-                           sender_email=SENDER) for n, area in enumerate(["a", "s", "j"])}
+    during = {
+        n: hand_over(
+            bench,
+            product_area=area,
+            customer=f"During {n} AB",
+            contact_email=f"x@during{n}.example",
+            sender_email=SENDER,
+        )
+        for n, area in enumerate(["a", "s", "j"])
+    }
     accept(bench, before[0])
-    r = bench.agent.submit_view(user=johan, view=form, values={"reason": "no_real_interest",
-                                                               "justification": "A student project, no budget."})
+    r = bench.agent.submit_view(
+        user=johan, view=form, values={"reason": "no_real_interest", "justification": "A student project, no budget."}
+    )
     assert r.status_code == 200
     digested: list[str] = []
     while bench.clock.now() < down_at + timedelta(hours=2):
@@ -73,8 +97,9 @@ def test_a_two_hour_outage_with_items_decisions_and_digests_queued_loses_nothing
     bench.clock.advance(minutes=1)
     bench.deliver()
     rows = bench.outbox()
-    assert {r.status for r in rows} == {Status.SENT}, [(r.id, r.kind, r.status, r.last_error) for r in rows
-                                                       if r.status != Status.SENT]
+    assert {r.status for r in rows} == {Status.SENT}, [
+        (r.id, r.kind, r.status, r.last_error) for r in rows if r.status != Status.SENT
+    ]
     posted = keys_posted(bench.fake)
     assert set(posted.values()) == {1}, {k: n for k, n in posted.items() if n > 1}
     assert sorted(posted) == sorted(r.idempotency_key for r in _posting_rows(bench))
@@ -131,8 +156,9 @@ def test_backoff_is_capped_at_a_minute_so_delivery_resumes_within_a_minute(bench
 
 
 @pytest.mark.parametrize("error", ["invalid_auth", "token_revoked"])
-def test_a_refused_token_keeps_messages_waiting_and_tells_the_operator(bench: Bench, error: str,
-                                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_a_refused_token_keeps_messages_waiting_and_tells_the_operator(
+    bench: Bench, error: str, caplog: pytest.LogCaptureFixture
+) -> None:
     bench.fake.fail("chat.postMessage", error, times=None)
     with caplog.at_level(logging.ERROR, logger="handover.dispatcher"):
         hand_over(bench, customer="Token AB")
@@ -171,13 +197,17 @@ def test_no_connection_at_all_costs_one_attempt_a_round(bench: Bench) -> None:
     from slack_sdk import WebClient
 
     from tests.pg import free_port
+
     bench.fake.set_outage(True)
     for n in range(5):
         hand_over(bench, customer=f"Refused {n} AB")
     bench.fake.set_outage(False)
     nowhere = f"http://127.0.0.1:{free_port()}/api/"  # nothing listens there
-    cut_off = Dispatcher(bench.ctx, client=WebClient(token="x", base_url=nowhere, retry_handlers=[]),
-                         reader=WebClient(token="x", base_url=nowhere, retry_handlers=[]))
+    cut_off = Dispatcher(
+        bench.ctx,
+        client=WebClient(token="x", base_url=nowhere, retry_handlers=[]),
+        reader=WebClient(token="x", base_url=nowhere, retry_handlers=[]),
+    )
     bench.clock.advance(minutes=2)
     before = {r.id: r.attempts for r in bench.outbox()}
     cut_off.run_until_idle()

@@ -35,10 +35,15 @@ def test_slack_outage_delays_cards_and_they_arrive_once_after_recovery(bench: Be
 
 def test_a_time_out_after_slack_posted_does_not_post_twice(bench: Bench) -> None:
     bench.fake.delay(method="chat.postMessage", seconds=1.5, times=1)
-    impatient = Dispatcher(bench.ctx, client=WebClient(token=BOT_TOKEN, base_url=bench.fake.api_url, timeout=0.5,
-                                                        retry_handlers=[]))
-    r = httpx.post(f"{bench.url}/api/items", headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10,
-                   json={"external_id": "slow-1", "customer": "Slow Corp", "description": "x"})
+    impatient = Dispatcher(
+        bench.ctx, client=WebClient(token=BOT_TOKEN, base_url=bench.fake.api_url, timeout=0.5, retry_handlers=[])
+    )
+    r = httpx.post(
+        f"{bench.url}/api/items",
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
+        timeout=10,
+        json={"external_id": "slow-1", "customer": "Slow Corp", "description": "x"},
+    )
     assert r.status_code == 201
     impatient.run_once()  # times out, although the fake goes on to post the card
     time.sleep(1.6)
@@ -55,8 +60,13 @@ def test_rate_limited_channel_waits_while_other_channels_go_on(bench: Bench) -> 
     a = bench.add_user("busy@example.com")
     # three items for one receiver (the account owner) and the rest of the world unaffected
     for n in range(3):
-        hand_over(bench, external_id=f"rl-{n}", customer=f"Busy {n}", account_owner_email="busy@example.com",
-                  category="opportunity_intelligence")
+        hand_over(
+            bench,
+            external_id=f"rl-{n}",
+            customer=f"Busy {n}",
+            account_owner_email="busy@example.com",
+            category="opportunity_intelligence",
+        )
     posted_to_busy = [m for m in bench.fake.messages(channel=bench.fake.dm_channel_for(a))]
     assert len(posted_to_busy) >= 1
     statuses = Counter(r.status for r in bench.outbox())
@@ -80,9 +90,18 @@ def test_messages_to_one_channel_are_paced_while_other_channels_go_on(bench: Ben
     paced = Dispatcher(replace(bench.ctx, settings=settings))
     owners = ["paced@example.com"] * 3 + ["calm0@example.com", "calm1@example.com"]
     for n, owner in enumerate(owners):
-        r = httpx.post(f"{bench.url}/api/items", headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10,
-                       json={"external_id": f"pace-{n}", "customer": f"Paced {n}", "description": "x",
-                             "category": "opportunity_intelligence", "account_owner_email": owner})
+        r = httpx.post(
+            f"{bench.url}/api/items",
+            headers={"Authorization": f"Bearer {API_TOKEN}"},
+            timeout=10,
+            json={
+                "external_id": f"pace-{n}",
+                "customer": f"Paced {n}",
+                "description": "x",
+                "category": "opportunity_intelligence",
+                "account_owner_email": owner,
+            },
+        )
         assert r.status_code == 201
 
     def cards(user: str) -> int:
@@ -107,16 +126,24 @@ def test_messages_to_one_channel_are_paced_while_other_channels_go_on(bench: Ben
 
 def test_state_change_and_message_commit_together(bench: Bench) -> None:
     """A rejected item leaves neither a row nor a message behind."""
-    httpx.post(f"{bench.url}/api/items", headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10,
-               json={"customer": "", "description": "x"})
+    httpx.post(
+        f"{bench.url}/api/items",
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
+        timeout=10,
+        json={"customer": "", "description": "x"},
+    )
     assert bench.items() == [] and bench.outbox() == []
 
 
 def test_unknown_receiver_email_routes_to_the_fallback_and_is_reported(bench: Bench) -> None:
     fallback = bench.ctx.config.routing.fallback
     bench.add_user("sender@example.com")
-    item_id = hand_over(bench, account_owner_email="left.company@example.com", category="opportunity_intelligence",
-                        sender_email="sender@example.com")
+    item_id = hand_over(
+        bench,
+        account_owner_email="left.company@example.com",
+        category="opportunity_intelligence",
+        sender_email="sender@example.com",
+    )
     item = bench.item(item_id)
     assert item.receiver_email == fallback
     assert item.receiver_user_id == bench.user(fallback)
@@ -131,15 +158,36 @@ def test_rows_queued_before_the_message_models_are_sent_and_a_payload_that_fits_
     out, the old ``_maybe_sent`` flag inside) validate as their kind's message and are sent; a
     payload with a field no message has is given up at once, kept for `handover outbox list`."""
     from bot.models import Outbox
+
     user = bench.add_user("old.rows@example.com")
     now = bench.clock.now()
     with bench.db() as s:
-        s.add(Outbox(idempotency_key="old-direct", kind="direct", channel_key="old.rows@example.com",
-                     payload={"to_user": None, "to_email": "old.rows@example.com", "fallbacks": [],
-                              "text": "queued by the previous version", "_maybe_sent": False},
-                     next_attempt_at=now, created_at=now))
-        s.add(Outbox(idempotency_key="odd-direct", kind="direct", channel_key="odd",
-                     payload={"to_user": user, "text": "x", "colour": "blue"}, next_attempt_at=now, created_at=now))
+        s.add(
+            Outbox(
+                idempotency_key="old-direct",
+                kind="direct",
+                channel_key="old.rows@example.com",
+                payload={
+                    "to_user": None,
+                    "to_email": "old.rows@example.com",
+                    "fallbacks": [],
+                    "text": "queued by the previous version",
+                    "_maybe_sent": False,
+                },
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        s.add(
+            Outbox(
+                idempotency_key="odd-direct",
+                kind="direct",
+                channel_key="odd",
+                payload={"to_user": user, "text": "x", "colour": "blue"},
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
         s.commit()
     bench.deliver()
     rows = {r.idempotency_key: r for r in bench.outbox()}

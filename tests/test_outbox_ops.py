@@ -30,9 +30,14 @@ ADMIN = "handover.desk@example.com"  # roles.admins in the built-in configuratio
 
 def handover(bench: Bench, *args: str) -> tuple[int, str]:
     """Run the `handover` command against the bench's database and Slack."""
-    env = {"DATABASE_URL": bench.ctx.settings.database_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
-           "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": bench.fake.api_url, "HANDOVER_CONFIG": "",
-           "COLUMNS": "250"}
+    env = {
+        "DATABASE_URL": bench.ctx.settings.database_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": bench.fake.api_url,
+        "HANDOVER_CONFIG": "",
+        "COLUMNS": "250",
+    }
     result = CliRunner().invoke(app, list(args), env=env)
     return result.exit_code, " ".join(re.sub("[\u2500-\u257f]", " ", result.output).split())  # no table lines
 
@@ -101,13 +106,17 @@ def test_discard_needs_a_reason_and_is_on_the_trail(bench: Bench) -> None:
     assert code == 2 and "--reason is required" in said
     assert next(r for r in bench.outbox() if r.id == row_id).status == Status.DEAD
 
-    code, said = handover(bench, "outbox", "discard", str(row_id), "--reason", "customer withdrew; sent by mail",
-                          "--by", "ops.oncall")
+    code, said = handover(
+        bench, "outbox", "discard", str(row_id), "--reason", "customer withdrew; sent by mail", "--by", "ops.oncall"
+    )
     assert code == 0 and "1 message(s) discarded" in said
     assert next(r for r in bench.outbox() if r.id == row_id).status == Status.DISCARDED
     [_, discarded] = events(bench, row_id)
-    assert (discarded.action, discarded.actor, discarded.reason) == ("discard", "ops.oncall",
-                                                                     "customer withdrew; sent by mail")
+    assert (discarded.action, discarded.actor, discarded.reason) == (
+        "discard",
+        "ops.oncall",
+        "customer withdrew; sent by mail",
+    )
     [trail] = [e for e in bench.trail(item_id) if e.kind == "message_discarded"]
     assert trail.actor == "ops.oncall" and "customer withdrew" in trail.text
     assert httpx.get(f"{bench.url}/healthz", timeout=10).json()["outbox_dead"] == 0
@@ -160,12 +169,17 @@ def test_healthz_and_metrics_count_what_waits_and_how_long(bench: Bench) -> None
 
 
 def test_an_uncertain_send_whose_check_is_refused_is_posted_at_most_once_more(
-        bench: Bench, caplog: pytest.LogCaptureFixture) -> None:
+    bench: Bench, caplog: pytest.LogCaptureFixture
+) -> None:
     # one card reached Slack before its dispatcher died; another never did (Slack answered 503)
     reached = hand_over(bench, customer="Reached AB")  # noqa: F841  (a normal card first, for contrast)
     before = dict(keys_posted(bench.fake))
-    r = httpx.post(f"{bench.url}/api/items", timeout=10, headers={"Authorization": "Bearer test-api-token-123"},
-                   json={"external_id": "died-1", "customer": "Died AB", "description": "x"})
+    r = httpx.post(
+        f"{bench.url}/api/items",
+        timeout=10,
+        headers={"Authorization": "Bearer test-api-token-123"},
+        json={"external_id": "died-1", "customer": "Died AB", "description": "x"},
+    )
     died_item = r.json()["id"]
     dying = Dispatcher(bench.ctx, worker="dying")
     [row] = outbox.claim(bench.ctx.engine, now=bench.clock.now(), worker="dying")
@@ -191,6 +205,7 @@ def test_an_uncertain_send_whose_check_is_refused_is_posted_at_most_once_more(
 
 def test_the_manifest_asks_for_the_scopes_the_check_needs() -> None:
     from bot.doctor import required_scopes
+
     assert {"im:history", "channels:history", "groups:history"} <= set(required_scopes())
 
 
@@ -204,6 +219,7 @@ def test_retry_makes_waiting_rows_due_now_and_gives_a_fresh_horizon(bench: Bench
     assert row.failing_since is not None
     bench.fake.set_outage(False)
     from bot import outbox_admin
+
     assert outbox_admin.retry(bench.ctx.engine, bench.clock.now(), everything=True, actor="t") == [row.id]
     [row] = bench.outbox()
     assert row.next_attempt_at == bench.clock.now() and row.failing_since is None and row.attempts == 0
@@ -220,14 +236,20 @@ def test_the_migration_carries_the_old_maybe_sent_flag_into_its_column(backend: 
     from bot import migrate
     from bot.db import make_engine
     from tests.pg import database_url
+
     engine = make_engine(database_url(backend, tmp_path, pg_cluster, "outbox_migration"))
     try:
         migrate.upgrade(engine, "0003")
         with engine.begin() as conn:
             for key, payload in (("old-maybe", '{"text": "x", "_maybe_sent": true}'), ("old-plain", '{"text": "y"}')):
-                conn.execute(sa.text("INSERT INTO outbox (idempotency_key, kind, payload, status, attempts, "
-                                     "next_attempt_at, created_at, result) VALUES (:k, 'direct', :p, 'pending', 1, "
-                                     ":t, :t, '{}')"), {"k": key, "p": payload, "t": "2026-03-02 08:00:00"})
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO outbox (idempotency_key, kind, payload, status, attempts, "
+                        "next_attempt_at, created_at, result) VALUES (:k, 'direct', :p, 'pending', 1, "
+                        ":t, :t, '{}')"
+                    ),
+                    {"k": key, "p": payload, "t": "2026-03-02 08:00:00"},
+                )
         migrate.upgrade(engine)
         with engine.connect() as conn:
             flags = dict(conn.execute(sa.text("SELECT idempotency_key, maybe_sent FROM outbox")).all())

@@ -126,7 +126,7 @@ def test_the_image_is_built_from_the_wheel_by_a_non_root_user_and_checks_its_hea
     text = (ROOT / "Dockerfile").read_text()
     stages = re.findall(r"^FROM\s", text, flags=re.MULTILINE)
     assert len(stages) >= 2, "a multi-stage build"
-    final = text[[m.start() for m in re.finditer(r"^FROM\s", text, flags=re.MULTILINE)][-1]:]
+    final = text[[m.start() for m in re.finditer(r"^FROM\s", text, flags=re.MULTILINE)][-1] :]
     assert "COPY --from=build" in final and ".whl" in final
     assert not re.search(r"^COPY\s+(?!--from)", final, flags=re.MULTILINE), "no source tree in the final image"
     assert "pip install -e" not in text and "--editable" not in text
@@ -169,8 +169,13 @@ def _third_party_imports() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for path in (ROOT / "bot").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                else []
+            )
             for name in names:
                 top = name.split(".")[0]
                 if top != "bot" and top not in sys.stdlib_module_names:
@@ -183,8 +188,9 @@ def test_every_import_of_bot_is_a_declared_dependency_and_every_dependency_is_us
     test_extra = {_name(r) for r in PYPROJECT["project"]["optional-dependencies"]["test"]}
     imported = _third_party_imports()
     as_distributions = {DISTRIBUTION_OF.get(m, m.replace("_", "-")): m for m in imported}
-    undeclared = {d: sorted(imported[m]) for d, m in as_distributions.items()
-                  if d not in declared and m not in OPTIONAL_IMPORTS}
+    undeclared = {
+        d: sorted(imported[m]) for d, m in as_distributions.items() if d not in declared and m not in OPTIONAL_IMPORTS
+    }
     assert not undeclared, f"imported but not in [project] dependencies: {undeclared}"
     assert all(_name(m) in test_extra for m in OPTIONAL_IMPORTS)
     unused = declared - set(as_distributions) - set(USED_WITHOUT_IMPORT)
@@ -204,8 +210,9 @@ def test_the_minimum_constraints_pin_every_direct_dependency_at_its_lower_bound(
         lower = re.search(r">=\s*([0-9][^,;\s]*)", requirement)
         assert lower, f"{requirement}: no lower bound"
         pinned = pins.get(_name(requirement))
-        assert pinned and Version(pinned) == Version(lower.group(1)), \
+        assert pinned and Version(pinned) == Version(lower.group(1)), (
             f"{requirement}: constraints-min.txt pins {pinned}"
+        )
 
 
 # ----- the version, in one place -------------------------------------------------------------------
@@ -214,6 +221,7 @@ def test_handover_version_is_the_distributions() -> None:
 
     import bot
     from bot.version import version
+
     try:
         expected = metadata.version("handover")
     except metadata.PackageNotFoundError:
@@ -239,7 +247,7 @@ def _zip_like_the_wheel(target: Path) -> Path:
                 z.write(path, path.relative_to(ROOT).as_posix())
         for source, inside in mapping.items():
             src = ROOT / source
-            for path in ([src] if src.is_file() else sorted(src.rglob("*"))):
+            for path in [src] if src.is_file() else sorted(src.rglob("*")):
                 if path.is_file() and "__pycache__" not in path.parts:
                     z.write(path, (Path(inside) / path.relative_to(src)).as_posix() if src.is_dir() else inside)
     return archive
@@ -256,15 +264,16 @@ from bot.db import make_engine
 assert Path(resources.__file__).is_relative_to({str(tmp_path)!r}), resources.__file__
 assert not isinstance(resources.find(resources.TEMPLATES), Path), "the zip's templates, not the checkout's"
 print(texts.say("help.j2", "help").splitlines()[0])
-engine = make_engine("sqlite:///{tmp_path / 'zip.db'}")
+engine = make_engine("sqlite:///{tmp_path / "zip.db"}")
 migrate.upgrade(engine)
 print("revision", migrate.current(engine), migrate.head())
 print("scopes", ",".join(doctor.required_scopes()))
 """
     env = {**os.environ, "PYTHONPATH": str(archive)}
     env.pop("HANDOVER_TEMPLATES", None)
-    done = subprocess.run([sys.executable, "-c", script], check=False, env=env, cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=False, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert "Handover" in lines[0]
@@ -281,7 +290,9 @@ print(texts.say("help.j2", "help"))
 print(texts.say("busy.j2", "busy"))
 """
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HANDOVER_TEMPLATES": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", script], check=False, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=False, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "Ask Maria in #sales-ops."
     assert "database is busy" in done.stdout.splitlines()[1]  # not overridden: the built-in wording

@@ -28,8 +28,13 @@ from tests.flow import accept, discard, hand_over, sent_texts
 from tests.harness import START, Bench
 
 LEAD = {"painpoint": True, "offering": True, "timeframe": True, "budget": True}
-STOCKHOLM, NEW_YORK, TOKYO, LONDON, SYDNEY = ("Europe/Stockholm", "America/New_York", "Asia/Tokyo",
-                                              "Europe/London", "Australia/Sydney")
+STOCKHOLM, NEW_YORK, TOKYO, LONDON, SYDNEY = (
+    "Europe/Stockholm",
+    "America/New_York",
+    "Asia/Tokyo",
+    "Europe/London",
+    "Australia/Sydney",
+)
 
 WORLD = """
 timezone: Europe/Stockholm
@@ -57,9 +62,16 @@ routing:
     - {when: {region: [us]}, to: {team: ny}}
     - {when: {}, to: {team: sthlm}}
 """
-PEOPLE = {"anna.sthlm@example.com": STOCKHOLM, "ned.ny@example.com": NEW_YORK, "nina.ny@example.com": NEW_YORK,
-          "taro.tokyo@example.com": TOKYO, "kenji.tokyo@example.com": TOKYO, "lucy.london@example.com": LONDON,
-          "sam.sydney@example.com": SYDNEY, "handover.desk@example.com": STOCKHOLM}
+PEOPLE = {
+    "anna.sthlm@example.com": STOCKHOLM,
+    "ned.ny@example.com": NEW_YORK,
+    "nina.ny@example.com": NEW_YORK,
+    "taro.tokyo@example.com": TOKYO,
+    "kenji.tokyo@example.com": TOKYO,
+    "lucy.london@example.com": LONDON,
+    "sam.sydney@example.com": SYDNEY,
+    "handover.desk@example.com": STOCKHOLM,
+}
 
 
 def local(day: int, hour: int, minute: int = 0, tz: str = STOCKHOLM) -> datetime:
@@ -110,7 +122,7 @@ class Watch:
         now = self.bench.clock.now()
         for uid in self.bench.users.values():
             messages = self.bench.dm(uid)
-            for m in messages[self.seen[uid]:]:
+            for m in messages[self.seen[uid] :]:
                 self.arrived.append((uid, now, texts_of(m)))
             self.seen[uid] = len(messages)
 
@@ -119,9 +131,15 @@ class Watch:
         return [at for who, at, text in self.arrived if who == uid and words in text]
 
     def at_night(self) -> list[tuple[str, str, str]]:
-        return [(next(e for e, u in self.bench.users.items() if u == who),
-                 at.astimezone(ZoneInfo(tz_of(self.bench, who))).strftime("%a %d %b %H:%M %Z"), text[:60])
-                for who, at, text in self.arrived if not working(self.bench, who, at)]
+        return [
+            (
+                next(e for e, u in self.bench.users.items() if u == who),
+                at.astimezone(ZoneInfo(tz_of(self.bench, who))).strftime("%a %d %b %H:%M %Z"),
+                text[:60],
+            )
+            for who, at, text in self.arrived
+            if not working(self.bench, who, at)
+        ]
 
 
 def run(bench: Bench, watch: Watch, start: datetime, end: datetime, every: timedelta) -> None:
@@ -134,6 +152,7 @@ def run(bench: Bench, watch: Watch, start: datetime, end: datetime, every: timed
 
 # ----- the five-zone month --------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_a_month_in_five_time_zones_every_dm_arrives_in_its_readers_working_hours(bench: Bench) -> None:
     """Four weeks from Monday 2 March 2026 across Stockholm, New York, Tokyo, London and Sydney:
@@ -144,17 +163,36 @@ def test_a_month_in_five_time_zones_every_dm_arrives_in_its_readers_working_hour
     sam = "sam.sydney@example.com"
     ids = {}
     for n in range(3):
-        ids[f"se{n}"] = hand_over(bench, checklist=LEAD, customer=f"Sthlm {n} AB", contact_email=f"x@s{n}.example",
-                                  sender_email=sam)
-        ids[f"jp{n}"] = hand_over(bench, checklist=LEAD, customer=f"Tokyo {n} KK", contact_email=f"x@t{n}.example",
-                                  region="jp", sender_email=sam)
-        ids[f"us{n}"] = hand_over(bench, checklist=LEAD, customer=f"NY {n} Inc", contact_email=f"x@n{n}.example",
-                                  region="us", sender_email=sam)
+        ids[f"se{n}"] = hand_over(
+            bench, checklist=LEAD, customer=f"Sthlm {n} AB", contact_email=f"x@s{n}.example", sender_email=sam
+        )
+        ids[f"jp{n}"] = hand_over(
+            bench,
+            checklist=LEAD,
+            customer=f"Tokyo {n} KK",
+            contact_email=f"x@t{n}.example",
+            region="jp",
+            sender_email=sam,
+        )
+        ids[f"us{n}"] = hand_over(
+            bench,
+            checklist=LEAD,
+            customer=f"NY {n} Inc",
+            contact_email=f"x@n{n}.example",
+            region="us",
+            sender_email=sam,
+        )
     accept(bench, ids["se1"])
     accept(bench, ids["us1"])
     # Anna asks the Business Builder in Tokyo; the sender is in Sydney
-    asked = hand_over(bench, checklist=LEAD, customer="Question AB", contact_email="x@q.example", sender_email=sam,
-                      business_builder_email="taro.tokyo@example.com")
+    asked = hand_over(
+        bench,
+        checklist=LEAD,
+        customer="Question AB",
+        contact_email="x@q.example",
+        sender_email=sam,
+        business_builder_email="taro.tokyo@example.com",
+    )
     anna = bench.user("anna.sthlm@example.com")
     bench.agent.click(user=anna, message=bench.card(asked), action_id=ActionId.ASK)
     bench.agent.submit_view(user=anna, view=bench.fake.views_opened_by(anna)[-1], values={"question": "Budget?"})
@@ -182,6 +220,7 @@ def test_a_month_in_five_time_zones_every_dm_arrives_in_its_readers_working_hour
 
 # ----- 5: escalations wait for the lead ---------------------------------------------------------------
 
+
 def test_an_escalation_waits_for_the_leads_working_hours_and_comes_once(bench: Bench) -> None:
     world(bench)
     items = []
@@ -192,8 +231,9 @@ def test_an_escalation_waits_for_the_leads_working_hours_and_comes_once(bench: B
     watch = Watch(bench)
     # Anna's 16th working hours end Wednesday 13:00 and 13:30 Stockholm: 07:00 and 07:30 in New York
     run(bench, watch, local(2, 12), local(2, 18), timedelta(minutes=10))
-    assert [k for i in items for k in [e.kind for e in bench.trail(i)] if k == "nudge_escalation"] == \
-        ["nudge_escalation"] * 2
+    assert [k for i in items for k in [e.kind for e in bench.trail(i)] if k == "nudge_escalation"] == [
+        "nudge_escalation"
+    ] * 2
     [escalation] = watch.to("ned.ny@example.com", "too long")  # both items, in one message
     assert escalation == local(2, 8, tz=NEW_YORK) and working(bench, ned, escalation)
     text = next(t for w, _, t in watch.arrived if w == ned and "too long" in t)
@@ -214,11 +254,18 @@ def test_an_escalation_due_in_the_leads_night_waits_for_the_morning(bench: Bench
 
 # ----- 6: the re-ask and the "unanswered" notice -------------------------------------------------------
 
+
 def test_the_reask_and_the_unanswered_notice_follow_their_readers_hours(bench: Bench) -> None:
     world(bench)
     sam = "sam.sydney@example.com"
-    item_id = hand_over(bench, checklist=LEAD, customer="Asked AB", contact_email="x@asked.example",
-                        sender_email=sam, business_builder_email="ned.ny@example.com")
+    item_id = hand_over(
+        bench,
+        checklist=LEAD,
+        customer="Asked AB",
+        contact_email="x@asked.example",
+        sender_email=sam,
+        business_builder_email="ned.ny@example.com",
+    )
     anna = bench.user("anna.sthlm@example.com")
     bench.agent.click(user=anna, message=bench.card(item_id), action_id=ActionId.ASK)
     bench.agent.submit_view(user=anna, view=bench.fake.views_opened_by(anna)[-1], values={"question": "Budget?"})
@@ -235,13 +282,15 @@ def test_the_reask_and_the_unanswered_notice_follow_their_readers_hours(bench: B
 
 # ----- 7: a lead never looked up ---------------------------------------------------------------------------
 
+
 def test_a_lead_the_bot_never_looked_up_gets_the_digest_at_their_own_0830(bench: Bench) -> None:
     world(bench)
     bench.clock.set(local(6, 12))  # Sunday: nothing escalates to the lead before her digest
     for n in range(2):
         hand_over(bench, checklist=LEAD, customer=f"Digest {n} KK", contact_email=f"x@d{n}.example", region="jp")
     assert not bench.fake.calls_to("users.lookupByEmail") or all(
-        c.args.get("email") != "lucy.london@example.com" for c in bench.fake.calls_to("users.lookupByEmail"))
+        c.args.get("email") != "lucy.london@example.com" for c in bench.fake.calls_to("users.lookupByEmail")
+    )
     watch = Watch(bench)
     # Sunday evening to Monday evening, ticks every 30 minutes through the lead's digest hour
     run(bench, watch, local(6, 20), local(7, 20), timedelta(minutes=30))
@@ -264,6 +313,7 @@ def test_a_zone_slack_cannot_tell_falls_back_to_the_company_zone_after_a_bounded
 
 
 # ----- 8: catch-up, the follow-up burst, same-second runs ---------------------------------------------------
+
 
 def test_a_digest_catch_up_after_downtime_waits_for_the_morning(bench: Bench) -> None:
     world(bench)
@@ -293,8 +343,11 @@ def test_after_downtime_one_follow_up_reminder_not_one_per_missed_step(bench: Be
 
 def test_two_runs_in_the_same_second_each_claimed_step_has_its_message(bench: Bench) -> None:
     world(bench)
-    bench.ctx.config = parse(WORLD + "categories:\n  lead:\n    label: Lead\n    definition: Ready.\n"
-                             "    sla: {follow_up_within_hours: 4, follow_ups_expected: 6}\n", "w.yaml")
+    bench.ctx.config = parse(
+        WORLD + "categories:\n  lead:\n    label: Lead\n    definition: Ready.\n"
+        "    sla: {follow_up_within_hours: 4, follow_ups_expected: 6}\n",
+        "w.yaml",
+    )
     item_id = hand_over(bench, checklist=LEAD, customer="Second AB", contact_email="x@second.example")
     accept(bench, item_id)
     anna = bench.user("anna.sthlm@example.com")
@@ -310,8 +363,9 @@ def test_two_runs_in_the_same_second_each_claimed_step_has_its_message(bench: Be
 
 def test_two_runs_in_one_second_never_drop_a_message_whose_step_was_recorded(bench: Bench) -> None:
     world(bench)
-    ids = [hand_over(bench, checklist=LEAD, customer=f"Same {n} AB", contact_email=f"x@same{n}.example")
-           for n in range(2)]
+    ids = [
+        hand_over(bench, checklist=LEAD, customer=f"Same {n} AB", contact_email=f"x@same{n}.example") for n in range(2)
+    ]
     for i in ids:
         accept(bench, i)
     anna = bench.user("anna.sthlm@example.com")
@@ -332,14 +386,14 @@ def test_two_runs_in_one_second_never_drop_a_message_whose_step_was_recorded(ben
 
 # ----- 9: snoozed items stay out of other reminders -------------------------------------------------------
 
+
 def test_a_snoozed_item_is_not_listed_in_other_reminders(bench: Bench) -> None:
     world(bench)
     sleepy = hand_over(bench, checklist=LEAD, customer="Sleepy AB", contact_email="x@sleepy.example")
     anna = bench.user("anna.sthlm@example.com")
     tick(bench, local(0, 13))
     [first] = [m for m in bench.dm(anna) if "for your decision" in m.text]
-    bench.agent.select(user=anna, message=first, action_id=ActionId.SNOOZE,
-                       value=SnoozeRef(item=sleepy, days=7).dump())
+    bench.agent.select(user=anna, message=first, action_id=ActionId.SNOOZE, value=SnoozeRef(item=sleepy, days=7).dump())
     bench.clock.set(local(0, 14))
     awake = hand_over(bench, checklist=LEAD, customer="Awake AB", contact_email="x@awake.example")
     tick(bench, local(1, 9, 30))  # Awake AB's first reminder (4 working hours after Monday 14:00)
@@ -352,10 +406,13 @@ def test_a_snoozed_item_is_not_listed_in_other_reminders(bench: Bench) -> None:
 
 # ----- 10: auto-reassign notices batched --------------------------------------------------------------
 
+
 def test_auto_reassign_tells_the_previous_holder_once_per_run(bench: Bench) -> None:
     world(bench)
-    ids = [hand_over(bench, checklist=LEAD, customer=f"Moved {n} KK", contact_email=f"x@moved{n}.example",
-                     region="jp") for n in range(4)]
+    ids = [
+        hand_over(bench, checklist=LEAD, customer=f"Moved {n} KK", contact_email=f"x@moved{n}.example", region="jp")
+        for n in range(4)
+    ]
     holders = {bench.item(i).receiver_user_id for i in ids}  # Taro and Kenji, two items each
     tick(bench, local(4, 16, tz=TOKYO))  # Friday: far past 24 working hours in Tokyo
     moved = [i for i in ids if any(e.kind == "auto_reassigned" for e in bench.trail(i))]
@@ -367,6 +424,7 @@ def test_auto_reassign_tells_the_previous_holder_once_per_run(bench: Bench) -> N
 
 
 # ----- 11: "a decision is expected by …" in the receiver's hours ---------------------------------------
+
 
 def test_the_decision_is_expected_by_the_receivers_working_hours(bench: Bench) -> None:
     world(bench)
@@ -385,21 +443,31 @@ def test_the_decision_is_expected_by_the_receivers_working_hours(bench: Bench) -
 
 # ----- 12: holidays that never run out ------------------------------------------------------------------
 
+
 def test_the_default_calendar_does_not_run_out() -> None:
     from bot.config import load_config
+
     config = load_config(None)
     sthlm = schedule_for_email(config, "anna.berg@example.com")
     for year in (2027, 2031, 2040):
         assert not sthlm.is_working_day(date(year, 12, 24)) and not sthlm.is_working_day(date(year, 12, 25))
-        assert (not sthlm.is_working_day(date(year, 1, 1)) and not sthlm.is_working_day(date(year, 6, 6))) or \
-            date(year, 6, 6).weekday() >= 5
+        assert (not sthlm.is_working_day(date(year, 1, 1)) and not sthlm.is_working_day(date(year, 6, 6))) or date(
+            year, 6, 6
+        ).weekday() >= 5
     uk = schedule_for_email(config, "tom.hughes@example.com")  # the UK team keeps England's days
-    assert not uk.is_working_day(date(2030, 8, 26)) and sthlm.is_working_day(date(2030, 8, 26))  # late summer bank holiday
+    assert not uk.is_working_day(date(2030, 8, 26)) and sthlm.is_working_day(
+        date(2030, 8, 26)
+    )  # late summer bank holiday
 
 
 def test_holiday_calendars_per_team_and_person_with_the_companys_own_days() -> None:
-    config = parse(WORLD.replace("holidays: {country: SE, categories: [public, de_facto]}",
-                                 'holidays: {country: SE, extra: ["12-27", "2029-05-02"]}'), "w.yaml")
+    config = parse(
+        WORLD.replace(
+            "holidays: {country: SE, categories: [public, de_facto]}",
+            'holidays: {country: SE, extra: ["12-27", "2029-05-02"]}',
+        ),
+        "w.yaml",
+    )
     ned = schedule_for_email(config, "ned.ny@example.com", NEW_YORK)
     taro = schedule_for_email(config, "taro.tokyo@example.com", TOKYO)
     anna = schedule_for_email(config, "anna.sthlm@example.com", STOCKHOLM)
@@ -410,11 +478,14 @@ def test_holiday_calendars_per_team_and_person_with_the_companys_own_days() -> N
     assert taro.is_working_day(date(2030, 5, 2))
 
 
-@pytest.mark.parametrize("text, words", [
-    ("working_hours:\n  holidays: {country: XX}\n", "unknown country"),
-    ("working_hours:\n  holidays: {country: US, subdivision: ZZ}\n", "unknown subdivision"),
-    ("working_hours:\n  holidays: {extra: [\"13-40\"]}\n", "not a date"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("working_hours:\n  holidays: {country: XX}\n", "unknown country"),
+        ("working_hours:\n  holidays: {country: US, subdivision: ZZ}\n", "unknown subdivision"),
+        ('working_hours:\n  holidays: {extra: ["13-40"]}\n', "not a date"),
+    ],
+)
 def test_a_wrong_calendar_is_named_with_its_line(text: str, words: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse(text, "company.yaml")
@@ -426,12 +497,16 @@ def test_a_tokyo_receiver_is_not_nudged_on_a_japanese_holiday(bench: Bench) -> N
     item_id = hand_over(bench, checklist=LEAD, customer="Equinox KK", contact_email="x@eq.example", region="jp")
     for hour in (9, 12, 16):  # Friday 20 March 2026: Vernal Equinox Day in Japan, a working day in Sweden
         tick(bench, local(18, hour, tz=TOKYO))
-    nudged_on_the_holiday = [e for e in bench.trail(item_id) if e.kind.startswith("nudge_")
-                             and e.at.astimezone(ZoneInfo(TOKYO)).date() == date(2026, 3, 20)]
+    nudged_on_the_holiday = [
+        e
+        for e in bench.trail(item_id)
+        if e.kind.startswith("nudge_") and e.at.astimezone(ZoneInfo(TOKYO)).date() == date(2026, 3, 20)
+    ]
     assert nudged_on_the_holiday == []
 
 
 # ----- 13: template glue, the review's name in the log, category overrides -----------------------------
+
 
 def test_reminder_lines_keep_the_event_and_the_wait_apart(bench: Bench) -> None:
     world(bench)
@@ -442,12 +517,12 @@ def test_reminder_lines_keep_the_event_and_the_wait_apart(bench: Bench) -> None:
     assert "Summit 2026\nWaiting" in texts_of(reminder) and "Summit 2026Waiting" not in texts_of(reminder)
 
 
-def test_review_entries_keep_the_event_apart_and_the_log_names_the_month(bench: Bench,
-                                                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_review_entries_keep_the_event_apart_and_the_log_names_the_month(
+    bench: Bench, caplog: pytest.LogCaptureFixture
+) -> None:
     for n in range(2):
         bench.clock.set(START + timedelta(days=n))
-        discard(bench, hand_over(bench, customer=f"Fair {n} AB", contact_email=f"x@fair{n}.example",
-                                 event="Fair 2026"))
+        discard(bench, hand_over(bench, customer=f"Fair {n} AB", contact_email=f"x@fair{n}.example", event="Fair 2026"))
     caplog.set_level(logging.INFO, logger="handover.scheduler")
     tick(bench, local(30, 8))  # 1 April, 08:00: the March review
     entries = [texts_of(m) for m in bench.fake.messages(channel="C0LEADREVIEW") if "Discarded by" in texts_of(m)]

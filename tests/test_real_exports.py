@@ -39,10 +39,15 @@ EVENT = "Global Event 2026"
 
 # ----- helpers ---------------------------------------------------------------------------------------
 
+
 def env_for(bench: Bench, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HANDOVER_", "DATABASE_URL"))}
-    env.update(DATABASE_URL=bench.ctx.settings.database_url, SLACK_API_URL=bench.fake.api_url,
-               SLACK_BOT_TOKEN=BOT_TOKEN, PYTHONPATH=str(ROOT))
+    env.update(
+        DATABASE_URL=bench.ctx.settings.database_url,
+        SLACK_API_URL=bench.fake.api_url,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        PYTHONPATH=str(ROOT),
+    )
     env.update(extra)
     return env
 
@@ -59,14 +64,22 @@ def cli(bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
     def run(*args: str):
         return runner.invoke(app, list(args), catch_exceptions=False)
+
     return run
 
 
 def handover(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120) -> tuple[int, str, str, float]:
     """``handover ARGS`` as a child process: (exit code, stdout, stderr, seconds)."""
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, cwd=cwd, capture_output=True, check=False,
-                          text=True, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=timeout,
+    )
     return done.returncode, done.stdout, done.stderr, time.monotonic() - started
 
 
@@ -93,8 +106,10 @@ def cards(bench: Bench) -> list[Outbox]:
 
 # ----- 2. a re-import is recognized by the rows' content --------------------------------------------------
 
-def test_the_same_rows_in_a_renamed_file_with_the_event_in_capitals_are_already_imported(bench: Bench, cli,
-                                                                                         tmp_path: Path) -> None:
+
+def test_the_same_rows_in_a_renamed_file_with_the_event_in_capitals_are_already_imported(
+    bench: Bench, cli, tmp_path: Path
+) -> None:
     first = cli("import", str(DATA / "leads.csv"), "--no-deliver")
     assert first.exit_code == 0, first.output
     assert "12 created, 0 already imported, 0 rejected" in flat(first.output)
@@ -118,8 +133,9 @@ def test_the_same_rows_in_a_renamed_file_with_the_event_in_capitals_are_already_
     assert {int(r[6]) for n, r in lines.items() if n != 5} == set(ids.values())
 
 
-def test_a_file_with_an_id_column_renamed_and_with_the_event_spelled_otherwise_creates_nothing(bench: Bench, cli,
-                                                                                                tmp_path: Path) -> None:
+def test_a_file_with_an_id_column_renamed_and_with_the_event_spelled_otherwise_creates_nothing(
+    bench: Bench, cli, tmp_path: Path
+) -> None:
     first = cli("import", str(SAMPLE), "--event", EVENT, "--no-deliver")
     assert "12 created" in flat(first.output)
     copy = tmp_path / "global_event_2026 (1).csv"
@@ -141,14 +157,18 @@ def test_items_imported_before_keys_were_content_based_are_still_recognized(benc
     items = bench.items()
     with bench.ctx.engine.begin() as conn:  # the database as the previous version left it
         for item in items:
-            conn.execute(sa.update(Item.__table__).where(Item.__table__.c.id == item.id)
-                         .values(external_key=f"import:{EVENT}:id:{scan_ids[item.contact_email]}"))
+            conn.execute(
+                sa.update(Item.__table__)
+                .where(Item.__table__.c.id == item.id)
+                .values(external_key=f"import:{EVENT}:id:{scan_ids[item.contact_email]}")
+            )
     again = import_file(bench.ctx, SAMPLE, event=EVENT)
     assert again.created == 0 and again.existing == 12
     assert len(bench.items()) == 12
 
 
 # ----- 5, 7. foreign yes/no words, the file's own headers in errors, encodings --------------------------
+
 
 def test_yes_no_words_of_eleven_languages_and_check_marks_fill_the_checklist(bench: Bench, cli) -> None:
     result = cli("import", str(DATA / "leads.csv"), "--no-deliver")
@@ -157,10 +177,18 @@ def test_yes_no_words_of_eleven_languages_and_check_marks_fill_the_checklist(ben
     assert got["jana.wolff@nordlicht-energie.de"] == {"painpoint": True, "budget": True, "decision_maker": True}
     assert got["camille.roux@lumiere.fr"] == {"painpoint": True, "decision_maker": True}  # oui/non/Non/OUI
     both = {"painpoint": True, "timeframe": True}  # yes, no, yes, no in the row's language
-    for email in ("lucia@bodegasanchez.es", "marco@trattoriabianchi.it", "sanne.vandijk@vandijklogistiek.nl",
-                  "lars.berg@kirunagruv.se", "ingrid.dahl@fjordkraftnett.no", "mette@hyggehospital.dk",
-                  "mikko@saunasystems.fi", "joao.silva@vinhosdoporto.pt", "ann.lee@graniteworks.com",
-                  "tom@binaryflags.com"):
+    for email in (
+        "lucia@bodegasanchez.es",
+        "marco@trattoriabianchi.it",
+        "sanne.vandijk@vandijklogistiek.nl",
+        "lars.berg@kirunagruv.se",
+        "ingrid.dahl@fjordkraftnett.no",
+        "mette@hyggehospital.dk",
+        "mikko@saunasystems.fi",
+        "joao.silva@vinhosdoporto.pt",
+        "ann.lee@graniteworks.com",
+        "tom@binaryflags.com",
+    ):
         assert got[email] == both, email
     assert customer_names(bench)["lucia@bodegasanchez.es"] == "Bodega Sánchez SL"  # UTF-8 with BOM, ';'
 
@@ -175,8 +203,9 @@ def test_a_german_windows_1252_export_names_its_own_columns_in_the_errors(bench:
     assert "2 created, 0 already imported, 2 rejected" in out
     items = {i.contact_email: i for i in bench.items()}
     mueller = items["j.mueller@mueller-praezision.de"]
-    assert mueller.description == ("Möchte die Fertigungshalle vernetzen; Budget für 2026 genehmigt. "
-                                   "Grüße an Frau Weiß – „dringend“.")
+    assert mueller.description == (
+        "Möchte die Fertigungshalle vernetzen; Budget für 2026 genehmigt. Grüße an Frau Weiß – „dringend“."
+    )
     assert mueller.customer_request == "Angebot bis März" and mueller.contact_name == "Jürgen Müller"
     assert mueller.contact_phone == "+49 711 123456" and mueller.contact_title == "Geschäftsführer"
     assert mueller.event_name == EVENT and mueller.checklist == {"budget": True}  # Ja
@@ -204,6 +233,7 @@ def test_a_long_note_is_kept_to_the_limit_with_a_warning_and_the_card_arrives(be
 
 # ----- 3. XLSX: merged and empty headers, dates ---------------------------------------------------------
 
+
 def test_xlsx_merged_header_cells_are_joined_empty_headers_warned_and_dates_read_as_dates(bench: Bench, cli) -> None:
     result = cli("import", str(DATA / "merged_headers.xlsx"), "--event", EVENT, "--no-deliver")
     assert result.exit_code == 0, result.output
@@ -222,6 +252,7 @@ def test_xlsx_merged_header_cells_are_joined_empty_headers_warned_and_dates_read
 
 # ----- 8. intake never waits for Slack ----------------------------------------------------------------------
 
+
 def _blackhole() -> socket.socket:
     """A port that accepts connections and never answers (a firewall that drops, a hung proxy)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -238,8 +269,9 @@ def test_import_with_slack_unreachable_saves_queues_and_says_so_in_one_line(benc
     hole = _blackhole()
     try:
         url = f"http://127.0.0.1:{hole.getsockname()[1]}/api/"
-        code, out, err, seconds = handover(["import", str(DATA / "leads.csv")], env_for(bench, SLACK_API_URL=url),
-                                           tmp_path)
+        code, out, err, seconds = handover(
+            ["import", str(DATA / "leads.csv")], env_for(bench, SLACK_API_URL=url), tmp_path
+        )
     finally:
         hole.close()
     assert code == 0, out + err
@@ -256,8 +288,9 @@ def test_import_with_slack_unreachable_saves_queues_and_says_so_in_one_line(benc
 
 
 def test_import_with_a_wrong_token_says_the_cards_are_queued_and_why(bench: Bench, tmp_path: Path) -> None:
-    code, out, err, _ = handover(["import", str(DATA / "leads.csv")], env_for(bench, SLACK_BOT_TOKEN="xoxb-wrong"),
-                                 tmp_path)
+    code, out, err, _ = handover(
+        ["import", str(DATA / "leads.csv")], env_for(bench, SLACK_BOT_TOKEN="xoxb-wrong"), tmp_path
+    )
     assert code == 0, out + err
     assert "12 cards queued: Slack answered invalid_auth — run `handover doctor`" in flat(out)
     assert len(_slack_lines(out + err)) == 1 and "Traceback" not in out + err
@@ -285,12 +318,15 @@ def test_import_with_no_deliver_says_the_cards_are_queued(bench: Bench, cli) -> 
 
 # ----- 9. a database without the schema ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("empty_file", [False, True])
-def test_commands_on_a_database_without_the_schema_say_to_run_db_upgrade(backend: str, pg_cluster, tmp_path: Path,
-                                                                        empty_file: bool) -> None:
+def test_commands_on_a_database_without_the_schema_say_to_run_db_upgrade(
+    backend: str, pg_cluster, tmp_path: Path, empty_file: bool
+) -> None:
     if backend == "postgresql" and not empty_file:
         pytest.skip("a PostgreSQL database always exists once it is named")
     import uuid
+
     url = database_url(backend, tmp_path, pg_cluster, f"noschema_{uuid.uuid4().hex[:8]}")
     db_file = tmp_path / url.rsplit("/", 1)[-1] if backend == "sqlite" else None
     if db_file is not None and empty_file:
@@ -319,15 +355,19 @@ def test_doctor_without_settings_creates_no_database_file(tmp_path: Path) -> Non
 # ----- 12. a corrected item through the API -----------------------------------------------------------------
 
 GOOD = {
-    "external_id": "crm-2001", "event": EVENT, "customer": "Nordic Fibre AB", "contact_name": "Eva Lund",
-    "contact_email": "eva.lund@nordicfibre.example", "description": "Wants to replace two switches.",
-    "region": "nordics", "checklist": {"painpoint": True},
+    "external_id": "crm-2001",
+    "event": EVENT,
+    "customer": "Nordic Fibre AB",
+    "contact_name": "Eva Lund",
+    "contact_email": "eva.lund@nordicfibre.example",
+    "description": "Wants to replace two switches.",
+    "region": "nordics",
+    "checklist": {"painpoint": True},
 }
 
 
 def post(bench: Bench, body: dict) -> httpx.Response:
-    return httpx.post(f"{bench.url}/api/items", json=body, headers={"Authorization": f"Bearer {API_TOKEN}"},
-                      timeout=10)
+    return httpx.post(f"{bench.url}/api/items", json=body, headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10)
 
 
 def test_a_correction_is_applied_audited_shown_on_the_card_and_told_in_its_thread(bench: Bench) -> None:
@@ -335,8 +375,12 @@ def test_a_correction_is_applied_audited_shown_on_the_card_and_told_in_its_threa
     assert first.status_code == 201, first.text
     bench.deliver()
     [item] = bench.items()
-    corrected = {**GOOD, "description": "Wants to replace FOUR switches before the summer.",
-                 "contact_phone": "+46 8 123 45", "checklist": {"painpoint": True, "budget": True}}
+    corrected = {
+        **GOOD,
+        "description": "Wants to replace FOUR switches before the summer.",
+        "contact_phone": "+46 8 123 45",
+        "checklist": {"painpoint": True, "budget": True},
+    }
     r = post(bench, corrected)
     assert r.status_code == 200, r.text
     assert r.json()["id"] == item.id and r.json()["created"] is False
@@ -377,11 +421,15 @@ def test_a_correction_before_the_card_went_out_shows_on_the_card_without_a_threa
     assert [m for m in bench.fake.messages(channel=card.channel) if m.thread_ts] == []
 
 
-@pytest.mark.parametrize("change, named", [({"region": "dach"}, "region"),
-                                           ({"customer": "Someone Else GmbH", "contact_email": "x@else.example"},
-                                            "customer"),
-                                           ({"category": "customer_intelligence"}, "category"),
-                                           ({"sender_email": "other.sender@example.com"}, "sender_email")])
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ({"region": "dach"}, "region"),
+        ({"customer": "Someone Else GmbH", "contact_email": "x@else.example"}, "customer"),
+        ({"category": "customer_intelligence"}, "category"),
+        ({"sender_email": "other.sender@example.com"}, "sender_email"),
+    ],
+)
 def test_a_re_send_that_would_move_the_item_is_refused_with_the_reason(bench: Bench, change: dict, named: str) -> None:
     assert post(bench, GOOD).status_code == 201
     [item] = bench.items()
@@ -396,10 +444,12 @@ def test_a_re_send_that_would_move_the_item_is_refused_with_the_reason(bench: Be
 
 # ----- the README's import format reference stays in step with the code --------------------------------------
 
+
 def test_the_readme_lists_every_header_synonym_and_yes_no_word() -> None:
     from bot.intake.columns import ALIASES, NO_WORDS, YES_WORDS
+
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    reference = readme[readme.index("## Import format reference"):readme.index("## The intake API")]
+    reference = readme[readme.index("## Import format reference") : readme.index("## The intake API")]
     for name, aliases in ALIASES.items():
         [row] = [line for line in reference.splitlines() if line.startswith(f"| `{name}` |")]
         assert all(f"`{alias}`" in row for alias in aliases), name
@@ -421,12 +471,17 @@ def test_the_demo_keeps_showing_the_line_numbered_rejections(tmp_path: Path) -> 
 def test_a_csv_column_without_a_header_that_holds_data_is_warned_by_its_letter(tmp_path: Path) -> None:
     from bot.config import load_config
     from bot.intake.tabular import read_items
+
     path = tmp_path / "export.csv"
-    path.write_text("Company,,E-mail\nACME AB,met at the bar,ola@acme.se\nKeller GmbH,,jonas@keller.de\n", encoding="utf-8")
+    path.write_text(
+        "Company,,E-mail\nACME AB,met at the bar,ola@acme.se\nKeller GmbH,,jonas@keller.de\n", encoding="utf-8"
+    )
     report = read_items(path, checklist_keys=load_config(None).checklist.labels)
     assert [r.item.customer for r in report.rows] == ["ACME AB", "Keller GmbH"]
-    assert any(w.startswith("column B has no header, so its 1 filled cell(s) were not imported (line(s) 2)")
-               for w in report.warnings), report.warnings
+    assert any(
+        w.startswith("column B has no header, so its 1 filled cell(s) were not imported (line(s) 2)")
+        for w in report.warnings
+    ), report.warnings
 
 
 @pytest.mark.slow
@@ -437,8 +492,10 @@ def test_import_with_a_slow_slack_stops_at_the_deadline_and_queues_the_rest(benc
     assert seconds < 25, seconds
     sent = [o for o in cards(bench) if o.status == "sent"]
     assert 0 < len(sent) < 12
-    assert (f"{len(sent)} cards delivered, {12 - len(sent)} cards queued (the delivery attempt's time ran out); "
-            "a running `handover serve`") in flat(out)
+    assert (
+        f"{len(sent)} cards delivered, {12 - len(sent)} cards queued (the delivery attempt's time ran out); "
+        "a running `handover serve`"
+    ) in flat(out)
     assert "Traceback" not in out + err and len(_slack_lines(out + err)) == 0
     deliver_now(bench)
     assert all(o.status == "sent" for o in cards(bench))

@@ -79,8 +79,10 @@ def seed(bench: Bench, *, outside: bool = True) -> dict[int, int]:
         (10, NS, TOM, S2, T0 + h(48), "customer_intelligence", "discarded", None, None),
     ]
     if outside:
-        rows += [(11, GE, ANNA, S1, WEEK_START - h(1 / 60), "lead", "accepted", "nordics", "nordics-sales"),
-                 (12, NS, TOM, S2, WEEK_END, "lead", "discarded", "uk", None)]
+        rows += [
+            (11, GE, ANNA, S1, WEEK_START - h(1 / 60), "lead", "accepted", "nordics", "nordics-sales"),
+            (12, NS, TOM, S2, WEEK_END, "lead", "discarded", "uk", None),
+        ]
     accepted_after = {1: 1, 2: 3, 3: 2, 5: 10, 7: 5, 9: 40, 11: 1}  # item.accepted_at (9: the second acceptance)
     ids: dict[int, int] = {}
     with bench.db() as s:
@@ -88,13 +90,24 @@ def seed(bench: Bench, *, outside: bool = True) -> dict[int, int]:
         s.add(customer)
         s.flush()
         for n, event, receiver, sender, created, category, status, region, team in rows:
-            item = Item(external_key=f"fixture:{n}", source="import", event_name=event, customer_id=customer.id,
-                        description=f"fixture item {n}", region=region, category=category, status=status,
-                        sender_email=sender, business_builder_email=sender, receiver_email=receiver,
-                        team_key=team, created_at=created, offered_at=created,
-                        accepted_at=created + h(accepted_after[n]) if n in accepted_after else None,
-                        discard_reason={4: "not_enough_info", 6: "duplicate", 10: "not_enough_info",
-                                        12: "duplicate"}.get(n))
+            item = Item(
+                external_key=f"fixture:{n}",
+                source="import",
+                event_name=event,
+                customer_id=customer.id,
+                description=f"fixture item {n}",
+                region=region,
+                category=category,
+                status=status,
+                sender_email=sender,
+                business_builder_email=sender,
+                receiver_email=receiver,
+                team_key=team,
+                created_at=created,
+                offered_at=created,
+                accepted_at=created + h(accepted_after[n]) if n in accepted_after else None,
+                discard_reason={4: "not_enough_info", 6: "duplicate", 10: "not_enough_info", 12: "duplicate"}.get(n),
+            )
             s.add(item)
             s.flush()
             ids[n] = item.id
@@ -102,8 +115,11 @@ def seed(bench: Bench, *, outside: bool = True) -> dict[int, int]:
 
         def event(n: int, after: float, kind: str, text: str | None = None, **detail: object) -> None:
             if n in ids:
-                s.add(ItemEvent(item_id=ids[n], at=created_at[n] + h(after), actor="U1", kind=kind, text=text,
-                                detail=detail))
+                s.add(
+                    ItemEvent(
+                        item_id=ids[n], at=created_at[n] + h(after), actor="U1", kind=kind, text=text, detail=detail
+                    )
+                )
 
         def follow_up(n: int, after: float, kind: str) -> None:
             if n in ids:
@@ -150,26 +166,28 @@ def figures(f: reports.Figures) -> dict[str, object]:
 
 # ----- (a) the figures ---------------------------------------------------------------------------
 
+
 def test_the_figures_of_a_week_worked_out_by_hand(bench: Bench) -> None:
     seed(bench)
     total = compute(bench).total
     assert figures(total) == {
-        "handed_over": 10,                  # items 1–10: 11 is a minute early, 12 at the (excluded) end
-        "accepted": 6,                      # 1, 2, 3, 5, 7, 9 (9 is pending-again but was accepted)
+        "handed_over": 10,  # items 1–10: 11 is a minute early, 12 at the (excluded) end
+        "accepted": 6,  # 1, 2, 3, 5, 7, 9 (9 is pending-again but was accepted)
         "accept_rate": 0.6,
-        "median_accept_hours": 4.0,         # sorted 1, 2, 3, 5, 10, 24: (3 + 5) / 2
-        "p90_accept_hours": 24.0,           # nearest rank ⌈0.9 × 6⌉ = 6th: 24 (item 9's *first* acceptance)
-        "recategorized": 2,                 # 6 and 9
-        "discarded": 3, "justified": 2,     # 4, 6, 10 (10 has no justification)
+        "median_accept_hours": 4.0,  # sorted 1, 2, 3, 5, 10, 24: (3 + 5) / 2
+        "p90_accept_hours": 24.0,  # nearest rank ⌈0.9 × 6⌉ = 6th: 24 (item 9's *first* acceptance)
+        "recategorized": 2,  # 6 and 9
+        "discarded": 3,
+        "justified": 2,  # 4, 6, 10 (10 has no justification)
         "reasons": {NOT_ENOUGH: 2, DUPLICATE: 1},
-        "followed_up": 4,                   # accepted items with a follow-up: 1, 2, 5, 7
+        "followed_up": 4,  # accepted items with a follow-up: 1, 2, 5, 7
         "follow_up_rate": 4 / 6,
-        "follow_ups": 5,                    # 1 has two
-        "feedback": 3,                      # 1, 2, 5 answered (3 was only asked)
+        "follow_ups": 5,  # 1 has two
+        "feedback": 3,  # 1, 2, 5 answered (3 was only asked)
         "usefulness": (5 + 4 + 2) / 3,
         "reached": 2,
-        "opportunities": 3,                 # 1 (follow-up and feedback: once), 2 (won), 5 (won)
-        "won": 2,                           # 2 (feedback), 5 (follow-up)
+        "opportunities": 3,  # 1 (follow-up and feedback: once), 2 (won), 5 (won)
+        "won": 2,  # 2 (feedback), 5 (follow-up)
     }
 
 
@@ -177,33 +195,83 @@ def test_the_figures_by_event_receiver_team_region_category_and_sender(bench: Be
     seed(bench)
     by_event = {g.group: figures(g) for g in compute(bench, "event").groups}
     assert by_event == {
-        GE: {"handed_over": 5, "accepted": 4, "accept_rate": 0.8, "median_accept_hours": 2.5,  # 1, 2, 3, 10
-             "p90_accept_hours": 10.0, "recategorized": 0, "discarded": 1, "justified": 1,
-             "reasons": {NOT_ENOUGH: 1}, "followed_up": 3, "follow_up_rate": 0.75, "follow_ups": 4,
-             "feedback": 3, "usefulness": 11 / 3, "reached": 2, "opportunities": 3, "won": 2},
-        NS: {"handed_over": 5, "accepted": 2, "accept_rate": 0.4, "median_accept_hours": 14.5,  # 5, 24
-             "p90_accept_hours": 24.0, "recategorized": 2, "discarded": 2, "justified": 1,
-             "reasons": {NOT_ENOUGH: 1, DUPLICATE: 1}, "followed_up": 1, "follow_up_rate": 0.5, "follow_ups": 1,
-             "feedback": 0, "usefulness": None, "reached": 0, "opportunities": 0, "won": 0},
+        GE: {
+            "handed_over": 5,
+            "accepted": 4,
+            "accept_rate": 0.8,
+            "median_accept_hours": 2.5,  # 1, 2, 3, 10
+            "p90_accept_hours": 10.0,
+            "recategorized": 0,
+            "discarded": 1,
+            "justified": 1,
+            "reasons": {NOT_ENOUGH: 1},
+            "followed_up": 3,
+            "follow_up_rate": 0.75,
+            "follow_ups": 4,
+            "feedback": 3,
+            "usefulness": 11 / 3,
+            "reached": 2,
+            "opportunities": 3,
+            "won": 2,
+        },
+        NS: {
+            "handed_over": 5,
+            "accepted": 2,
+            "accept_rate": 0.4,
+            "median_accept_hours": 14.5,  # 5, 24
+            "p90_accept_hours": 24.0,
+            "recategorized": 2,
+            "discarded": 2,
+            "justified": 1,
+            "reasons": {NOT_ENOUGH: 1, DUPLICATE: 1},
+            "followed_up": 1,
+            "follow_up_rate": 0.5,
+            "follow_ups": 1,
+            "feedback": 0,
+            "usefulness": None,
+            "reached": 0,
+            "opportunities": 0,
+            "won": 0,
+        },
     }
 
     def split(by: str) -> dict[str, tuple]:
-        return {g.group: (g.handed_over, g.accepted, g.median_accept_hours, g.p90_accept_hours)
-                for g in compute(bench, by).groups}
+        return {
+            g.group: (g.handed_over, g.accepted, g.median_accept_hours, g.p90_accept_hours)
+            for g in compute(bench, by).groups
+        }
 
-    assert split("receiver") == {ANNA: (4, 3, 3.0, 5.0),    # 1, 2, 7, 8: hours 1, 3, 5
-                                 PETRA: (3, 2, 13.0, 24.0),  # 3, 4, 9: hours 2, 24
-                                 TOM: (3, 1, 10.0, 10.0)}    # 5, 6, 10: hours 10
+    assert split("receiver") == {
+        ANNA: (4, 3, 3.0, 5.0),  # 1, 2, 7, 8: hours 1, 3, 5
+        PETRA: (3, 2, 13.0, 24.0),  # 3, 4, 9: hours 2, 24
+        TOM: (3, 1, 10.0, 10.0),
+    }  # 5, 6, 10: hours 10
     # anna's items name their team; petra's and tom's are found through the configured members
-    assert split("team") == {"nordics-sales": (4, 3, 3.0, 5.0), "dach-sales": (3, 2, 13.0, 24.0),
-                             "uk-sales": (3, 1, 10.0, 10.0)}
-    assert split("region") == {"nordics": (4, 3, 3.0, 5.0), "dach": (3, 2, 13.0, 24.0), "uk": (2, 1, 10.0, 10.0),
-                               "(no region)": (1, 0, None, None)}
-    assert split("category") == {"lead": (5, 4, 2.5, 10.0), "prospect": (3, 1, 5.0, 5.0),
-                                 "opportunity_intelligence": (1, 1, 24.0, 24.0),
-                                 "customer_intelligence": (1, 0, None, None)}
-    assert split("sender") == split("business_builder") == {S1: (5, 5, 3.0, 24.0),  # 1, 2, 3, 7, 9
-                                                            S2: (5, 1, 10.0, 10.0)}  # 4, 5, 6, 8, 10
+    assert split("team") == {
+        "nordics-sales": (4, 3, 3.0, 5.0),
+        "dach-sales": (3, 2, 13.0, 24.0),
+        "uk-sales": (3, 1, 10.0, 10.0),
+    }
+    assert split("region") == {
+        "nordics": (4, 3, 3.0, 5.0),
+        "dach": (3, 2, 13.0, 24.0),
+        "uk": (2, 1, 10.0, 10.0),
+        "(no region)": (1, 0, None, None),
+    }
+    assert split("category") == {
+        "lead": (5, 4, 2.5, 10.0),
+        "prospect": (3, 1, 5.0, 5.0),
+        "opportunity_intelligence": (1, 1, 24.0, 24.0),
+        "customer_intelligence": (1, 0, None, None),
+    }
+    assert (
+        split("sender")
+        == split("business_builder")
+        == {
+            S1: (5, 5, 3.0, 24.0),  # 1, 2, 3, 7, 9
+            S2: (5, 1, 10.0, 10.0),
+        }
+    )  # 4, 5, 6, 8, 10
     assert [g.group for g in compute(bench, "none").groups] == ["all"]
 
 
@@ -220,17 +288,23 @@ def test_one_event_by_part_of_its_name_and_wildcards_are_taken_literally(bench: 
 def test_nearest_rank_percentile_and_empty_figures() -> None:
     assert reports.percentile([], 90) is None
     assert reports.percentile([7.0], 90) == 7.0
-    assert reports.percentile([float(v) for v in range(1, 11)], 90) == 9.0   # ⌈9⌉
+    assert reports.percentile([float(v) for v in range(1, 11)], 90) == 9.0  # ⌈9⌉
     assert reports.percentile([float(v) for v in range(1, 12)], 90) == 10.0  # ⌈9.9⌉
     empty = reports.Figures("total")
     assert (empty.accept_rate, empty.median_accept_hours, empty.follow_up_rate, empty.usefulness_mean) == (
-        None, None, None, None)
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 # ----- (b) handover report and its CSV -------------------------------------------------------------
 
+
 def cli(bench: Bench, *args: str) -> object:
     from bot.cli import app
+
     env = {"DATABASE_URL": bench.ctx.settings.database_url, "HANDOVER_CONFIG": "", "COLUMNS": "200"}
     result = CliRunner().invoke(app, list(args), env=env)
     assert result.exit_code == 0, result.output
@@ -242,7 +316,8 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def test_handover_report_prints_the_table_and_writes_csv_with_formulas_defused(
-        bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = seed(bench)
     hostile = {GE: '=HYPERLINK("http://evil.example","click")', NS: "@SUM(1+1)*cmd"}
     with bench.db() as s:
@@ -252,43 +327,107 @@ def test_handover_report_prints_the_table_and_writes_csv_with_formulas_defused(
             s.add(item)
         s.commit()
     out = tmp_path / "week.csv"
-    monkeypatch.setattr(console, "_width", 120)  # a terminal wide enough for the table (undone to "ask the terminal", not to a fixed 80)
+    monkeypatch.setattr(
+        console, "_width", 120
+    )  # a terminal wide enough for the table (undone to "ask the terminal", not to a fixed 80)
     result = cli(bench, "report", "--from", "2026-03-02", "--to", "2026-03-09", "--by", "event", "--csv", str(out))
     assert "Handover report · Mon 2 Mar 2026 – Sun 8 Mar 2026 · by event" in result.output
     [total_line] = [line for line in result.output.splitlines() if line.strip().startswith("total")]
-    assert total_line.split() == ["total", "10", "6", "(60%)", "4.0/24.0", "2/3", "4", "(67%)", "5", "3.7", "(3)", "3/2"]
+    assert total_line.split() == [
+        "total",
+        "10",
+        "6",
+        "(60%)",
+        "4.0/24.0",
+        "2/3",
+        "4",
+        "(67%)",
+        "5",
+        "3.7",
+        "(3)",
+        "3/2",
+    ]
     assert NOT_ENOUGH in result.output and f"Wrote {out}." in result.output
 
     rows = read_csv(out)
     assert [r["event"] for r in rows] == ["'" + hostile[GE], "'" + hostile[NS], "total"]
     ge, ns, total = rows
-    assert {k: total[k] for k in ("handed_over", "accepted", "accept_rate_pct", "median_hours_to_accept",
-                                  "p90_hours_to_accept", "recategorized", "discarded", "discarded_justified",
-                                  "followed_up", "follow_up_rate_pct", "follow_ups", "feedback_answers",
-                                  "usefulness_mean", "reached_customer", "opportunities", "won",
-                                  f"discarded: {NOT_ENOUGH}", f"discarded: {DUPLICATE}")} == {
-        "handed_over": "10", "accepted": "6", "accept_rate_pct": "60.0", "median_hours_to_accept": "4.0",
-        "p90_hours_to_accept": "24.0", "recategorized": "2", "discarded": "3", "discarded_justified": "2",
-        "followed_up": "4", "follow_up_rate_pct": "66.7", "follow_ups": "5", "feedback_answers": "3",
-        "usefulness_mean": "3.67", "reached_customer": "2", "opportunities": "3", "won": "2",
-        f"discarded: {NOT_ENOUGH}": "2", f"discarded: {DUPLICATE}": "1"}
+    assert {
+        k: total[k]
+        for k in (
+            "handed_over",
+            "accepted",
+            "accept_rate_pct",
+            "median_hours_to_accept",
+            "p90_hours_to_accept",
+            "recategorized",
+            "discarded",
+            "discarded_justified",
+            "followed_up",
+            "follow_up_rate_pct",
+            "follow_ups",
+            "feedback_answers",
+            "usefulness_mean",
+            "reached_customer",
+            "opportunities",
+            "won",
+            f"discarded: {NOT_ENOUGH}",
+            f"discarded: {DUPLICATE}",
+        )
+    } == {
+        "handed_over": "10",
+        "accepted": "6",
+        "accept_rate_pct": "60.0",
+        "median_hours_to_accept": "4.0",
+        "p90_hours_to_accept": "24.0",
+        "recategorized": "2",
+        "discarded": "3",
+        "discarded_justified": "2",
+        "followed_up": "4",
+        "follow_up_rate_pct": "66.7",
+        "follow_ups": "5",
+        "feedback_answers": "3",
+        "usefulness_mean": "3.67",
+        "reached_customer": "2",
+        "opportunities": "3",
+        "won": "2",
+        f"discarded: {NOT_ENOUGH}": "2",
+        f"discarded: {DUPLICATE}": "1",
+    }
     assert (ge["accept_rate_pct"], ge["median_hours_to_accept"], ns["accept_rate_pct"], ns["usefulness_mean"]) == (
-        "80.0", "2.5", "40.0", "")
+        "80.0",
+        "2.5",
+        "40.0",
+        "",
+    )
     assert total["period_from"] == "2026-03-01T23:00:00+00:00" and total["period_to"] == "2026-03-08T23:00:00+00:00"
     raw = out.read_text(encoding="utf-8")
     assert "\n=" not in raw and ",=" not in raw and ",@" not in raw and '"=' not in raw and '"@' not in raw
 
 
-@pytest.mark.parametrize("value, cell", [
-    ("=1+1", "'=1+1"), ("+SUM(A1)", "'+SUM(A1)"), ("-2+3", "'-2+3"), ("@cmd", "'@cmd"),
-    ("\tx", "'\tx"), ("\rx", "'\rx"), ("plain = text", "plain = text"), ("", ""), (None, ""), (3, 3),
-    (2.5, 2.5), (True, "yes"),
-])
+@pytest.mark.parametrize(
+    "value, cell",
+    [
+        ("=1+1", "'=1+1"),
+        ("+SUM(A1)", "'+SUM(A1)"),
+        ("-2+3", "'-2+3"),
+        ("@cmd", "'@cmd"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("plain = text", "plain = text"),
+        ("", ""),
+        (None, ""),
+        (3, 3),
+        (2.5, 2.5),
+        (True, "yes"),
+    ],
+)
 def test_csv_cells_that_a_spreadsheet_would_run_get_an_apostrophe(value: object, cell: object) -> None:
     assert csvsafe.cell(value) == cell
 
 
 # ----- (c) /handover stats ----------------------------------------------------------------------------
+
 
 def stats(bench: Bench, text: str) -> dict:
     user = bench.user(ANNA)
@@ -318,18 +457,20 @@ def test_stats_shows_the_last_30_days_by_event(bench: Bench) -> None:
     body = stats(bench, "stats")
     assert body["text"] == ":bar_chart: Handover figures, in the last 30 days: 10 handed over, 60% accepted."
     seen = shown(body)
-    for line in ["Handover figures · last 30 days",
-                 "*Handed over*\n10 items",
-                 "*Accepted*\n6 · *60%* (field average 42%)",
-                 "*Time to accept*\nmedian 4 h · 90% within 24 h",
-                 "*Recategorized / discarded*\n2 / 3 (2 with a justification)",
-                 "*Followed up*\n4 of 6 accepted (67%) · 5 follow-ups",
-                 "*Feedback*\nusefulness 3.7/5 from 3 answers · 2 reached the customer",
-                 "*Outcome*\n3 opportunities · 2 won",
-                 f"• {NOT_ENOUGH}: 2\n• {DUPLICATE}: 1",
-                 "*By event*",
-                 f"• *{GE}*: 5 handed over · 80% accepted · median 2 h 30 min · 3 followed up · 3 opportunities",
-                 f"• *{NS}*: 5 handed over · 40% accepted · median 14 h 30 min · 1 followed up · 0 opportunities"]:
+    for line in [
+        "Handover figures · last 30 days",
+        "*Handed over*\n10 items",
+        "*Accepted*\n6 · *60%* (field average 42%)",
+        "*Time to accept*\nmedian 4 h · 90% within 24 h",
+        "*Recategorized / discarded*\n2 / 3 (2 with a justification)",
+        "*Followed up*\n4 of 6 accepted (67%) · 5 follow-ups",
+        "*Feedback*\nusefulness 3.7/5 from 3 answers · 2 reached the customer",
+        "*Outcome*\n3 opportunities · 2 won",
+        f"• {NOT_ENOUGH}: 2\n• {DUPLICATE}: 1",
+        "*By event*",
+        f"• *{GE}*: 5 handed over · 80% accepted · median 2 h 30 min · 3 followed up · 3 opportunities",
+        f"• *{NS}*: 5 handed over · 40% accepted · median 14 h 30 min · 1 followed up · 0 opportunities",
+    ]:
         assert line in seen, line
     # 40 days later the same items are out of the window
     bench.clock.set(T0 + timedelta(days=40))
@@ -344,11 +485,13 @@ def test_stats_for_one_event_is_split_by_category(bench: Bench) -> None:
     assert "*By category*" in seen
     assert "• *lead*: 1 handed over · 0% accepted · median – · 0 followed up · 0 opportunities" in seen
     body = stats(bench, "stats <Fake & Event>")
-    assert body["text"] == (":bar_chart: No items were handed over for an event matching “&lt;Fake &amp; Event&gt;” "
-                            "in the last 30 days.")
+    assert body["text"] == (
+        ":bar_chart: No items were handed over for an event matching “&lt;Fake &amp; Event&gt;” in the last 30 days."
+    )
 
 
 # ----- (d) the weekly chart ---------------------------------------------------------------------------
+
 
 def uploads(bench: Bench) -> list:
     return [f for f in bench.fake.files.values() if f.completed]
@@ -373,9 +516,12 @@ def test_the_weekly_chart_is_uploaded_to_the_reports_channel_once(bench: Bench) 
     assert chart.filename == "handover-2026-W10.png" and chart.title == "Handover · week 2026-W10"
     assert chart.initial_comment.startswith(
         ":bar_chart: *Handover week 2026-W10* (Mon 2 Mar 2026 – Sun 8 Mar 2026): 10 handed over, 6 accepted (60%; "
-        "field average 42%), 4 followed up, 3 opportunities. Time to accept: median 4 h, 90% within 24 h.")
+        "field average 42%), 4 followed up, 3 opportunities. Time to accept: median 4 h, 90% within 24 h."
+    )
     assert [c.method for c in bench.fake.calls if c.method.startswith("files.")] == [
-        "files.getUploadURLExternal", "files.completeUploadExternal"]
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+    ]
     [row] = [r for r in bench.outbox() if r.kind == "file"]
     assert row.idempotency_key == "chart:2026-W10" and row.status == "sent"
     assert "png" not in json.dumps(row.payload).lower()  # the image is rendered when sent, not stored
@@ -394,9 +540,19 @@ def test_two_schedulers_at_once_queue_one_chart(bench: Bench) -> None:
     week = weekly_chart.due(bench.ctx.config, now)
     results: list[bool] = []
     with Session(bench.ctx.engine) as other:
-        outbox.enqueue(other, messages.File(what="weekly_chart", channel="C0HANDOVERREPORTS", week=week.label,
-                                            start=week.start.isoformat(), end=week.end.isoformat()),
-                       key=week.key, now=now, channel_key="C0HANDOVERREPORTS")
+        outbox.enqueue(
+            other,
+            messages.File(
+                what="weekly_chart",
+                channel="C0HANDOVERREPORTS",
+                week=week.label,
+                start=week.start.isoformat(),
+                end=week.end.isoformat(),
+            ),
+            key=week.key,
+            now=now,
+            channel_key="C0HANDOVERREPORTS",
+        )
         other.flush()
         run = threading.Thread(target=lambda: results.append(weekly_chart.run(bench.ctx)))
         run.start()
@@ -422,19 +578,32 @@ def test_no_chart_without_a_reports_channel_or_for_an_empty_week(bench: Bench) -
 
 # ----- (e) an item's history for a CRM ------------------------------------------------------------------
 
+
 def test_an_items_history_exports_as_json_and_csv(bench: Bench) -> None:
     item_id = hand_over(bench, customer="Acme AB", description="=cmd|' /C calc'!A0 wants 40 switches")
     accept(bench, item_id)
     owner = bench.item(item_id).owner_user_id
     with bench.db() as s:
-        q = Question(item_id=item_id, asked_by=owner, text="Which site?", asked_at=T0 + h(1), open=False,
-                     answered_at=T0 + h(2))
+        q = Question(
+            item_id=item_id, asked_by=owner, text="Which site?", asked_at=T0 + h(1), open=False, answered_at=T0 + h(2)
+        )
         s.add(q)
         s.flush()
         s.add(QuestionMessage(question_id=q.id, author="U2", text="+46 site in Kista", at=T0 + h(2)))
         s.add(FollowUp(item_id=item_id, by=owner, kind="contacted", note="Called Eva", at=T0 + h(3)))
-        s.add(Feedback(item_id=item_id, owner_user_id=owner, asked_at=T0 + h(300), answered_at=T0 + h(301),
-                       reached_customer=True, outcome="opportunity", usefulness=5, comment="Great lead", by=owner))
+        s.add(
+            Feedback(
+                item_id=item_id,
+                owner_user_id=owner,
+                asked_at=T0 + h(300),
+                answered_at=T0 + h(301),
+                reached_customer=True,
+                outcome="opportunity",
+                usefulness=5,
+                comment="Great lead",
+                by=owner,
+            )
+        )
         s.commit()
 
     data = json.loads(cli(bench, "export", str(item_id), "--format", "json").stdout)
@@ -444,16 +613,19 @@ def test_an_items_history_exports_as_json_and_csv(bench: Bench) -> None:
     assert record["item"]["description"].startswith("=cmd")  # JSON carries the data as it is
     assert [e["kind"] for e in record["events"]] == [e.kind for e in bench.trail(item_id)]
     assert {"handed_over", "accepted"} <= {e["kind"] for e in record["events"]}
-    assert record["questions"][0]["messages"] == [{"at": (T0 + h(2)).isoformat(), "author": "U2",
-                                                   "text": "+46 site in Kista"}]
-    assert record["follow_ups"] == [{"at": (T0 + h(3)).isoformat(), "by": owner, "kind": "contacted",
-                                     "note": "Called Eva"}]
+    assert record["questions"][0]["messages"] == [
+        {"at": (T0 + h(2)).isoformat(), "author": "U2", "text": "+46 site in Kista"}
+    ]
+    assert record["follow_ups"] == [
+        {"at": (T0 + h(3)).isoformat(), "by": owner, "kind": "contacted", "note": "Called Eva"}
+    ]
     assert record["feedback"]["usefulness"] == 5 and record["feedback"]["outcome"] == "opportunity"
 
     rows = list(csv.DictReader(io.StringIO(cli(bench, "export", str(item_id), "--format", "csv").stdout)))
     assert {r["item_id"] for r in rows} == {str(item_id)} and {r["customer"] for r in rows} == {"Acme AB"}
-    assert [r["record"] for r in rows] == (["item"] + ["event"] * len(record["events"])
-                                           + ["question", "message", "follow_up", "feedback"])
+    assert [r["record"] for r in rows] == (
+        ["item"] + ["event"] * len(record["events"]) + ["question", "message", "follow_up", "feedback"]
+    )
     assert rows[0]["text"] == "'=cmd|' /C calc'!A0 wants 40 switches"  # defused for spreadsheets
     assert rows[-3]["text"] == "'+46 site in Kista"
     assert json.loads(rows[-1]["detail"]) == {"answered": True, "reached_customer": True, "usefulness": 5}

@@ -21,8 +21,9 @@ CHANNEL = "C0LEADREVIEW"  # channels.review in the default configuration
 
 def march_of_discards(bench: Bench) -> list[int]:
     """Five items discarded during March 2026, one accepted, one discarded in April."""
-    bench.ctx.config = bench.ctx.config.model_copy(update={"review": bench.ctx.config.review.model_copy(
-        update={"sample_size": 3})})
+    bench.ctx.config = bench.ctx.config.model_copy(
+        update={"review": bench.ctx.config.review.model_copy(update={"sample_size": 3})}
+    )
     discarded = []
     for n in range(5):
         bench.clock.set(START + timedelta(days=2 * n))

@@ -18,13 +18,19 @@ NORDICS = ["anna.berg@example.com", "johan.ek@example.com", "sara.nyman@example.
 
 
 def post(bench: Bench, **fields) -> httpx.Response:
-    return httpx.post(f"{bench.url}/api/items", json={"customer": "Some Customer", **fields},
-                      headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10)
+    return httpx.post(
+        f"{bench.url}/api/items",
+        json={"customer": "Some Customer", **fields},
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
+        timeout=10,
+    )
 
 
 def test_leads_go_round_robin_within_the_regions_team(bench: Bench) -> None:
-    ids = [hand_over(bench, external_id=f"rr-{n}", customer=f"Customer {n}", region="Nordics",
-                     checklist=LEAD_CHECKLIST) for n in range(4)]
+    ids = [
+        hand_over(bench, external_id=f"rr-{n}", customer=f"Customer {n}", region="Nordics", checklist=LEAD_CHECKLIST)
+        for n in range(4)
+    ]
     items = [bench.item(i) for i in ids]
     assert all(i.category == "lead" and i.team_key == "nordics-sales" for i in items)
     assert [i.receiver_email for i in items] == NORDICS + NORDICS[:1]
@@ -41,8 +47,15 @@ def test_the_checklist_decides_lead_or_prospect_when_the_sender_did_not(bench: B
 
 
 def test_intelligence_goes_to_the_account_owner_and_otherwise_to_marketing(bench: Bench) -> None:
-    owned = bench.item(hand_over(bench, category="opportunity_intelligence", customer="Owned AB",
-                                 contact_email="cio@owned.se", account_owner_email="olivia.grant@example.com"))
+    owned = bench.item(
+        hand_over(
+            bench,
+            category="opportunity_intelligence",
+            customer="Owned AB",
+            contact_email="cio@owned.se",
+            account_owner_email="olivia.grant@example.com",
+        )
+    )
     assert owned.receiver_email == "olivia.grant@example.com"
     assert "account owner" in owned.routing_note
     # an item's account owner stays on the item: it never becomes the customer's (who may see it)
@@ -55,8 +68,11 @@ def test_intelligence_goes_to_the_account_owner_and_otherwise_to_marketing(bench
     set_customer(bench, "owned.se", account_owner="olivia.grant@example.com")
     again = bench.item(hand_over(bench, category="customer_intelligence", customer="Owned AB", contact_email=None))
     assert again.receiver_email == "olivia.grant@example.com"
-    orphan = bench.item(hand_over(bench, category="customer_intelligence", customer="Nobody's Ltd",
-                                  contact_email="someone@nobody.co.uk"))
+    orphan = bench.item(
+        hand_over(
+            bench, category="customer_intelligence", customer="Nobody's Ltd", contact_email="someone@nobody.co.uk"
+        )
+    )
     assert orphan.team_key == "marketing"
 
 
@@ -68,13 +84,16 @@ def test_no_matching_rule_means_the_fallback_receiver(bench: Bench) -> None:
 
 
 def test_rules_can_send_to_a_person_or_back_to_the_sender(bench: Bench) -> None:
-    bench.ctx.config = parse("""
+    bench.ctx.config = parse(
+        """
 routing:
   fallback: handover.desk@example.com
   rules:
     - {when: {product_area: [security]}, to: {person: olivia.grant@example.com}}
     - {when: {category: prospect}, to: sender}
-""", "test.yaml")
+""",
+        "test.yaml",
+    )
     bench.add_user("sender@example.com")
     security = bench.item(hand_over(bench, product_area="Security", checklist=LEAD_CHECKLIST))
     assert security.receiver_email == "olivia.grant@example.com" and "rule 1" in security.routing_note
@@ -90,6 +109,7 @@ def test_round_robin_stays_fair_under_concurrent_intake(bench: Bench) -> None:
         r = post(bench, external_id=f"par-{n}", customer=f"Parallel {n}", region="nordics", checklist=LEAD_CHECKLIST)
         assert r.status_code == 201, r.text
         return r.json()["id"]
+
     with ThreadPoolExecutor(max_workers=6) as pool:
         ids = list(pool.map(one, range(9)))
     counts = Counter(bench.item(i).receiver_email for i in ids)
@@ -113,6 +133,7 @@ def test_customers_are_created_on_the_fly_and_deduplicated(bench: Bench) -> None
 
 def test_a_dry_run_knows_the_account_owner_of_an_existing_customer(bench: Bench, tmp_path) -> None:
     from bot.flows.importing import import_file
+
     hand_over(bench, category="opportunity_intelligence", customer="Owned AB", contact_email="cio@owned.se")
     set_customer(bench, "Owned AB", account_owner="olivia.grant@example.com")  # by an admin, never by an item
     export = tmp_path / "later.csv"

@@ -45,8 +45,12 @@ def chromium() -> str:
     """Debian's chromium (Playwright's own browser download can't be reached here); installed with
     apt when missing, as .ci/run installs PostgreSQL."""
     if not Path(CHROMIUM).exists() and shutil.which("apt-get") and os.geteuid() == 0:
-        subprocess.run("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium",
-                       shell=True, check=False, capture_output=True)
+        subprocess.run(
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium",
+            shell=True,
+            check=False,
+            capture_output=True,
+        )
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(f"{CHROMIUM} is missing and could not be installed with apt")
@@ -81,6 +85,7 @@ def page(sandbox: tuple[Sandbox, str]) -> Iterator:
 @pytest.mark.slow
 def test_an_evaluator_walks_through_a_handover_in_the_browser(sandbox: tuple[Sandbox, str], page) -> None:
     from playwright.sync_api import expect
+
     sb, url = sandbox
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob("*.png"):
@@ -235,6 +240,7 @@ def test_an_evaluator_walks_through_a_handover_in_the_browser(sandbox: tuple[San
     def digests() -> list[DigestSent]:
         with db() as s:
             return list(s.exec(select(DigestSent).where(DigestSent.person == anna, DigestSent.week == week)))
+
     assert digests() == []  # 08:00 is before the digest's 08:30
     page.locator('[data-move="hour"]').click()
     expect(page.locator("#clock-now")).to_contain_text("09:00")
@@ -300,16 +306,23 @@ def local(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=STOCKHOLM).astimezone(UTC)
 
 
-@pytest.mark.parametrize(("now", "move", "expected"), [
-    (local(2026, 12, 18, 15, 0), "morning", local(2026, 12, 21, 8, 0)),    # Friday -> Monday
-    (local(2026, 12, 23, 10, 0), "morning", local(2026, 12, 28, 8, 0)),    # over Christmas (holidays) and a weekend
-    (local(2026, 11, 30, 9, 0), "monday", local(2026, 12, 7, 8, 0)),       # on a Monday: the next one
-    (local(2026, 12, 3, 23, 30), "monday", local(2026, 12, 7, 8, 0)),
-    (local(2026, 12, 10, 9, 0), "month", local(2027, 1, 4, 8, 0)),         # 1 Jan is a holiday, then a weekend
-    (local(2026, 3, 2, 9, 0), "month", local(2026, 4, 1, 8, 0)),
-    (local(2026, 3, 28, 9, 0), "fortnight", local(2026, 4, 11, 9, 0)),    # across the switch to summer time: same UTC span
-    (local(2026, 3, 2, 16, 30), "hour", local(2026, 3, 2, 17, 30)),
-])
+@pytest.mark.parametrize(
+    ("now", "move", "expected"),
+    [
+        (local(2026, 12, 18, 15, 0), "morning", local(2026, 12, 21, 8, 0)),  # Friday -> Monday
+        (local(2026, 12, 23, 10, 0), "morning", local(2026, 12, 28, 8, 0)),  # over Christmas (holidays) and a weekend
+        (local(2026, 11, 30, 9, 0), "monday", local(2026, 12, 7, 8, 0)),  # on a Monday: the next one
+        (local(2026, 12, 3, 23, 30), "monday", local(2026, 12, 7, 8, 0)),
+        (local(2026, 12, 10, 9, 0), "month", local(2027, 1, 4, 8, 0)),  # 1 Jan is a holiday, then a weekend
+        (local(2026, 3, 2, 9, 0), "month", local(2026, 4, 1, 8, 0)),
+        (
+            local(2026, 3, 28, 9, 0),
+            "fortnight",
+            local(2026, 4, 11, 9, 0),
+        ),  # across the switch to summer time: same UTC span
+        (local(2026, 3, 2, 16, 30), "hour", local(2026, 3, 2, 17, 30)),
+    ],
+)
 def test_the_clock_buttons_land_where_they_say(now: datetime, move: str, expected: datetime) -> None:
     target = move_target(load_config(None), now, move)
     assert target == expected if move != "fortnight" else target == now + timedelta(days=14)
@@ -319,9 +332,10 @@ def test_the_clock_starts_on_a_working_morning_with_the_weeks_digest_behind_it()
     from datetime import date
 
     from bot.sandbox.world import default_start
+
     config = load_config(None)
-    assert default_start(config, date(2026, 12, 3)) == local(2026, 12, 1, 9, 0)    # Thursday -> that Tuesday
-    assert default_start(config, date(2026, 11, 30)) == local(2026, 12, 1, 9, 0)   # a Monday -> the next day
+    assert default_start(config, date(2026, 12, 3)) == local(2026, 12, 1, 9, 0)  # Thursday -> that Tuesday
+    assert default_start(config, date(2026, 11, 30)) == local(2026, 12, 1, 9, 0)  # a Monday -> the next day
     assert default_start(config, date(2026, 12, 23)) == local(2026, 12, 22, 9, 0)
 
 
@@ -336,25 +350,49 @@ def test_the_sandbox_clock_runs_and_jumps() -> None:
 
 def test_each_element_is_sent_with_slacks_action_shape() -> None:
     block = {"type": "actions", "block_id": "b1"}
-    options = [{"text": {"type": "plain_text", "text": "One"}, "value": "1"},
-               {"text": {"type": "plain_text", "text": "Two"}, "value": "2"}]
-    button = action_payload(block, {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "Go"},
-                                    "value": "v", "style": "danger"}, None)
-    assert button | {"action_ts": "x"} == {"action_id": "a", "block_id": "b1", "type": "button", "value": "v",
-                                           "text": {"type": "plain_text", "text": "Go"}, "style": "danger",
-                                           "action_ts": "x"}
-    assert action_payload(block, {"type": "static_select", "action_id": "s", "options": options}, "2")[
-        "selected_option"] == options[1]
-    assert action_payload(block, {"type": "checkboxes", "action_id": "c", "options": options}, ["1"])[
-        "selected_options"] == options[:1]
+    options = [
+        {"text": {"type": "plain_text", "text": "One"}, "value": "1"},
+        {"text": {"type": "plain_text", "text": "Two"}, "value": "2"},
+    ]
+    button = action_payload(
+        block,
+        {
+            "type": "button",
+            "action_id": "a",
+            "text": {"type": "plain_text", "text": "Go"},
+            "value": "v",
+            "style": "danger",
+        },
+        None,
+    )
+    assert button | {"action_ts": "x"} == {
+        "action_id": "a",
+        "block_id": "b1",
+        "type": "button",
+        "value": "v",
+        "text": {"type": "plain_text", "text": "Go"},
+        "style": "danger",
+        "action_ts": "x",
+    }
+    assert (
+        action_payload(block, {"type": "static_select", "action_id": "s", "options": options}, "2")["selected_option"]
+        == options[1]
+    )
+    assert (
+        action_payload(block, {"type": "checkboxes", "action_id": "c", "options": options}, ["1"])["selected_options"]
+        == options[:1]
+    )
     assert action_payload(block, {"type": "users_select", "action_id": "u"}, "U100")["selected_user"] == "U100"
-    assert action_payload(block, {"type": "datepicker", "action_id": "d"}, "2026-03-02")["selected_date"] == "2026-03-02"
+    assert (
+        action_payload(block, {"type": "datepicker", "action_id": "d"}, "2026-03-02")["selected_date"] == "2026-03-02"
+    )
     with pytest.raises(LookupError):
         action_payload(block, {"type": "static_select", "action_id": "s", "options": options}, "3")
 
 
 def test_the_message_box_answers_an_unknown_command_clearly(sandbox: tuple[Sandbox, str]) -> None:
     import httpx
+
     sb, url = sandbox
     me = sb.user_of("anna.berg@example.com")
     refused = httpx.post(url + "/api/say", json={"user": me, "text": "/handoff mine"})
@@ -377,6 +415,7 @@ def test_shortcuts_checkboxes_and_a_user_select_reach_the_bot_as_slack_sends_the
     import time
 
     import httpx
+
     sb, url = sandbox
     anna = sb.user_of("anna.berg@example.com")
     johan = sb.user_of("johan.ek@example.com")
@@ -428,25 +467,52 @@ def test_shortcuts_checkboxes_and_a_user_select_reach_the_bot_as_slack_sends_the
     assert item.card_channel and item.card_ts
     card = sb.fake.message(item.card_channel, item.card_ts)
     assert card is not None
-    index, element = next((i, e) for i, b in enumerate(card.blocks) if b["type"] == "actions"
-                          for e in b["elements"] if e["type"] == "checkboxes")
+    index, element = next(
+        (i, e)
+        for i, b in enumerate(card.blocks)
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["type"] == "checkboxes"
+    )
     ticked = [o["value"] for o in element["options"][:2]]
-    call("/api/act", user=anna, where="message", channel=card.channel, ts=card.ts, index=index,
-         action_id=element["action_id"], chosen=ticked)
+    call(
+        "/api/act",
+        user=anna,
+        where="message",
+        channel=card.channel,
+        ts=card.ts,
+        index=index,
+        action_id=element["action_id"],
+        chosen=ticked,
+    )
     with Session(sb.ctx.engine) as s:
         ticked_item = s.get(Item, item.id)
         assert ticked_item and all((ticked_item.checklist or {}).get(k) for k in ticked)
 
     # reassigning: the modal's users_select carries the chosen person
-    reassign = next((i, e) for i, b in enumerate(card.blocks) if b["type"] == "actions"
-                    for e in b["elements"] if e.get("action_id") == ActionId.REASSIGN)
-    call("/api/act", user=anna, where="message", channel=card.channel, ts=card.ts, index=reassign[0],
-         action_id=ActionId.REASSIGN)
+    reassign = next(
+        (i, e)
+        for i, b in enumerate(card.blocks)
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e.get("action_id") == ActionId.REASSIGN
+    )
+    call(
+        "/api/act",
+        user=anna,
+        where="message",
+        channel=card.channel,
+        ts=card.ts,
+        index=reassign[0],
+        action_id=ActionId.REASSIGN,
+    )
     form = modal(anna)
     assert form["view"]["callback_id"] == "reassign_item"
-    values = {b["block_id"]: johan if b["element"]["type"] == "users_select" else "Johan covers the tender."
-              for b in form["view"]["blocks"] if b["type"] == "input" and b["element"]["type"] in
-              ("users_select", "plain_text_input")}
+    values = {
+        b["block_id"]: johan if b["element"]["type"] == "users_select" else "Johan covers the tender."
+        for b in form["view"]["blocks"]
+        if b["type"] == "input" and b["element"]["type"] in ("users_select", "plain_text_input")
+    }
     call("/api/submit", user=anna, view_id=form["id"], values=values)
     with Session(sb.ctx.engine) as s:
         reassigned = s.get(Item, item.id)

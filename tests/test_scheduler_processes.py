@@ -49,9 +49,17 @@ def world(bench: Bench) -> None:
     ids = []
     for n in range(10):
         bench.clock.set(START + timedelta(hours=n))
-        ids.append(hand_over(bench, checklist=LEAD, customer=f"Month {n} AB", contact_email=f"x@month{n}.example",
-                             region="us" if n % 4 == 3 else "nordics", sender_email="sender@example.com",
-                             business_builder_email="bb.stand@example.com"))
+        ids.append(
+            hand_over(
+                bench,
+                checklist=LEAD,
+                customer=f"Month {n} AB",
+                contact_email=f"x@month{n}.example",
+                region="us" if n % 4 == 3 else "nordics",
+                sender_email="sender@example.com",
+                business_builder_email="bb.stand@example.com",
+            )
+        )
     for item_id in ids[:3]:
         accept(bench, item_id)
     for item_id in ids[3:7]:
@@ -69,10 +77,15 @@ def scheduler_process(url: str, config_text: str, ticks: list, barrier: Any, res
     from bot.context import Context
     from bot.db import make_engine
     from bot.settings import Settings
+
     engine = make_engine(url)
     clock = FakeClock(ticks[0])
-    ctx = Context(engine=engine, config=parse(config_text, "test.yaml"), clock=clock,
-                  settings=Settings(slack_bot_token="xoxb-unused", slack_signing_secret="unused", database_url=url))
+    ctx = Context(
+        engine=engine,
+        config=parse(config_text, "test.yaml"),
+        clock=clock,
+        settings=Settings(slack_bot_token="xoxb-unused", slack_signing_secret="unused", database_url=url),
+    )
     claimed = 0
     for when in ticks:
         clock.set(when)
@@ -87,19 +100,30 @@ def outcome(bench: Bench) -> dict[str, Any]:
     """What the schedulers did, in terms that do not depend on which process did it."""
     with bench.db() as s:
         keys = sorted(SLACK_TS.sub("<ts>", k) for k in s.exec(select(Outbox.idempotency_key)))
-        events = sorted((e.item_id, e.kind, e.at.isoformat()) for e in s.exec(
-            select(ItemEvent).where(ItemEvent.actor == "scheduler", ItemEvent.kind != "review_sampled")))
+        events = sorted(
+            (e.item_id, e.kind, e.at.isoformat())
+            for e in s.exec(select(ItemEvent).where(ItemEvent.actor == "scheduler", ItemEvent.kind != "review_sampled"))
+        )
         digests = sorted((d.person, d.week, d.lines) for d in s.exec(select(DigestSent)))
-        feedback = sorted((f.item_id, f.asked_at.isoformat(), f.reminded_at.isoformat() if f.reminded_at else None)
-                          for f in s.exec(select(Feedback)))
+        feedback = sorted(
+            (f.item_id, f.asked_at.isoformat(), f.reminded_at.isoformat() if f.reminded_at else None)
+            for f in s.exec(select(Feedback))
+        )
         rounds = [(r.population, r.sample_size) for r in s.exec(select(ReviewRound))]
         entries = s.exec(select(sa.func.count()).select_from(ReviewEntry)).one()
-    return {"keys": keys, "events": events, "digests": digests, "feedback": feedback, "rounds": rounds,
-            "entries": entries}
+    return {
+        "keys": keys,
+        "events": events,
+        "digests": digests,
+        "feedback": feedback,
+        "rounds": rounds,
+        "entries": entries,
+    }
 
 
 def test_two_scheduler_processes_send_every_message_exactly_once(bench: Bench) -> None:
     from bot import scheduler
+
     # what one scheduler does through the month
     world(bench)
     for when in TICKS:
@@ -111,8 +135,7 @@ def test_two_scheduler_processes_send_every_message_exactly_once(bench: Bench) -
     url = bench.ctx.engine.url.render_as_string(hide_password=False)
     spawn = mp.get_context("spawn")
     barrier, results = spawn.Barrier(2), spawn.Queue()
-    processes = [spawn.Process(target=scheduler_process, args=(url, CONFIG, TICKS, barrier, results))
-                 for _ in range(2)]
+    processes = [spawn.Process(target=scheduler_process, args=(url, CONFIG, TICKS, barrier, results)) for _ in range(2)]
     for p in processes:
         p.start()
     for p in processes:
@@ -122,12 +145,27 @@ def test_two_scheduler_processes_send_every_message_exactly_once(bench: Bench) -
     together = outcome(bench)
 
     kinds = {k.split(":")[0] for k in alone["keys"]}
-    assert {"reminder", "escalation", "follow-up", "digest", "feedback", "feedback-reminder", "review",
-            "reask", "unanswered"} <= kinds  # the month exercised every job
+    assert {
+        "reminder",
+        "escalation",
+        "follow-up",
+        "digest",
+        "feedback",
+        "feedback-reminder",
+        "review",
+        "reask",
+        "unanswered",
+    } <= kinds  # the month exercised every job
     for what in alone:
-        extra = sorted(set(map(str, together[what])) - set(map(str, alone[what]))) if isinstance(alone[what], list) else []
-        missing = sorted(set(map(str, alone[what])) - set(map(str, together[what]))) if isinstance(alone[what], list) else []
+        extra = (
+            sorted(set(map(str, together[what])) - set(map(str, alone[what]))) if isinstance(alone[what], list) else []
+        )
+        missing = (
+            sorted(set(map(str, alone[what])) - set(map(str, together[what]))) if isinstance(alone[what], list) else []
+        )
         assert together[what] == alone[what], (what, extra[:10], missing[:10])
     assert sum(claimed) > 0
-    print(f"\n{len(TICKS)} ticks × 2 processes: {len(alone['keys'])} outbox rows, "
-          f"{len(alone['events'])} scheduler events, identical to one scheduler; claims split {claimed}")
+    print(
+        f"\n{len(TICKS)} ticks × 2 processes: {len(alone['keys'])} outbox rows, "
+        f"{len(alone['events'])} scheduler events, identical to one scheduler; claims split {claimed}"
+    )

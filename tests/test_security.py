@@ -15,10 +15,22 @@ from tests.harness import Bench
 
 
 def accept_body(bench: Bench, item_id: int, user: str) -> bytes:
-    payload = {"type": "block_actions", "user": {"id": user}, "team": {"id": "T1"},
-               "trigger_id": "123.456", "container": {"type": "message"},
-               "actions": [{"action_id": ActionId.ACCEPT.value, "block_id": "decide",
-                            "value": ItemRef(item=item_id).dump(), "type": "button", "action_ts": "1"}]}
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user},
+        "team": {"id": "T1"},
+        "trigger_id": "123.456",
+        "container": {"type": "message"},
+        "actions": [
+            {
+                "action_id": ActionId.ACCEPT.value,
+                "block_id": "decide",
+                "value": ItemRef(item=item_id).dump(),
+                "type": "button",
+                "action_ts": "1",
+            }
+        ],
+    }
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
@@ -34,8 +46,11 @@ def test_bad_signatures_are_refused_and_change_nothing(bench: Bench, how: str) -
         kwargs["secret"] = "not-the-secret"
     elif how == "too old":
         kwargs["timestamp"] = int(time.time()) - 6 * 60
-    r = bench.agent.raw(body, "application/x-www-form-urlencoded", tamper=(how == "tampered"), **kwargs) \
-        if how == "tampered" else bench.agent.raw(body, "application/x-www-form-urlencoded", **kwargs)
+    r = (
+        bench.agent.raw(body, "application/x-www-form-urlencoded", tamper=(how == "tampered"), **kwargs)
+        if how == "tampered"
+        else bench.agent.raw(body, "application/x-www-form-urlencoded", **kwargs)
+    )
     assert r.status_code == 401
     assert bench.item(item_id).status == "pending"
 

@@ -41,19 +41,26 @@ def eventually(check: Callable[[], Any], what: str, timeout: float = 20.0) -> An
 def socket_bot(bench: Bench, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """`handover socket` as its own process against the bench's database and Slack stand-in."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HANDOVER_", "DATABASE_"))}
-    env.update(PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-               SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=bench.fake.app_token, SLACK_API_URL=bench.fake.api_url,
-               DATABASE_URL=bench.ctx.settings.database_url, HANDOVER_RUN_SCHEDULER="false")
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_APP_TOKEN=bench.fake.app_token,
+        SLACK_API_URL=bench.fake.api_url,
+        DATABASE_URL=bench.ctx.settings.database_url,
+        HANDOVER_RUN_SCHEDULER="false",
+    )
     before = len(bench.fake.socket_mode.connections)
     log = (tmp_path / "socket.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "socket"], env=env, cwd=tmp_path,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "socket"], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         try:
             bench.fake.socket_mode.wait_for_connections(before + 1, timeout=60)
         except AssertionError:
-            raise AssertionError("handover socket never connected:\n" +
-                                 (tmp_path / "socket.log").read_text(errors="replace")) from None
+            raise AssertionError(
+                "handover socket never connected:\n" + (tmp_path / "socket.log").read_text(errors="replace")
+            ) from None
         yield process
     finally:
         process.terminate()
@@ -66,12 +73,18 @@ def socket_bot(bench: Bench, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]
 
 
 def test_handover_socket_serves_clicks_modals_commands_and_events_and_survives_a_reconnect(
-        bench: Bench, socket_bot: subprocess.Popen[bytes]) -> None:
+    bench: Bench, socket_bot: subprocess.Popen[bytes]
+) -> None:
     sender = bench.add_user(SENDER)
     bench.add_user("bb.stand@example.com")
     first = hand_over(bench, sender_email=SENDER, business_builder_email="bb.stand@example.com")
-    second = hand_over(bench, sender_email=SENDER, business_builder_email="bb.stand@example.com",
-                       external_id="socket-2", customer="Alpine Rail GmbH")
+    second = hand_over(
+        bench,
+        sender_email=SENDER,
+        business_builder_email="bb.stand@example.com",
+        external_id="socket-2",
+        customer="Alpine Rail GmbH",
+    )
     receiver = bench.item(first).receiver_user_id
     assert receiver and bench.item(second).receiver_user_id
     socket = bench.fake.socket_mode
@@ -97,15 +110,16 @@ def test_handover_socket_serves_clicks_modals_commands_and_events_and_survives_a
     assert r.json()["response_action"] == "errors" and "justification" in r.json()["errors"]
     assert bench.item(second).status == ItemStatus.PENDING
     justification = "Student project, no budget and no timeline."
-    r = agent.submit_view(user=other, view=view, values={"reason": "no_real_interest",
-                                                         "justification": justification})
+    r = agent.submit_view(user=other, view=view, values={"reason": "no_real_interest", "justification": justification})
     assert r.status_code == 200
     assert bench.item(second).status == ItemStatus.DISCARDED
     discarded = [e for e in bench.trail(second) if e.kind == "discarded"]
     assert len(discarded) == 1 and discarded[0].text == justification and discarded[0].actor == other
     eventually(lambda: ActionId.REOPEN.value in str(bench.card(second).blocks), "the card to offer Reopen")
-    eventually(lambda: any("discarded item" in t and "no budget" in t for t in sent_texts(bench, sender)),
-               "the sender to hear why")
+    eventually(
+        lambda: any("discarded item" in t and "no budget" in t for t in sent_texts(bench, sender)),
+        "the sender to hear why",
+    )
 
     # a slash command: a `slash_commands` envelope; the ephemeral answer travels in the ack's payload
     r = agent.command(user=receiver, command="/handover", text="digest off")
@@ -139,6 +153,7 @@ def test_handover_socket_serves_clicks_modals_commands_and_events_and_survives_a
 def test_apps_connections_open_wants_the_app_level_token(bench: Bench) -> None:
     from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError
+
     client = WebClient(base_url=bench.fake.api_url)
     with pytest.raises(SlackApiError) as refused:
         client.apps_connections_open(app_token=BOT_TOKEN)

@@ -25,9 +25,17 @@ NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
 def item(**fields: Any) -> Item:
-    values: dict[str, Any] = {"id": 1, "external_key": "t:1", "source": "api", "customer_id": 1,
-                              "category": Category.LEAD, "status": ItemStatus.PENDING, "created_at": NOW,
-                              "offered_at": NOW, "receiver_email": "outsider@example.com"}
+    values: dict[str, Any] = {
+        "id": 1,
+        "external_key": "t:1",
+        "source": "api",
+        "customer_id": 1,
+        "category": Category.LEAD,
+        "status": ItemStatus.PENDING,
+        "created_at": NOW,
+        "offered_at": NOW,
+        "receiver_email": "outsider@example.com",
+    }
     values.update(fields)
     return Item(**values)
 
@@ -37,28 +45,32 @@ ACME = Customer(id=1, name="Acme AB", normalized_name="acme", created_at=NOW)
 
 # ----- the rule -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("who", "user_id", "fields", "expected"), [
-    ("handover.desk@example.com", None, {"region": "uk"}, Reason.ADMIN),
-    ("anna.berg@example.com", None, {"sender_email": "ANNA.BERG@example.com"}, Reason.SENT),
-    ("someone@example.com", "U7", {"sender_user_id": "U7"}, Reason.SENT),
-    ("someone@example.com", None, {"receiver_email": "someone@example.com"}, Reason.RECEIVED),
-    ("someone@example.com", "U7", {"responsible_user_id": "U7"}, Reason.RECEIVED),  # the previous holder
-    ("someone@example.com", "U7", {"owner_user_id": "U7", "status": ItemStatus.ACCEPTED}, Reason.OWNER),
-    ("someone@example.com", None, {"business_builder_email": "someone@example.com"}, Reason.BUSINESS_BUILDER),
-    ("anna.berg@example.com", None, {"team_key": "nordics-sales", "region": "uk"}, Reason.TEAM),
-    ("anna.berg@example.com", None, {"receiver_email": "johan.ek@example.com"}, Reason.TEAM),  # a teammate's
-    ("lena.lindqvist@example.com", None, {"receiver_email": "sara.nyman@example.com"}, Reason.TEAM),  # the lead
-    ("anna.berg@example.com", None, {"region": "nordics"}, Reason.REGION),
-    ("anna.berg@example.com", None, {"region": "Sweden"}, Reason.REGION),  # routed to the team by the rules
-    ("klaus.weber@example.com", None, {"region": "austria"}, Reason.REGION),
-    ("maria.santos@example.com", None, {"region": "uk", "status": ItemStatus.DISCARDED}, Reason.REVIEWER),
-    ("anna.berg@example.com", None, {"region": "uk"}, None),  # another region
-    ("anna.berg@example.com", None, {"region": "uk", "status": ItemStatus.DISCARDED}, None),  # not a reviewer
-    ("maria.santos@example.com", None, {"region": "uk"}, None),  # a reviewer, but not discarded
-    ("erik.holm@example.com", None, {"region": "nordics"}, None),  # marketing has no region
-    ("someone@example.com", None, {"region": "nordics"}, None),  # in no team
-    (None, None, {"sender_email": None}, None),  # nobody
-])
+
+@pytest.mark.parametrize(
+    ("who", "user_id", "fields", "expected"),
+    [
+        ("handover.desk@example.com", None, {"region": "uk"}, Reason.ADMIN),
+        ("anna.berg@example.com", None, {"sender_email": "ANNA.BERG@example.com"}, Reason.SENT),
+        ("someone@example.com", "U7", {"sender_user_id": "U7"}, Reason.SENT),
+        ("someone@example.com", None, {"receiver_email": "someone@example.com"}, Reason.RECEIVED),
+        ("someone@example.com", "U7", {"responsible_user_id": "U7"}, Reason.RECEIVED),  # the previous holder
+        ("someone@example.com", "U7", {"owner_user_id": "U7", "status": ItemStatus.ACCEPTED}, Reason.OWNER),
+        ("someone@example.com", None, {"business_builder_email": "someone@example.com"}, Reason.BUSINESS_BUILDER),
+        ("anna.berg@example.com", None, {"team_key": "nordics-sales", "region": "uk"}, Reason.TEAM),
+        ("anna.berg@example.com", None, {"receiver_email": "johan.ek@example.com"}, Reason.TEAM),  # a teammate's
+        ("lena.lindqvist@example.com", None, {"receiver_email": "sara.nyman@example.com"}, Reason.TEAM),  # the lead
+        ("anna.berg@example.com", None, {"region": "nordics"}, Reason.REGION),
+        ("anna.berg@example.com", None, {"region": "Sweden"}, Reason.REGION),  # routed to the team by the rules
+        ("klaus.weber@example.com", None, {"region": "austria"}, Reason.REGION),
+        ("maria.santos@example.com", None, {"region": "uk", "status": ItemStatus.DISCARDED}, Reason.REVIEWER),
+        ("anna.berg@example.com", None, {"region": "uk"}, None),  # another region
+        ("anna.berg@example.com", None, {"region": "uk", "status": ItemStatus.DISCARDED}, None),  # not a reviewer
+        ("maria.santos@example.com", None, {"region": "uk"}, None),  # a reviewer, but not discarded
+        ("erik.holm@example.com", None, {"region": "nordics"}, None),  # marketing has no region
+        ("someone@example.com", None, {"region": "nordics"}, None),  # in no team
+        (None, None, {"sender_email": None}, None),  # nobody
+    ],
+)
 def test_the_rule(who: str | None, user_id: str | None, fields: dict[str, Any], expected: Reason | None) -> None:
     viewer = Viewer.of(DEFAULT, who, user_id)
     assert viewer.reason(item(**fields), ACME) == expected
@@ -66,16 +78,22 @@ def test_the_rule(who: str | None, user_id: str | None, fields: dict[str, Any], 
 
 def test_the_owner_is_recognized_by_e_mail_and_their_team_by_the_owner() -> None:
     owned = item(owner_user_id="U55", status=ItemStatus.ACCEPTED, receiver_email="outsider@example.com")
-    assert Viewer.of(DEFAULT, "sara.nyman@example.com").reason(owned, owner_email="sara.nyman@example.com") == Reason.OWNER
-    assert Viewer.of(DEFAULT, "anna.berg@example.com").reason(owned, owner_email="sara.nyman@example.com") == Reason.TEAM
+    assert (
+        Viewer.of(DEFAULT, "sara.nyman@example.com").reason(owned, owner_email="sara.nyman@example.com") == Reason.OWNER
+    )
+    assert (
+        Viewer.of(DEFAULT, "anna.berg@example.com").reason(owned, owner_email="sara.nyman@example.com") == Reason.TEAM
+    )
     assert Viewer.of(DEFAULT, "anna.berg@example.com").reason(owned) is None
 
 
 def test_an_account_owner_sees_everything_on_their_accounts_only() -> None:
-    theirs = Customer(id=1, name="Acme AB", normalized_name="acme", account_owner_email="Owner@Example.com",
-                      created_at=NOW)
-    other = Customer(id=2, name="Other AB", normalized_name="other", account_owner_email="x@example.com",
-                     created_at=NOW)
+    theirs = Customer(
+        id=1, name="Acme AB", normalized_name="acme", account_owner_email="Owner@Example.com", created_at=NOW
+    )
+    other = Customer(
+        id=2, name="Other AB", normalized_name="other", account_owner_email="x@example.com", created_at=NOW
+    )
     viewer = Viewer.of(DEFAULT, "owner@example.com")
     assert viewer.reason(item(region="uk", status=ItemStatus.DISCARDED), theirs) == Reason.ACCOUNT_OWNER
     assert viewer.reason(item(region="uk", customer_id=2), other) is None
@@ -90,9 +108,17 @@ def test_the_item_region_falls_back_to_the_customer_region() -> None:
 def test_roles_and_regions_come_from_the_configuration() -> None:
     lena = Viewer.of(DEFAULT, "Lena.Lindqvist@example.com", "U1")
     assert (lena.email, lena.led, lena.reviewer, lena.admin, lena.role) == (
-        "lena.lindqvist@example.com", ("nordics-sales",), True, False, "lead")
-    assert lena.regions == team_regions(DEFAULT, DEFAULT.team("nordics-sales")) == {
-        "nordics", "sweden", "norway", "denmark", "finland"}
+        "lena.lindqvist@example.com",
+        ("nordics-sales",),
+        True,
+        False,
+        "lead",
+    )
+    assert (
+        lena.regions
+        == team_regions(DEFAULT, DEFAULT.team("nordics-sales"))
+        == {"nordics", "sweden", "norway", "denmark", "finland"}
+    )
     assert Viewer.of(DEFAULT, "anna.berg@example.com").role == "member"
     assert Viewer.of(DEFAULT, "handover.desk@example.com").role == "admin"
     assert Viewer.of(DEFAULT, "nobody@example.com").role == "person"
@@ -100,25 +126,34 @@ def test_roles_and_regions_come_from_the_configuration() -> None:
 
 # ----- whom to ask ----------------------------------------------------------------------------------
 
+
 def test_whom_to_ask_the_account_owner_else_the_team_lead_else_an_admin() -> None:
-    owned = Customer(id=1, name="Acme AB", normalized_name="acme", account_owner_email="olivia.grant@example.com",
-                     created_at=NOW)
+    owned = Customer(
+        id=1, name="Acme AB", normalized_name="acme", account_owner_email="olivia.grant@example.com", created_at=NOW
+    )
     nordic = [item(team_key="nordics-sales")]
     assert whom_to_ask(DEFAULT, owned, nordic) == ["olivia.grant@example.com"]
     assert whom_to_ask(DEFAULT, ACME, nordic) == ["lena.lindqvist@example.com"]
     assert whom_to_ask(DEFAULT, ACME, [item(receiver_email="tom.hughes@example.com")]) == ["olivia.grant@example.com"]
     assert whom_to_ask(DEFAULT, ACME, [item(team_key="nordics-sales"), item(id=2, team_key="dach-sales")]) == [
-        "lena.lindqvist@example.com", "klaus.weber@example.com"]
-    assert whom_to_ask(DEFAULT, ACME, [item(receiver_email="handover.desk@example.com")]) == ["handover.desk@example.com"]
+        "lena.lindqvist@example.com",
+        "klaus.weber@example.com",
+    ]
+    assert whom_to_ask(DEFAULT, ACME, [item(receiver_email="handover.desk@example.com")]) == [
+        "handover.desk@example.com"
+    ]
     assert whom_to_ask(DEFAULT, None, [item()]) == ["handover.desk@example.com"]
     assert whom_to_ask(DEFAULT, owned, []) == []
 
 
 def test_whom_to_ask_never_names_the_viewer() -> None:
     olivia = Viewer.of(DEFAULT, "olivia.grant@example.com")
-    owned = Customer(id=1, name="Acme AB", normalized_name="acme", account_owner_email="olivia.grant@example.com",
-                     created_at=NOW)
-    assert whom_to_ask(DEFAULT, owned, [item(team_key="nordics-sales")], viewer=olivia) == ["lena.lindqvist@example.com"]
+    owned = Customer(
+        id=1, name="Acme AB", normalized_name="acme", account_owner_email="olivia.grant@example.com", created_at=NOW
+    )
+    assert whom_to_ask(DEFAULT, owned, [item(team_key="nordics-sales")], viewer=olivia) == [
+        "lena.lindqvist@example.com"
+    ]
     lena = Viewer.of(DEFAULT, "lena.lindqvist@example.com")
     assert whom_to_ask(DEFAULT, ACME, [item(team_key="nordics-sales")], viewer=lena) == ["handover.desk@example.com"]
 
@@ -171,11 +206,17 @@ def matrix_world(bench: Bench, viewer: str) -> dict[str, int]:
     for email in [viewer, OWNER, "outsider@example.com", "sender@example.com", "mate.nordics@example.com"]:
         if email not in bench.users:
             bench.add_user(email)
-    common = {"customer": "Matrix AB", "contact_email": "cto@matrix.example", "account_owner_email": OWNER,
-              "sender_email": "sender@example.com", "region": "apac"}
+    common = {
+        "customer": "Matrix AB",
+        "contact_email": "cto@matrix.example",
+        "account_owner_email": OWNER,
+        "sender_email": "sender@example.com",
+        "region": "apac",
+    }
 
     def make(**fields: Any) -> int:
         return hand_over(bench, **{**common, **fields})
+
     first = make(product_area="outside", sender_email=viewer)
     set_customer(bench, "Matrix AB", account_owner=OWNER)  # by an admin: an item's account owner opens nothing
     ids = {
@@ -217,8 +258,12 @@ def look_up(bench: Bench, way: str, email: str) -> tuple[set[int], int, str]:
         assert bench.agent.submit_view(user=user, view=view, values={"query": "matrix.example"}).status_code == 200
         return _slack_answer(bench.fake.views[view.id].blocks)
     if way == "api":
-        r = httpx.get(f"{bench.url}/api/customers", params={"q": "Matrix"}, timeout=10,
-                      headers={"Authorization": f"Bearer {API_TOKEN}", "X-Handover-User": email})
+        r = httpx.get(
+            f"{bench.url}/api/customers",
+            params={"q": "Matrix"},
+            timeout=10,
+            headers={"Authorization": f"Bearer {API_TOKEN}", "X-Handover-User": email},
+        )
         assert r.status_code == 200, r.text
         body = r.json()
         return {i["id"] for i in body["items"]}, body["withheld"], " ".join(body["ask"])
@@ -230,7 +275,11 @@ def look_up(bench: Bench, way: str, email: str) -> tuple[set[int], int, str]:
         s.commit()
         intel = found.intel
         assert intel is not None
-        return {i.id for i in [*intel.open_items, *intel.past_items]}, intel.withheld, " ".join(c.email for c in intel.ask)
+        return (
+            {i.id for i in [*intel.open_items, *intel.past_items]},
+            intel.withheld,
+            " ".join(c.email for c in intel.ask),
+        )
 
 
 @pytest.mark.parametrize("way", WAYS)

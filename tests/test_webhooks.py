@@ -46,21 +46,39 @@ def receivers() -> Iterator[list[Receiver]]:
         r.stop()
 
 
-def endpoint(bench: Bench, monkeypatch: pytest.MonkeyPatch, receivers: list[Receiver], name: str,
-             events_: list[str] | str = "*", *, previous: str | None = None, **more: Any) -> Receiver:
+def endpoint(
+    bench: Bench,
+    monkeypatch: pytest.MonkeyPatch,
+    receivers: list[Receiver],
+    name: str,
+    events_: list[str] | str = "*",
+    *,
+    previous: str | None = None,
+    **more: Any,
+) -> Receiver:
     """Start a receiver and add it to the configuration as endpoint ``name``."""
     secret = new_secret()
     monkeypatch.setenv(f"HOOK_{name.upper()}_SECRET", secret)
     receiver = Receiver(secret=secret).start()
     receivers.append(receiver)
-    spec: dict[str, Any] = {"name": name, "url": receiver.url, "events": events_,
-                            "secret_env": f"HOOK_{name.upper()}_SECRET", **more}
+    spec: dict[str, Any] = {
+        "name": name,
+        "url": receiver.url,
+        "events": events_,
+        "secret_env": f"HOOK_{name.upper()}_SECRET",
+        **more,
+    }
     if previous is not None:
         monkeypatch.setenv(f"HOOK_{name.upper()}_OLD", previous)
         spec["previous_secret_env"] = f"HOOK_{name.upper()}_OLD"
     current = [e.model_dump(mode="json") for e in bench.ctx.config.webhooks.endpoints]
-    bench.ctx.config = bench.ctx.config.model_copy(update={"webhooks": Webhooks.model_validate(
-        {"retry_for_hours": bench.ctx.config.webhooks.retry_for_hours, "endpoints": current + [spec]})})
+    bench.ctx.config = bench.ctx.config.model_copy(
+        update={
+            "webhooks": Webhooks.model_validate(
+                {"retry_for_hours": bench.ctx.config.webhooks.retry_for_hours, "endpoints": current + [spec]}
+            )
+        }
+    )
     return receiver
 
 
@@ -95,10 +113,16 @@ def every_kind_of_change(bench: Bench) -> dict[str, int]:
     people(bench)
     items = {}
     # A: handed over, delivered, asked and answered, recategorized, accepted, followed up and closed
-    a = items["a"] = hand_over(bench, sender_email=SENDER, business_builder_email=BB, customer_request="Call me in May",
-                               product_area="networking")
+    a = items["a"] = hand_over(
+        bench,
+        sender_email=SENDER,
+        business_builder_email=BB,
+        customer_request="Call me in May",
+        product_area="networking",
+    )
     modal(bench, a, ActionId.ASK, {"question": "Which sites did they mean?"})
     from bot.models import Question
+
     with bench.db() as s:
         q = s.exec(select(Question).where(Question.item_id == a)).one()
     bench.agent.user_message(user=bench.user(BB), channel=q.bb_channel, thread_ts=q.bb_ts, text="Gothenburg.")
@@ -109,16 +133,26 @@ def every_kind_of_change(bench: Bench) -> dict[str, int]:
     card_click(bench, a, ActionId.CLOSE, bench.item(a).owner_user_id)
     bench.deliver()
     # B: reassigned, discarded, reopened
-    b = items["b"] = hand_over(bench, sender_email=SENDER, business_builder_email=BB, customer="Baltic Steel AS",
-                               contact_email="k@balticsteel.example")
+    b = items["b"] = hand_over(
+        bench,
+        sender_email=SENDER,
+        business_builder_email=BB,
+        customer="Baltic Steel AS",
+        contact_email="k@balticsteel.example",
+    )
     colleague = bench.add_user("colleague@example.com")
     modal(bench, b, ActionId.REASSIGN, {"to": colleague, "note": "Your territory."})
     discard(bench, b, justification="Same as item 12 from the webinar.", reason="duplicate")
     card_click(bench, b, ActionId.REOPEN)
     bench.deliver()
     # C: accepted, feedback given two weeks later
-    c = items["c"] = hand_over(bench, sender_email=SENDER, business_builder_email=BB, customer="Fjord Data AS",
-                               contact_email="o@fjorddata.example")
+    c = items["c"] = hand_over(
+        bench,
+        sender_email=SENDER,
+        business_builder_email=BB,
+        customer="Fjord Data AS",
+        contact_email="o@fjorddata.example",
+    )
     accept(bench, c)
     owner = bench.item(c).owner_user_id
     bench.clock.set(at(14, 9))
@@ -127,8 +161,11 @@ def every_kind_of_change(bench: Bench) -> dict[str, int]:
     [request] = [m for m in bench.dm(owner) if m.text.startswith(":memo: How did item")]
     bench.agent.click(user=owner, message=request, action_id=ActionId.FEEDBACK)
     view = bench.fake.views_opened_by(owner)[-1]
-    r = bench.agent.submit_view(user=owner, view=view, values={"reached": "yes", "outcome": "opportunity",
-                                                               "usefulness": "4", "comment": "Spot on."})
+    r = bench.agent.submit_view(
+        user=owner,
+        view=view,
+        values={"reached": "yes", "outcome": "opportunity", "usefulness": "4", "comment": "Spot on."},
+    )
     assert r.status_code == 200
     bench.deliver()
     # D: discarded in March, and the lead review's verdict on it
@@ -140,15 +177,17 @@ def every_kind_of_change(bench: Bench) -> dict[str, int]:
     with bench.db() as s:
         entry = s.exec(select(ReviewEntry).where(ReviewEntry.item_id == d)).one()
     message = bench.fake.message(entry.message_channel, entry.message_ts)
-    r = bench.agent.click(user=bench.user("lena.lindqvist@example.com"), message=message,
-                          action_id=ActionId.REVIEW_GOOD_GROUNDS)
+    r = bench.agent.click(
+        user=bench.user("lena.lindqvist@example.com"), message=message, action_id=ActionId.REVIEW_GOOD_GROUNDS
+    )
     assert r.status_code == 200
     bench.deliver()
     return items
 
 
 def test_each_change_reaches_each_endpoint_once_signed_and_as_the_schema_says(
-        bench: Bench, monkeypatch: pytest.MonkeyPatch, receivers: list[Receiver]) -> None:
+    bench: Bench, monkeypatch: pytest.MonkeyPatch, receivers: list[Receiver]
+) -> None:
     crm = endpoint(bench, monkeypatch, receivers, "crm")
     zap = endpoint(bench, monkeypatch, receivers, "zapier", ["item.accepted", "item.discarded"])
     items = every_kind_of_change(bench)
@@ -162,7 +201,8 @@ def test_each_change_reaches_each_endpoint_once_signed_and_as_the_schema_says(
         schema = json.loads((SCHEMAS / f"{r.event['type']}.json").read_text())
         jsonschema.validate(r.event, schema)
         assert r.headers["webhook-id"] == r.event["id"] and r.headers["content-type"].startswith(
-            "application/cloudevents+json")
+            "application/cloudevents+json"
+        )
     # each item's events in the order they happened
     for item_id in items.values():
         audit_ids = [e["data"]["audit_id"] for e in got if e["data"]["item"]["id"] == item_id]
@@ -174,8 +214,12 @@ def test_each_change_reaches_each_endpoint_once_signed_and_as_the_schema_says(
     item = created["data"]["item"]
     assert item["name"] == "Nordic Fibre AB (Global Event 2026)" and item["source"] == "api"
     assert item["description"].startswith("Wants to replace") and item["creator"]["email"] == BB
-    assert item["contact"] == {"name": "Eva Lund", "email": "eva.lund@nordicfibre.example", "phone": None,
-                               "title": None}
+    assert item["contact"] == {
+        "name": "Eva Lund",
+        "email": "eva.lund@nordicfibre.example",
+        "phone": None,
+        "title": None,
+    }
     assert item["expected_follow_up"] == "Call me in May" and item["market_category"] == "networking"
     assert created["data"]["customer"]["name"] == "Nordic Fibre AB" and created["subject"] == f"items/{items['a']}"
     delivered = by_type["item.delivered"][0]["data"]["item"]["slack"]
@@ -183,8 +227,12 @@ def test_each_change_reaches_each_endpoint_once_signed_and_as_the_schema_says(
     [discarded] = [e for e in by_type["item.discarded"] if e["data"]["item"]["id"] == items["b"]]
     assert discarded["data"]["reason"] == "duplicate"
     assert discarded["data"]["justification"] == "Same as item 12 from the webinar."
-    assert discarded["data"]["actor"] == {"kind": "person", "slack_user_id": bench.user("colleague@example.com"),
-                                          "email": "colleague@example.com", "name": None}
+    assert discarded["data"]["actor"] == {
+        "kind": "person",
+        "slack_user_id": bench.user("colleague@example.com"),
+        "email": "colleague@example.com",
+        "name": None,
+    }
     [recategorized] = by_type["item.recategorized"]
     assert (recategorized["data"]["reason"], recategorized["data"]["justification"]) == ("lead", "Budget confirmed.")
     [verdict] = by_type["review.verdict"]
@@ -193,27 +241,44 @@ def test_each_change_reaches_each_endpoint_once_signed_and_as_the_schema_says(
     assert fb["data"]["change"]["usefulness"] == 4 and fb["data"]["justification"] == "Spot on."
     # the endpoint that wants two types gets just those, each once
     assert sorted(e["type"] for e in zap.events()) == sorted(
-        e["type"] for e in got if e["type"] in ("item.accepted", "item.discarded"))
+        e["type"] for e in got if e["type"] in ("item.accepted", "item.discarded")
+    )
     assert max(zap.ids().values()) == 1
 
 
-def test_filters_by_category_event_and_region(bench: Bench, monkeypatch: pytest.MonkeyPatch,
-                                              receivers: list[Receiver]) -> None:
+def test_filters_by_category_event_and_region(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch, receivers: list[Receiver]
+) -> None:
     leads = endpoint(bench, monkeypatch, receivers, "leads", ["item.created"], filters={"category": "lead"})
-    show = endpoint(bench, monkeypatch, receivers, "show", ["item.created"],
-                    filters={"event": ["Global Event 2026"], "region": ["dach"]})
+    show = endpoint(
+        bench,
+        monkeypatch,
+        receivers,
+        "show",
+        ["item.created"],
+        filters={"event": ["Global Event 2026"], "region": ["dach"]},
+    )
     people(bench)
     lead = hand_over(bench, category="lead", region="nordics")
-    prospect = hand_over(bench, category="prospect", region="dach", customer="Alpen GmbH", contact_email="a@alpen.example")
-    hand_over(bench, category="prospect", region="dach", event="Webinar May", customer="Other GmbH",
-              contact_email="o@other.example")
+    prospect = hand_over(
+        bench, category="prospect", region="dach", customer="Alpen GmbH", contact_email="a@alpen.example"
+    )
+    hand_over(
+        bench,
+        category="prospect",
+        region="dach",
+        event="Webinar May",
+        customer="Other GmbH",
+        contact_email="o@other.example",
+    )
     send(bench)
     assert [e["data"]["item"]["id"] for e in leads.events()] == [lead]
     assert [e["data"]["item"]["id"] for e in show.events()] == [prospect]
 
 
 def test_two_secrets_while_rotating_a_receiver_that_knows_only_the_new_one_verifies(
-        bench: Bench, monkeypatch: pytest.MonkeyPatch, receivers: list[Receiver]) -> None:
+    bench: Bench, monkeypatch: pytest.MonkeyPatch, receivers: list[Receiver]
+) -> None:
     old = new_secret()
     rotated = endpoint(bench, monkeypatch, receivers, "rotated", ["item.created"], previous=old)
     people(bench)
@@ -222,11 +287,13 @@ def test_two_secrets_while_rotating_a_receiver_that_knows_only_the_new_one_verif
     [r] = rotated.accepted  # the receiver knows only the new secret
     assert len(r.headers["webhook-signature"].split(" ")) == 2
     from standardwebhooks.webhooks import Webhook
+
     Webhook(old).verify(r.body, r.headers)  # and one knowing only the old one still verifies too
 
 
-def test_receiver_down_for_hours_gets_every_event_once_in_order(bench: Bench, monkeypatch: pytest.MonkeyPatch,
-                                                                 receivers: list[Receiver]) -> None:
+def test_receiver_down_for_hours_gets_every_event_once_in_order(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch, receivers: list[Receiver]
+) -> None:
     crm = endpoint(bench, monkeypatch, receivers, "crm")
     crm.stop()  # down: connections refused
     people(bench)
@@ -255,8 +322,9 @@ def test_receiver_down_for_hours_gets_every_event_once_in_order(bench: Bench, mo
     assert max(crm.ids().values()) == 1
 
 
-def test_gone_disables_the_endpoint_and_tells_the_admins(bench: Bench, monkeypatch: pytest.MonkeyPatch,
-                                                         receivers: list[Receiver]) -> None:
+def test_gone_disables_the_endpoint_and_tells_the_admins(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch, receivers: list[Receiver]
+) -> None:
     gone = endpoint(bench, monkeypatch, receivers, "gone", ["item.created"])
     other = endpoint(bench, monkeypatch, receivers, "other", ["item.created"])
     gone.status = 410
@@ -276,11 +344,13 @@ def test_gone_disables_the_endpoint_and_tells_the_admins(bench: Bench, monkeypat
     r = httpx.get(f"{bench.url}/healthz")
     assert r.status_code == 200
     from bot.webhooks import queue
+
     assert queue.figures(bench.ctx.engine)["gone"].disabled_at is not None
 
 
 def test_a_4xx_marks_the_delivery_failed_and_visible_without_holding_the_item(
-        bench: Bench, monkeypatch: pytest.MonkeyPatch, receivers: list[Receiver]) -> None:
+    bench: Bench, monkeypatch: pytest.MonkeyPatch, receivers: list[Receiver]
+) -> None:
     picky = endpoint(bench, monkeypatch, receivers, "picky", ["item.created", "item.accepted"])
     picky.status = 422
     people(bench)
@@ -297,8 +367,9 @@ def test_a_4xx_marks_the_delivery_failed_and_visible_without_holding_the_item(
     assert failed.response_status == 422 and "422" in failed.last_error
 
 
-def test_429_and_5xx_are_retried_then_given_up_after_the_horizon(bench: Bench, monkeypatch: pytest.MonkeyPatch,
-                                                                 receivers: list[Receiver]) -> None:
+def test_429_and_5xx_are_retried_then_given_up_after_the_horizon(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch, receivers: list[Receiver]
+) -> None:
     flaky = endpoint(bench, monkeypatch, receivers, "flaky", ["item.created"])
     flaky.status = 503
     people(bench)
@@ -312,9 +383,11 @@ def test_429_and_5xx_are_retried_then_given_up_after_the_horizon(bench: Bench, m
     assert 70 <= len(flaky.requests) <= 85
 
 
-def test_a_slow_endpoint_delays_neither_slack_nor_another_endpoint(bench: Bench, monkeypatch: pytest.MonkeyPatch,
-                                                                   receivers: list[Receiver]) -> None:
+def test_a_slow_endpoint_delays_neither_slack_nor_another_endpoint(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch, receivers: list[Receiver]
+) -> None:
     import threading
+
     slow = endpoint(bench, monkeypatch, receivers, "slow", ["item.created"], timeout_seconds=3, concurrency=1)
     fast = endpoint(bench, monkeypatch, receivers, "fast", ["item.created"])
     slow.delay = 2.0
@@ -341,11 +414,13 @@ def test_a_slow_endpoint_delays_neither_slack_nor_another_endpoint(bench: Bench,
         sender.join(timeout=10)
 
 
-def test_replay_resends_with_the_original_ids(bench: Bench, monkeypatch: pytest.MonkeyPatch,
-                                              receivers: list[Receiver]) -> None:
+def test_replay_resends_with_the_original_ids(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch, receivers: list[Receiver]
+) -> None:
     from rich.console import Console
 
     from bot.webhooks.cli import replay
+
     crm = endpoint(bench, monkeypatch, receivers, "crm", ["item.created", "item.accepted"])
     people(bench)
     accept(bench, hand_over(bench))
@@ -361,8 +436,9 @@ def test_replay_resends_with_the_original_ids(bench: Bench, monkeypatch: pytest.
 
 def test_the_committed_schemas_are_the_models_and_are_in_the_openapi_document(bench: Bench) -> None:
     for t in WebhookEventType:
-        assert (SCHEMAS / f"{t.value}.json").read_text() == events.schema_text(t), \
+        assert (SCHEMAS / f"{t.value}.json").read_text() == events.schema_text(t), (
             "run `python -m bot.webhooks.events` and commit bot/webhooks/schemas/"
+        )
         jsonschema.Draft202012Validator.check_schema(json.loads(events.schema_text(t)))
     doc = httpx.get(f"{bench.url}/api/openapi.json").json()
     assert doc["openapi"].startswith("3.1") and set(doc["webhooks"]) == {t.value for t in WebhookEventType}
@@ -370,18 +446,25 @@ def test_the_committed_schemas_are_the_models_and_are_in_the_openapi_document(be
 
 def test_bad_webhook_configuration_is_reported_with_its_line() -> None:
     from bot.config import ConfigError, parse
+
     with pytest.raises(ConfigError) as exc:
-        parse("webhooks:\n  endpoints:\n    - name: crm\n      url: ftp://crm.example\n      events: [item.sold]\n"
-              "      secret_env: CRM_SECRET\n")
+        parse(
+            "webhooks:\n  endpoints:\n    - name: crm\n      url: ftp://crm.example\n      events: [item.sold]\n"
+            "      secret_env: CRM_SECRET\n"
+        )
     assert exc.value.problems[0] == "<config>:4: webhooks.endpoints[0].url: 'ftp://crm.example' is not an http(s) URL"
-    assert exc.value.problems[1].startswith("<config>:5: webhooks.endpoints[0].events[0]: Input should be 'item.created'")
+    assert exc.value.problems[1].startswith(
+        "<config>:5: webhooks.endpoints[0].events[0]: Input should be 'item.created'"
+    )
 
 
-def test_list_shows_each_endpoint_and_test_sends_a_signed_event(bench: Bench, monkeypatch: pytest.MonkeyPatch,
-                                                                receivers: list[Receiver]) -> None:
+def test_list_shows_each_endpoint_and_test_sends_a_signed_event(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch, receivers: list[Receiver]
+) -> None:
     from rich.console import Console
 
     from bot.webhooks.cli import print_list, send_test
+
     crm = endpoint(bench, monkeypatch, receivers, "crm", ["item.created"])
     picky = endpoint(bench, monkeypatch, receivers, "picky", ["item.created"])
     picky.status = 400
@@ -407,25 +490,35 @@ def test_list_shows_each_endpoint_and_test_sends_a_signed_event(bench: Bench, mo
     assert "HOOK_CRM_SECRET" in said and "is not set" in said
 
 
-def test_the_commands_dispatch_list_doctor_and_enable(bench: Bench, monkeypatch: pytest.MonkeyPatch,
-                                                      receivers: list[Receiver], tmp_path: Path) -> None:
+def test_the_commands_dispatch_list_doctor_and_enable(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch, receivers: list[Receiver], tmp_path: Path
+) -> None:
     from typer.testing import CliRunner
 
     from bot.cli import app
     from tests.harness import BOT_TOKEN, SIGNING_SECRET
+
     crm = endpoint(bench, monkeypatch, receivers, "crm", ["item.created"])
     gone = endpoint(bench, monkeypatch, receivers, "gone", ["item.created"])
     gone.status = 410
     config = tmp_path / "handover.yaml"
-    config.write_text(f"""webhooks:
+    config.write_text(
+        f"""webhooks:
   endpoints:
     - {{name: crm, url: "{crm.url}", events: [item.created], secret_env: HOOK_CRM_SECRET}}
     - {{name: gone, url: "{gone.url}", events: [item.created], secret_env: HOOK_GONE_SECRET}}
     - {{name: nosecret, url: "http://127.0.0.1:9/x", events: [item.closed], secret_env: HOOK_NOT_SET_ANYWHERE}}
-""", encoding="utf-8")
-    env = {"DATABASE_URL": bench.ctx.settings.database_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
-           "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": bench.fake.api_url,
-           "HANDOVER_CONFIG": str(config), "COLUMNS": "250"}
+""",
+        encoding="utf-8",
+    )
+    env = {
+        "DATABASE_URL": bench.ctx.settings.database_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": bench.fake.api_url,
+        "HANDOVER_CONFIG": str(config),
+        "COLUMNS": "250",
+    }
     people(bench)
     item_id = hand_over(bench)  # recorded; no webhook sender has run yet
     runner = CliRunner()
@@ -454,12 +547,16 @@ def test_the_commands_dispatch_list_doctor_and_enable(bench: Bench, monkeypatch:
     assert result.exit_code == 2  # not a day: typer says so
 
 
-def test_gone_without_admins_is_told_in_the_ops_channel(bench: Bench, monkeypatch: pytest.MonkeyPatch,
-                                                        receivers: list[Receiver]) -> None:
+def test_gone_without_admins_is_told_in_the_ops_channel(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch, receivers: list[Receiver]
+) -> None:
     config = bench.ctx.config
-    bench.ctx.config = config.model_copy(update={
-        "roles": config.roles.model_copy(update={"admins": []}),
-        "channels": config.channels.model_copy(update={"ops": "C0OPS"})})
+    bench.ctx.config = config.model_copy(
+        update={
+            "roles": config.roles.model_copy(update={"admins": []}),
+            "channels": config.channels.model_copy(update={"ops": "C0OPS"}),
+        }
+    )
     gone = endpoint(bench, monkeypatch, receivers, "gone", ["item.created"])
     gone.status = 410
     people(bench)

@@ -47,15 +47,17 @@ def _delivered(url: str) -> int:
     engine = make_engine(url)
     try:
         with Session(engine) as s:
-            return s.exec(select(sa.func.count()).select_from(WebhookDelivery)
-                          .where(WebhookDelivery.status == "delivered")).one()
+            return s.exec(
+                select(sa.func.count()).select_from(WebhookDelivery).where(WebhookDelivery.status == "delivered")
+            ).one()
     finally:
         engine.dispose()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_server_killed_mid_delivery_sends_every_event_under_one_id_in_order(backend: str, pg_cluster,
-                                                                            tmp_path: Path) -> None:
+def test_server_killed_mid_delivery_sends_every_event_under_one_id_in_order(
+    backend: str, pg_cluster, tmp_path: Path
+) -> None:
     if backend == "postgresql" and pg_cluster is None:
         pytest.skip("PostgreSQL is not available")
     url = database_url(backend, tmp_path, pg_cluster, "fault_webhooks")
@@ -64,7 +66,8 @@ def test_server_killed_mid_delivery_sends_every_event_under_one_id_in_order(back
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     receiver = Receiver(secret=secret, delay=0.15).start()  # slowed: requests are in flight when it dies
     config = tmp_path / "handover.yaml"
-    config.write_text(f"""webhooks:
+    config.write_text(
+        f"""webhooks:
   endpoints:
     - name: crm
       url: {receiver.url}
@@ -72,7 +75,9 @@ def test_server_killed_mid_delivery_sends_every_event_under_one_id_in_order(back
       secret_env: HOOK_CRM_SECRET
       timeout_seconds: 2
       concurrency: 4
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     env = app_env(database_url=url, api_url=fake.api_url, HANDOVER_CONFIG=str(config), HOOK_CRM_SECRET=secret)
     port = free_port()
     server = serve(env=env, cwd=tmp_path, port=port, name="serve-1")
@@ -87,8 +92,12 @@ def test_server_killed_mid_delivery_sends_every_event_under_one_id_in_order(back
         recorded_at_kill = _delivered(url)
         server = serve(env=env, cwd=tmp_path, port=port, name="serve-2")
         restarted = time.monotonic()
-        wait_for(lambda: _delivered(url) == 2 * ITEMS, timeout=180, every=0.5,
-                 what="every event delivered (the dead server's claims expire after 14 s)")
+        wait_for(
+            lambda: _delivered(url) == 2 * ITEMS,
+            timeout=180,
+            every=0.5,
+            what="every event delivered (the dead server's claims expire after 14 s)",
+        )
         caught_up = time.monotonic() - restarted
     finally:
         server.stop()
@@ -112,10 +121,15 @@ def test_server_killed_mid_delivery_sends_every_event_under_one_id_in_order(back
             firsts[item_id].append(kind)
     assert all(kinds == ["item.created", "item.delivered"] for kinds in firsts.values())
     repeats = sum(n - 1 for n in ids.values())
-    report(f"crash_webhooks[{backend}]",
-           f"[{backend}] `handover serve` killed (SIGKILL) with webhook requests in flight to a slowed receiver "
-           f"(150 ms each): {at_kill} of {2 * ITEMS} events acknowledged at the kill, {recorded_at_kill} recorded; "
-           f"after the restart all {2 * ITEMS} arrived in order per item in {caught_up:.1f} s, each change under one "
-           f"id; {repeats} id(s) sent again (acknowledged but not yet recorded at the kill), which receivers drop",
-           events=2 * ITEMS, acknowledged_at_kill=at_kill, recorded_at_kill=recorded_at_kill, repeats=repeats,
-           caught_up_s=round(caught_up, 1))
+    report(
+        f"crash_webhooks[{backend}]",
+        f"[{backend}] `handover serve` killed (SIGKILL) with webhook requests in flight to a slowed receiver "
+        f"(150 ms each): {at_kill} of {2 * ITEMS} events acknowledged at the kill, {recorded_at_kill} recorded; "
+        f"after the restart all {2 * ITEMS} arrived in order per item in {caught_up:.1f} s, each change under one "
+        f"id; {repeats} id(s) sent again (acknowledged but not yet recorded at the kill), which receivers drop",
+        events=2 * ITEMS,
+        acknowledged_at_kill=at_kill,
+        recorded_at_kill=recorded_at_kill,
+        repeats=repeats,
+        caught_up_s=round(caught_up, 1),
+    )

@@ -80,8 +80,9 @@ class Receiver:
                     time.sleep(receiver.delay)
                 status = receiver.status if verified else 401
                 with receiver._lock:
-                    receiver.requests.append(Received(headers.get("webhook-id", ""), headers, body, status,
-                                                      time.monotonic()))
+                    receiver.requests.append(
+                        Received(headers.get("webhook-id", ""), headers, body, status, time.monotonic())
+                    )
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 reply = json.dumps({"ok": 200 <= status < 300}).encode()

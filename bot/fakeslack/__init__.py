@@ -5,5 +5,15 @@ from bot.fakeslack.agent import SlackAgent
 from bot.fakeslack.server import BOT_USER, TEAM, Call, FakeSlack, FakeUser, Message, View
 from bot.fakeslack.validate import validate_blocks, validate_view
 
-__all__ = ["BOT_USER", "TEAM", "Call", "FakeSlack", "FakeUser", "Message", "SlackAgent", "View",
-           "validate_blocks", "validate_view"]
+__all__ = [
+    "BOT_USER",
+    "TEAM",
+    "Call",
+    "FakeSlack",
+    "FakeUser",
+    "Message",
+    "SlackAgent",
+    "View",
+    "validate_blocks",
+    "validate_view",
+]

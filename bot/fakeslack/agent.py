@@ -28,8 +28,17 @@ class SlackAgent:
         self.http = httpx.Client(timeout=timeout)
 
     # ----- the wire ----------------------------------------------------------------------------
-    def raw(self, body: bytes, content_type: str, *, sign: bool = True, timestamp: int | None = None,
-            secret: str | None = None, tamper: bool = False, headers: dict[str, str] | None = None) -> httpx.Response:
+    def raw(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        sign: bool = True,
+        timestamp: int | None = None,
+        secret: str | None = None,
+        tamper: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         """POST ``body`` as Slack would; each knob breaks one part of the signature on purpose."""
         ts = str(int(time.time()) if timestamp is None else timestamp)
         sent = dict(headers or {})
@@ -54,20 +63,35 @@ class SlackAgent:
         return {"id": user, "username": name, "name": name, "team_id": TEAM}
 
     def _base(self, kind: str, user: str) -> dict[str, Any]:
-        return {"type": kind, "token": "legacy-verification-token", "api_app_id": APP_ID,
-                "team": {"id": TEAM, "domain": "handover-fake"}, "user": self._user(user),
-                "is_enterprise_install": False, "enterprise": None}
+        return {
+            "type": kind,
+            "token": "legacy-verification-token",
+            "api_app_id": APP_ID,
+            "team": {"id": TEAM, "domain": "handover-fake"},
+            "user": self._user(user),
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
 
     # ----- slash commands -----------------------------------------------------------------------
     def command(self, *, user: str, command: str, text: str = "", channel: str = "C0GENERAL") -> httpx.Response:
-        body = urlencode({
-            "token": "legacy-verification-token", "team_id": TEAM, "team_domain": "handover-fake",
-            "channel_id": channel, "channel_name": "general", "user_id": user,
-            "user_name": self._user(user)["name"], "command": command, "text": text, "api_app_id": APP_ID,
-            "is_enterprise_install": "false",
-            "response_url": self.fake.issue_response_url(user, channel, kind="commands"),
-            "trigger_id": self.fake.issue_trigger(user),
-        }).encode()
+        body = urlencode(
+            {
+                "token": "legacy-verification-token",
+                "team_id": TEAM,
+                "team_domain": "handover-fake",
+                "channel_id": channel,
+                "channel_name": "general",
+                "user_id": user,
+                "user_name": self._user(user)["name"],
+                "command": command,
+                "text": text,
+                "api_app_id": APP_ID,
+                "is_enterprise_install": "false",
+                "response_url": self.fake.issue_response_url(user, channel, kind="commands"),
+                "trigger_id": self.fake.issue_trigger(user),
+            }
+        ).encode()
         return self.raw(body, "application/x-www-form-urlencoded")
 
     def shown(self, response: httpx.Response, *, user: str, channel: str = "C0GENERAL") -> Message:
@@ -80,20 +104,31 @@ class SlackAgent:
     @staticmethod
     def _find(message: Message, action_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
         for block in message.blocks:
-            elements = block.get("elements") if block.get("type") == "actions" else \
-                [block["accessory"]] if block.get("accessory") else []
+            elements = (
+                block.get("elements")
+                if block.get("type") == "actions"
+                else [block["accessory"]]
+                if block.get("accessory")
+                else []
+            )
             for element in elements or []:
                 if element.get("action_id") == action_id:
                     return block, element
         raise AssertionError(f"there is no {action_id!r} on this message: a person could not click it")
 
     def _message_container(self, message: Message, user: str | None = None) -> dict[str, Any]:
-        out = {"container": {"type": "message", "message_ts": message.ts, "channel_id": message.channel,
-                             "is_ephemeral": message.ephemeral},
-               "channel": {"id": message.channel, "name": "directmessage"},
-               "message": message.as_slack(with_metadata=False),
-               "response_url": self.fake.issue_response_url(user, message.channel, message.ts),
-               "state": {"values": {}}}
+        out = {
+            "container": {
+                "type": "message",
+                "message_ts": message.ts,
+                "channel_id": message.channel,
+                "is_ephemeral": message.ephemeral,
+            },
+            "channel": {"id": message.channel, "name": "directmessage"},
+            "message": message.as_slack(with_metadata=False),
+            "response_url": self.fake.issue_response_url(user, message.channel, message.ts),
+            "state": {"values": {}},
+        }
         if message.ephemeral:
             del out["message"]  # Slack does not send an ephemeral message back
         return out
@@ -101,11 +136,20 @@ class SlackAgent:
     def click(self, *, user: str, message: Message, action_id: str, value: str | None = None) -> httpx.Response:
         """``user`` clicks the button ``action_id`` on ``message``."""
         block, element = self._find(message, str(action_id))
-        action = {"action_id": element["action_id"], "block_id": block.get("block_id", ""),
-                  "text": element.get("text"), "value": value if value is not None else element.get("value"),
-                  "type": element["type"], "action_ts": f"{time.time():.6f}"}
-        payload = {**self._base("block_actions", user), "trigger_id": self.fake.issue_trigger(user),
-                   **self._message_container(message, user), "actions": [action]}
+        action = {
+            "action_id": element["action_id"],
+            "block_id": block.get("block_id", ""),
+            "text": element.get("text"),
+            "value": value if value is not None else element.get("value"),
+            "type": element["type"],
+            "action_ts": f"{time.time():.6f}",
+        }
+        payload = {
+            **self._base("block_actions", user),
+            "trigger_id": self.fake.issue_trigger(user),
+            **self._message_container(message, user),
+            "actions": [action],
+        }
         return self._interaction(payload)
 
     def click_in_home(self, *, user: str, action_id: str, block_id: str) -> httpx.Response:
@@ -117,32 +161,61 @@ class SlackAgent:
         element = next((e for e in (block or {}).get("elements", []) if e.get("action_id") == str(action_id)), None)
         if element is None:
             raise AssertionError(f"there is no {action_id!r} in block {block_id!r} of the Home tab")
-        action = {"action_id": element["action_id"], "block_id": block_id, "text": element.get("text"),
-                  "value": element.get("value"), "type": element["type"], "action_ts": f"{time.time():.6f}"}
-        payload = {**self._base("block_actions", user), "trigger_id": self.fake.issue_trigger(user),
-                   "container": {"type": "view", "view_id": "VHOME" + user},
-                   "view": {**home, "id": "VHOME" + user, "type": "home"}, "actions": [action]}
+        action = {
+            "action_id": element["action_id"],
+            "block_id": block_id,
+            "text": element.get("text"),
+            "value": element.get("value"),
+            "type": element["type"],
+            "action_ts": f"{time.time():.6f}",
+        }
+        payload = {
+            **self._base("block_actions", user),
+            "trigger_id": self.fake.issue_trigger(user),
+            "container": {"type": "view", "view_id": "VHOME" + user},
+            "view": {**home, "id": "VHOME" + user, "type": "home"},
+            "actions": [action],
+        }
         return self._interaction(payload)
 
-    def click_checkbox(self, *, user: str, message: Message, action_id: str,
-                       selected_values: list[str]) -> httpx.Response:
+    def click_checkbox(
+        self, *, user: str, message: Message, action_id: str, selected_values: list[str]
+    ) -> httpx.Response:
         """``user`` ticks checkboxes so that exactly ``selected_values`` are selected."""
         block, element = self._find(message, action_id)
         options = [o for o in element.get("options", []) if o["value"] in selected_values]
-        action = {"action_id": action_id, "block_id": block.get("block_id", ""), "type": "checkboxes",
-                  "selected_options": options, "action_ts": f"{time.time():.6f}"}
-        payload = {**self._base("block_actions", user), "trigger_id": self.fake.issue_trigger(user),
-                   **self._message_container(message, user), "actions": [action]}
+        action = {
+            "action_id": action_id,
+            "block_id": block.get("block_id", ""),
+            "type": "checkboxes",
+            "selected_options": options,
+            "action_ts": f"{time.time():.6f}",
+        }
+        payload = {
+            **self._base("block_actions", user),
+            "trigger_id": self.fake.issue_trigger(user),
+            **self._message_container(message, user),
+            "actions": [action],
+        }
         return self._interaction(payload)
 
     def select(self, *, user: str, message: Message, action_id: str, value: str) -> httpx.Response:
         """``user`` picks ``value`` in a static select or an overflow menu."""
         block, element = self._find(message, action_id)
         option = next(o for o in element.get("options", []) if o["value"] == value)
-        action = {"action_id": action_id, "block_id": block.get("block_id", ""), "type": element["type"],
-                  "selected_option": option, "action_ts": f"{time.time():.6f}"}
-        payload = {**self._base("block_actions", user), "trigger_id": self.fake.issue_trigger(user),
-                   **self._message_container(message, user), "actions": [action]}
+        action = {
+            "action_id": action_id,
+            "block_id": block.get("block_id", ""),
+            "type": element["type"],
+            "selected_option": option,
+            "action_ts": f"{time.time():.6f}",
+        }
+        payload = {
+            **self._base("block_actions", user),
+            "trigger_id": self.fake.issue_trigger(user),
+            **self._message_container(message, user),
+            "actions": [action],
+        }
         return self._interaction(payload)
 
     # ----- modals -----------------------------------------------------------------------------
@@ -150,12 +223,21 @@ class SlackAgent:
         """``user`` clicks the button ``action_id`` inside the modal ``view`` (in its latest state)."""
         current = self.fake.views.get(view.id, view)
         block, element = self._find(current, str(action_id))  # type: ignore[arg-type]
-        action = {"action_id": element["action_id"], "block_id": block.get("block_id", ""),
-                  "text": element.get("text"), "value": value if value is not None else element.get("value"),
-                  "type": element["type"], "action_ts": f"{time.time():.6f}"}
-        payload = {**self._base("block_actions", user), "trigger_id": self.fake.issue_trigger(user),
-                   "container": {"type": "view", "view_id": current.id},
-                   "view": {**current.as_slack(), "state": {"values": {}}}, "actions": [action]}
+        action = {
+            "action_id": element["action_id"],
+            "block_id": block.get("block_id", ""),
+            "text": element.get("text"),
+            "value": value if value is not None else element.get("value"),
+            "type": element["type"],
+            "action_ts": f"{time.time():.6f}",
+        }
+        payload = {
+            **self._base("block_actions", user),
+            "trigger_id": self.fake.issue_trigger(user),
+            "container": {"type": "view", "view_id": current.id},
+            "view": {**current.as_slack(), "state": {"values": {}}},
+            "actions": [action],
+        }
         return self._interaction(payload)
 
     @staticmethod
@@ -197,8 +279,12 @@ class SlackAgent:
         bot answers (errors, update, push, clear) is applied as Slack would."""
         current = self.fake.views.get(view.id, view)
         slack_view = {**current.as_slack(), "state": {"values": self._state(current, values or {})}}
-        payload = {**self._base("view_submission", user), "trigger_id": self.fake.issue_trigger(user),
-                   "view": slack_view, "response_urls": []}
+        payload = {
+            **self._base("view_submission", user),
+            "trigger_id": self.fake.issue_trigger(user),
+            "view": slack_view,
+            "response_urls": [],
+        }
         response = self._interaction(payload)
         if response.status_code == 200:
             body = response.json() if response.content else {}
@@ -214,46 +300,82 @@ class SlackAgent:
 
     # ----- shortcuts ---------------------------------------------------------------------------
     def shortcut(self, *, user: str, callback_id: str) -> httpx.Response:
-        payload = {**self._base("shortcut", user), "callback_id": str(callback_id),
-                   "trigger_id": self.fake.issue_trigger(user), "action_ts": f"{time.time():.6f}"}
+        payload = {
+            **self._base("shortcut", user),
+            "callback_id": str(callback_id),
+            "trigger_id": self.fake.issue_trigger(user),
+            "action_ts": f"{time.time():.6f}",
+        }
         return self._interaction(payload)
 
-    def message_shortcut(self, *, user: str, callback_id: str, message: dict[str, Any],
-                         channel: str = "C0GENERAL") -> httpx.Response:
-        payload = {**self._base("message_action", user), "callback_id": str(callback_id),
-                   "trigger_id": self.fake.issue_trigger(user), "action_ts": f"{time.time():.6f}",
-                   "message_ts": message.get("ts"), "message": {"type": "message", **message},
-                   "channel": {"id": channel, "name": "general"},
-                   "response_url": self.fake.issue_response_url(user, channel)}
+    def message_shortcut(
+        self, *, user: str, callback_id: str, message: dict[str, Any], channel: str = "C0GENERAL"
+    ) -> httpx.Response:
+        payload = {
+            **self._base("message_action", user),
+            "callback_id": str(callback_id),
+            "trigger_id": self.fake.issue_trigger(user),
+            "action_ts": f"{time.time():.6f}",
+            "message_ts": message.get("ts"),
+            "message": {"type": "message", **message},
+            "channel": {"id": channel, "name": "general"},
+            "response_url": self.fake.issue_response_url(user, channel),
+        }
         return self._interaction(payload)
 
     # ----- events -----------------------------------------------------------------------------
-    def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None,
-              retry_reason: str | None = None) -> httpx.Response:
-        envelope = {"token": "legacy-verification-token", "team_id": TEAM, "api_app_id": APP_ID, "event": event,
-                    "type": "event_callback", "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
-                    "event_time": int(time.time()),
-                    "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True,
-                                        "is_enterprise_install": False}],
-                    "is_ext_shared_channel": False}
+    def event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        retry_reason: str | None = None,
+    ) -> httpx.Response:
+        envelope = {
+            "token": "legacy-verification-token",
+            "team_id": TEAM,
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True, "is_enterprise_install": False}],
+            "is_ext_shared_channel": False,
+        }
         headers = {}
         if retry_num is not None:
             headers["X-Slack-Retry-Num"] = str(retry_num)
             headers["X-Slack-Retry-Reason"] = retry_reason or "http_timeout"
         return self.raw(json.dumps(envelope).encode(), "application/json", headers=headers)
 
-    def user_message(self, *, user: str, channel: str, text: str, thread_ts: str | None = None,
-                     event_id: str | None = None) -> tuple[str, httpx.Response]:
+    def user_message(
+        self, *, user: str, channel: str, text: str, thread_ts: str | None = None, event_id: str | None = None
+    ) -> tuple[str, httpx.Response]:
         """``user`` writes ``text`` in ``channel`` (in a thread when ``thread_ts``); Slack stores it
         and sends the bot the message event."""
         message = self.fake.add_message(channel, user, text, thread_ts)
-        event = {"type": "message", "channel": channel, "user": user, "text": text, "ts": message.ts,
-                 "event_ts": message.ts, "channel_type": "im" if channel.startswith("D") else "channel",
-                 "team": TEAM}
+        event = {
+            "type": "message",
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "ts": message.ts,
+            "event_ts": message.ts,
+            "channel_type": "im" if channel.startswith("D") else "channel",
+            "team": TEAM,
+        }
         if thread_ts:
             event["thread_ts"] = thread_ts
         return message.ts, self.event(event, event_id=event_id)
 
     def app_home_opened(self, *, user: str) -> httpx.Response:
-        return self.event({"type": "app_home_opened", "user": user, "channel": self.fake.dm_channel_for(user),
-                           "tab": "home", "event_ts": f"{time.time():.6f}"})
+        return self.event(
+            {
+                "type": "app_home_opened",
+                "user": user,
+                "channel": self.fake.dm_channel_for(user),
+                "tab": "home",
+                "event_ts": f"{time.time():.6f}",
+            }
+        )

@@ -26,9 +26,19 @@ APP_ID = "AHANDOVER"
 BOT_USER = "UHANDOVER"
 BOT_ID = "BHANDOVER"
 TEAM = "T0HANDOVER"
-DEFAULT_SCOPES = ("chat:write", "im:write", "im:history", "users:read", "users:read.email", "commands",
-                  "files:write", "channels:read", "chat:write.public", "channels:history",
-                  "groups:history")  # what slack-manifest.yaml asks for
+DEFAULT_SCOPES = (
+    "chat:write",
+    "im:write",
+    "im:history",
+    "users:read",
+    "users:read.email",
+    "commands",
+    "files:write",
+    "channels:read",
+    "chat:write.public",
+    "channels:history",
+    "groups:history",
+)  # what slack-manifest.yaml asks for
 
 
 @dataclass
@@ -43,15 +53,23 @@ class FakeUser:
 
     def as_slack(self) -> dict[str, Any]:
         offset = _tz_offset(self.tz)
-        return {"id": self.id, "team_id": TEAM, "name": self.name, "deleted": self.deleted,
-                "real_name": self.real_name or self.name, "tz": self.tz, "tz_offset": offset,
-                "is_bot": self.is_bot, "profile": {"email": self.email, "real_name": self.real_name or self.name,
-                                                   "display_name": self.name}}
+        return {
+            "id": self.id,
+            "team_id": TEAM,
+            "name": self.name,
+            "deleted": self.deleted,
+            "real_name": self.real_name or self.name,
+            "tz": self.tz,
+            "tz_offset": offset,
+            "is_bot": self.is_bot,
+            "profile": {"email": self.email, "real_name": self.real_name or self.name, "display_name": self.name},
+        }
 
 
 def _tz_offset(tz: str) -> int:
     from datetime import datetime
     from zoneinfo import ZoneInfo
+
     try:
         offset = datetime.now(ZoneInfo(tz)).utcoffset()
         return int(offset.total_seconds()) if offset is not None else 0
@@ -78,8 +96,13 @@ class Message:
         return self.user == BOT_USER
 
     def as_slack(self, *, with_metadata: bool) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text, "user": self.user,
-                               "blocks": self.blocks}
+        out: dict[str, Any] = {
+            "type": "message",
+            "ts": self.ts,
+            "text": self.text,
+            "user": self.user,
+            "blocks": self.blocks,
+        }
         if self.from_bot:
             out["bot_id"] = BOT_ID
         if self.thread_ts:
@@ -109,11 +132,22 @@ class View:
         return (self.raw.get("title") or {}).get("text", "")
 
     def as_slack(self) -> dict[str, Any]:
-        return {**self.raw, "id": self.id, "team_id": TEAM, "type": self.type, "callback_id": self.callback_id,
-                "blocks": self.blocks, "private_metadata": self.private_metadata, "hash": self.hash,
-                "external_id": self.external_id or "", "root_view_id": self.root_view_id or self.id,
-                "previous_view_id": self.previous_view_id, "app_id": "AHANDOVER", "bot_id": BOT_ID,
-                "state": {"values": {}}}
+        return {
+            **self.raw,
+            "id": self.id,
+            "team_id": TEAM,
+            "type": self.type,
+            "callback_id": self.callback_id,
+            "blocks": self.blocks,
+            "private_metadata": self.private_metadata,
+            "hash": self.hash,
+            "external_id": self.external_id or "",
+            "root_view_id": self.root_view_id or self.id,
+            "previous_view_id": self.previous_view_id,
+            "app_id": "AHANDOVER",
+            "bot_id": BOT_ID,
+            "state": {"values": {}},
+        }
 
 
 @dataclass
@@ -140,8 +174,7 @@ class UploadedFile:
 
 
 class SlackError(Exception):
-    def __init__(self, error: str, status: int = 200, headers: dict[str, str] | None = None,
-                 **extra: Any) -> None:
+    def __init__(self, error: str, status: int = 200, headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(error)
         self.error, self.status, self.headers, self.extra = error, status, headers or {}, extra
 
@@ -153,9 +186,15 @@ class FakeSlack:
     """``FakeSlack(token=...)``; ``start()``; point ``SLACK_API_URL`` at ``api_url``. Socket Mode:
     ``SLACK_APP_TOKEN`` = ``app_token``; ``socket_mode`` is the WebSocket side (bot/fakeslack/socket_mode.py)."""
 
-    def __init__(self, token: str = "xoxb-fake", *, users: list[FakeUser] | None = None,
-                 scopes: tuple[str, ...] = DEFAULT_SCOPES, trigger_ttl: float = 3.0,
-                 app_token: str = "xapp-1-AHANDOVER-fake") -> None:
+    def __init__(
+        self,
+        token: str = "xoxb-fake",
+        *,
+        users: list[FakeUser] | None = None,
+        scopes: tuple[str, ...] = DEFAULT_SCOPES,
+        trigger_ttl: float = 3.0,
+        app_token: str = "xapp-1-AHANDOVER-fake",
+    ) -> None:
         self.token = token
         self.app_token = app_token
         self._socket_mode: Any = None  # started on first use; outlives reset() like the HTTP server
@@ -333,8 +372,9 @@ class FakeSlack:
             self._triggers[trigger] = (user, time.monotonic())
         return trigger
 
-    def issue_response_url(self, user: str | None, channel: str, message_ts: str | None = None, *,
-                           kind: str = "actions") -> str:
+    def issue_response_url(
+        self, user: str | None, channel: str, message_ts: str | None = None, *, kind: str = "actions"
+    ) -> str:
         """What Slack puts in a command or interaction payload: a URL to answer ``user`` in ``channel``
         (replacing the message ``message_ts`` on ``replace_original``)."""
         key = secrets.token_hex(16)
@@ -347,8 +387,14 @@ class FakeSlack:
         problems = validate_blocks(body.get("blocks") or [])
         assert not problems, f"Slack would refuse this message: {problems}"
         with self._lock:
-            message = Message(channel=channel, ts=self._next_ts(), text=body.get("text") or "",
-                              blocks=body.get("blocks") or [], ephemeral=True, to_user=user)
+            message = Message(
+                channel=channel,
+                ts=self._next_ts(),
+                text=body.get("text") or "",
+                blocks=body.get("blocks") or [],
+                ephemeral=True,
+                to_user=user,
+            )
             self.responses.append(message)
             return message
 
@@ -367,8 +413,13 @@ class FakeSlack:
             body = None
         if target is None or not isinstance(body, dict):
             self._record("response_url", {}, False, "invalid_url" if target is None else "invalid_json", 404)
-            self._send(request, 404 if target is None else 400, {"ok": False}, {},
-                       text_body=b"invalid_url" if target is None else b"invalid_payload")
+            self._send(
+                request,
+                404 if target is None else 400,
+                {"ok": False},
+                {},
+                text_body=b"invalid_url" if target is None else b"invalid_payload",
+            )
             return
         problems = validate_blocks(body.get("blocks") or [])
         if problems or not (body.get("text") or body.get("blocks") or body.get("delete_original")):
@@ -377,17 +428,30 @@ class FakeSlack:
             return
         user, channel, message_ts = target
         with self._lock:
-            original = next((m for m in [*self.responses, *self._messages]
-                             if message_ts and m.channel == channel and m.ts == message_ts), None)
+            original = next(
+                (
+                    m
+                    for m in [*self.responses, *self._messages]
+                    if message_ts and m.channel == channel and m.ts == message_ts
+                ),
+                None,
+            )
             if original is not None and body.get("delete_original"):
                 original.deleted = True
             elif original is not None and body.get("replace_original"):
                 original.text, original.blocks = body.get("text") or "", body.get("blocks") or []
                 original.updated += 1
             else:
-                self.responses.append(Message(channel=channel, ts=self._next_ts(), text=body.get("text") or "",
-                                              blocks=body.get("blocks") or [],
-                                              ephemeral=body.get("response_type") != "in_channel", to_user=user))
+                self.responses.append(
+                    Message(
+                        channel=channel,
+                        ts=self._next_ts(),
+                        text=body.get("text") or "",
+                        blocks=body.get("blocks") or [],
+                        ephemeral=body.get("response_type") != "in_channel",
+                        to_user=user,
+                    )
+                )
         self._record("response_url", body, True, None, 200)
         self._send(request, 200, {"ok": True}, {})
 
@@ -399,8 +463,7 @@ class FakeSlack:
             if action == "update":
                 problems = validate_view(response["view"])
                 assert not problems, f"Slack would refuse this view update: {problems}"
-                self.views[view_id] = self._view(response["view"], current.user, view_id=view_id,
-                                                 previous=current)
+                self.views[view_id] = self._view(response["view"], current.user, view_id=view_id, previous=current)
             elif action == "push":
                 problems = validate_view(response["view"])
                 assert not problems, f"Slack would refuse this pushed view: {problems}"
@@ -451,8 +514,14 @@ class FakeSlack:
         except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting: fine
             pass
 
-    def _send(self, request: BaseHTTPRequestHandler, status: int, body: dict[str, Any], headers: dict[str, str],
-              text_body: bytes | None = None) -> None:
+    def _send(
+        self,
+        request: BaseHTTPRequestHandler,
+        status: int,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        text_body: bytes | None = None,
+    ) -> None:
         data = text_body if text_body is not None else json.dumps(body).encode()
         request.send_response(status)
         request.send_header("Content-Type", "text/plain" if text_body is not None else "application/json")
@@ -462,11 +531,27 @@ class FakeSlack:
         request.end_headers()
         request.wfile.write(data)
 
-    def _record(self, method: str, args: dict[str, Any], ok: bool, error: str | None, status: int,
-                response: dict[str, Any] | None = None) -> None:
+    def _record(
+        self,
+        method: str,
+        args: dict[str, Any],
+        ok: bool,
+        error: str | None,
+        status: int,
+        response: dict[str, Any] | None = None,
+    ) -> None:
         with self._lock:
-            self.calls.append(Call(method=method, args=args, ok=ok, error=error, status=status, at=time.time(),
-                                   response=response or {"ok": ok, "error": error}))
+            self.calls.append(
+                Call(
+                    method=method,
+                    args=args,
+                    ok=ok,
+                    error=error,
+                    status=status,
+                    at=time.time(),
+                    response=response or {"ok": ok, "error": error},
+                )
+            )
 
     def _dispatch(self, method: str, args: dict[str, Any], auth: str) -> tuple[int, dict[str, Any], dict[str, str]]:
         headers: dict[str, str] = {}
@@ -567,15 +652,24 @@ class FakeSlack:
             raise SlackError("msg_too_long")
         return text
 
-    def _view(self, raw: dict[str, Any], user: str, *, view_id: str | None = None,
-              previous: View | None = None) -> View:
-        return View(id=view_id or f"V{next(self._ids):08d}", user=user, type=raw.get("type", "modal"),
-                    callback_id=raw.get("callback_id", ""), blocks=raw.get("blocks", []),
-                    private_metadata=raw.get("private_metadata", ""), hash=secrets.token_hex(6), raw=raw,
-                    external_id=raw.get("external_id"),
-                    root_view_id=(previous.root_view_id or previous.id) if previous else None,
-                    previous_view_id=previous.id if previous and view_id is None else
-                    (previous.previous_view_id if previous else None))
+    def _view(
+        self, raw: dict[str, Any], user: str, *, view_id: str | None = None, previous: View | None = None
+    ) -> View:
+        return View(
+            id=view_id or f"V{next(self._ids):08d}",
+            user=user,
+            type=raw.get("type", "modal"),
+            callback_id=raw.get("callback_id", ""),
+            blocks=raw.get("blocks", []),
+            private_metadata=raw.get("private_metadata", ""),
+            hash=secrets.token_hex(6),
+            raw=raw,
+            external_id=raw.get("external_id"),
+            root_view_id=(previous.root_view_id or previous.id) if previous else None,
+            previous_view_id=previous.id
+            if previous and view_id is None
+            else (previous.previous_view_id if previous else None),
+        )
 
     def _user(self, user_id: Any) -> FakeUser:
         user = self.users.get(user_id) if isinstance(user_id, str) else None
@@ -585,8 +679,14 @@ class FakeSlack:
 
     # ----- methods --------------------------------------------------------------------------
     def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "https://handover-fake.slack.com/", "team": "Handover (local)", "user": "handover",
-                "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID}
+        return {
+            "url": "https://handover-fake.slack.com/",
+            "team": "Handover (local)",
+            "user": "handover",
+            "team_id": TEAM,
+            "user_id": BOT_USER,
+            "bot_id": BOT_ID,
+        }
 
     def _m_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"url": self.socket_mode.issue_url()}
@@ -599,8 +699,9 @@ class FakeSlack:
         thread_ts = args.get("thread_ts") or None
         if thread_ts and not any(m.channel == channel and m.ts == thread_ts for m in self._messages):
             raise SlackError("thread_not_found")
-        message = Message(channel=channel, ts=self._next_ts(), text=text, blocks=blocks, thread_ts=thread_ts,
-                          metadata=metadata)
+        message = Message(
+            channel=channel, ts=self._next_ts(), text=text, blocks=blocks, thread_ts=thread_ts, metadata=metadata
+        )
         self._messages.append(message)
         return {"channel": channel, "ts": message.ts, "message": message.as_slack(with_metadata=True)}
 
@@ -657,8 +758,11 @@ class FakeSlack:
 
     def _m_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args.get("channel"))
-        top = [m for m in self._messages if m.channel == channel and not m.deleted
-               and (not m.thread_ts or m.thread_ts == m.ts)]
+        top = [
+            m
+            for m in self._messages
+            if m.channel == channel and not m.deleted and (not m.thread_ts or m.thread_ts == m.ts)
+        ]
         return {"messages": self._listing(list(reversed(top)), args), "has_more": False}
 
     def _m_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -667,8 +771,9 @@ class FakeSlack:
         parent = next((m for m in self._messages if m.channel == channel and m.ts == ts and not m.deleted), None)
         if parent is None:
             raise SlackError("thread_not_found")
-        replies = [m for m in self._messages if m.channel == channel and m.thread_ts == ts and m.ts != ts
-                   and not m.deleted]
+        replies = [
+            m for m in self._messages if m.channel == channel and m.thread_ts == ts and m.ts != ts and not m.deleted
+        ]
         return {"messages": self._listing([parent, *replies], args), "has_more": False}
 
     def _m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -700,8 +805,11 @@ class FakeSlack:
 
     def _find_view(self, args: dict[str, Any]) -> View:
         view_id, external = args.get("view_id"), args.get("external_id")
-        view = self.views.get(view_id) if view_id else next(
-            (v for v in self.views.values() if external and v.external_id == external), None)
+        view = (
+            self.views.get(view_id)
+            if view_id
+            else next((v for v in self.views.values() if external and v.external_id == external), None)
+        )
         if view is None:
             raise SlackError("not_found")
         return view

@@ -28,8 +28,17 @@ class SocketModeAgent(SlackAgent):
     def socket(self) -> SocketModeServer:
         return self.fake.socket_mode
 
-    def raw(self, body: bytes, content_type: str, *, sign: bool = True, timestamp: int | None = None,
-            secret: str | None = None, tamper: bool = False, headers: dict[str, str] | None = None) -> httpx.Response:
+    def raw(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        sign: bool = True,
+        timestamp: int | None = None,
+        secret: str | None = None,
+        tamper: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         if not sign or tamper or secret is not None or timestamp is not None:
             raise ValueError("Socket Mode requests carry no signature to break")
         headers = {k.lower(): v for k, v in (headers or {}).items()}
@@ -41,8 +50,12 @@ class SocketModeAgent(SlackAgent):
                 kind, payload = "interactive", json.loads(fields["payload"])
             else:
                 kind, payload = "slash_commands", fields
-        envelope_id = self.socket.send(kind, payload, retry_attempt=int(headers.get("x-slack-retry-num", 0)),
-                                       retry_reason=headers.get("x-slack-retry-reason", ""))
+        envelope_id = self.socket.send(
+            kind,
+            payload,
+            retry_attempt=int(headers.get("x-slack-retry-num", 0)),
+            retry_reason=headers.get("x-slack-retry-reason", ""),
+        )
         self.last_envelope = envelope_id
         ack = self.socket.wait_for_ack(envelope_id, timeout=self.timeout)
         request = httpx.Request("POST", f"ws://127.0.0.1:{self.socket.port}/#{envelope_id}")

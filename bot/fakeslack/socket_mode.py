@@ -43,8 +43,10 @@ class SocketModeServer:
         try:
             from websockets.sync.server import serve
         except ImportError as exc:  # pragma: no cover - the test extra installs it
-            raise RuntimeError("The Slack stand-in's Socket Mode needs the websockets package: "
-                               "pip install 'handover[test]' (or pip install websockets)") from exc
+            raise RuntimeError(
+                "The Slack stand-in's Socket Mode needs the websockets package: "
+                "pip install 'handover[test]' (or pip install websockets)"
+            ) from exc
         self.app_id = app_id
         self._cond = threading.Condition()
         self._tickets: set[str] = set()
@@ -75,6 +77,7 @@ class SocketModeServer:
     # ----- the wire ---------------------------------------------------------------------------
     def _handle(self, socket: Any) -> None:
         from websockets.exceptions import ConnectionClosed
+
         query = parse_qs(urlparse(socket.request.path).query)
         ticket = (query.get("ticket") or [""])[0]
         with self._cond:
@@ -86,10 +89,16 @@ class SocketModeServer:
             connection = Connection(number=len(self.connections) + 1, ticket=ticket, socket=socket)
             self.connections.append(connection)
             self._cond.notify_all()
-        socket.send(json.dumps({"type": "hello", "num_connections": 1,
-                                "debug_info": {"host": "fake-slack", "build_number": 1,
-                                               "approximate_connection_time": 18060},
-                                "connection_info": {"app_id": self.app_id}}))
+        socket.send(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "num_connections": 1,
+                    "debug_info": {"host": "fake-slack", "build_number": 1, "approximate_connection_time": 18060},
+                    "connection_info": {"app_id": self.app_id},
+                }
+            )
+        )
         try:
             for raw in socket:
                 try:
@@ -122,19 +131,23 @@ class SocketModeServer:
             while len(self.connections) < count or self.connections[-1].closed:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"{len(self.connections)} Socket Mode connection(s) opened, "
-                                         f"waited for {count}")
+                    raise AssertionError(
+                        f"{len(self.connections)} Socket Mode connection(s) opened, waited for {count}"
+                    )
                 self._cond.wait(left)
             return self.connections[-1]
 
-    def send(self, kind: str, payload: dict[str, Any], *, retry_attempt: int = 0,
-             retry_reason: str = "") -> str:
+    def send(self, kind: str, payload: dict[str, Any], *, retry_attempt: int = 0, retry_reason: str = "") -> str:
         """Send one request to the app as Slack does; returns the envelope id to await the ack of."""
         if kind not in ENVELOPE_TYPES:
             raise ValueError(f"not a Socket Mode envelope type: {kind}")
         envelope_id = str(uuid.uuid4())
-        envelope: dict[str, Any] = {"envelope_id": envelope_id, "type": kind, "payload": payload,
-                                    "accepts_response_payload": kind != "events_api"}
+        envelope: dict[str, Any] = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+        }
         if kind == "events_api":
             envelope.update(retry_attempt=retry_attempt, retry_reason=retry_reason)
         connection = self._current()
@@ -157,8 +170,9 @@ class SocketModeServer:
     def disconnect(self, reason: str = "refresh_requested") -> Connection:
         """What Slack sends before it recycles a connection: the app is to open a new one."""
         connection = self._current()
-        connection.socket.send(json.dumps({"type": "disconnect", "reason": reason,
-                                           "debug_info": {"host": "fake-slack"}}))
+        connection.socket.send(
+            json.dumps({"type": "disconnect", "reason": reason, "debug_info": {"host": "fake-slack"}})
+        )
         return connection
 
     def close(self, connection: Connection) -> None:

@@ -14,16 +14,44 @@ VIEW_BLOCKS = 100
 MESSAGE_TEXT = 40_000
 
 TEXT_TYPES = {"plain_text", "mrkdwn"}
-BLOCK_TYPES = {"section", "header", "context", "actions", "divider", "input", "image", "rich_text", "file",
-               "video"}
-ELEMENT_TYPES = {"button", "checkboxes", "radio_buttons", "static_select", "multi_static_select",
-                 "users_select", "multi_users_select", "conversations_select", "channels_select",
-                 "overflow", "datepicker", "timepicker", "plain_text_input", "email_text_input",
-                 "number_input", "url_text_input", "image", "external_select"}
-INPUT_ELEMENTS = {"checkboxes", "radio_buttons", "static_select", "multi_static_select", "users_select",
-                  "multi_users_select", "conversations_select", "channels_select", "datepicker",
-                  "timepicker", "plain_text_input", "email_text_input", "number_input", "url_text_input",
-                  "external_select"}
+BLOCK_TYPES = {"section", "header", "context", "actions", "divider", "input", "image", "rich_text", "file", "video"}
+ELEMENT_TYPES = {
+    "button",
+    "checkboxes",
+    "radio_buttons",
+    "static_select",
+    "multi_static_select",
+    "users_select",
+    "multi_users_select",
+    "conversations_select",
+    "channels_select",
+    "overflow",
+    "datepicker",
+    "timepicker",
+    "plain_text_input",
+    "email_text_input",
+    "number_input",
+    "url_text_input",
+    "image",
+    "external_select",
+}
+INPUT_ELEMENTS = {
+    "checkboxes",
+    "radio_buttons",
+    "static_select",
+    "multi_static_select",
+    "users_select",
+    "multi_users_select",
+    "conversations_select",
+    "channels_select",
+    "datepicker",
+    "timepicker",
+    "plain_text_input",
+    "email_text_input",
+    "number_input",
+    "url_text_input",
+    "external_select",
+}
 
 
 class _Check:
@@ -106,8 +134,11 @@ class _Check:
             max_length = el.get("max_length")
             if max_length is not None and (not isinstance(max_length, int) or not 0 < max_length <= 3000):
                 self.fail(where + "/max_length", "must be between 1 and 3000")
-            if isinstance(max_length, int) and isinstance(el.get("initial_value"), str) \
-                    and len(el["initial_value"]) > max_length:
+            if (
+                isinstance(max_length, int)
+                and isinstance(el.get("initial_value"), str)
+                and len(el["initial_value"]) > max_length
+            ):
                 self.fail(where + "/initial_value", f"must be less than {max_length + 1} characters")
         if el.get("placeholder") is not None:
             self.text(el.get("placeholder"), where + "/placeholder", limit=150, plain_only=True)

@@ -28,8 +28,13 @@ def ask(session: Session, ctx: Context, item_id: int, user_id: str, *, question:
     if len(question) < 3:
         return Outcome(False, errors={"question": say("question_empty")})
     now = ctx.clock.now()
-    q = Question(item_id=item_id, asked_by=user_id, text=question, asked_at=now,
-                 business_builder_user_id=item.business_builder_user_id)
+    q = Question(
+        item_id=item_id,
+        asked_by=user_id,
+        text=question,
+        asked_at=now,
+        business_builder_user_id=item.business_builder_user_id,
+    )
     session.add(q)
     session.flush()
     session.add(QuestionMessage(question_id=_id(q), author=user_id, text=question, at=now))
@@ -41,25 +46,52 @@ def ask(session: Session, ctx: Context, item_id: int, user_id: str, *, question:
     bb_email = item.business_builder_email
     fallbacks = [e for e in [item.sender_email] if e and e != bb_email]
     outbox.enqueue(
-        session, messages.Direct(to_user=item.business_builder_user_id, to_email=bb_email, fallbacks=fallbacks,
-                                 text=say("to_business_builder", item_id=item.id,
-                                          customer=customer.name if customer else "", event=item.event_name,
-                                          asker=user_id, question=question, summary=summary),
-                                 on_sent=messages.OnSent(question_bb=q.id)),
-        key=f"question:{q.id}", now=now, item_id=item.id,
+        session,
+        messages.Direct(
+            to_user=item.business_builder_user_id,
+            to_email=bb_email,
+            fallbacks=fallbacks,
+            text=say(
+                "to_business_builder",
+                item_id=item.id,
+                customer=customer.name if customer else "",
+                event=item.event_name,
+                asker=user_id,
+                question=question,
+                summary=summary,
+            ),
+            on_sent=messages.OnSent(question_bb=q.id),
+        ),
+        key=f"question:{q.id}",
+        now=now,
+        item_id=item.id,
         channel_key=item.business_builder_user_id or bb_email or item.sender_email,
     )
     bb = say("business_builder", user_id=item.business_builder_user_id, email=bb_email)
-    outbox.enqueue(session, messages.Thread(text=say("asked_in_card_thread", asker=user_id, question=question, bb=bb)),
-                   key=f"question-card:{q.id}", now=now, item_id=item.id,
-                   channel_key=item.card_channel or f"item:{item.id}")
+    outbox.enqueue(
+        session,
+        messages.Thread(text=say("asked_in_card_thread", asker=user_id, question=question, bb=bb)),
+        key=f"question-card:{q.id}",
+        now=now,
+        item_id=item.id,
+        channel_key=item.card_channel or f"item:{item.id}",
+    )
     audit.record(session, item_id, actor=user_id, kind="asked", at=now, text=question, question_id=q.id)
     refresh_card(session, item, now)
     return Outcome(True, item_id=item.id)
 
 
-def relay(session: Session, ctx: Context, *, event_id: str | None, user_id: str, channel: str,
-          thread_ts: str | None, text: str, ts: str) -> bool:
+def relay(
+    session: Session,
+    ctx: Context,
+    *,
+    event_id: str | None,
+    user_id: str,
+    channel: str,
+    thread_ts: str | None,
+    text: str,
+    ts: str,
+) -> bool:
     """A human wrote in a thread. If it is a question's thread, pass the message to the other side:
     from the Business Builder's thread only what the person asked writes (anyone else is told,
     ephemerally, that it was not passed on); from under the card only what the receiver, the owner
@@ -76,17 +108,27 @@ def relay(session: Session, ctx: Context, *, event_id: str | None, user_id: str,
             raise LookupError(f"question {q.id} is about item {q.item_id}, which does not exist")
         if not _was_asked(session, q, item, user_id):
             # someone else in that conversation: not an answer; only they are told so
-            outbox.enqueue(session, messages.Ephemeral(channel=channel, user=user_id,
-                                                       text=say("not_the_one_asked", item_id=item.id)),
-                           key=f"relay-refused:{channel}:{ts}", now=now, channel_key=user_id)
+            outbox.enqueue(
+                session,
+                messages.Ephemeral(channel=channel, user=user_id, text=say("not_the_one_asked", item_id=item.id)),
+                key=f"relay-refused:{channel}:{ts}",
+                now=now,
+                channel_key=user_id,
+            )
             return False
         session.add(QuestionMessage(question_id=_id(q), author=user_id, text=text, at=now, slack_ts=ts))
         first_answer = q.open
-        session.execute(sa.update(Question).where(col(Question.id) == q.id)
-                        .values(open=False, answered_at=q.answered_at or now))
-        outbox.enqueue(session, messages.Thread(text=say("relay_from_business_builder", author=user_id, text=text)),
-                       key=f"relay:{channel}:{ts}", now=now, item_id=item.id,
-                       channel_key=item.card_channel or f"item:{item.id}")
+        session.execute(
+            sa.update(Question).where(col(Question.id) == q.id).values(open=False, answered_at=q.answered_at or now)
+        )
+        outbox.enqueue(
+            session,
+            messages.Thread(text=say("relay_from_business_builder", author=user_id, text=text)),
+            key=f"relay:{channel}:{ts}",
+            now=now,
+            item_id=item.id,
+            channel_key=item.card_channel or f"item:{item.id}",
+        )
         audit.record(session, q.item_id, actor=user_id, kind="answered", at=now, text=text, question_id=q.id)
         if first_answer:
             item.version += 1
@@ -102,9 +144,14 @@ def relay(session: Session, ctx: Context, *, event_id: str | None, user_id: str,
     if q is None or user_id not in (item.receiver_user_id, item.owner_user_id, q.asked_by):
         return False
     session.add(QuestionMessage(question_id=_id(q), author=user_id, text=text, at=now, slack_ts=ts))
-    outbox.enqueue(session, messages.Thread(question_id=q.id, text=say("relay_from_receiver", author=user_id, text=text)),
-                   key=f"relay:{channel}:{ts}", now=now, item_id=item.id,
-                   channel_key=q.bb_channel or f"question:{q.id}")
+    outbox.enqueue(
+        session,
+        messages.Thread(question_id=q.id, text=say("relay_from_receiver", author=user_id, text=text)),
+        key=f"relay:{channel}:{ts}",
+        now=now,
+        item_id=item.id,
+        channel_key=q.bb_channel or f"question:{q.id}",
+    )
     audit.record(session, q.item_id, actor=user_id, kind="relayed", at=now, text=text, question_id=q.id)
     return True
 

@@ -58,9 +58,16 @@ def capture(session: Session, ctx: Context, values: dict[str, Any], *, user_id: 
         item.sender_user_id = user_id
         session.add(item)
         outbox.enqueue(
-            session, messages.Direct(to_user=user_id, text=texts.say("modals.j2", "handed_over", item_id=item.id,
-                                                                     customer=item_in.customer,
-                                                                     receiver=item.receiver_email)),
-            key=f"captured:{item.id}", now=ctx.clock.now(), item_id=item.id, channel_key=user_id,
+            session,
+            messages.Direct(
+                to_user=user_id,
+                text=texts.say(
+                    "modals.j2", "handed_over", item_id=item.id, customer=item_in.customer, receiver=item.receiver_email
+                ),
+            ),
+            key=f"captured:{item.id}",
+            now=ctx.clock.now(),
+            item_id=item.id,
+            channel_key=user_id,
         )
     return Captured(item.id, {})

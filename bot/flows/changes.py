@@ -27,12 +27,17 @@ def commit_change(session: Session, item: Item, read_version: int, **values: Any
     ``item`` (``populate_existing``), so no SELECT follows; no row means somebody else was first."""
     if NUDGE_RESET.intersection(values):
         values = {"nudge_step": 0, "next_nudge_at": None, "snoozed_until": None, **values}
-    updated = session.execute(
-        sa.update(Item).where(col(Item.id) == item.id, col(Item.version) == read_version)
-        .values(version=read_version + 1, **values)
-        .returning(Item)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    ).scalars().first()
+    updated = (
+        session.execute(
+            sa.update(Item)
+            .where(col(Item.id) == item.id, col(Item.version) == read_version)
+            .values(version=read_version + 1, **values)
+            .returning(Item)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        .scalars()
+        .first()
+    )
     return updated is not None
 
 
@@ -44,17 +49,30 @@ def history(kind: str, by: str, text: str = "") -> str:
 def history_line(session: Session, item: Item, now: datetime, *, kind: str, line: str) -> None:
     """``line`` (see :func:`history` and the ``history_*`` macros) in the thread under the item's card."""
     # the thread is under the card; the THREAD sender waits until the card exists
-    outbox.enqueue(session, messages.Thread(text=line), key=f"history:{item.id}:{item.version}:{kind}", now=now,
-                   item_id=item.id, channel_key=item.card_channel or f"item:{item.id}")
+    outbox.enqueue(
+        session,
+        messages.Thread(text=line),
+        key=f"history:{item.id}:{item.version}:{kind}",
+        now=now,
+        item_id=item.id,
+        channel_key=item.card_channel or f"item:{item.id}",
+    )
 
 
-def history_on_card(session: Session, item: Item, now: datetime, card_at: tuple[str | None, str | None], *,
-                    kind: str, line: str) -> None:
+def history_on_card(
+    session: Session, item: Item, now: datetime, card_at: tuple[str | None, str | None], *, kind: str, line: str
+) -> None:
     """A history line under a card that is no longer the item's current card."""
     channel, ts = card_at
     if channel and ts:
-        outbox.enqueue(session, messages.Thread(channel=channel, thread_ts=ts, text=line),
-                       key=f"history:{item.id}:{item.version}:{kind}", now=now, item_id=item.id, channel_key=channel)
+        outbox.enqueue(
+            session,
+            messages.Thread(channel=channel, thread_ts=ts, text=line),
+            key=f"history:{item.id}:{item.version}:{kind}",
+            now=now,
+            item_id=item.id,
+            channel_key=channel,
+        )
 
 
 @lru_cache(maxsize=1)

@@ -26,8 +26,12 @@ from bot.models import Item
 
 # ItemIn field -> Item column, for what a correction may change
 APPLIED: dict[str, str] = {
-    "description": "description", "customer_request": "customer_request", "contact_name": "contact_name",
-    "contact_email": "contact_email", "contact_phone": "contact_phone", "contact_title": "contact_title",
+    "description": "description",
+    "customer_request": "customer_request",
+    "contact_name": "contact_name",
+    "contact_email": "contact_email",
+    "contact_phone": "contact_phone",
+    "contact_title": "contact_title",
     "event": "event_name",
 }
 
@@ -51,8 +55,7 @@ def _same(a: Any, b: Any) -> bool:
 
 def refused_fields(session: Session, item: Item, item_in: ItemIn) -> list[str]:
     out = []
-    customer = find(session, name=item_in.customer, domain=item_in.customer_domain,
-                    contact_email=item_in.contact_email)
+    customer = find(session, name=item_in.customer, domain=item_in.customer_domain, contact_email=item_in.contact_email)
     if customer is None or customer.id != item.customer_id:
         out.append("customer" if item_in.customer_domain is None else "customer / customer_domain")
     if not _same((item_in.region or "").lower(), (item.region or "").lower()):
@@ -101,15 +104,33 @@ def apply(session: Session, ctx: Context, item: Item, item_in: ItemIn, *, actor:
     session.add(item)
     session.flush()
     assert item.id is not None
-    event = audit.record(session, item.id, actor=actor, kind="corrected", at=now,
-                         text=plain("plain.j2", "corrected", fields=_words(changed)),
-                         fields=changed, before=before)
+    event = audit.record(
+        session,
+        item.id,
+        actor=actor,
+        kind="corrected",
+        at=now,
+        text=plain("plain.j2", "corrected", fields=_words(changed)),
+        fields=changed,
+        before=before,
+    )
     session.flush()
-    outbox.enqueue(session, messages.CardRefresh(item_id=item.id), key=f"refresh:{item.id}:corrected:{event.id}",
-                   now=now, item_id=item.id, channel_key=item.card_channel or f"item:{item.id}")
+    outbox.enqueue(
+        session,
+        messages.CardRefresh(item_id=item.id),
+        key=f"refresh:{item.id}:corrected:{event.id}",
+        now=now,
+        item_id=item.id,
+        channel_key=item.card_channel or f"item:{item.id}",
+    )
     if item.card_ts:  # the card is out: its holder reads what changed in its thread
-        message = messages.Thread(text=texts.say("intake.j2", "corrected", item_id=item.id,
-                                                 fields=_words(changed)))
-        outbox.enqueue(session, message, key=f"corrected:{item.id}:{event.id}", now=now,
-                       item_id=item.id, channel_key=item.card_channel)
+        message = messages.Thread(text=texts.say("intake.j2", "corrected", item_id=item.id, fields=_words(changed)))
+        outbox.enqueue(
+            session,
+            message,
+            key=f"corrected:{item.id}:{event.id}",
+            now=now,
+            item_id=item.id,
+            channel_key=item.card_channel,
+        )
     return changed

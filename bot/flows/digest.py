@@ -47,6 +47,7 @@ class Recipient:
 
 # ----- who is due ------------------------------------------------------------------------------------
 
+
 def _zone(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
     try:
         return ZoneInfo(name) if name else fallback
@@ -92,7 +93,8 @@ def run(ctx: Context) -> list[str]:
     sent: list[str] = []
     for start in range(0, len(people), BATCH):
         batch = []
-        for person in people[start:start + BATCH]:
+        for person in people[start : start + BATCH]:
+
             def zone_pending(s: Session, p: Recipient = person) -> bool:
                 return people_time.zone_pending(s, user_id=p.user_id, email=p.email, now=now)
 
@@ -104,19 +106,23 @@ def run(ctx: Context) -> list[str]:
         with reading(ctx.engine) as session:
             due = _due_contents(session, ctx, batch, now)
         if due:
+
             def claim(s: Session, d: list[tuple[Recipient, tuple[str, Content]]] = due) -> list[str]:
                 return [p.email for p, c in d if _claim(s, p, c, now)]
+
             sent += run_in_transaction(ctx.engine, claim)
     return sent
 
 
 _CLAIMED = sa.select(col(DigestSent.person), col(DigestSent.week)).where(
     col(DigestSent.person).in_(sa.bindparam("people", expanding=True)),
-    col(DigestSent.week).in_(sa.bindparam("weeks", expanding=True)))
+    col(DigestSent.week).in_(sa.bindparam("weeks", expanding=True)),
+)
 
 
-def _due_contents(session: Session, ctx: Context, people: list[Recipient],
-                  now: datetime) -> list[tuple[Recipient, tuple[str, Content]]]:
+def _due_contents(
+    session: Session, ctx: Context, people: list[Recipient], now: datetime
+) -> list[tuple[Recipient, tuple[str, Content]]]:
     """This week's digest of each of ``people`` whose digest is due now and not sent yet (their
     working time and the claims read for all of them at once)."""
     weeks: dict[str, str] = {}
@@ -131,10 +137,17 @@ def _due_contents(session: Session, ctx: Context, people: list[Recipient],
             weeks[person.email] = reports.iso_week(nominal, tz)
     if not weeks:
         return []
-    claimed = {(who, week) for who, week in session.connection().execute(
-        _CLAIMED, {"people": sorted(weeks), "weeks": sorted(set(weeks.values()))})}
-    return [(p, (weeks[p.email], build(session, ctx.config, p, now))) for p in people
-            if p.email in weeks and (p.email, weeks[p.email]) not in claimed]
+    claimed = {
+        (who, week)
+        for who, week in session.connection().execute(
+            _CLAIMED, {"people": sorted(weeks), "weeks": sorted(set(weeks.values()))}
+        )
+    }
+    return [
+        (p, (weeks[p.email], build(session, ctx.config, p, now)))
+        for p in people
+        if p.email in weeks and (p.email, weeks[p.email]) not in claimed
+    ]
 
 
 def _claim(session: Session, person: Recipient, due: tuple[str, Content], now: datetime) -> bool:
@@ -145,14 +158,17 @@ def _claim(session: Session, person: Recipient, due: tuple[str, Content], now: d
         return False  # another scheduler claimed it
     if lines == 0:
         return False  # nothing to report: no empty digest
-    message = messages.Digest(to_user=person.user_id, to_email=person.email, week=week, digest=content.data,
-                              working_time=True)
-    outbox.enqueue(session, message, key=f"digest:{person.email}:{week}", now=now,
-                   channel_key=person.user_id or person.email)
+    message = messages.Digest(
+        to_user=person.user_id, to_email=person.email, week=week, digest=content.data, working_time=True
+    )
+    outbox.enqueue(
+        session, message, key=f"digest:{person.email}:{week}", now=now, channel_key=person.user_id or person.email
+    )
     return True
 
 
 # ----- what a digest says -----------------------------------------------------------------------------
+
 
 @dataclass
 class Content:
@@ -167,8 +183,10 @@ class Content:
 
 
 def build(session: Session, config: Config, person: Recipient, now: datetime) -> Content:
-    data: dict[str, Any] = {"owner": owner_view(session, config, person, now),
-                            "teams": [team_view(session, config, t, now) for t in config.teams_led_by(person.email)]}
+    data: dict[str, Any] = {
+        "owner": owner_view(session, config, person, now),
+        "teams": [team_view(session, config, t, now) for t in config.teams_led_by(person.email)],
+    }
     return Content(data)
 
 
@@ -177,14 +195,21 @@ def _hours(since: datetime | None, now: datetime) -> float:
 
 
 def _line(item: Any, config: Config, **extra: Any) -> dict[str, Any]:
-    return {"id": item.id, "customer": item.customer or "", "event": item.event_name,
-            "category": config.category(item.category).label, **extra}
+    return {
+        "id": item.id,
+        "customer": item.customer or "",
+        "event": item.event_name,
+        "category": config.category(item.category).label,
+        **extra,
+    }
 
 
 # The digest's statements are built once, with bound parameters, and read plain rows of the columns
 # it renders (the customer's name read in the same statement): building the expressions and the ORM
 # objects for each person cost more than running the statements.
-_CUSTOMER = sa.select(col(Customer.name)).where(col(Customer.id) == Item.customer_id).scalar_subquery().label("customer")
+_CUSTOMER = (
+    sa.select(col(Customer.name)).where(col(Customer.id) == Item.customer_id).scalar_subquery().label("customer")
+)
 _LINE = (col(Item.id), col(Item.event_name), col(Item.category), _CUSTOMER)
 _UID, _EMAIL = sa.bindparam("uid", type_=sa.String), sa.bindparam("email", type_=sa.String)
 _WEEK_AGO: sa.BindParameter[datetime] = sa.bindparam("week_ago")  # (typed by the column it is compared with)
@@ -196,38 +221,74 @@ def _mine(user_column: Any, email_column: Any) -> Any:
     return sa.or_(sa.func.lower(email_column) == _EMAIL, user_column == _UID)
 
 
-_WAITING = (sa.select(*_LINE, col(Item.offered_at), col(Item.decision_due_at))
-            .where(col(Item.status) == ItemStatus.PENDING, _mine(Item.receiver_user_id, Item.receiver_email))
-            .order_by(col(Item.offered_at), col(Item.id)))
-_NO_FOLLOW_UP = (sa.select(*_LINE, col(Item.accepted_at))
-                 .where(col(Item.status) == ItemStatus.ACCEPTED, col(Item.owner_user_id) == _UID,
-                        col(Item.follow_up_count) == 0)
-                 .order_by(col(Item.accepted_at), col(Item.id)))
-_QUESTION = (col(Question.item_id), col(Question.text), col(Question.asked_at), col(Question.asked_by),
-             col(Question.business_builder_user_id),
-             sa.select(col(Customer.name)).join(Item, col(Item.customer_id) == Customer.id)
-             .where(col(Item.id) == Question.item_id).scalar_subquery().label("customer"))
-_ASKED = (sa.select(*_QUESTION).where(col(Question.open) == sa.true(), col(Question.asked_by) == _UID)
-          .order_by(col(Question.asked_at)))
+_WAITING = (
+    sa.select(*_LINE, col(Item.offered_at), col(Item.decision_due_at))
+    .where(col(Item.status) == ItemStatus.PENDING, _mine(Item.receiver_user_id, Item.receiver_email))
+    .order_by(col(Item.offered_at), col(Item.id))
+)
+_NO_FOLLOW_UP = (
+    sa.select(*_LINE, col(Item.accepted_at))
+    .where(col(Item.status) == ItemStatus.ACCEPTED, col(Item.owner_user_id) == _UID, col(Item.follow_up_count) == 0)
+    .order_by(col(Item.accepted_at), col(Item.id))
+)
+_QUESTION = (
+    col(Question.item_id),
+    col(Question.text),
+    col(Question.asked_at),
+    col(Question.asked_by),
+    col(Question.business_builder_user_id),
+    sa.select(col(Customer.name))
+    .join(Item, col(Item.customer_id) == Customer.id)
+    .where(col(Item.id) == Question.item_id)
+    .scalar_subquery()
+    .label("customer"),
+)
+_ASKED = (
+    sa.select(*_QUESTION)
+    .where(col(Question.open) == sa.true(), col(Question.asked_by) == _UID)
+    .order_by(col(Question.asked_at))
+)
 # from the (few) open questions, the items' Business Builder by index: never a scan of all items
-_TO_ANSWER = (sa.select(*_QUESTION)
-              .where(col(Question.open) == sa.true(),
-                     sa.or_(col(Question.business_builder_user_id) == _UID,
-                            col(Question.item_id).in_(sa.select(col(Item.id)).where(
-                                sa.func.lower(Item.business_builder_email) == _EMAIL))))
-              .order_by(col(Question.asked_at)))
-_HANDED_OVER = (sa.select(*_LINE, col(Item.status), col(Item.owner_user_id), col(Item.receiver_user_id),
-                          col(Item.receiver_email), col(Item.discard_reason), col(Item.created_at),
-                          col(Item.accepted_at))
-                .where(sa.or_(_mine(Item.sender_user_id, Item.sender_email),
-                              _mine(Item.business_builder_user_id, Item.business_builder_email)),
-                       sa.or_(col(Item.created_at) >= _WEEK_AGO, col(Item.accepted_at) >= _WEEK_AGO,
-                              col(Item.decided_at) >= _WEEK_AGO))
-                .order_by(col(Item.created_at), col(Item.id)))
+_TO_ANSWER = (
+    sa.select(*_QUESTION)
+    .where(
+        col(Question.open) == sa.true(),
+        sa.or_(
+            col(Question.business_builder_user_id) == _UID,
+            col(Question.item_id).in_(
+                sa.select(col(Item.id)).where(sa.func.lower(Item.business_builder_email) == _EMAIL)
+            ),
+        ),
+    )
+    .order_by(col(Question.asked_at))
+)
+_HANDED_OVER = (
+    sa.select(
+        *_LINE,
+        col(Item.status),
+        col(Item.owner_user_id),
+        col(Item.receiver_user_id),
+        col(Item.receiver_email),
+        col(Item.discard_reason),
+        col(Item.created_at),
+        col(Item.accepted_at),
+    )
+    .where(
+        sa.or_(
+            _mine(Item.sender_user_id, Item.sender_email),
+            _mine(Item.business_builder_user_id, Item.business_builder_email),
+        ),
+        sa.or_(
+            col(Item.created_at) >= _WEEK_AGO, col(Item.accepted_at) >= _WEEK_AGO, col(Item.decided_at) >= _WEEK_AGO
+        ),
+    )
+    .order_by(col(Item.created_at), col(Item.id))
+)
 
 
-def owner_view(session: Session, config: Config, person: Recipient, now: datetime, *,
-               since: timedelta = WEEK) -> dict[str, Any]:
+def owner_view(
+    session: Session, config: Config, person: Recipient, now: datetime, *, since: timedelta = WEEK
+) -> dict[str, Any]:
     """A person's own desk: waiting for them, owned without follow-up, open questions, and what they
     handed over (created or decided within ``since``). The App Home shows the same."""
     uid = person.user_id or None  # (an empty id or e-mail names nobody)
@@ -240,20 +301,39 @@ def owner_view(session: Session, config: Config, person: Recipient, now: datetim
     sent = read(_HANDED_OVER, {**who, "week_ago": now - since}).all()
 
     def q_line(q: Any, other: str | None) -> dict[str, Any]:
-        return {"id": q.item_id, "customer": q.customer or "", "question": q.text,
-                "waited_hours": _hours(q.asked_at, now), "other": other}
+        return {
+            "id": q.item_id,
+            "customer": q.customer or "",
+            "question": q.text,
+            "waited_hours": _hours(q.asked_at, now),
+            "other": other,
+        }
 
     return {
-        "waiting": [_line(i, config, waited_hours=_hours(i.offered_at, now),
-                          due=i.decision_due_at.isoformat() if i.decision_due_at else None) for i in waiting],
+        "waiting": [
+            _line(
+                i,
+                config,
+                waited_hours=_hours(i.offered_at, now),
+                due=i.decision_due_at.isoformat() if i.decision_due_at else None,
+            )
+            for i in waiting
+        ],
         "no_follow_up": [_line(i, config, accepted_hours=_hours(i.accepted_at, now)) for i in no_follow_up],
         "asked": [q_line(q, q.business_builder_user_id) for q in asked],
         "to_answer": [q_line(q, q.asked_by) for q in to_answer],
-        "handed_over": [_line(i, config, status=i.status, holder=i.owner_user_id or i.receiver_user_id,
-                              holder_email=i.receiver_email, reason=config.discard_reason(i.discard_reason).label
-                              if i.discard_reason else None,
-                              accept_hours=_hours(i.created_at, i.accepted_at) if i.accepted_at else None)
-                        for i in sent],
+        "handed_over": [
+            _line(
+                i,
+                config,
+                status=i.status,
+                holder=i.owner_user_id or i.receiver_user_id,
+                holder_email=i.receiver_email,
+                reason=config.discard_reason(i.discard_reason).label if i.discard_reason else None,
+                accept_hours=_hours(i.created_at, i.accepted_at) if i.accepted_at else None,
+            )
+            for i in sent
+        ],
     }
 
 
@@ -261,18 +341,28 @@ def in_team(team: Team) -> Any:
     return sa.or_(col(Item.team_key) == team.key, sa.func.lower(Item.receiver_email).in_(team.members))
 
 
-_IN_TEAM = sa.or_(col(Item.team_key) == sa.bindparam("team_key", type_=sa.String),
-                  sa.func.lower(Item.receiver_email).in_(sa.bindparam("members", expanding=True)))
-_TEAM_PENDING = (sa.select(col(Item.id), col(Item.receiver_user_id), col(Item.receiver_email), col(Item.offered_at))
-                 .where(col(Item.status) == ItemStatus.PENDING, _IN_TEAM)
-                 .order_by(col(Item.offered_at)))
-_TEAM_ACCEPTED = (sa.select(col(Item.created_at), col(Item.accepted_at))
-                  .where(_IN_TEAM, col(Item.accepted_at) >= _WEEK_AGO, col(Item.accepted_at) <= _NOW))
-_TEAM_DISCARDED = (sa.select(*_LINE, col(Item.discard_reason), col(Item.discard_justification),
-                             col(Item.receiver_user_id))
-                   .where(_IN_TEAM, col(Item.status) == ItemStatus.DISCARDED,
-                          col(Item.decided_at) >= _WEEK_AGO, col(Item.decided_at) <= _NOW)
-                   .order_by(col(Item.decided_at)))
+_IN_TEAM = sa.or_(
+    col(Item.team_key) == sa.bindparam("team_key", type_=sa.String),
+    sa.func.lower(Item.receiver_email).in_(sa.bindparam("members", expanding=True)),
+)
+_TEAM_PENDING = (
+    sa.select(col(Item.id), col(Item.receiver_user_id), col(Item.receiver_email), col(Item.offered_at))
+    .where(col(Item.status) == ItemStatus.PENDING, _IN_TEAM)
+    .order_by(col(Item.offered_at))
+)
+_TEAM_ACCEPTED = sa.select(col(Item.created_at), col(Item.accepted_at)).where(
+    _IN_TEAM, col(Item.accepted_at) >= _WEEK_AGO, col(Item.accepted_at) <= _NOW
+)
+_TEAM_DISCARDED = (
+    sa.select(*_LINE, col(Item.discard_reason), col(Item.discard_justification), col(Item.receiver_user_id))
+    .where(
+        _IN_TEAM,
+        col(Item.status) == ItemStatus.DISCARDED,
+        col(Item.decided_at) >= _WEEK_AGO,
+        col(Item.decided_at) <= _NOW,
+    )
+    .order_by(col(Item.decided_at))
+)
 
 
 def team_view(session: Session, config: Config, team: Team, now: datetime) -> dict[str, Any]:
@@ -288,22 +378,39 @@ def team_view(session: Session, config: Config, team: Team, now: datetime) -> di
     decided = len(accepted) + len(discarded)
     waits = [_hours(i.created_at, i.accepted_at) for i in accepted if i.accepted_at]  # all (accepted this week)
     discarded_by = {i.id: audit.last_actor(session, i.id, "discarded") or i.receiver_user_id for i in discarded}
-    people = [{"who": who, "count": len(items), "oldest_hours": _hours(items[0].offered_at, now),
-               "ids": [i.id for i in items[:SHOWN]]}
-              for who, items in sorted(by_person.items(), key=lambda kv: kv[1][0].offered_at)]
+    people = [
+        {
+            "who": who,
+            "count": len(items),
+            "oldest_hours": _hours(items[0].offered_at, now),
+            "ids": [i.id for i in items[:SHOWN]],
+        }
+        for who, items in sorted(by_person.items(), key=lambda kv: kv[1][0].offered_at)
+    ]
     return {
-        "key": team.key, "name": team.name,
+        "key": team.key,
+        "name": team.name,
         "pending": people,
-        "accepted": len(accepted), "discarded": len(discarded),
+        "accepted": len(accepted),
+        "discarded": len(discarded),
         "acceptance_rate": round(100 * len(accepted) / decided) if decided else None,
         "median_accept_hours": round(statistics.median(waits), 1) if waits else None,
-        "discards": [_line(i, config, reason=config.discard_reason(i.discard_reason or "").label,
-                           justification=i.discard_justification, by=discarded_by[i.id]) for i in discarded],
+        "discards": [
+            _line(
+                i,
+                config,
+                reason=config.discard_reason(i.discard_reason or "").label,
+                justification=i.discard_justification,
+                by=discarded_by[i.id],
+            )
+            for i in discarded
+        ],
         "has_news": bool(people or accepted or discarded),
     }
 
 
 # ----- switching it off and on ---------------------------------------------------------------------
+
 
 def set_enabled(session: Session, *, email: str | None, user_id: str, enabled: bool) -> None:
     """Switch a person's weekly digest off (or back on)."""

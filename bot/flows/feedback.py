@@ -47,6 +47,7 @@ def run(ctx: Context, *, limit: int = 200) -> Run:
         _ask(session, ctx, done, limit)
         _remind(session, ctx, done, limit)
         return done
+
     return run_in_transaction(ctx.engine, work)
 
 
@@ -54,18 +55,32 @@ def _ask(session: Session, ctx: Context, done: Run, limit: int) -> None:
     now = ctx.clock.now()
     cutoff = now - timedelta(days=ctx.config.feedback.after_days)
     due = session.exec(
-        select(Item).outerjoin(Feedback, col(Feedback.item_id) == Item.id)
-        .where(col(Feedback.id).is_(None), col(Item.accepted_at).is_not(None), col(Item.accepted_at) <= cutoff,
-               col(Item.owner_user_id).is_not(None), col(Item.status).in_([ItemStatus.ACCEPTED, ItemStatus.CLOSED]))
-        .order_by(col(Item.accepted_at)).limit(limit)).all()
+        select(Item)
+        .outerjoin(Feedback, col(Feedback.item_id) == Item.id)
+        .where(
+            col(Feedback.id).is_(None),
+            col(Item.accepted_at).is_not(None),
+            col(Item.accepted_at) <= cutoff,
+            col(Item.owner_user_id).is_not(None),
+            col(Item.status).in_([ItemStatus.ACCEPTED, ItemStatus.CLOSED]),
+        )
+        .order_by(col(Item.accepted_at))
+        .limit(limit)
+    ).all()
     for item in due:
         assert item.id is not None  # a stored row
         if not schedule_for(session, ctx, item.owner_user_id).is_working_time(now):
             continue  # asked at the start of their next working hours
         if not insert_once(session, Feedback, item_id=item.id, owner_user_id=item.owner_user_id, asked_at=now):
             continue
-        outbox.enqueue(session, messages.Feedback(to_user=item.owner_user_id), key=f"feedback:{item.id}", now=now,
-                       item_id=item.id, channel_key=item.owner_user_id)
+        outbox.enqueue(
+            session,
+            messages.Feedback(to_user=item.owner_user_id),
+            key=f"feedback:{item.id}",
+            now=now,
+            item_id=item.id,
+            channel_key=item.owner_user_id,
+        )
         audit.record(session, item.id, actor="scheduler", kind="feedback_requested", at=now)
         done.asked.append(item.id)
 
@@ -73,24 +88,41 @@ def _ask(session: Session, ctx: Context, done: Run, limit: int) -> None:
 def _remind(session: Session, ctx: Context, done: Run, limit: int) -> None:
     now = ctx.clock.now()
     cutoff = now - timedelta(days=ctx.config.feedback.reminder_after_days)
-    due = session.exec(select(Feedback).where(col(Feedback.answered_at).is_(None), col(Feedback.reminded_at).is_(None),
-                                              Feedback.asked_at <= cutoff)
-                       .order_by(col(Feedback.asked_at)).limit(limit)).all()
+    due = session.exec(
+        select(Feedback)
+        .where(col(Feedback.answered_at).is_(None), col(Feedback.reminded_at).is_(None), Feedback.asked_at <= cutoff)
+        .order_by(col(Feedback.asked_at))
+        .limit(limit)
+    ).all()
     for fb in due:
         if not schedule_for(session, ctx, fb.owner_user_id).is_working_time(now):
             continue
-        claimed = session.exec(sa.update(Feedback).where(col(Feedback.id) == fb.id, col(Feedback.reminded_at).is_(None),
-                                                         col(Feedback.answered_at).is_(None))
-                               .values(reminded_at=now)).rowcount == 1
+        claimed = (
+            session.exec(
+                sa.update(Feedback)
+                .where(
+                    col(Feedback.id) == fb.id, col(Feedback.reminded_at).is_(None), col(Feedback.answered_at).is_(None)
+                )
+                .values(reminded_at=now)
+            ).rowcount
+            == 1
+        )
         if not claimed:
             continue
-        outbox.enqueue(session, messages.Feedback(to_user=fb.owner_user_id, reminder=True),
-                       key=f"feedback-reminder:{fb.item_id}", now=now, item_id=fb.item_id, channel_key=fb.owner_user_id)
+        outbox.enqueue(
+            session,
+            messages.Feedback(to_user=fb.owner_user_id, reminder=True),
+            key=f"feedback-reminder:{fb.item_id}",
+            now=now,
+            item_id=fb.item_id,
+            channel_key=fb.owner_user_id,
+        )
         audit.record(session, fb.item_id, actor="scheduler", kind="feedback_reminded", at=now)
         done.reminded.append(fb.item_id)
 
 
 # ----- the answer -----------------------------------------------------------------------------------
+
 
 def validate(values: dict[str, Any]) -> dict[str, str]:
     """The form's problems, by block id (shown inside the modal)."""
@@ -129,23 +161,49 @@ def answer(session: Session, ctx: Context, item_id: int, user_id: str, values: d
     if refusal:
         return Outcome(False, refusal)
     now = ctx.clock.now()
-    answer_values = dict(answered_at=now, reached_customer=values["reached"] == "yes", outcome=values["outcome"],
-                         usefulness=int(values["usefulness"]), comment=(values.get("comment") or "").strip() or None,
-                         by=user_id)
+    answer_values = dict(
+        answered_at=now,
+        reached_customer=values["reached"] == "yes",
+        outcome=values["outcome"],
+        usefulness=int(values["usefulness"]),
+        comment=(values.get("comment") or "").strip() or None,
+        by=user_id,
+    )
     if fb is None:  # given before being asked (from the card): the row is created now
         if not insert_once(session, Feedback, item_id=item_id, owner_user_id=user_id, asked_at=now, **answer_values):
             return Outcome(False, say("already_given", item_id=item_id))
-    elif session.exec(sa.update(Feedback).where(col(Feedback.id) == fb.id, col(Feedback.answered_at).is_(None))
-                      .values(**answer_values)).rowcount != 1:
+    elif (
+        session.exec(
+            sa.update(Feedback)
+            .where(col(Feedback.id) == fb.id, col(Feedback.answered_at).is_(None))
+            .values(**answer_values)
+        ).rowcount
+        != 1
+    ):
         return Outcome(False, say("already_given", item_id=item_id))
     item = session.get(Item, item_id)
     assert item is not None  # may_answer() found it, in this transaction
-    audit.record(session, item_id, actor=user_id, kind="feedback", at=now, text=answer_values["comment"],
-                 reached=answer_values["reached_customer"], outcome=values["outcome"],
-                 usefulness=answer_values["usefulness"])
-    text = say("relay", item_id=item_id, customer=customers.name_of(session, item), owner=user_id,
-               reached=answer_values["reached_customer"], outcome=values["outcome"],
-               usefulness=answer_values["usefulness"], comment=answer_values["comment"])
+    audit.record(
+        session,
+        item_id,
+        actor=user_id,
+        kind="feedback",
+        at=now,
+        text=answer_values["comment"],
+        reached=answer_values["reached_customer"],
+        outcome=values["outcome"],
+        usefulness=answer_values["usefulness"],
+    )
+    text = say(
+        "relay",
+        item_id=item_id,
+        customer=customers.name_of(session, item),
+        owner=user_id,
+        reached=answer_values["reached_customer"],
+        outcome=values["outcome"],
+        usefulness=answer_values["usefulness"],
+        comment=answer_values["comment"],
+    )
     tell_sender(session, item, now, key=f"feedback-relay:{item_id}", text=text)
     tell_business_builder(session, item, now, actor=user_id, key=f"feedback-relay-bb:{item_id}", text=text)
     return Outcome(True, say("thanks", item_id=item_id), item_id=item_id)

@@ -39,17 +39,25 @@ def queue_refresh(session: Session, user_id: str | None, now: datetime, *, why: 
         return
     if not why.startswith(OPENED):
         pending = col(Outbox.status) == outbox.Status.PENDING
-        opened = sa.and_(col(Outbox.idempotency_key).startswith(f"home:{user_id}:{OPENED}"),
-                         col(Outbox.created_at) >= now - OPENED_RECENTLY)
-        found = session.execute(select(pending, opened).where(  # one indexed look-up (channel_key)
-            Outbox.channel_key == f"home:{user_id}", Outbox.kind == outbox.Kind.HOME.value,
-            sa.or_(pending, opened)).order_by(pending.desc()).limit(1)).all()
+        opened = sa.and_(
+            col(Outbox.idempotency_key).startswith(f"home:{user_id}:{OPENED}"),
+            col(Outbox.created_at) >= now - OPENED_RECENTLY,
+        )
+        found = session.execute(
+            select(pending, opened)
+            .where(  # one indexed look-up (channel_key)
+                Outbox.channel_key == f"home:{user_id}", Outbox.kind == outbox.Kind.HOME.value, sa.or_(pending, opened)
+            )
+            .order_by(pending.desc())
+            .limit(1)
+        ).all()
         if any(row[0] for row in found):
             return  # the refresh already waiting will show this change
         if not found:
             return  # not looking at their Home lately: it is rebuilt when they open it
-    outbox.enqueue(session, messages.Home(user=user_id), key=f"home:{user_id}:{why}", now=now,
-                   channel_key=f"home:{user_id}")
+    outbox.enqueue(
+        session, messages.Home(user=user_id), key=f"home:{user_id}:{why}", now=now, channel_key=f"home:{user_id}"
+    )
 
 
 def person(session: Session, user_id: str, email: str | None = None) -> Recipient:
@@ -68,8 +76,13 @@ def desk(session: Session, config: Config, user_id: str, now: datetime, *, email
 
 
 def _accepted_between(session: Session, user_id: str | None, start: datetime, end: datetime) -> list[Item]:
-    return list(session.exec(select(Item).where(Item.owner_user_id == user_id, col(Item.accepted_at) >= start,
-                                                col(Item.accepted_at) < end)))
+    return list(
+        session.exec(
+            select(Item).where(
+                Item.owner_user_id == user_id, col(Item.accepted_at) >= start, col(Item.accepted_at) < end
+            )
+        )
+    )
 
 
 def _median_hours(items: list[Item]) -> float | None:
@@ -93,8 +106,12 @@ def numbers(session: Session, me: Recipient, now: datetime) -> dict[str, Any]:
     sent_now, sent_now_accepted = _handed_over_between(session, me, *this_week)
     sent_before, sent_before_accepted = _handed_over_between(session, me, *last_week)
     return {
-        "accepted": len(accepted_now), "accepted_before": len(accepted_before),
-        "median_hours": _median_hours(accepted_now), "median_hours_before": _median_hours(accepted_before),
-        "sent": sent_now, "sent_accepted": sent_now_accepted,
-        "sent_before": sent_before, "sent_accepted_before": sent_before_accepted,
+        "accepted": len(accepted_now),
+        "accepted_before": len(accepted_before),
+        "median_hours": _median_hours(accepted_now),
+        "median_hours_before": _median_hours(accepted_before),
+        "sent": sent_now,
+        "sent_accepted": sent_now_accepted,
+        "sent_before": sent_before,
+        "sent_accepted_before": sent_before_accepted,
     }

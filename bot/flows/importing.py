@@ -70,9 +70,17 @@ def _defaults(event: str | None, business_builder: str | None, sender: str | Non
     return out
 
 
-def import_file(ctx: Context, path: Path, *, event: str | None = None, business_builder: str | None = None,
-                sender: str | None = None, dry_run: bool = False,
-                progress: Callable[[int], None] | None = None, max_rows: int | None = MAX_ROWS) -> ImportSummary:
+def import_file(
+    ctx: Context,
+    path: Path,
+    *,
+    event: str | None = None,
+    business_builder: str | None = None,
+    sender: str | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+    max_rows: int | None = MAX_ROWS,
+) -> ImportSummary:
     """Import ``path``. A dry run is the very same import in one transaction that is rolled back at
     the end: it shows exactly the routing the real run will do (round-robin turns, account owners
     an admin set on existing customers) and writes nothing.
@@ -86,18 +94,23 @@ def import_file(ctx: Context, path: Path, *, event: str | None = None, business_
     legacy_scope = f"{event or Path(path).stem}"
     if not dry_run:
         kept: list[ImportRow | RowError] | None = []
-        for row in iter_rows(path, checklist_keys=labels, defaults=defaults, warnings=summary.warnings,
-                             max_rows=max_rows):
+        for row in iter_rows(
+            path, checklist_keys=labels, defaults=defaults, warnings=summary.warnings, max_rows=max_rows
+        ):
             if kept is not None:
                 kept.append(row)
                 if len(kept) > KEEP:
                     kept = None
-        again = kept if kept is not None else iter_rows(path, checklist_keys=labels, defaults=defaults,
-                                                         warnings=[], max_rows=max_rows)
+        again = (
+            kept
+            if kept is not None
+            else iter_rows(path, checklist_keys=labels, defaults=defaults, warnings=[], max_rows=max_rows)
+        )
         _write(ctx, again, summary, legacy_scope, progress)
         return summary
-    rows: Iterable[ImportRow | RowError] = iter_rows(path, checklist_keys=labels, defaults=defaults,
-                                                      warnings=summary.warnings, max_rows=max_rows)
+    rows: Iterable[ImportRow | RowError] = iter_rows(
+        path, checklist_keys=labels, defaults=defaults, warnings=summary.warnings, max_rows=max_rows
+    )
     preview = Session(ctx.engine, expire_on_commit=False)
     try:
         for row, legacy in _valid(rows, summary, legacy_scope, progress):
@@ -111,8 +124,12 @@ def import_file(ctx: Context, path: Path, *, event: str | None = None, business_
     return summary
 
 
-def _valid(rows: Iterable[ImportRow | RowError], summary: ImportSummary, legacy_scope: str,
-           progress: Callable[[int], None] | None) -> Iterator[tuple[ImportRow, str]]:
+def _valid(
+    rows: Iterable[ImportRow | RowError],
+    summary: ImportSummary,
+    legacy_scope: str,
+    progress: Callable[[int], None] | None,
+) -> Iterator[tuple[ImportRow, str]]:
     """The rows that can be imported, each with its pre-content-key identity; errors and warnings
     go on the summary, every line counts for the progress bar."""
     for row in rows:
@@ -125,8 +142,13 @@ def _valid(rows: Iterable[ImportRow | RowError], summary: ImportSummary, legacy_
         yield row, f"{Source.IMPORT.value}:{legacy_scope}:{row.legacy_key}"
 
 
-def _write(ctx: Context, rows: Iterable[ImportRow | RowError], summary: ImportSummary, legacy_scope: str,
-           progress: Callable[[int], None] | None) -> None:
+def _write(
+    ctx: Context,
+    rows: Iterable[ImportRow | RowError],
+    summary: ImportSummary,
+    legacy_scope: str,
+    progress: Callable[[int], None] | None,
+) -> None:
     """Write the valid rows in batches, each batch one transaction (retried whole on a locked file)."""
     batch: list[tuple[ImportRow, str]] = []
 
@@ -148,44 +170,89 @@ def _create_batch(session: Session, ctx: Context, batch: list[tuple[ImportRow, s
     legacy_keys = sorted({legacy for _, legacy in batch})
     old = {i.external_key: i for i in session.exec(select(Item).where(col(Item.external_key).in_(legacy_keys)))}
     fresh = [(row, legacy) for row, legacy in batch if legacy not in old]
-    deliveries = iter(hand_over_many(session, ctx, [(row.item, row.key) for row, _ in fresh],
-                                     source=Source.IMPORT, actor="import"))
+    deliveries = iter(
+        hand_over_many(session, ctx, [(row.item, row.key) for row, _ in fresh], source=Source.IMPORT, actor="import")
+    )
     outcomes = []
     for row, legacy in batch:
         if legacy in old:  # imported before keys were content-based
             item = old[legacy]
-            outcomes.append(RowOutcome(line=row.line, key=legacy, customer=row.item.customer,
-                                       category=str(item.category), receiver=item.receiver_email or "",
-                                       routing=item.routing_note or "", status="already imported", item_id=item.id))
+            outcomes.append(
+                RowOutcome(
+                    line=row.line,
+                    key=legacy,
+                    customer=row.item.customer,
+                    category=str(item.category),
+                    receiver=item.receiver_email or "",
+                    routing=item.routing_note or "",
+                    status="already imported",
+                    item_id=item.id,
+                )
+            )
             continue
         handed = next(deliveries)
         if handed.created:
             for warning in row.warnings:
-                audit.record(session, handed.item_id, actor="import", kind="import_warning", at=ctx.clock.now(),
-                             text=f"line {row.line} of the imported file: {warning}", line=row.line)
-        outcomes.append(RowOutcome(line=row.line, key=row.key, customer=row.item.customer,
-                                   category=handed.category, receiver=handed.receiver_email or "",
-                                   routing=handed.routing_note or "",
-                                   status="created" if handed.created else "already imported",
-                                   item_id=handed.item_id))
+                audit.record(
+                    session,
+                    handed.item_id,
+                    actor="import",
+                    kind="import_warning",
+                    at=ctx.clock.now(),
+                    text=f"line {row.line} of the imported file: {warning}",
+                    line=row.line,
+                )
+        outcomes.append(
+            RowOutcome(
+                line=row.line,
+                key=row.key,
+                customer=row.item.customer,
+                category=handed.category,
+                receiver=handed.receiver_email or "",
+                routing=handed.routing_note or "",
+                status="created" if handed.created else "already imported",
+                item_id=handed.item_id,
+            )
+        )
     return outcomes
 
 
 def _create(session: Session, ctx: Context, row: ImportRow, legacy_key: str) -> RowOutcome:
     old = session.exec(select(Item).where(Item.external_key == legacy_key)).first()
     if old is not None:  # imported before keys were content-based
-        return RowOutcome(line=row.line, key=legacy_key, customer=row.item.customer, category=str(old.category),
-                          receiver=old.receiver_email or "", routing=old.routing_note or "",
-                          status="already imported", item_id=old.id)
+        return RowOutcome(
+            line=row.line,
+            key=legacy_key,
+            customer=row.item.customer,
+            category=str(old.category),
+            receiver=old.receiver_email or "",
+            routing=old.routing_note or "",
+            status="already imported",
+            item_id=old.id,
+        )
     delivery = hand_over(session, ctx, row.item, source=Source.IMPORT, key=row.key, actor="import")
     item = delivery.item
     if delivery.created and item.id is not None:
         for warning in row.warnings:  # e.g. a note cut to the limit: said on the item too, not only in the terminal
-            audit.record(session, item.id, actor="import", kind="import_warning", at=ctx.clock.now(),
-                         text=f"line {row.line} of the imported file: {warning}", line=row.line)
-    return RowOutcome(line=row.line, key=row.key, customer=row.item.customer, category=str(item.category),
-                      receiver=item.receiver_email or "", routing=item.routing_note or "",
-                      status="created" if delivery.created else "already imported", item_id=item.id)
+            audit.record(
+                session,
+                item.id,
+                actor="import",
+                kind="import_warning",
+                at=ctx.clock.now(),
+                text=f"line {row.line} of the imported file: {warning}",
+                line=row.line,
+            )
+    return RowOutcome(
+        line=row.line,
+        key=row.key,
+        customer=row.item.customer,
+        category=str(item.category),
+        receiver=item.receiver_email or "",
+        routing=item.routing_note or "",
+        status="created" if delivery.created else "already imported",
+        item_id=item.id,
+    )
 
 
 REPORT_COLUMNS = ["line", "status", "customer", "category", "receiver", "why", "item"]
@@ -195,7 +262,8 @@ def report_rows(summary: ImportSummary) -> list[list[object]]:
     """Every line of the file that became something, in line order: created, already imported,
     would create (dry run) or rejected with its reasons."""
     rows: list[tuple[int, list[object]]] = [
-        (o.line, [o.line, o.status, o.customer, o.category, o.receiver, o.routing, o.item_id]) for o in summary.outcomes]
+        (o.line, [o.line, o.status, o.customer, o.category, o.receiver, o.routing, o.item_id]) for o in summary.outcomes
+    ]
     rows += [(e.line, [e.line, "rejected", "", "", "", "; ".join(e.reasons), None]) for e in summary.errors]
     return [r for _, r in sorted(rows, key=lambda pair: pair[0])]
 
@@ -204,4 +272,5 @@ def write_report(summary: ImportSummary, path: Path) -> None:
     """The line-numbered report as CSV. Cells come from the imported file, so anything a spreadsheet
     would run as a formula (= + - @ …) is written with a leading apostrophe (bot/csvsafe.py)."""
     from bot import csvsafe
+
     csvsafe.write_file(path, REPORT_COLUMNS, report_rows(summary))

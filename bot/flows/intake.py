@@ -34,8 +34,9 @@ def request_hash(item_in: ItemIn) -> str:
     return hashlib.sha256(json.dumps(item_in.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
-def receive(session: Session, ctx: Context, item_in: ItemIn, *, idempotency_key: str | None,
-            actor: str = "api") -> ApiResult:
+def receive(
+    session: Session, ctx: Context, item_in: ItemIn, *, idempotency_key: str | None, actor: str = "api"
+) -> ApiResult:
     digest = request_hash(item_in)
     if idempotency_key:
         used = session.get(ApiKeyUse, idempotency_key)
@@ -58,6 +59,7 @@ def receive(session: Session, ctx: Context, item_in: ItemIn, *, idempotency_key:
     delivery = hand_over(session, ctx, item_in, source=Source.API, key=key, actor=actor)
     if idempotency_key:
         assert delivery.item.id is not None  # hand_over() flushed the item (or found the stored one)
-        session.add(ApiKeyUse(key=idempotency_key, item_id=delivery.item.id, request_hash=digest,
-                              created_at=ctx.clock.now()))
+        session.add(
+            ApiKeyUse(key=idempotency_key, item_id=delivery.item.id, request_hash=digest, created_at=ctx.clock.now())
+        )
     return ApiResult(delivery, replayed=not delivery.created, corrected=corrected or [])

@@ -148,8 +148,11 @@ def find_customers(session: Session, query: str, *, limit: int = MATCHES) -> lis
     exact: dict[int | None, Match] = {}  # by customer id
     if "@" in query:
         email = query.lower()
-        for c in session.exec(select(Customer).where(col(Customer.id).in_(
-                select(Item.customer_id).where(sa.func.lower(Item.contact_email) == email)))):
+        for c in session.exec(
+            select(Customer).where(
+                col(Customer.id).in_(select(Item.customer_id).where(sa.func.lower(Item.contact_email) == email))
+            )
+        ):
             exact.setdefault(c.id, Match(c, 1.0, "contact e-mail"))
         if domain := root_domain(domain_of(email) or ""):
             for c in session.exec(select(Customer).where(Customer.domain == domain)):
@@ -177,8 +180,7 @@ def find_customers(session: Session, query: str, *, limit: int = MATCHES) -> lis
     cutoff = SIMILAR * 100
     similar: dict[int, float] = {}
     for choices in (names, heads):
-        for _, score, index in rf_process.extract(norm, choices, scorer=fuzz.ratio, score_cutoff=cutoff,
-                                                  limit=None):
+        for _, score, index in rf_process.extract(norm, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None):
             similar[index] = max(similar.get(index, 0.0), score / 100)
     scored: list[tuple[float, str, int, str]] = []
     for index, (cid, name, domain, shown) in enumerate(rows):
@@ -205,39 +207,68 @@ def contacts(session: Session, emails: list[str]) -> list[Contact]:
     return [Contact(e, known.get(e)) for e in emails]
 
 
-def _log(session: Session, viewer: Viewer, *, via: str, query: str, now: datetime, customer_id: int | None,
-         shown: int, withheld: int) -> None:
+def _log(
+    session: Session,
+    viewer: Viewer,
+    *,
+    via: str,
+    query: str,
+    now: datetime,
+    customer_id: int | None,
+    shown: int,
+    withheld: int,
+) -> None:
     who = (viewer.email if via == Via.API else viewer.user_id) or viewer.user_id or viewer.email or "unknown"
-    session.add(LookupLog(at=now, who=who, via=via,
-                          query=(query or "")[:500], customer_id=customer_id, shown=shown, withheld=withheld))
+    session.add(
+        LookupLog(
+            at=now, who=who, via=via, query=(query or "")[:500], customer_id=customer_id, shown=shown, withheld=withheld
+        )
+    )
     session.flush()
 
 
 # ----- a customer's intelligence --------------------------------------------------------------
 
+
 def intelligence(session: Session, config: Config, viewer: Viewer, customer: Customer) -> Intelligence:
     """Everything ``viewer`` may see about ``customer`` (no log; :func:`look_up_customer` logs)."""
-    items = list(session.exec(select(Item).where(Item.customer_id == customer.id)
-                              .order_by(col(Item.created_at).desc(), col(Item.id).desc())))
+    items = list(
+        session.exec(
+            select(Item)
+            .where(Item.customer_id == customer.id)
+            .order_by(col(Item.created_at).desc(), col(Item.id).desc())
+        )
+    )
     visible, withheld = split(session, viewer, items)
     by_id = {i.id: i for i in visible if i.id is not None}  # stored rows: every one has its id
     threads: list[Thread] = []
     follow_ups: list[tuple[FollowUp, Item]] = []
     if by_id:
         ids = sorted(by_id)
-        questions = list(session.exec(select(Question).where(col(Question.item_id).in_(ids))
-                                      .order_by(col(Question.asked_at).desc(), col(Question.id).desc())
-                                      .limit(LATEST)))
+        questions = list(
+            session.exec(
+                select(Question)
+                .where(col(Question.item_id).in_(ids))
+                .order_by(col(Question.asked_at).desc(), col(Question.id).desc())
+                .limit(LATEST)
+            )
+        )
         threads = _threads(session, questions, by_id)
-        for f in session.exec(select(FollowUp).where(col(FollowUp.item_id).in_(ids))
-                              .order_by(col(FollowUp.at).desc(), col(FollowUp.id).desc()).limit(LATEST)):
+        for f in session.exec(
+            select(FollowUp)
+            .where(col(FollowUp.item_id).in_(ids))
+            .order_by(col(FollowUp.at).desc(), col(FollowUp.id).desc())
+            .limit(LATEST)
+        ):
             follow_ups.append((f, by_id[f.item_id]))
     return Intelligence(
         customer=customer,
         open_items=[i for i in visible if i.status in OPEN],
         past_items=[i for i in visible if i.status not in OPEN],
         open_requests=[i for i in visible if i.customer_request and i.customer_request_open],
-        questions=threads, follow_ups=follow_ups, withheld=len(withheld),
+        questions=threads,
+        follow_ups=follow_ups,
+        withheld=len(withheld),
         ask=contacts(session, whom_to_ask(config, customer, withheld, viewer=viewer)),
     )
 
@@ -245,9 +276,13 @@ def intelligence(session: Session, config: Config, viewer: Viewer, customer: Cus
 def _threads(session: Session, questions: list[Question], items: dict[int, Item]) -> list[Thread]:
     if not questions:
         return []
-    messages = list(session.exec(select(QuestionMessage)
-                                 .where(col(QuestionMessage.question_id).in_([q.id for q in questions]))
-                                 .order_by(col(QuestionMessage.at), col(QuestionMessage.id))))
+    messages = list(
+        session.exec(
+            select(QuestionMessage)
+            .where(col(QuestionMessage.question_id).in_([q.id for q in questions]))
+            .order_by(col(QuestionMessage.at), col(QuestionMessage.id))
+        )
+    )
     out = []
     for q in questions:
         answers = [m for m in messages if m.question_id == q.id and m.author != q.asked_by]
@@ -275,8 +310,16 @@ def _private_contacts_withheld(session: Session, viewer: Viewer, query: str, mat
     return kept
 
 
-def look_up_customer(session: Session, config: Config, viewer: Viewer, query: str, *, via: str, now: datetime,
-                     customer_id: int | None = None) -> CustomerLookup:
+def look_up_customer(
+    session: Session,
+    config: Config,
+    viewer: Viewer,
+    query: str,
+    *,
+    via: str,
+    now: datetime,
+    customer_id: int | None = None,
+) -> CustomerLookup:
     """``query`` (a name, a domain or an e-mail), or the chosen ``customer_id``: the matches, and the
     customer's intelligence when exactly one matched. Logged."""
     if customer_id is not None:
@@ -285,12 +328,21 @@ def look_up_customer(session: Session, config: Config, viewer: Viewer, query: st
     else:
         matches = _private_contacts_withheld(session, viewer, query, find_customers(session, query))
     intel = intelligence(session, config, viewer, matches[0].customer) if len(matches) == 1 else None
-    _log(session, viewer, via=via, query=query, now=now, customer_id=intel.customer.id if intel else None,
-         shown=intel.shown if intel else 0, withheld=intel.withheld if intel else 0)
+    _log(
+        session,
+        viewer,
+        via=via,
+        query=query,
+        now=now,
+        customer_id=intel.customer.id if intel else None,
+        shown=intel.shown if intel else 0,
+        withheld=intel.withheld if intel else 0,
+    )
     return CustomerLookup(query=query, matches=matches, intel=intel)
 
 
 # ----- my items, what I handed over ------------------------------------------------------------
+
 
 def _mine(user_column: Mapped[str | None], email_column: Mapped[str | None], viewer: Viewer) -> sa.ColumnElement:
     return names_person(user_column, email_column, user_id=viewer.user_id, email=viewer.email)
@@ -301,49 +353,81 @@ def my_items(session: Session, config: Config, viewer: Viewer, *, via: str, now:
     questions I asked. Logged."""
     pending = Item.status == ItemStatus.PENDING
     newest = (col(Item.created_at).desc(), col(Item.id).desc())
-    to_decide = list(session.exec(select(Item).where(pending, _mine(col(Item.receiver_user_id),
-                                                                    col(Item.receiver_email), viewer))
-                                  .order_by(*newest)))
+    to_decide = list(
+        session.exec(
+            select(Item)
+            .where(pending, _mine(col(Item.receiver_user_id), col(Item.receiver_email), viewer))
+            .order_by(*newest)
+        )
+    )
     owned: list[Item] = []
     responsible: list[Item] = []
     questions: list[Question] = []
     if viewer.user_id:
-        owned = list(session.exec(select(Item).where(Item.status == ItemStatus.ACCEPTED,
-                                                     Item.owner_user_id == viewer.user_id).order_by(*newest)))
+        owned = list(
+            session.exec(
+                select(Item)
+                .where(Item.status == ItemStatus.ACCEPTED, Item.owner_user_id == viewer.user_id)
+                .order_by(*newest)
+            )
+        )
         deciding = {i.id for i in to_decide}
-        responsible = [i for i in session.exec(select(Item).where(pending, Item.responsible_user_id == viewer.user_id)
-                                               .order_by(*newest)) if i.id not in deciding]
-        questions = list(session.exec(select(Question).where(Question.asked_by == viewer.user_id)
-                                      .order_by(col(Question.open).desc(), col(Question.asked_at).desc(),
-                                                col(Question.id).desc())
-                                      .limit(2 * LATEST)))
-    asked_items = {i.id: i for i in session.exec(select(Item).where(col(Item.id).in_([q.item_id for q in questions])))} \
-        if questions else {}
+        responsible = [
+            i
+            for i in session.exec(
+                select(Item).where(pending, Item.responsible_user_id == viewer.user_id).order_by(*newest)
+            )
+            if i.id not in deciding
+        ]
+        questions = list(
+            session.exec(
+                select(Question)
+                .where(Question.asked_by == viewer.user_id)
+                .order_by(col(Question.open).desc(), col(Question.asked_at).desc(), col(Question.id).desc())
+                .limit(2 * LATEST)
+            )
+        )
+    asked_items = (
+        {i.id: i for i in session.exec(select(Item).where(col(Item.id).in_([q.item_id for q in questions])))}
+        if questions
+        else {}
+    )
     everything = {i.id: i for i in [*to_decide, *owned, *responsible, *asked_items.values()]}
     visible, withheld = split(session, viewer, list(everything.values()))
     ok = {i.id for i in visible}
-    threads = _threads(session, [q for q in questions if q.item_id in ok],
-                       {i.id: i for i in visible if i.id is not None})  # stored rows: every one has its id
+    threads = _threads(
+        session, [q for q in questions if q.item_id in ok], {i.id: i for i in visible if i.id is not None}
+    )  # stored rows: every one has its id
     result = MyItems(
-        to_decide=[i for i in to_decide if i.id in ok], owned=[i for i in owned if i.id in ok],
-        responsible=[i for i in responsible if i.id in ok], asked=threads, withheld=len(withheld),
+        to_decide=[i for i in to_decide if i.id in ok],
+        owned=[i for i in owned if i.id in ok],
+        responsible=[i for i in responsible if i.id in ok],
+        asked=threads,
+        withheld=len(withheld),
         ask=contacts(session, whom_to_ask(config, None, withheld, viewer=viewer)),
         customer_names=customers.names_of(session, visible),
     )
-    _log(session, viewer, via=via, query="mine", now=now, customer_id=None, shown=result.shown,
-         withheld=result.withheld)
+    _log(
+        session, viewer, via=via, query="mine", now=now, customer_id=None, shown=result.shown, withheld=result.withheld
+    )
     return result
 
 
 def sent_items(session: Session, config: Config, viewer: Viewer, *, via: str, now: datetime) -> SentItems:
     """What I handed over (as sender or Business Builder) and what became of it, newest first. Logged."""
-    mine = sa.or_(_mine(col(Item.sender_user_id), col(Item.sender_email), viewer),
-                  _mine(col(Item.business_builder_user_id), col(Item.business_builder_email), viewer))
+    mine = sa.or_(
+        _mine(col(Item.sender_user_id), col(Item.sender_email), viewer),
+        _mine(col(Item.business_builder_user_id), col(Item.business_builder_email), viewer),
+    )
     items = list(session.exec(select(Item).where(mine).order_by(col(Item.created_at).desc(), col(Item.id).desc())))
     visible, withheld = split(session, viewer, items)
-    result = SentItems(items=visible, withheld=len(withheld),
-                       ask=contacts(session, whom_to_ask(config, None, withheld, viewer=viewer)),
-                       customer_names=customers.names_of(session, visible))
-    _log(session, viewer, via=via, query="sent", now=now, customer_id=None, shown=result.shown,
-         withheld=result.withheld)
+    result = SentItems(
+        items=visible,
+        withheld=len(withheld),
+        ask=contacts(session, whom_to_ask(config, None, withheld, viewer=viewer)),
+        customer_names=customers.names_of(session, visible),
+    )
+    _log(
+        session, viewer, via=via, query="sent", now=now, customer_id=None, shown=result.shown, withheld=result.withheld
+    )
     return result

@@ -13,8 +13,14 @@ from bot.models import Item, Person
 
 
 def refresh_card(session: Session, item: Item, now: datetime) -> None:
-    outbox.enqueue(session, messages.CardRefresh(item_id=item.id), key=f"refresh:{item.id}:{item.version}", now=now,
-                   item_id=item.id, channel_key=item.card_channel or f"item:{item.id}")
+    outbox.enqueue(
+        session,
+        messages.CardRefresh(item_id=item.id),
+        key=f"refresh:{item.id}:{item.version}",
+        now=now,
+        item_id=item.id,
+        channel_key=item.card_channel or f"item:{item.id}",
+    )
     # every decision shows on the desks of the people it concerns (their App Home)
     for user in {item.receiver_user_id, item.owner_user_id, item.sender_user_id} - {None}:
         queue_refresh(session, user, now, why=f"item:{item.id}:{item.version}")
@@ -23,27 +29,45 @@ def refresh_card(session: Session, item: Item, now: datetime) -> None:
 def retire_card(session: Session, item: Item, now: datetime, *, why: str) -> None:
     """The previous receiver's card stops offering buttons and says where the item went."""
     if item.card_channel and item.card_ts:
-        message = messages.CardRetire(channel=item.card_channel, ts=item.card_ts,
-                                      customer=customers.name_of(session, item), why=why)
-        outbox.enqueue(session, message, key=f"retire:{item.id}:{item.card_ts}:{item.version}",
-                       now=now, item_id=item.id, channel_key=item.card_channel)
+        message = messages.CardRetire(
+            channel=item.card_channel, ts=item.card_ts, customer=customers.name_of(session, item), why=why
+        )
+        outbox.enqueue(
+            session,
+            message,
+            key=f"retire:{item.id}:{item.card_ts}:{item.version}",
+            now=now,
+            item_id=item.id,
+            channel_key=item.card_channel,
+        )
 
 
-def tell_sender(session: Session, item: Item, now: datetime, *, key: str, text: str,
-                working_time: bool = False) -> None:
+def tell_sender(
+    session: Session, item: Item, now: datetime, *, key: str, text: str, working_time: bool = False
+) -> None:
     """``working_time``: a scheduled message, held until the sender's working time (bot/people_time.py)."""
     if item.sender_user_id or item.sender_email or item.business_builder_email:
-        message = messages.Direct(to_user=item.sender_user_id,
-                                  to_email=item.sender_email or item.business_builder_email,
-                                  fallbacks=[e for e in [item.business_builder_email] if e],
-                                  text=text, working_time=working_time)
-        outbox.enqueue(session, message, key=key, now=now, item_id=item.id,
-                       channel_key=item.sender_user_id or item.sender_email or item.business_builder_email)
+        message = messages.Direct(
+            to_user=item.sender_user_id,
+            to_email=item.sender_email or item.business_builder_email,
+            fallbacks=[e for e in [item.business_builder_email] if e],
+            text=text,
+            working_time=working_time,
+        )
+        outbox.enqueue(
+            session,
+            message,
+            key=key,
+            now=now,
+            item_id=item.id,
+            channel_key=item.sender_user_id or item.sender_email or item.business_builder_email,
+        )
 
 
 def tell_user(session: Session, item: Item, now: datetime, *, user: str, key: str, text: str) -> None:
-    outbox.enqueue(session, messages.Direct(to_user=user, text=text), key=key, now=now, item_id=item.id,
-                   channel_key=user)
+    outbox.enqueue(
+        session, messages.Direct(to_user=user, text=text), key=key, now=now, item_id=item.id, channel_key=user
+    )
 
 
 def tell_business_builder(session: Session, item: Item, now: datetime, *, actor: str, key: str, text: str) -> None:
@@ -55,8 +79,14 @@ def tell_business_builder(session: Session, item: Item, now: datetime, *, actor:
         return
     if bb_email and bb_email == (email_of(session, actor) or ""):
         return
-    outbox.enqueue(session, messages.Direct(to_user=bb_user, to_email=bb_email or None, fallbacks=[], text=text),
-                   key=key, now=now, item_id=item.id, channel_key=bb_user or bb_email)
+    outbox.enqueue(
+        session,
+        messages.Direct(to_user=bb_user, to_email=bb_email or None, fallbacks=[], text=text),
+        key=key,
+        now=now,
+        item_id=item.id,
+        channel_key=bb_user or bb_email,
+    )
 
 
 def notify_sender(session: Session, item: Item, *, key: str, now: datetime, text: str) -> None:
@@ -66,8 +96,9 @@ def notify_sender(session: Session, item: Item, *, key: str, now: datetime, text
     to_email = item.sender_email or item.business_builder_email
     if not (to_user or to_email):
         return
-    message = messages.Direct(to_user=to_user, to_email=to_email, text=text,
-                              fallbacks=[e for e in [item.business_builder_email] if e])
+    message = messages.Direct(
+        to_user=to_user, to_email=to_email, text=text, fallbacks=[e for e in [item.business_builder_email] if e]
+    )
     outbox.enqueue(session, message, key=key, now=now, item_id=item.id, channel_key=to_user or to_email)
 
 

@@ -88,10 +88,16 @@ def schedule_for(session: Session, ctx: Context, user_id: str | None) -> Schedul
 
 
 def _due(session: Session, status: ItemStatus, now: datetime, limit: int) -> list[Item]:
-    query = (select(Item)
-             .where(Item.status == status, col(Item.card_ts).is_not(None),
-                    sa.or_(col(Item.next_nudge_at).is_(None), col(Item.next_nudge_at) <= now))
-             .order_by(col(Item.id)).limit(limit))
+    query = (
+        select(Item)
+        .where(
+            Item.status == status,
+            col(Item.card_ts).is_not(None),
+            sa.or_(col(Item.next_nudge_at).is_(None), col(Item.next_nudge_at) <= now),
+        )
+        .order_by(col(Item.id))
+        .limit(limit)
+    )
     if is_postgres(session.get_bind().engine):
         query = query.with_for_update(skip_locked=True, of=Item)
     return list(session.exec(query))
@@ -99,10 +105,12 @@ def _due(session: Session, status: ItemStatus, now: datetime, limit: int) -> lis
 
 def _advance(session: Session, item: Item, *, step: int, next_at: datetime) -> bool:
     """Claim ``step`` for ``item``: only one scheduler's UPDATE can move it from the step it read."""
-    result = session.exec(sa.update(Item).where(col(Item.id) == item.id, col(Item.nudge_step) == item.nudge_step,
-                                                col(Item.version) == item.version)
-                          .values(nudge_step=step, next_nudge_at=next_at)
-                          .execution_options(synchronize_session=False))
+    result = session.exec(
+        sa.update(Item)
+        .where(col(Item.id) == item.id, col(Item.nudge_step) == item.nudge_step, col(Item.version) == item.version)
+        .values(nudge_step=step, next_nudge_at=next_at)
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount == 1
 
 
@@ -139,6 +147,7 @@ def run(ctx: Context, *, limit: int = 500) -> Run:
         _open_questions(session, ctx, now, done)
         _queue_batches(session, ctx, now, done)
         return done
+
     return run_in_transaction(ctx.engine, work)
 
 
@@ -148,8 +157,9 @@ ASSESS_CHUNK = 2_000  # items read and updated per short transaction
 ASSESS_PER_TICK = 50_000  # at most this many per tick: a 100,000-item backlog is assessed in two ticks
 
 
-def _pending_next(steps: list[Step], sched: Schedule, offered_at: datetime, nudge_step: int,
-                  now: datetime) -> datetime | None:
+def _pending_next(
+    steps: list[Step], sched: Schedule, offered_at: datetime, nudge_step: int, now: datetime
+) -> datetime | None:
     """When a pending item's next ladder step is due, or None when a step is due now."""
     elapsed = sched.between(offered_at, now)
     target = max((n for n, s in enumerate(steps, start=1) if s.hours <= elapsed), default=0)
@@ -179,29 +189,53 @@ def assess_new(ctx: Context, now: datetime, *, per_tick: int = ASSESS_PER_TICK) 
     transaction. Items with a step due right now are left to the claiming path of :func:`run`.
     Returns how many were assessed."""
     from bot.db import reading
-    columns = (col(Item.id), col(Item.status), col(Item.category), col(Item.offered_at), col(Item.accepted_at),
-               col(Item.last_follow_up_at), col(Item.receiver_user_id), col(Item.owner_user_id),
-               col(Item.nudge_step), col(Item.follow_up_count), col(Item.version))
+
+    columns = (
+        col(Item.id),
+        col(Item.status),
+        col(Item.category),
+        col(Item.offered_at),
+        col(Item.accepted_at),
+        col(Item.last_follow_up_at),
+        col(Item.receiver_user_id),
+        col(Item.owner_user_id),
+        col(Item.nudge_step),
+        col(Item.follow_up_count),
+        col(Item.version),
+    )
     ladders: dict[str, list[Step]] = {}
     after, assessed, seen = 0, 0, 0
     table = Item.__table__  # type: ignore[attr-defined]
-    update = (sa.update(table)
-              .where(table.c.id == sa.bindparam("b_id"), table.c.next_nudge_at.is_(None),
-                     table.c.nudge_step == sa.bindparam("b_step"), table.c.version == sa.bindparam("b_version"))
-              .values(next_nudge_at=sa.bindparam("b_next")))
+    update = (
+        sa.update(table)
+        .where(
+            table.c.id == sa.bindparam("b_id"),
+            table.c.next_nudge_at.is_(None),
+            table.c.nudge_step == sa.bindparam("b_step"),
+            table.c.version == sa.bindparam("b_version"),
+        )
+        .values(next_nudge_at=sa.bindparam("b_next"))
+    )
     while seen < per_tick:
         with reading(ctx.engine) as session:
             rows = session.execute(
-                sa.select(*columns).where(col(Item.status).in_([ItemStatus.PENDING, ItemStatus.ACCEPTED]),
-                                          col(Item.card_ts).is_not(None), col(Item.next_nudge_at).is_(None),
-                                          col(Item.id) > after)
-                .order_by(col(Item.id)).limit(ASSESS_CHUNK)).all()
+                sa.select(*columns)
+                .where(
+                    col(Item.status).in_([ItemStatus.PENDING, ItemStatus.ACCEPTED]),
+                    col(Item.card_ts).is_not(None),
+                    col(Item.next_nudge_at).is_(None),
+                    col(Item.id) > after,
+                )
+                .order_by(col(Item.id))
+                .limit(ASSESS_CHUNK)
+            ).all()
             if not rows:
                 break
             schedules: dict[str | None, Schedule] = {}
 
-            def sched_of(user_id: str | None, session: Session = session,
-                         schedules: dict[str | None, Schedule] = schedules) -> Schedule:
+            def sched_of(
+                user_id: str | None, session: Session = session, schedules: dict[str | None, Schedule] = schedules
+            ) -> Schedule:
                 if user_id not in schedules:
                     schedules[user_id] = schedule_for(session, ctx, user_id)
                 return schedules[user_id]
@@ -214,18 +248,22 @@ def assess_new(ctx: Context, now: datetime, *, per_tick: int = ASSESS_PER_TICK) 
                 else:
                     next_at = _follow_up_next(ctx, row.category, sched_of, row, now)
                 if next_at is not None:
-                    updates.append({"b_id": row.id, "b_step": row.nudge_step, "b_version": row.version,
-                                    "b_next": next_at})
+                    updates.append(
+                        {"b_id": row.id, "b_step": row.nudge_step, "b_version": row.version, "b_next": next_at}
+                    )
         after, seen = rows[-1].id, seen + len(rows)
         if updates:
+
             def write(s: Session, u: list[dict[str, Any]] = updates) -> None:
                 s.connection().execute(update, u)
+
             run_in_transaction(ctx.engine, write)
             assessed += len(updates)
     return assessed
 
 
 # ----- waiting for a decision ---------------------------------------------------------------------
+
 
 def _pending_items(session: Session, ctx: Context, now: datetime, done: Run, limit: int) -> None:
     for item in _due(session, ItemStatus.PENDING, now, limit):
@@ -246,8 +284,15 @@ def _pending_items(session: Session, ctx: Context, now: datetime, done: Run, lim
         if not _advance(session, item, step=target, next_at=due_at(target)):
             continue  # another scheduler took this step
         step = steps[target - 1]
-        audit.record(session, item.id, actor="scheduler", kind=f"nudge_{step.kind}", at=now,
-                     step=target, working_hours=round(elapsed, 2))
+        audit.record(
+            session,
+            item.id,
+            actor="scheduler",
+            kind=f"nudge_{step.kind}",
+            at=now,
+            step=target,
+            working_hours=round(elapsed, 2),
+        )
         claim = (item.id, item.version, target)
         if step.kind == "reassign" and _reassign(session, ctx, item, now, done, claim):
             continue
@@ -269,10 +314,12 @@ def _lead_of(ctx: Context, item: Item) -> str | None:
     return admins[0] if admins else None
 
 
-def _reassign(session: Session, ctx: Context, item: Item, now: datetime, done: Run,
-              claim: tuple[int, int, int]) -> bool:
+def _reassign(
+    session: Session, ctx: Context, item: Item, now: datetime, done: Run, claim: tuple[int, int, int]
+) -> bool:
     """The last step: offer the item to someone else by the same rules (never the same person)."""
     from bot.flows.decide import offer_elsewhere
+
     assert item.id is not None  # a stored row
     customer = item.customer
     chosen = route_item(session, ctx.config, item, avoid={item.receiver_email or ""})
@@ -280,8 +327,9 @@ def _reassign(session: Session, ctx: Context, item: Item, now: datetime, done: R
         return False
     previous = item.receiver_user_id
     session.refresh(item)
-    if not offer_elsewhere(session, ctx, item, chosen, now=now,
-                           why=say("auto_reassigned_why", hours=ladder(ctx, item.category)[-1].hours)):
+    if not offer_elsewhere(
+        session, ctx, item, chosen, now=now, why=say("auto_reassigned_why", hours=ladder(ctx, item.category)[-1].hours)
+    ):
         return False
     done.reassigned.append(item.id)
     if previous:  # one message per previous holder per run, listing every item moved on (see _queue_batches)
@@ -295,6 +343,7 @@ def _reassign(session: Session, ctx: Context, item: Item, now: datetime, done: R
 
 
 # ----- accepted, but the follow-up stalls ------------------------------------------------------------
+
 
 def _stalled_follow_ups(session: Session, ctx: Context, now: datetime, done: Run, limit: int) -> None:
     for item in _due(session, ItemStatus.ACCEPTED, now, limit):
@@ -318,58 +367,106 @@ def _stalled_follow_ups(session: Session, ctx: Context, now: datetime, done: Run
             continue
         if not _advance(session, item, step=target, next_at=due_at(target + 1)):
             continue
-        audit.record(session, item.id, actor="scheduler", kind="nudge_follow_up", at=now, step=target,
-                     follow_ups=item.follow_up_count, expected=sla.follow_ups_expected)
+        audit.record(
+            session,
+            item.id,
+            actor="scheduler",
+            kind="nudge_follow_up",
+            at=now,
+            step=target,
+            follow_ups=item.follow_up_count,
+            expected=sla.follow_ups_expected,
+        )
         done.follow_ups[item.owner_user_id].append(item.id)
         done.claims[f"follow-up:{item.owner_user_id}"].append((item.id, item.version, target))
 
 
 # ----- questions nobody answered ---------------------------------------------------------------------
 
+
 def _open_questions(session: Session, ctx: Context, now: datetime, done: Run) -> None:
     """Counted in the Business Builder's working hours; the re-ask waits for the Business Builder's
     working time, the notice to the sender for the sender's."""
-    questions = session.exec(select(Question).where(Question.open == True,  # noqa: E712
-                                                    col(Question.sender_told_at).is_(None),
-                                                    col(Question.bb_ts).is_not(None))).all()
+    questions = session.exec(
+        select(Question).where(
+            Question.open == True,  # noqa: E712
+            col(Question.sender_told_at).is_(None),
+            col(Question.bb_ts).is_not(None),
+        )
+    ).all()
     for q in questions:
         assert q.id is not None  # a stored row
         item = session.get(Item, q.item_id)
-        sched = people_time.schedule_of(session, ctx.config, user_id=q.business_builder_user_id,
-                                        email=item.business_builder_email if item else None)
+        sched = people_time.schedule_of(
+            session, ctx.config, user_id=q.business_builder_user_id, email=item.business_builder_email if item else None
+        )
         if q.reasked_at is None:
             if sched.add(q.asked_at, ctx.config.ask.reask_after_hours) > now or not sched.is_working_time(now):
                 continue
-            claimed = session.exec(sa.update(Question).where(col(Question.id) == q.id,
-                                                             col(Question.reasked_at).is_(None))
-                                   .values(reasked_at=now)).rowcount == 1
+            claimed = (
+                session.exec(
+                    sa.update(Question)
+                    .where(col(Question.id) == q.id, col(Question.reasked_at).is_(None))
+                    .values(reasked_at=now)
+                ).rowcount
+                == 1
+            )
             if not claimed:
                 continue
-            outbox.enqueue(session, messages.Thread(question_id=q.id, text=say("reask", question=q.text, asker=q.asked_by)),
-                           key=f"reask:{q.id}", now=now, item_id=q.item_id, channel_key=q.bb_channel)
+            outbox.enqueue(
+                session,
+                messages.Thread(question_id=q.id, text=say("reask", question=q.text, asker=q.asked_by)),
+                key=f"reask:{q.id}",
+                now=now,
+                item_id=q.item_id,
+                channel_key=q.bb_channel,
+            )
             audit.record(session, q.item_id, actor="scheduler", kind="question_reasked", at=now, question_id=q.id)
             done.reasked.append(q.id)
-        elif (item is not None and sched.add(q.asked_at, ctx.config.ask.tell_sender_after_hours) <= now
-              and _sender_schedule(session, ctx, item).is_working_time(now)):
-            claimed = session.exec(sa.update(Question).where(col(Question.id) == q.id,
-                                                             col(Question.sender_told_at).is_(None))
-                                   .values(sender_told_at=now)).rowcount == 1
+        elif (
+            item is not None
+            and sched.add(q.asked_at, ctx.config.ask.tell_sender_after_hours) <= now
+            and _sender_schedule(session, ctx, item).is_working_time(now)
+        ):
+            claimed = (
+                session.exec(
+                    sa.update(Question)
+                    .where(col(Question.id) == q.id, col(Question.sender_told_at).is_(None))
+                    .values(sender_told_at=now)
+                ).rowcount
+                == 1
+            )
             if not claimed or item is None:
                 continue
             from bot.flows.notify import tell_sender
+
             customer = item.customer
-            tell_sender(session, item, now, key=f"unanswered:{q.id}", working_time=True,
-                        text=say("unanswered_to_sender", item_id=item.id, customer=customer.name if customer else "",
-                                 asker=q.asked_by, question=q.text, bb=item.business_builder_email))
+            tell_sender(
+                session,
+                item,
+                now,
+                key=f"unanswered:{q.id}",
+                working_time=True,
+                text=say(
+                    "unanswered_to_sender",
+                    item_id=item.id,
+                    customer=customer.name if customer else "",
+                    asker=q.asked_by,
+                    question=q.text,
+                    bb=item.business_builder_email,
+                ),
+            )
             audit.record(session, q.item_id, actor="scheduler", kind="question_unanswered", at=now, question_id=q.id)
             done.unanswered.append(q.id)
 
 
 # ----- one message per person -------------------------------------------------------------------
 
+
 def _sender_schedule(session: Session, ctx: Context, item: Item) -> Schedule:
-    return people_time.schedule_of(session, ctx.config, user_id=item.sender_user_id,
-                                   email=item.sender_email or item.business_builder_email)
+    return people_time.schedule_of(
+        session, ctx.config, user_id=item.sender_user_id, email=item.sender_email or item.business_builder_email
+    )
 
 
 def _key(kind: str, to: str, claims: list[tuple[int, int, int]]) -> str:
@@ -379,8 +476,17 @@ def _key(kind: str, to: str, claims: list[tuple[int, int, int]]) -> str:
     return f"{kind}:{to}:{digest}"
 
 
-def _queue(session: Session, ctx: Context, now: datetime, *, kind: str, to_user: str | None = None,
-           to_email: str | None = None, item_ids: list[int], claims: list[tuple[int, int, int]]) -> None:
+def _queue(
+    session: Session,
+    ctx: Context,
+    now: datetime,
+    *,
+    kind: str,
+    to_user: str | None = None,
+    to_email: str | None = None,
+    item_ids: list[int],
+    claims: list[tuple[int, int, int]],
+) -> None:
     """Queue a reminder, escalation or follow-up reminder for the recipient's working time. One
     still waiting for that time (queued by an earlier run while the person was off) takes these
     items too: a lead who was asleep gets one escalation in the morning, not one per run."""
@@ -388,51 +494,83 @@ def _queue(session: Session, ctx: Context, now: datetime, *, kind: str, to_user:
     when = people_time.not_before(session, ctx.config, now, user_id=to_user, email=to_email)
     if to_email and not to_user:
         people_time.zone_pending(session, user_id=None, email=to_email, now=now)  # learn the zone meanwhile
-    waiting = session.exec(select(Outbox).where(Outbox.kind == outbox.Kind.NUDGE, Outbox.channel_key == to,
-                                                Outbox.status == outbox.Status.PENDING, Outbox.attempts == 0,
-                                                Outbox.next_attempt_at > now).order_by(col(Outbox.id))).all()
+    waiting = session.exec(
+        select(Outbox)
+        .where(
+            Outbox.kind == outbox.Kind.NUDGE,
+            Outbox.channel_key == to,
+            Outbox.status == outbox.Status.PENDING,
+            Outbox.attempts == 0,
+            Outbox.next_attempt_at > now,
+        )
+        .order_by(col(Outbox.id))
+    ).all()
     for row in waiting:
         queued = messages.Nudge.model_validate(row.payload)
         if queued.kind == kind and not row.maybe_sent:
             wider = queued.model_copy(update={"item_ids": sorted({*queued.item_ids, *item_ids})})
-            merged = session.exec(sa.update(Outbox).where(col(Outbox.id) == row.id,
-                                                          col(Outbox.status) == outbox.Status.PENDING,
-                                                          col(Outbox.next_attempt_at) > now)
-                                  .values(payload=wider.payload()).execution_options(synchronize_session=False))
+            merged = session.exec(
+                sa.update(Outbox)
+                .where(
+                    col(Outbox.id) == row.id,
+                    col(Outbox.status) == outbox.Status.PENDING,
+                    col(Outbox.next_attempt_at) > now,
+                )
+                .values(payload=wider.payload())
+                .execution_options(synchronize_session=False)
+            )
             if merged.rowcount == 1:
                 return
-    message = messages.Nudge(kind=kind, item_ids=sorted(item_ids), working_time=True,
-                             **({"to_user": to_user} if to_user else {"to_email": to_email}))
-    outbox.enqueue(session, message, key=_key(kind.replace("_", "-"), to, claims), now=now, channel_key=to,
-                   not_before=when)
+    message = messages.Nudge(
+        kind=kind,
+        item_ids=sorted(item_ids),
+        working_time=True,
+        **({"to_user": to_user} if to_user else {"to_email": to_email}),
+    )
+    outbox.enqueue(
+        session, message, key=_key(kind.replace("_", "-"), to, claims), now=now, channel_key=to, not_before=when
+    )
 
 
 def _queue_batches(session: Session, ctx: Context, now: datetime, done: Run) -> None:
     for user, ids in done.reminders.items():
         if user:
-            _queue(session, ctx, now, kind="reminder", to_user=user, item_ids=ids,
-                   claims=done.claims[f"reminder:{user}"])
+            _queue(
+                session, ctx, now, kind="reminder", to_user=user, item_ids=ids, claims=done.claims[f"reminder:{user}"]
+            )
     for lead, ids in done.escalations.items():
-        _queue(session, ctx, now, kind="escalation", to_email=lead, item_ids=ids,
-               claims=done.claims[f"escalation:{lead}"])
+        _queue(
+            session, ctx, now, kind="escalation", to_email=lead, item_ids=ids, claims=done.claims[f"escalation:{lead}"]
+        )
     for user, ids in done.follow_ups.items():
         if user:
-            _queue(session, ctx, now, kind="follow_up", to_user=user, item_ids=ids,
-                   claims=done.claims[f"follow-up:{user}"])
+            _queue(
+                session, ctx, now, kind="follow_up", to_user=user, item_ids=ids, claims=done.claims[f"follow-up:{user}"]
+            )
     for user, moved in done.moved_from.items():
-        text = (say("auto_reassigned_to_old", item_id=moved[0][0], customer=moved[0][1], to=moved[0][2])
-                if len(moved) == 1 else say("auto_reassigned_to_old_many", items=moved))
-        outbox.enqueue(session, messages.Direct(to_user=user, text=text, working_time=True),
-                       key=_key("auto-reassigned", user, done.claims[f"moved:{user}"]),
-                       now=now, item_id=moved[0][0] if len(moved) == 1 else None, channel_key=user,
-                       not_before=people_time.not_before(session, ctx.config, now, user_id=user))
+        text = (
+            say("auto_reassigned_to_old", item_id=moved[0][0], customer=moved[0][1], to=moved[0][2])
+            if len(moved) == 1
+            else say("auto_reassigned_to_old_many", items=moved)
+        )
+        outbox.enqueue(
+            session,
+            messages.Direct(to_user=user, text=text, working_time=True),
+            key=_key("auto-reassigned", user, done.claims[f"moved:{user}"]),
+            now=now,
+            item_id=moved[0][0] if len(moved) == 1 else None,
+            channel_key=user,
+            not_before=people_time.not_before(session, ctx.config, now, user_id=user),
+        )
 
 
 # ----- snooze ----------------------------------------------------------------------------------------
 
+
 def snooze(session: Session, ctx: Context, item_id: int, user_id: str, *, days: int) -> tuple[bool, str]:
-    """"Remind me tomorrow / next week": no nudges for this item until then (working time, local)."""
+    """ "Remind me tomorrow / next week": no nudges for this item until then (working time, local)."""
     from bot.flows.decide import ACTIVE, check
+
     item = session.get(Item, item_id)
     if refusal := check(item, user_id, item_id, states=ACTIVE):
         return False, refusal.message

@@ -39,6 +39,7 @@ def say(macro: str, **values: Any) -> str:
 
 # ----- the period and the sample ----------------------------------------------------------------------
 
+
 def last_period(config: Config, now: datetime) -> tuple[datetime, datetime]:
     """The review period that ended most recently, [start, end), in the company's time zone."""
     local = now.astimezone(config.tz)
@@ -58,13 +59,17 @@ def draw(population: list[int], seed: int, size: int) -> list[int]:
 
 
 def discarded_in(session: Session, start: datetime, end: datetime) -> list[int]:
-    ids = session.exec(select(col(Item.id)).where(Item.status == ItemStatus.DISCARDED,
-                                                  col(Item.decided_at) >= start, col(Item.decided_at) < end))
+    ids = session.exec(
+        select(col(Item.id)).where(
+            Item.status == ItemStatus.DISCARDED, col(Item.decided_at) >= start, col(Item.decided_at) < end
+        )
+    )
     return [i for i in ids if i is not None]  # a primary key: never None
 
 
 def run(ctx: Context, *, seed: int | None = None) -> ReviewRound | None:
     """Start the review of the period that just ended, at the first working moment after it."""
+
     def work(session: Session) -> ReviewRound | None:
         now = ctx.clock.now()
         start, end = last_period(ctx.config, now)
@@ -76,8 +81,17 @@ def run(ctx: Context, *, seed: int | None = None) -> ReviewRound | None:
         chosen_seed = seed if seed is not None else secrets.randbits(31)
         sample = draw(population, chosen_seed, ctx.config.review.sample_size)
         channel = ctx.config.channels.review
-        if not insert_once(session, ReviewRound, period_start=start, period_end=end, seed=chosen_seed,
-                           population=len(population), sample_size=len(sample), channel=channel, created_at=now):
+        if not insert_once(
+            session,
+            ReviewRound,
+            period_start=start,
+            period_end=end,
+            seed=chosen_seed,
+            population=len(population),
+            sample_size=len(sample),
+            channel=channel,
+            created_at=now,
+        ):
             return None  # another scheduler started it
         round_ = session.exec(select(ReviewRound).where(ReviewRound.period_start == start)).one()
         assert round_.id is not None  # a stored row
@@ -88,29 +102,44 @@ def run(ctx: Context, *, seed: int | None = None) -> ReviewRound | None:
         # PostgreSQL sequence number, so ids differ between otherwise identical runs
         period = f"{start:%Y-%m-%d}"
         if channel:
-            outbox.enqueue(session, messages.Review(part="intro", round_id=round_.id), key=f"review:{period}:intro",
-                           now=now, channel_key=channel)
+            outbox.enqueue(
+                session,
+                messages.Review(part="intro", round_id=round_.id),
+                key=f"review:{period}:intro",
+                now=now,
+                channel_key=channel,
+            )
         for n, item_id in enumerate(sample, start=1):
-            entry = ReviewEntry(round_id=round_.id, item_id=item_id, discarded_by=audit.last_actor(session, item_id, "discarded"))
+            entry = ReviewEntry(
+                round_id=round_.id, item_id=item_id, discarded_by=audit.last_actor(session, item_id, "discarded")
+            )
             session.add(entry)
             session.flush()
-            audit.record(session, item_id, actor="scheduler", kind="review_sampled", at=now, round_id=round_.id,
-                         seed=chosen_seed)
+            audit.record(
+                session, item_id, actor="scheduler", kind="review_sampled", at=now, round_id=round_.id, seed=chosen_seed
+            )
             if channel:
-                outbox.enqueue(session, messages.Review(part="entry", entry_id=entry.id), key=f"review:{period}:entry:{n}",
-                               now=now, item_id=item_id, channel_key=channel)
+                outbox.enqueue(
+                    session,
+                    messages.Review(part="entry", entry_id=entry.id),
+                    key=f"review:{period}:entry:{n}",
+                    now=now,
+                    item_id=item_id,
+                    channel_key=channel,
+                )
         return round_
+
     return run_in_transaction(ctx.engine, work)
 
 
 # ----- a reviewer's mark ---------------------------------------------------------------------------
 
+
 def may_review(config: Config, email: str | None) -> bool:
     return config.is_reviewer(email) or config.is_admin(email)
 
 
-def mark(session: Session, ctx: Context, entry_id: int, user_id: str, *, email: str | None,
-         verdict: str) -> Outcome:
+def mark(session: Session, ctx: Context, entry_id: int, user_id: str, *, email: str | None, verdict: str) -> Outcome:
     entry = session.get(ReviewEntry, entry_id)
     if entry is None:
         return Outcome(False, say("gone"))
@@ -121,20 +150,40 @@ def mark(session: Session, ctx: Context, entry_id: int, user_id: str, *, email: 
     except ValueError:
         return Outcome(False, say("gone"))
     now = ctx.clock.now()
-    claimed = session.exec(sa.update(ReviewEntry).where(col(ReviewEntry.id) == entry.id, col(ReviewEntry.verdict).is_(None))
-                           .values(verdict=verdict.value, reviewer=user_id, decided_at=now)).rowcount == 1
+    claimed = (
+        session.exec(
+            sa.update(ReviewEntry)
+            .where(col(ReviewEntry.id) == entry.id, col(ReviewEntry.verdict).is_(None))
+            .values(verdict=verdict.value, reviewer=user_id, decided_at=now)
+        ).rowcount
+        == 1
+    )
     if not claimed:
         session.refresh(entry)
         return Outcome(False, say("already_marked", item_id=entry.item_id, verdict=entry.verdict, by=entry.reviewer))
     reopened = None
     if verdict == Verdict.REOPEN:
         reopened = decide.reopen(session, ctx, entry.item_id, user_id, reroute=True)
-    audit.record(session, entry.item_id, actor=user_id, kind="review_verdict", at=now, verdict=verdict.value,
-                 round_id=entry.round_id, reopened=bool(reopened and reopened.ok))
+    audit.record(
+        session,
+        entry.item_id,
+        actor=user_id,
+        kind="review_verdict",
+        at=now,
+        verdict=verdict.value,
+        round_id=entry.round_id,
+        reopened=bool(reopened and reopened.ok),
+    )
     round_ = session.get(ReviewRound, entry.round_id)
     if round_ and round_.channel:
-        outbox.enqueue(session, messages.Review(part="entry", entry_id=entry.id, update=True),
-                       key=f"review-entry:{entry.id}:verdict", now=now, item_id=entry.item_id, channel_key=round_.channel)
+        outbox.enqueue(
+            session,
+            messages.Review(part="entry", entry_id=entry.id, update=True),
+            key=f"review-entry:{entry.id}:verdict",
+            now=now,
+            item_id=entry.item_id,
+            channel_key=round_.channel,
+        )
     _summarize_when_done(session, ctx, entry.round_id, now)
     if reopened is not None and not reopened.ok:
         return Outcome(True, say("marked_not_reopened", item_id=entry.item_id, why=reopened.message))
@@ -142,20 +191,31 @@ def mark(session: Session, ctx: Context, entry_id: int, user_id: str, *, email: 
 
 
 def _summarize_when_done(session: Session, ctx: Context, round_id: int, now: datetime) -> None:
-    entries = list(session.exec(select(ReviewEntry).where(ReviewEntry.round_id == round_id)
-                                .order_by(col(ReviewEntry.item_id))))
+    entries = list(
+        session.exec(select(ReviewEntry).where(ReviewEntry.round_id == round_id).order_by(col(ReviewEntry.item_id)))
+    )
     if any(e.verdict is None for e in entries):
         return
-    claimed = session.exec(sa.update(ReviewRound).where(col(ReviewRound.id) == round_id,
-                                                        col(ReviewRound.summarized_at).is_(None))
-                           .values(summarized_at=now)).rowcount == 1
+    claimed = (
+        session.exec(
+            sa.update(ReviewRound)
+            .where(col(ReviewRound.id) == round_id, col(ReviewRound.summarized_at).is_(None))
+            .values(summarized_at=now)
+        ).rowcount
+        == 1
+    )
     if not claimed:
         return
     round_ = session.get(ReviewRound, round_id)
     assert round_ is not None  # the UPDATE above just claimed it
     if round_.channel:
-        outbox.enqueue(session, messages.Review(part="summary", round_id=round_id), key=f"review:{round_id}:summary",
-                       now=now, channel_key=round_.channel)
+        outbox.enqueue(
+            session,
+            messages.Review(part="summary", round_id=round_id),
+            key=f"review:{round_id}:summary",
+            now=now,
+            channel_key=round_.channel,
+        )
     # each participant hears the outcome: reviewers, and everyone whose discards were reviewed
     by_discarder: dict[str, list[ReviewEntry]] = defaultdict(list)
     for e in entries:
@@ -164,14 +224,29 @@ def _summarize_when_done(session: Session, ctx: Context, round_id: int, now: dat
     reopened = [e.item_id for e in entries if e.verdict == Verdict.REOPEN]
     good = [e.item_id for e in entries if e.verdict == Verdict.GOOD_GROUNDS]
     for who, mine in by_discarder.items():
-        _direct(session, who, now, key=f"review:{round_id}:to:{who}",
-                text=say("summary_to_discarder", period=round_.period_start, tz=ctx.config.timezone,
-                         good=[e.item_id for e in mine if e.verdict == Verdict.GOOD_GROUNDS],
-                         reopened=[e.item_id for e in mine if e.verdict == Verdict.REOPEN]))
+        _direct(
+            session,
+            who,
+            now,
+            key=f"review:{round_id}:to:{who}",
+            text=say(
+                "summary_to_discarder",
+                period=round_.period_start,
+                tz=ctx.config.timezone,
+                good=[e.item_id for e in mine if e.verdict == Verdict.GOOD_GROUNDS],
+                reopened=[e.item_id for e in mine if e.verdict == Verdict.REOPEN],
+            ),
+        )
     for reviewer in sorted({e.reviewer for e in entries if e.reviewer} - set(by_discarder)):
-        _direct(session, reviewer, now, key=f"review:{round_id}:to:{reviewer}",
-                text=say("summary_to_reviewer", period=round_.period_start, tz=ctx.config.timezone,
-                         good=good, reopened=reopened))
+        _direct(
+            session,
+            reviewer,
+            now,
+            key=f"review:{round_id}:to:{reviewer}",
+            text=say(
+                "summary_to_reviewer", period=round_.period_start, tz=ctx.config.timezone, good=good, reopened=reopened
+            ),
+        )
 
 
 def _direct(session: Session, who: str, now: datetime, *, key: str, text: str) -> None:

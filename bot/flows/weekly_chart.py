@@ -67,14 +67,16 @@ def run(ctx: Context) -> bool:
     def work(session: Session) -> bool:
         try:
             with session.begin_nested():  # a concurrent duplicate fails here, not the whole transaction
-                chart = messages.File(what=WHAT, channel=channel, week=week.label, start=week.start.isoformat(),
-                                      end=week.end.isoformat())
+                chart = messages.File(
+                    what=WHAT, channel=channel, week=week.label, start=week.start.isoformat(), end=week.end.isoformat()
+                )
                 row = outbox.enqueue(session, chart, key=week.key, now=now, channel_key=channel)
                 session.flush()
         except IntegrityError:
             log.info("weekly chart of %s: another scheduler queued it meanwhile", week.label)
             return False
         return row is not None
+
     queued = run_in_transaction(ctx.engine, work)
     if queued:
         log.info("weekly chart of %s queued for %s", week.label, channel)

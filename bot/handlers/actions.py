@@ -33,14 +33,22 @@ CHECKLIST_ACTION = re.compile(rf"^{ActionId.CHECKLIST.value}:\d+$")
 def _answer(session: Session, act: Act[Any], outcome: Outcome) -> None:
     """A refusal (someone else decided, the item is gone) is told to the person who clicked."""
     if not outcome.ok and outcome.message:
-        tell(session, act.ctx, channel=act.channel, user=act.user, text=outcome.message,
-             key=f"refusal:{act.user}:{act.stamp}")
+        tell(
+            session,
+            act.ctx,
+            channel=act.channel,
+            user=act.user,
+            text=outcome.message,
+            key=f"refusal:{act.user}:{act.stamp}",
+        )
 
 
 def one_click(flow: Callable[[Session, Context, int, str], Outcome]) -> Callable[..., None]:
     """A button that decides at once (Accept, Close, Reopen); a refusal is told to the person."""
+
     def click(session: Session, act: Act[ItemRef]) -> None:
         _answer(session, act, flow(session, act.ctx, act.ref.item, act.user))
+
     return acting(click)
 
 
@@ -49,8 +57,9 @@ def checklist_ticked(session: Session, act: Act[ItemRef]) -> None:
     # The keys of this checkbox group come from the card itself, so unticking works too.
     shown = _options_of(act.body, act.action)
     selected = [o["value"] for o in act.action.get("selected_options") or []]
-    _answer(session, act, decide.tick_checklist(session, act.ctx, act.ref.item, act.user, shown=shown,
-                                                selected=selected))
+    _answer(
+        session, act, decide.tick_checklist(session, act.ctx, act.ref.item, act.user, shown=shown, selected=selected)
+    )
 
 
 def _options_of(body: dict[str, Any], action: dict[str, Any]) -> list[str]:
@@ -70,17 +79,20 @@ Prepare = Callable[[Session, Act[ItemRef]], "dict[str, Any] | Outcome"]
 
 def opens_modal(prepare: Prepare) -> Callable[..., None]:
     """A button whose modal opens at once (the trigger expires in 3 s), or a refusal if it may not."""
+
     def click(session: Session, act: Act[ItemRef]) -> Reply | None:
         view = prepare(session, act)
         if isinstance(view, Outcome):
             _answer(session, act, view)
             return None
         return Reply(then=lambda client: client.views_open(trigger_id=act.body["trigger_id"], view=view))
+
     return acting(click)
 
 
 def item_modal(build: ModalBuilder, *, states: tuple[decide.ItemStatus, ...] = decide.ACTIVE) -> Prepare:
     """A decision modal: only the item's holder, only while the item is in one of ``states``."""
+
     def prepare(session: Session, act: Act[ItemRef]) -> dict[str, Any] | Outcome:
         item = session.get(Item, act.ref.item)
         refusal = decide.check(item, act.user, act.ref.item, states=states)
@@ -88,6 +100,7 @@ def item_modal(build: ModalBuilder, *, states: tuple[decide.ItemStatus, ...] = d
             return refusal
         assert item is not None  # check() refuses an item that is gone
         return build(act.ctx, session, item, ItemRef(item=act.ref.item))
+
     return prepare
 
 
@@ -97,29 +110,39 @@ def _bb(item: Item) -> str:
 
 MODALS: dict[ActionId, ModalBuilder] = {
     ActionId.RECATEGORIZE: lambda ctx, s, item, ref: decision_modals.recategorize(
-        ctx.config, ref, customer=customers.name_of(s, item, unknown=""), current=Category(item.category)),
+        ctx.config, ref, customer=customers.name_of(s, item, unknown=""), current=Category(item.category)
+    ),
     ActionId.ASK: lambda ctx, s, item, ref: decision_modals.ask(ref, business_builder=_bb(item)),
     ActionId.REASSIGN: lambda ctx, s, item, ref: decision_modals.reassign(ref),
     ActionId.DISCARD: lambda ctx, s, item, ref: decision_modals.discard(
-        ctx.config, ref, customer=customers.name_of(s, item, unknown="")),
+        ctx.config, ref, customer=customers.name_of(s, item, unknown="")
+    ),
 }
 OWNER_MODALS: dict[ActionId, ModalBuilder] = {
     ActionId.FOLLOW_UP: lambda ctx, s, item, ref: decision_modals.follow_up(ref),
-    ActionId.ACCEPT_NOTE: lambda ctx, s, item, ref: decision_modals.accept_note(ref, customer=customers.name_of(s, item, unknown="")),
+    ActionId.ACCEPT_NOTE: lambda ctx, s, item, ref: decision_modals.accept_note(
+        ref, customer=customers.name_of(s, item, unknown="")
+    ),
 }
 
 
 @acting
 def snoozed(session: Session, act: Act[SnoozeRef]) -> None:
-    """"Remind me tomorrow / next week" from a reminder's menu."""
+    """ "Remind me tomorrow / next week" from a reminder's menu."""
     ref = act.ref
     _, message = nudge.snooze(session, act.ctx, ref.item, act.user, days=ref.days)
-    tell(session, act.ctx, channel=act.channel, user=act.user, text=message,
-         key=f"snooze:{act.user}:{ref.item}:{act.stamp}")
+    tell(
+        session,
+        act.ctx,
+        channel=act.channel,
+        user=act.user,
+        text=message,
+        key=f"snooze:{act.user}:{ref.item}:{act.stamp}",
+    )
 
 
 def feedback_form(session: Session, act: Act[ItemRef]) -> dict[str, Any] | Outcome:
-    """"Give feedback" on a feedback request: the form, for the owner only."""
+    """ "Give feedback" on a feedback request: the form, for the owner only."""
     _, refusal = feedback.may_answer(session, act.ref.item, act.user)
     if refusal:
         return Outcome(False, refusal)
@@ -146,7 +169,7 @@ def full_notes(session: Session, act: Act[ItemRef]) -> dict[str, Any] | Outcome:
 
 @acting
 def notes_page(session: Session, act: Act[NotesRef]) -> Reply | None:
-    """"Next page" / "Previous page" inside the full-notes modal: the same modal, another page."""
+    """ "Next page" / "Previous page" inside the full-notes modal: the same modal, another page."""
     view = act.view if (act.body.get("container") or {}).get("type") == "view" else {}
     in_modal = bool(view.get("id"))
     if not (in_modal or act.body.get("trigger_id")):
@@ -163,21 +186,37 @@ def notes_page(session: Session, act: Act[NotesRef]) -> Reply | None:
 
 def digest_switch(enabled: bool) -> Callable[..., None]:
     """The digest's "Switch off my weekly digest" button (and its way back)."""
+
     def switch(session: Session, act: Act[None]) -> None:
         digest.set_enabled(session, email=None, user_id=act.user, enabled=enabled)
-        tell(session, act.ctx, channel=act.channel, user=act.user, key=f"digest:{act.user}:{act.action.get('action_ts')}",
-             text=texts.say("digest.j2", "switched_on" if enabled else "switched_off"))
+        tell(
+            session,
+            act.ctx,
+            channel=act.channel,
+            user=act.user,
+            key=f"digest:{act.user}:{act.action.get('action_ts')}",
+            text=texts.say("digest.j2", "switched_on" if enabled else "switched_off"),
+        )
+
     return acting(switch)
 
 
 def review_marked(verdict: Verdict) -> Callable[..., None]:
     """A reviewer marks a sampled discard "good grounds" or "reopen" in the review channel."""
+
     def mark(session: Session, act: Act[ReviewRef]) -> None:
         outcome = review.mark(session, act.ctx, act.ref.entry, act.user, email=act.email, verdict=verdict)
         _answer(session, act, outcome)
         if outcome.ok and outcome.message:
-            tell(session, act.ctx, channel=act.channel, user=act.user, text=outcome.message,
-                 key=f"review:{act.user}:{act.action.get('action_ts')}")
+            tell(
+                session,
+                act.ctx,
+                channel=act.channel,
+                user=act.user,
+                text=outcome.message,
+                key=f"review:{act.user}:{act.action.get('action_ts')}",
+            )
+
     # the reviewer's e-mail: cached in the person table after the first time
     return acting(mark, email=True)
 
@@ -195,10 +234,12 @@ def register(app: App) -> None:
     app.action(ActionId.ACCEPT, middleware=[ITEM_VALUE])(one_click(decide.accept))
     app.action(ActionId.CLOSE, middleware=[ITEM_VALUE])(one_click(decide.close))
     app.action(ActionId.REOPEN, middleware=[ITEM_VALUE])(
-        one_click(lambda s, ctx, item_id, user: decide.reopen(s, ctx, item_id, user)))
+        one_click(lambda s, ctx, item_id, user: decide.reopen(s, ctx, item_id, user))
+    )
     app.action(CHECKLIST_ACTION, middleware=[ITEM_BLOCK])(checklist_ticked)
     for action_id, build in MODALS.items():
         app.action(action_id, middleware=[ITEM_VALUE])(opens_modal(item_modal(build)))
     for action_id, build in OWNER_MODALS.items():
         app.action(action_id, middleware=[ITEM_VALUE])(
-            opens_modal(item_modal(build, states=(decide.ItemStatus.ACCEPTED,))))
+            opens_modal(item_modal(build, states=(decide.ItemStatus.ACCEPTED,)))
+        )

@@ -56,13 +56,19 @@ def answer(error: Exception, body: dict[str, Any], client: WebClient) -> BoltRes
     if body.get("command"):
         return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
     if kind == "view_submission":
-        first_input = next((b.get("block_id") for b in (body.get("view") or {}).get("blocks") or []
-                            if b.get("type") == "input" and b.get("block_id")), None)
+        first_input = next(
+            (
+                b.get("block_id")
+                for b in (body.get("view") or {}).get("blocks") or []
+                if b.get("type") == "input" and b.get("block_id")
+            ),
+            None,
+        )
         if first_input:
             return BoltResponse(status=200, body={"response_action": "errors", "errors": {first_input: text}})
     if kind == "event_callback":
         return BoltResponse(status=503, body="")
-    channel = ((body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id"))
+    channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
     try:
         if channel and user:
             client.chat_postEphemeral(channel=channel, user=user, text=text)

@@ -19,12 +19,21 @@ from bot.slack import modals, people
 log = logging.getLogger("handover.commands")
 
 
-def open_capture(client: WebClient, ctx, trigger_id: str, *, prefill=None, metadata: dict | None = None,
-                 callback_id: str | None = None) -> None:
+def open_capture(
+    client: WebClient,
+    ctx,
+    trigger_id: str,
+    *,
+    prefill=None,
+    metadata: dict | None = None,
+    callback_id: str | None = None,
+) -> None:
     """views.open is the one Web API call made on the request path: trigger ids expire in 3 s."""
     kwargs = {"callback_id": callback_id} if callback_id else {}
-    client.views_open(trigger_id=trigger_id,
-                      view=modals.new_item(ctx.config, prefill=prefill, metadata=json.dumps(metadata or {}), **kwargs))
+    client.views_open(
+        trigger_id=trigger_id,
+        view=modals.new_item(ctx.config, prefill=prefill, metadata=json.dumps(metadata or {}), **kwargs),
+    )
 
 
 def handover_command(ack: Ack, command: dict, client: WebClient, context: BoltContext) -> None:

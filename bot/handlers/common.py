@@ -30,8 +30,9 @@ def tell(session: Any, ctx: Context, *, channel: str | None, user: str, text: st
     Without a channel (a modal), it goes to the person's DM with the bot."""
     now = ctx.clock.now()
     if channel:
-        outbox.enqueue(session, messages.Ephemeral(channel=channel, user=user, text=text), key=key, now=now,
-                       channel_key=user)
+        outbox.enqueue(
+            session, messages.Ephemeral(channel=channel, user=user, text=text), key=key, now=now, channel_key=user
+        )
     else:
         outbox.enqueue(session, messages.Direct(to_user=user, text=text), key=key, now=now, channel_key=user)
 
@@ -54,18 +55,23 @@ def answer_at_the_boundary(body: dict[str, Any], context: BoltContext, text: str
     ctx = ctx_of(context)
     user, channel = where(body)
     key = f"boundary:{user}:{first_action(body).get('action_ts') or body.get('trigger_id') or uuid.uuid4().hex}"
-    run_in_transaction(ctx.engine, lambda s: tell(s, ctx, channel=None if in_dm else channel, user=user, key=key,
-                                                  text=text))
+    run_in_transaction(
+        ctx.engine, lambda s: tell(s, ctx, channel=None if in_dm else channel, user=user, key=key, text=text)
+    )
 
 
 def notice_view(text: str) -> dict[str, Any]:
     """A modal that only says something (what replaces a form that can't be submitted)."""
-    return {"type": "modal", "title": {"type": "plain_text", "text": "Handover"},
-            "close": {"type": "plain_text", "text": "Close"},
-            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Handover"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    }
 
 
 # ----- listeners without boilerplate ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Act(Generic[R]):
@@ -118,15 +124,18 @@ def acting(work: Work[R], *, email: bool = False) -> Callable[..., None]:
     transient trouble: the work must be safe to run again), then makes its reply's Slack call and
     acks. With ``email``, the person's e-mail is looked up first (``people.email_of``: the person
     table, else one ``users.info``), outside the transaction."""
+
     def listener(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         ctx = ctx_of(context)
         user, channel = where(body)
-        act: Act[R] = Act(ctx, user, channel, body, context,
-                          email=people.email_of(ctx, client, user) if email else None)
+        act: Act[R] = Act(
+            ctx, user, channel, body, context, email=people.email_of(ctx, client, user) if email else None
+        )
         reply = run_in_transaction(ctx.engine, lambda session: work(session, act)) or Reply()
         if reply.then is not None:
             reply.then(client)
         ack(**reply.ack)
+
     # Bolt names the listener in its log lines (it reads the parameters above, not these)
     listener.__name__ = listener.__qualname__ = getattr(work, "__name__", "listener")
     listener.__doc__ = work.__doc__

@@ -30,8 +30,17 @@ def message(ack: Ack, body: dict, event: dict, context: BoltContext) -> None:
     def work(session: Session) -> None:
         if not first_time(session, body.get("event_id"), ctx):
             return
-        ask.relay(session, ctx, event_id=body.get("event_id"), user_id=event["user"], channel=event["channel"],
-                  thread_ts=event.get("thread_ts"), text=event.get("text") or "", ts=event["ts"])
+        ask.relay(
+            session,
+            ctx,
+            event_id=body.get("event_id"),
+            user_id=event["user"],
+            channel=event["channel"],
+            thread_ts=event.get("thread_ts"),
+            text=event.get("text") or "",
+            ts=event["ts"],
+        )
+
     run_in_transaction(ctx.engine, work)
 
 
@@ -42,8 +51,10 @@ def home_opened(ack: Ack, body: dict, event: dict, context: BoltContext) -> None
         return
     ctx = ctx_of(context)
     now = ctx.clock.now()
-    run_in_transaction(ctx.engine, lambda s: home.queue_refresh(s, event["user"], now,
-                                                                why=f"opened:{body.get('event_id') or now.isoformat()}"))
+    run_in_transaction(
+        ctx.engine,
+        lambda s: home.queue_refresh(s, event["user"], now, why=f"opened:{body.get('event_id') or now.isoformat()}"),
+    )
 
 
 def register(app: App) -> None:

@@ -47,6 +47,7 @@ class Rejected(Exception):
 
 # ----- 1. before Bolt --------------------------------------------------------------------------------
 
+
 def screen(body: bytes, headers: Any, signing_secret: str) -> dict[str, Any]:
     """The parsed payload of a request that may go on to Bolt; raises :class:`Rejected` otherwise."""
     try:
@@ -55,7 +56,8 @@ def screen(body: bytes, headers: Any, signing_secret: str) -> dict[str, Any]:
         raise Rejected(401, f"the body is not UTF-8 (byte {exc.start}), so not a request Slack signed") from None
     try:
         signed = SignatureVerifier(signing_secret).is_valid(
-            text, headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature"))
+            text, headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature")
+        )
     except (ValueError, TypeError, OverflowError):  # no secret, a timestamp that is not a number, a non-ASCII signature
         signed = False
     if not signed:
@@ -114,8 +116,16 @@ def _bolt_can_read(payload: dict[str, Any]) -> None:
     malformed, whatever the models missed."""
     try:
         BoltRequest(body=payload, mode="socket_mode")  # a dict body is only taken in that mode; nothing is sent
-        for extract in (bolt.to_options, bolt.to_shortcut, bolt.to_action, bolt.to_view, bolt.to_command,
-                        bolt.to_event, bolt.to_message, bolt.to_step):
+        for extract in (
+            bolt.to_options,
+            bolt.to_shortcut,
+            bolt.to_action,
+            bolt.to_view,
+            bolt.to_command,
+            bolt.to_event,
+            bolt.to_message,
+            bolt.to_step,
+        ):
             extract(payload)
     except Exception as exc:  # noqa: BLE001  (whatever breaks Bolt's reading is the payload's fault)
         raise Malformed(f"Slack's own library can't read it ({type(exc).__name__})") from None
@@ -123,7 +133,8 @@ def _bolt_can_read(payload: dict[str, Any]) -> None:
 
 def _kind(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "true/false", type(None): "null"}.get(
-        type(value), "a number")
+        type(value), "a number"
+    )
 
 
 def _clean(doc: Any) -> None:
@@ -155,6 +166,7 @@ def _text(value: str) -> None:
 
 # ----- 2. one scope for the log lines of each request ------------------------------------------------
 
+
 def log_scope(body: dict[str, Any], next: Callable[[], None]) -> None:
     """Global middleware: the request's log scope (Socket Mode opens none of its own); a listener's
     reference adds the item to it (bot/handlers/refs.py)."""
@@ -163,6 +175,7 @@ def log_scope(body: dict[str, Any], next: Callable[[], None]) -> None:
 
 
 # ----- 3. what no listener handles ---------------------------------------------------------------------
+
 
 def _unknown_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
     if not action.get("url"):  # a link button: Slack opened the link, it only wants the ack

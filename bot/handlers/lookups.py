@@ -25,8 +25,9 @@ from bot.slack import modals, people
 from bot.visibility import Viewer
 
 
-def answer(ctx: Context, client: WebClient, user: str, ref: LookupRef, *, via: str,
-           budget: int = b.MESSAGE_BLOCKS) -> pages.Page:
+def answer(
+    ctx: Context, client: WebClient, user: str, ref: LookupRef, *, via: str, budget: int = b.MESSAGE_BLOCKS
+) -> pages.Page:
     """Run the look-up ``ref`` for Slack user ``user`` and render the asked page."""
     email = people.email_of(ctx, client, user)
     now = ctx.clock.now()
@@ -39,6 +40,7 @@ def answer(ctx: Context, client: WebClient, user: str, ref: LookupRef, *, via: s
         if ref.k == "sent":
             return lookup.sent_items(session, config, viewer, via=via, now=now)
         return lookup.look_up_customer(session, config, viewer, ref.q, via=via, now=now, customer_id=ref.c)
+
     found = run_in_transaction(ctx.engine, work)
     asks = found.intel.ask if isinstance(found, lookup.CustomerLookup) and found.intel else getattr(found, "ask", [])
     _mention(ctx, client, asks)
@@ -69,27 +71,34 @@ def customer_subcommand(ack: Ack, command: dict, context: BoltContext, rest: str
     if not query:
         ack(response_type="ephemeral", text=pages.say("usage"))
         return
-    _ephemeral(ack, answer(ctx_of(context), context.client, command["user_id"], LookupRef(k="customer", q=query[:500]),
-                           via=Via.COMMAND))
+    _ephemeral(
+        ack,
+        answer(
+            ctx_of(context), context.client, command["user_id"], LookupRef(k="customer", q=query[:500]), via=Via.COMMAND
+        ),
+    )
 
 
 def mine_subcommand(ack: Ack, command: dict, context: BoltContext, rest: str) -> None:
     """/handover mine"""
-    _ephemeral(ack, answer(ctx_of(context), context.client, command["user_id"], LookupRef(k="mine", q="mine"),
-                           via=Via.COMMAND))
+    _ephemeral(
+        ack, answer(ctx_of(context), context.client, command["user_id"], LookupRef(k="mine", q="mine"), via=Via.COMMAND)
+    )
 
 
 def sent_subcommand(ack: Ack, command: dict, context: BoltContext, rest: str) -> None:
     """/handover sent"""
-    _ephemeral(ack, answer(ctx_of(context), context.client, command["user_id"], LookupRef(k="sent", q="sent"),
-                           via=Via.COMMAND))
+    _ephemeral(
+        ack, answer(ctx_of(context), context.client, command["user_id"], LookupRef(k="sent", q="sent"), via=Via.COMMAND)
+    )
 
 
 SUBCOMMANDS = {"customer": customer_subcommand, "mine": mine_subcommand, "sent": sent_subcommand}
 
 
-def clicked(ack: Ack, body: dict[str, Any], ref: LookupRef, client: WebClient, context: BoltContext,
-            respond: Respond) -> None:
+def clicked(
+    ack: Ack, body: dict[str, Any], ref: LookupRef, client: WebClient, context: BoltContext, respond: Respond
+) -> None:
     """A customer chosen in the picker, or More: answer in place (the ephemeral message through its
     response_url, or the modal through views.update). ``ref`` is the look-up its middleware read."""
     ack()
@@ -116,8 +125,14 @@ def submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
     if not query:
         ack(response_action="errors", errors={pages.QUERY_BLOCK: pages.say("modal_empty")})
         return
-    page = answer(ctx_of(context), context.client, body["user"]["id"], LookupRef(k="customer", q=query[:500]),
-                  via=Via.SHORTCUT, budget=pages.MODAL_BUDGET)
+    page = answer(
+        ctx_of(context),
+        context.client,
+        body["user"]["id"],
+        LookupRef(k="customer", q=query[:500]),
+        via=Via.SHORTCUT,
+        budget=pages.MODAL_BUDGET,
+    )
     ack(response_action="update", view=pages.modal(query, page))
 
 

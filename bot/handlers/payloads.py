@@ -36,6 +36,7 @@ class Shape(BaseModel):
 
 # ----- what Bolt reads on every request to build its context ------------------------------------------
 
+
 class Party(Shape):
     """A team, an enterprise, a user or a channel given as an object."""
 
@@ -109,6 +110,7 @@ class Payload(Envelope):
 
 
 # ----- a person clicked, submitted or used a shortcut -------------------------------------------------
+
 
 class Person(Party):
     id: PersonId
@@ -233,6 +235,7 @@ class Submission(Interaction):
 
 # ----- the Events API -----------------------------------------------------------------------------------
 
+
 class Event(Envelope):
     type: Annotated[str, Field(max_length=100)]
     subtype: str | None = None
@@ -271,6 +274,7 @@ class UrlVerification(Payload):
 
 # ----- slash commands (a form, not JSON) ----------------------------------------------------------------
 
+
 class SlashCommand(Shape):
     command: Annotated[str, Field(min_length=1)]
     user_id: PersonId
@@ -280,8 +284,13 @@ class SlashCommand(Shape):
 
 
 KINDS: dict[str, type[Payload]] = {
-    "event_callback": EventCallback, "url_verification": UrlVerification, "block_actions": BlockActions,
-    "view_submission": Submission, "view_closed": Submission, "shortcut": Shortcut, "message_action": Shortcut,
+    "event_callback": EventCallback,
+    "url_verification": UrlVerification,
+    "block_actions": BlockActions,
+    "view_submission": Submission,
+    "view_closed": Submission,
+    "shortcut": Shortcut,
+    "message_action": Shortcut,
     "block_suggestion": Interaction,
 }
 

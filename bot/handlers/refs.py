@@ -34,10 +34,16 @@ def _in_range(n: int) -> bool:
     return 1 <= n <= MAX_ID
 
 
-def reference(find: Callable[[dict[str, Any]], str | None], parse: Callable[[str | None], R | None],
-              good: Callable[[R], bool], *, item: Callable[[R], int] | None = None) -> Middleware:
+def reference(
+    find: Callable[[dict[str, Any]], str | None],
+    parse: Callable[[str | None], R | None],
+    good: Callable[[R], bool],
+    *,
+    item: Callable[[R], int] | None = None,
+) -> Middleware:
     """Listener middleware: the reference ``find`` takes from the payload, as ``parse`` reads it,
     if ``good``; ``item`` says which item it names (for the log lines)."""
+
     def check_reference(body: dict[str, Any], context: BoltContext, next: Callable[[], None]) -> BoltResponse | None:
         ref = parse(find(body))
         if ref is None or not good(ref):
@@ -47,14 +53,17 @@ def reference(find: Callable[[dict[str, Any]], str | None], parse: Callable[[str
             logs.bind(item_id=item(ref))
         next()
         return None
+
     return check_reference
 
 
 def _points_nowhere(body: dict[str, Any], context: BoltContext) -> BoltResponse:
     if body.get("type") == "view_submission":
-        return BoltResponse(status=200, body=json.dumps({"response_action": "update",
-                                                         "view": notice_view(texts.say("boundary.j2", "bad_form"))}),
-                            headers={"content-type": ["application/json"]})
+        return BoltResponse(
+            status=200,
+            body=json.dumps({"response_action": "update", "view": notice_view(texts.say("boundary.j2", "bad_form"))}),
+            headers={"content-type": ["application/json"]},
+        )
     answer_at_the_boundary(body, context, texts.say("boundary.j2", "bad_button"))
     return BoltResponse(status=200, body="")
 
@@ -81,8 +90,9 @@ ITEM_VALUE = reference(_value, ItemRef.parse, lambda ref: _in_range(ref.item), i
 ITEM_BLOCK = reference(_checklist_block, ItemRef.parse, lambda ref: _in_range(ref.item), item=lambda ref: ref.item)
 # a decision modal's private_metadata names its item
 ITEM_FORM = reference(_metadata, ItemRef.parse, lambda ref: _in_range(ref.item), item=lambda ref: ref.item)
-NOTES_VALUE = reference(_value, NotesRef.parse, lambda ref: _in_range(ref.item) and ref.p <= MAX_ID,
-                        item=lambda ref: ref.item)
+NOTES_VALUE = reference(
+    _value, NotesRef.parse, lambda ref: _in_range(ref.item) and ref.p <= MAX_ID, item=lambda ref: ref.item
+)
 SNOOZE_OPTION = reference(_selected, SnoozeRef.parse, lambda ref: _in_range(ref.item), item=lambda ref: ref.item)
 REVIEW_VALUE = reference(_value, ReviewRef.parse, lambda ref: _in_range(ref.entry))
 LOOKUP_VALUE = reference(_value, LookupRef.parse, lambda ref: (ref.c is None or _in_range(ref.c)) and ref.p <= MAX_ID)

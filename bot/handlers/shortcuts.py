@@ -20,9 +20,13 @@ def message_shortcut(ack: Ack, shortcut: dict, client: WebClient, context: BoltC
     message = shortcut.get("message") or {}
     text = message.get("text") or ""
     channel = (shortcut.get("channel") or {}).get("id")
-    open_capture(client, ctx_of(context), shortcut["trigger_id"],
-                 prefill={"description": text},
-                 metadata={"from_channel": channel, "from_ts": message.get("ts")})
+    open_capture(
+        client,
+        ctx_of(context),
+        shortcut["trigger_id"],
+        prefill={"description": text},
+        metadata={"from_channel": channel, "from_ts": message.get("ts")},
+    )
 
 
 def register(app: App) -> None:

@@ -17,8 +17,9 @@ def stats_subcommand(ack: Ack, command: dict, context: BoltContext, rest: str) -
     ctx = ctx_of(context)
     event = rest.strip() or None
     start, end = reports.rolling(ctx.clock.now(), DAYS)
-    result = run_in_transaction(ctx.engine, lambda s: reports.compute(s, ctx.config, start, end,
-                                                                      by="category" if event else "event",
-                                                                      event=event))
+    result = run_in_transaction(
+        ctx.engine,
+        lambda s: reports.compute(s, ctx.config, start, end, by="category" if event else "event", event=event),
+    )
     text, blocks = report_blocks.build(result, period=f"in the last {DAYS} days")
     ack(response_type="ephemeral", text=text, blocks=blocks)

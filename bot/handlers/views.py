@@ -35,6 +35,7 @@ Flow = Callable[[Session, Context, int, str, dict[str, Any], dict[str, Any]], Ou
 
 def decision(flow: Flow) -> Callable[..., None]:
     """A decision modal's submission: run the flow; errors stay in the modal."""
+
     def submitted(session: Session, act: Act[ItemRef]) -> Reply | None:
         values = modals.values(act.view)
         try:
@@ -48,9 +49,16 @@ def decision(flow: Flow) -> Callable[..., None]:
         if isinstance(outcome, Suggestion):
             return Reply(ack={"response_action": "update", "view": outcome.view})
         if outcome.message:  # a refusal (someone else decided meanwhile), or a thank-you
-            tell(session, act.ctx, channel=None, user=act.user, text=outcome.message,
-                 key=f"answer:{act.user}:{act.view['id']}:{act.body.get('trigger_id', '')}")
+            tell(
+                session,
+                act.ctx,
+                channel=None,
+                user=act.user,
+                text=outcome.message,
+                key=f"answer:{act.user}:{act.view['id']}:{act.body.get('trigger_id', '')}",
+            )
         return None
+
     return acting(submitted)
 
 
@@ -74,8 +82,9 @@ def _reassign(s: Session, ctx: Context, item_id: int, user: str, v: dict, _: dic
     return decide.reassign(s, ctx, item_id, user, to_user=v.get("to"), note=v.get("note"))
 
 
-def reassign_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
-                       client: WebClient) -> None:
+def reassign_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
     """The reassign modal: the person picked must be someone who can receive the item — not this
     app, another bot, a deactivated account or an id Slack does not know (errors stay in the modal)."""
     to_user = modals.values(view).get("to")
@@ -94,10 +103,12 @@ def _discard(s: Session, ctx: Context, item_id: int, user: str, v: dict, metadat
     choice = v.get("choice")
     if choice is not None:  # the second step: the person saw the recategorization suggestion
         if choice.startswith("recategorize:"):
-            return decide.recategorize(s, ctx, item_id, user, category=choice.partition(":")[2],
-                                       note=v.get("justification"))
-        return decide.discard(s, ctx, item_id, user, reason=metadata.get("reason"),
-                              justification=v.get("justification"))
+            return decide.recategorize(
+                s, ctx, item_id, user, category=choice.partition(":")[2], note=v.get("justification")
+            )
+        return decide.discard(
+            s, ctx, item_id, user, reason=metadata.get("reason"), justification=v.get("justification")
+        )
     reason_key, justification = v.get("reason"), v.get("justification")
     errors = decide.validate_discard(ctx, reason_key, justification)
     if errors or reason_key is None:  # no reason picked is an error
@@ -107,15 +118,23 @@ def _discard(s: Session, ctx: Context, item_id: int, user: str, v: dict, metadat
         refusal = decide.check(s.get(decide.Item, item_id), user, item_id)
         if refusal is not None:
             return refusal
-        return Suggestion(decision_modals.discard_suggestion(
-            ctx.config, ItemRef(item=item_id), reason_key=reason_key, reason_label=reason.label,
-            justification=justification or "", suggested=Category(reason.suggests)))
+        return Suggestion(
+            decision_modals.discard_suggestion(
+                ctx.config,
+                ItemRef(item=item_id),
+                reason_key=reason_key,
+                reason_label=reason.label,
+                justification=justification or "",
+                suggested=Category(reason.suggests),
+            )
+        )
     return decide.discard(s, ctx, item_id, user, reason=reason_key, justification=justification)
 
 
 def _follow_up(s: Session, ctx: Context, item_id: int, user: str, v: dict, _: dict) -> Outcome:
-    return decide.follow_up(s, ctx, item_id, user, kind=v.get("kind"), note=v.get("note"),
-                            close="close" in (v.get("close") or []))
+    return decide.follow_up(
+        s, ctx, item_id, user, kind=v.get("kind"), note=v.get("note"), close="close" in (v.get("close") or [])
+    )
 
 
 def _accept_note(s: Session, ctx: Context, item_id: int, user: str, v: dict, _: dict) -> Outcome:

@@ -14,7 +14,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]  # region, product area: their columns' size
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=100)
+]  # region, product area: their columns' size
 
 
 def _email(value: str | None) -> str | None:
@@ -62,27 +64,29 @@ class ItemIn(BaseModel):
     category: Category | None = Field(
         default=None, description="Category as the sender sees it; suggested from the checklist when empty."
     )
-    business_builder_email: str | None = Field(
-        default=None, description="Who captured the item at the event."
-    )
+    business_builder_email: str | None = Field(default=None, description="Who captured the item at the event.")
     sender_email: str | None = Field(default=None, description="Who hands the item over.")
     account_owner_email: str | None = Field(
         default=None,
         description="The account owner as the sender knows it: it routes this item and never "
-                    "changes who may see the customer.",
+        "changes who may see the customer.",
     )
     checklist: dict[str, bool] = Field(default_factory=dict, description="Checklist keys that are filled.")
 
-    @field_validator("contact_email", "business_builder_email", "sender_email", "account_owner_email",
-                     "customer_domain", mode="before")
+    @field_validator(
+        "contact_email",
+        "business_builder_email",
+        "sender_email",
+        "account_owner_email",
+        "customer_domain",
+        mode="before",
+    )
     @classmethod
     def _visible(cls, value: object) -> object:
         # pasted identifiers carry zero-width spaces, NBSP, BOMs and bidi marks: one cleaning for every way in
         return clean_identifier(value) if isinstance(value, str) else value
 
-    _emails = field_validator(
-        "contact_email", "business_builder_email", "sender_email", "account_owner_email"
-    )(_email)
+    _emails = field_validator("contact_email", "business_builder_email", "sender_email", "account_owner_email")(_email)
 
     @field_validator("*")
     @classmethod

@@ -39,9 +39,17 @@ MAX_CELL = 10_000
 # How much of an over-long cell is kept (the rest is cut, with a warning naming the line and column);
 # the item's own limits (bot/intake/schema.py). Identifiers (e-mails, domain, id, category, region,
 # product area) are never cut: a cut identifier would be a wrong one, so the row is rejected instead.
-KEEP_UP_TO: dict[str, int] = {"description": MAX_CELL, "customer_request": MAX_CELL, "customer": 500,
-                              "contact_name": 500, "first_name": 250, "last_name": 250,
-                              "contact_title": 500, "contact_phone": 500, "event": 500}
+KEEP_UP_TO: dict[str, int] = {
+    "description": MAX_CELL,
+    "customer_request": MAX_CELL,
+    "customer": 500,
+    "contact_name": 500,
+    "first_name": 250,
+    "last_name": 250,
+    "contact_title": 500,
+    "contact_phone": 500,
+    "event": 500,
+}
 LIMIT = 500  # every other field
 SWALLOWED_ROWS = 3  # an over-long CSV cell with this many lines that look like rows is an unclosed quote
 JOIN_WITH = {"description": "\n", "customer_request": "\n"}  # cells of a merged header; others: a space
@@ -163,6 +171,7 @@ def _merged_ranges(sheet: Any) -> list[tuple[int, int, int, int]]:
     keeps only the <mergeCell ref="B1:C1"/> elements."""
     from openpyxl.utils.cell import range_boundaries
     from openpyxl.xml.functions import iterparse
+
     ranges: list[tuple[int, int, int, int]] = []
     with sheet._get_source() as source:  # openpyxl's read-only sheet: its XML, streamed
         for _, element in iterparse(source):
@@ -180,13 +189,16 @@ def _xlsx_rows(path: Path, warnings: list[str], found: _Found) -> Iterator[tuple
     import zipfile
 
     from openpyxl import load_workbook
+
     try:
         unpacked = sum(member.file_size for member in zipfile.ZipFile(path).infolist())
     except (zipfile.BadZipFile, OSError) as exc:
         raise TabularError(f"not a readable .xlsx workbook ({type(exc).__name__})") from None
     if unpacked > MAX_UNPACKED_BYTES:  # a zip bomb, or a workbook far beyond any event export
-        raise TabularError(f"the workbook unpacks to {unpacked // 2**20:,} MB (more than "
-                           f"{MAX_UNPACKED_BYTES // 2**20:,} MB); export the sheet as CSV")
+        raise TabularError(
+            f"the workbook unpacks to {unpacked // 2**20:,} MB (more than "
+            f"{MAX_UNPACKED_BYTES // 2**20:,} MB); export the sheet as CSV"
+        )
     try:
         # openpyxl has no formula engine: nothing is ever computed. data_only=False gives a formula
         # cell's text as typed ("=HYPERLINK(...)"), not the cached result the file's author stored
@@ -199,8 +211,9 @@ def _xlsx_rows(path: Path, warnings: list[str], found: _Found) -> Iterator[tuple
         # the declared width (16,384 columns of nothing, a million times, in a hostile file)
         sheet.reset_dimensions()
         if len(book.worksheets) > 1:
-            warnings.append(f"the workbook has {len(book.worksheets)} sheets; only the first, "
-                            f"{sheet.title!r}, was read")
+            warnings.append(
+                f"the workbook has {len(book.worksheets)} sheets; only the first, {sheet.title!r}, was read"
+            )
         try:
             found.merged.extend(_merged_ranges(sheet))
         except Exception as exc:  # noqa: BLE001  (a broken XML shows up as such in the real read)
@@ -253,8 +266,10 @@ def _legacy_key(values: dict[str, Any], item: ItemIn) -> str:
     """The row key before identities were content-based (kept to recognize items imported then)."""
     if item.external_id:
         return f"id:{item.external_id}"
-    parts = [str(values.get(k) or "").strip().lower() for k in
-             ("customer", "contact_email", "contact_name", "description", "customer_request", "event")]
+    parts = [
+        str(values.get(k) or "").strip().lower()
+        for k in ("customer", "contact_email", "contact_name", "description", "customer_request", "event")
+    ]
     return "sha:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 
@@ -266,6 +281,7 @@ def _quote(value: object, width: int = 60) -> str:
 def column_letter(index: int) -> str:
     """0 -> 'A', 26 -> 'AA' (as a spreadsheet names its columns)."""
     from openpyxl.utils import get_column_letter
+
     return get_column_letter(index + 1)
 
 
@@ -310,8 +326,14 @@ def _reasons(exc: ValidationError, name_of: Any, shown: dict[str, str]) -> list[
     return out
 
 
-def iter_rows(path: Path, *, checklist_keys: dict[str, str], defaults: dict[str, str] | None = None,
-              warnings: list[str] | None = None, max_rows: int | None = MAX_ROWS) -> Iterator[ImportRow | RowError]:
+def iter_rows(
+    path: Path,
+    *,
+    checklist_keys: dict[str, str],
+    defaults: dict[str, str] | None = None,
+    warnings: list[str] | None = None,
+    max_rows: int | None = MAX_ROWS,
+) -> Iterator[ImportRow | RowError]:
     """Each data row of ``path`` as an :class:`ImportRow` or a :class:`RowError`, in file order,
     streamed (memory does not grow with the file). More than ``max_rows`` data rows is a
     whole-file error, raised when the row after the limit is reached. Warnings about the file as a
@@ -339,8 +361,10 @@ def iter_rows(path: Path, *, checklist_keys: dict[str, str], defaults: dict[str,
         norm = columns.normalize(h)
         if norm and norm in seen:
             m = seen[norm]
-            raise TabularError(f"line {header_line}: columns {m + 1} ({headers[m].strip()!r}) and {n + 1} "
-                               f"({h.strip()!r}) have the same name; rename one")
+            raise TabularError(
+                f"line {header_line}: columns {m + 1} ({headers[m].strip()!r}) and {n + 1} "
+                f"({h.strip()!r}) have the same name; rename one"
+            )
         seen[norm] = n
     fields, checks, unused = columns.match(headers, checklist_keys)
     # two columns meaning the same field ("Company" and "Account name"): one would silently win
@@ -348,36 +372,51 @@ def iter_rows(path: Path, *, checklist_keys: dict[str, str], defaults: dict[str,
     for n, name in sorted([*fields.items(), *((n, "checklist " + k) for n, k in checks.items())]):
         if name in taken:
             m = taken[name]
-            raise TabularError(f"line {header_line}: columns {m + 1} ({headers[m].strip()!r}) and {n + 1} "
-                               f"({headers[n].strip()!r}) both mean {name}; remove or rename one")
+            raise TabularError(
+                f"line {header_line}: columns {m + 1} ({headers[m].strip()!r}) and {n + 1} "
+                f"({headers[n].strip()!r}) both mean {name}; remove or rename one"
+            )
         taken[name] = n
     if "customer" not in fields.values():
-        raise TabularError(f"line {header_line}: no customer column (expected one of: Customer, Company, "
-                           f"Account); the columns are {', '.join(h for h in headers if h.strip())}")
+        raise TabularError(
+            f"line {header_line}: no customer column (expected one of: Customer, Company, "
+            f"Account); the columns are {', '.join(h for h in headers if h.strip())}"
+        )
     if unused:
         warnings.append("ignored columns (not a field Handover knows): " + ", ".join(unused))
     names = {name: headers[n].strip() for n, name in [*fields.items(), *checks.items()]}
     if "contact_name" not in names and ("first_name" in names or "last_name" in names):
         names["contact_name"] = " + ".join(names[k] for k in ("first_name", "last_name") if k in names)
-    layout = _Layout(headers=headers, fields=fields, checks=checks, joined=joined, names=names,
-                     unnamed={n for n, h in enumerate(headers) if not h.strip() and n not in covered},
-                     sheet=path.suffix.lower() in (".xlsx", ".xlsm"), delimiter=found.delimiter)
+    layout = _Layout(
+        headers=headers,
+        fields=fields,
+        checks=checks,
+        joined=joined,
+        names=names,
+        unnamed={n for n, h in enumerate(headers) if not h.strip() and n not in covered},
+        sheet=path.suffix.lower() in (".xlsx", ".xlsm"),
+        delimiter=found.delimiter,
+    )
     count = 0
     for line, row in rows:
         if not any(c.strip() for c in row):
             continue
         count += 1
         if max_rows is not None and count > max_rows:
-            raise TabularError(f"line {line}: the file has more than {max_rows:,} rows; that is not one event's "
-                               f"export (split it, or raise the limit with --max-rows)")
+            raise TabularError(
+                f"line {line}: the file has more than {max_rows:,} rows; that is not one event's "
+                f"export (split it, or raise the limit with --max-rows)"
+            )
         yield _row(line, row, layout, defaults)
     if count == 0:
         warnings.append("the file has a header but no rows")
     for n, lines in sorted(layout.stray.items()):
         shown = ", ".join(map(str, lines[:5])) + (", …" if len(lines) > 5 else "")
-        warnings.append(f"column {column_letter(n)} has no header, so its {len(lines):,} filled cell(s) were not "
-                        f"imported (line(s) {shown}); give the column a header (see the import format "
-                        f"reference) and import the file again to add them")
+        warnings.append(
+            f"column {column_letter(n)} has no header, so its {len(lines):,} filled cell(s) were not "
+            f"imported (line(s) {shown}); give the column a header (see the import format "
+            f"reference) and import the file again to add them"
+        )
 
 
 def _swallowed_rows(text: str, layout: _Layout) -> bool:
@@ -415,18 +454,24 @@ def _row(line: int, row: list[str], layout: _Layout, defaults: dict[str, str]) -
         keep = KEEP_UP_TO.get(name)
         if keep is not None and len(text) > keep and _swallowed_rows(text, layout):
             # not a long note: a quote left open, and the rows after it read as this one cell
-            reasons.append(f"{layout.names[name]}: a quoted cell of {len(text):,} characters over "
-                           f"{text.count(chr(10)) + 1:,} lines, starting {_quote(text, 40)}, is longer than "
-                           f"{keep:,} characters, and its lines look like rows (a quote never closed?); "
-                           f"the row is rejected")
+            reasons.append(
+                f"{layout.names[name]}: a quoted cell of {len(text):,} characters over "
+                f"{text.count(chr(10)) + 1:,} lines, starting {_quote(text, 40)}, is longer than "
+                f"{keep:,} characters, and its lines look like rows (a quote never closed?); "
+                f"the row is rejected"
+            )
             continue
         if keep is not None and len(text) > keep:
-            warnings.append(f"{layout.names[name]}: {len(text):,} characters, more than the {keep:,} kept; "
-                            f"the rest was cut (the kept text ends with '…')")
+            warnings.append(
+                f"{layout.names[name]}: {len(text):,} characters, more than the {keep:,} kept; "
+                f"the rest was cut (the kept text ends with '…')"
+            )
             text = text[: keep - 1].rstrip() + "…"
         elif keep is None and len(text) > LIMIT:
-            reasons.append(f"{layout.names[name]}: {_quote(text)} is longer than {LIMIT} characters "
-                           f"({len(text):,}); an identifier can't be cut")
+            reasons.append(
+                f"{layout.names[name]}: {_quote(text)} is longer than {LIMIT} characters "
+                f"({len(text):,}); an identifier can't be cut"
+            )
             continue
         values[name] = shown[name] = text
     checklist: dict[str, bool] = {}
@@ -434,8 +479,10 @@ def _row(line: int, row: list[str], layout: _Layout, defaults: dict[str, str]) -
         for cell in (cells[c] for c in layout.joined.get(n, [n])):
             flag = columns.truthy(cell)
             if flag is None:
-                reasons.append(f"{layout.names[key]}: {_quote(cell, 40)} is not a yes/no word "
-                               f"(yes/no, ja/nein, oui/non, sí/no, ✓/✗, 1/0, … see the import format reference)")
+                reasons.append(
+                    f"{layout.names[key]}: {_quote(cell, 40)} is not a yes/no word "
+                    f"(yes/no, ja/nein, oui/non, sí/no, ✓/✗, 1/0, … see the import format reference)"
+                )
             elif flag:
                 checklist[key] = True
     first, last = values.pop("first_name", None), values.pop("last_name", None)
@@ -458,15 +505,22 @@ def _row(line: int, row: list[str], layout: _Layout, defaults: dict[str, str]) -
         item = ItemIn(**values, checklist=checklist)
     except ValidationError as exc:
         return RowError(line, _reasons(exc, name_of, shown))
-    return ImportRow(line=line, item=item, key=identity_key(item), legacy_key=_legacy_key(values, item),
-                     warnings=warnings)
+    return ImportRow(
+        line=line, item=item, key=identity_key(item), legacy_key=_legacy_key(values, item), warnings=warnings
+    )
 
 
-def read_items(path: Path, *, checklist_keys: dict[str, str], defaults: dict[str, str] | None = None,
-               max_rows: int | None = MAX_ROWS) -> Report:
+def read_items(
+    path: Path,
+    *,
+    checklist_keys: dict[str, str],
+    defaults: dict[str, str] | None = None,
+    max_rows: int | None = MAX_ROWS,
+) -> Report:
     report = Report()
-    for row in iter_rows(path, checklist_keys=checklist_keys, defaults=defaults, warnings=report.warnings,
-                         max_rows=max_rows):
+    for row in iter_rows(
+        path, checklist_keys=checklist_keys, defaults=defaults, warnings=report.warnings, max_rows=max_rows
+    ):
         if isinstance(row, RowError):
             report.errors.append(row)
         else:
@@ -481,6 +535,7 @@ def count_rows(path: Path) -> int:
         raise TabularError("no such file")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
+
         try:
             book = load_workbook(path, read_only=True)
             total = max((book.worksheets[0].max_row or 1) - 1, 0)

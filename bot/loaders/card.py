@@ -24,12 +24,18 @@ def load(session: Session, item_id: int | None) -> CardData | None:
         return None
     customer = item.customer
     question = session.exec(
-        select(Question).where(Question.item_id == item_id, Question.open == True)  # noqa: E712
+        select(Question)
+        .where(Question.item_id == item_id, Question.open == True)  # noqa: E712
         .order_by(col(Question.id).desc())
     ).first()
     bb = None
     if item.business_builder_email:
         person = session.exec(select(Person).where(Person.email == item.business_builder_email)).first()
         bb = person.slack_user_id if person and person.active else None
-    return CardData(item=item, customer=customer, open_question=question, business_builder_user=bb,
-                    receiver_user=item.receiver_user_id)
+    return CardData(
+        item=item,
+        customer=customer,
+        open_question=question,
+        business_builder_user=bb,
+        receiver_user=item.receiver_user_id,
+    )

@@ -29,6 +29,11 @@ def request(session: Session, item_id: int | None) -> FeedbackRequest | None:
     customer = item.customer
     name = customer.name if customer else ""
     days = max((fb.asked_at - item.accepted_at).days, 0) if item.accepted_at else 0
-    return FeedbackRequest(item_id=item.id, customer=name, days=days,
-                           sender_user=item.sender_user_id or item.business_builder_user_id,
-                           sender_email=item.sender_email or item.business_builder_email, event=item.event_name)
+    return FeedbackRequest(
+        item_id=item.id,
+        customer=name,
+        days=days,
+        sender_user=item.sender_user_id or item.business_builder_user_id,
+        sender_email=item.sender_email or item.business_builder_email,
+        event=item.event_name,
+    )

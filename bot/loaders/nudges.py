@@ -26,8 +26,13 @@ def _with_names(session: Session, items: list[Item]) -> NudgeItems:
 
 
 def waiting_for(session: Session, user_id: str) -> list[Item]:
-    return list(session.exec(select(Item).where(Item.status == ItemStatus.PENDING, Item.receiver_user_id == user_id)
-                             .order_by(col(Item.offered_at), col(Item.id))))
+    return list(
+        session.exec(
+            select(Item)
+            .where(Item.status == ItemStatus.PENDING, Item.receiver_user_id == user_id)
+            .order_by(col(Item.offered_at), col(Item.id))
+        )
+    )
 
 
 def _snoozed(item: Item, now: datetime) -> bool:
@@ -44,13 +49,23 @@ def reminder(session: Session, user_id: str, now: datetime) -> NudgeItems:
 
 def escalation(session: Session, item_ids: list[int]) -> NudgeItems:
     """The items of ``item_ids`` still waiting for a decision, oldest offer first."""
-    return _with_names(session, [i for i in session.exec(select(Item).where(col(Item.id).in_(item_ids))
-                                                         .order_by(col(Item.offered_at)))
-                                 if i.status == ItemStatus.PENDING])
+    return _with_names(
+        session,
+        [
+            i
+            for i in session.exec(select(Item).where(col(Item.id).in_(item_ids)).order_by(col(Item.offered_at)))
+            if i.status == ItemStatus.PENDING
+        ],
+    )
 
 
 def follow_up(session: Session, user_id: str, item_ids: list[int]) -> NudgeItems:
     """The items of ``item_ids`` the person still owns, accepted and open, oldest acceptance first."""
-    return _with_names(session, [i for i in session.exec(select(Item).where(col(Item.id).in_(item_ids))
-                                                         .order_by(col(Item.accepted_at)))
-                                 if i.status == ItemStatus.ACCEPTED and i.owner_user_id == user_id])
+    return _with_names(
+        session,
+        [
+            i
+            for i in session.exec(select(Item).where(col(Item.id).in_(item_ids)).order_by(col(Item.accepted_at)))
+            if i.status == ItemStatus.ACCEPTED and i.owner_user_id == user_id
+        ],
+    )

@@ -32,8 +32,9 @@ class EntryPost:
     update: bool
 
 
-def load(session: Session, part: str | None, *, round_id: int | None, entry_id: int | None,
-         update: bool) -> RoundPost | EntryPost | None:
+def load(
+    session: Session, part: str | None, *, round_id: int | None, entry_id: int | None, update: bool
+) -> RoundPost | EntryPost | None:
     """None when there is nothing to show (the round or entry is gone, or has no channel); raises
     :class:`Defer` when a verdict would update a message not posted yet."""
     if part == "entry":
@@ -43,8 +44,9 @@ def load(session: Session, part: str | None, *, round_id: int | None, entry_id: 
         return None
     if part == "intro":
         return RoundPost(part=part, round=round_, entries=[])
-    entries = list(session.exec(select(ReviewEntry).where(ReviewEntry.round_id == round_.id)
-                                .order_by(col(ReviewEntry.item_id))))
+    entries = list(
+        session.exec(select(ReviewEntry).where(ReviewEntry.round_id == round_.id).order_by(col(ReviewEntry.item_id)))
+    )
     return RoundPost(part=part, round=round_, entries=entries)
 
 
@@ -58,7 +60,11 @@ def _entry(session: Session, entry_id: int | None, *, update: bool) -> EntryPost
         raise Defer(1.0, "the review message has not been posted yet")
     customer = item.customer
     name = customer.name if customer else ""
-    trail = list(session.exec(select(ItemEvent).where(ItemEvent.item_id == item.id,
-                                                      col(ItemEvent.at) <= round_.created_at)
-                              .order_by(col(ItemEvent.id))))
+    trail = list(
+        session.exec(
+            select(ItemEvent)
+            .where(ItemEvent.item_id == item.id, col(ItemEvent.at) <= round_.created_at)
+            .order_by(col(ItemEvent.id))
+        )
+    )
     return EntryPost(entry=entry, round=round_, item=item, customer=name, trail=trail, update=update)

@@ -40,8 +40,12 @@ def element_at(blocks: list[dict[str, Any]], index: int, action_id: str) -> tupl
 def action_payload(block: dict[str, Any], element: dict[str, Any], chosen: Any) -> dict[str, Any]:
     """The ``actions[0]`` Slack sends for ``element`` after the person chose ``chosen``."""
     kind = element["type"]
-    action: dict[str, Any] = {"action_id": element["action_id"], "block_id": block.get("block_id", ""),
-                              "type": kind, "action_ts": f"{time.time():.6f}"}
+    action: dict[str, Any] = {
+        "action_id": element["action_id"],
+        "block_id": block.get("block_id", ""),
+        "type": kind,
+        "action_ts": f"{time.time():.6f}",
+    }
     if kind == "button":
         action.update(text=element.get("text"), value=element.get("value"))
         if element.get("style"):
@@ -74,21 +78,29 @@ def action_payload(block: dict[str, Any], element: dict[str, Any], chosen: Any) 
 class SandboxAgent(SlackAgent):
     def act_on_message(self, *, user: str, message: Message, index: int, action_id: str, chosen: Any) -> httpx.Response:
         block, element = element_at(message.blocks, index, action_id)
-        payload = {**self._base("block_actions", user), "trigger_id": self.fake.issue_trigger(user),
-                   **self._message_container(message, user), "actions": [action_payload(block, element, chosen)]}
+        payload = {
+            **self._base("block_actions", user),
+            "trigger_id": self.fake.issue_trigger(user),
+            **self._message_container(message, user),
+            "actions": [action_payload(block, element, chosen)],
+        }
         return self._interaction(payload)
 
-    def act_in_view(self, *, user: str, view: View, index: int, action_id: str, chosen: Any,
-                    values: dict[str, Any] | None = None) -> httpx.Response:
+    def act_in_view(
+        self, *, user: str, view: View, index: int, action_id: str, chosen: Any, values: dict[str, Any] | None = None
+    ) -> httpx.Response:
         block, element = element_at(view.blocks, index, action_id)
         try:
             state = self._state(view, values or {})
         except AssertionError:
             state = {}
-        payload = {**self._base("block_actions", user), "trigger_id": self.fake.issue_trigger(user),
-                   "container": {"type": "view", "view_id": view.id},
-                   "view": {**view.as_slack(), "state": {"values": state}},
-                   "actions": [action_payload(block, element, chosen)]}
+        payload = {
+            **self._base("block_actions", user),
+            "trigger_id": self.fake.issue_trigger(user),
+            "container": {"type": "view", "view_id": view.id},
+            "view": {**view.as_slack(), "state": {"values": state}},
+            "actions": [action_payload(block, element, chosen)],
+        }
         return self._interaction(payload)
 
     def act_in_home(self, *, user: str, index: int, action_id: str, chosen: Any) -> httpx.Response:
@@ -96,8 +108,11 @@ class SandboxAgent(SlackAgent):
         if home is None:
             raise LookupError("the Home tab is not published yet")
         block, element = element_at(home.get("blocks") or [], index, action_id)
-        payload = {**self._base("block_actions", user), "trigger_id": self.fake.issue_trigger(user),
-                   "container": {"type": "view", "view_id": "VHOME" + user},
-                   "view": {**home, "id": "VHOME" + user, "type": "home"},
-                   "actions": [action_payload(block, element, chosen)]}
+        payload = {
+            **self._base("block_actions", user),
+            "trigger_id": self.fake.issue_trigger(user),
+            "container": {"type": "view", "view_id": "VHOME" + user},
+            "view": {**home, "id": "VHOME" + user, "type": "home"},
+            "actions": [action_payload(block, element, chosen)],
+        }
         return self._interaction(payload)

@@ -14,8 +14,11 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from bot.fakeslack.server import BOT_USER, Message
 from bot.sandbox.world import COMMAND, SAMPLE_ITEM, SHORTCUTS, Sandbox
 
-STATIC = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8",
-          "index.html": "text/html; charset=utf-8"}
+STATIC = {
+    "app.js": "text/javascript; charset=utf-8",
+    "app.css": "text/css; charset=utf-8",
+    "index.html": "text/html; charset=utf-8",
+}
 CALLS_SHOWN = 300
 
 
@@ -24,9 +27,20 @@ def static_text(name: str) -> str:
 
 
 def _message(sb: Sandbox, m: Message, replies: int = 0) -> dict[str, Any]:
-    return {"ts": m.ts, "user": m.user, "author": sb.names.get(m.user, m.user), "bot": m.user == BOT_USER,
-            "text": m.text, "blocks": m.blocks, "thread_ts": m.thread_ts, "edited": m.updated > 0,
-            "ephemeral": m.ephemeral, "channel": m.channel, "replies": replies, "when": sb.sim_time(float(m.ts))}
+    return {
+        "ts": m.ts,
+        "user": m.user,
+        "author": sb.names.get(m.user, m.user),
+        "bot": m.user == BOT_USER,
+        "text": m.text,
+        "blocks": m.blocks,
+        "thread_ts": m.thread_ts,
+        "edited": m.updated > 0,
+        "ephemeral": m.ephemeral,
+        "channel": m.channel,
+        "replies": replies,
+        "when": sb.sim_time(float(m.ts)),
+    }
 
 
 def conversation(sb: Sandbox, user: str, channel: str) -> dict[str, Any]:
@@ -37,23 +51,47 @@ def conversation(sb: Sandbox, user: str, channel: str) -> dict[str, Any]:
     for m in messages:
         if m.thread_ts and m.thread_ts != m.ts:
             threads.setdefault(m.thread_ts, []).append(_message(sb, m))
-    timeline = [_message(sb, m, len(threads.get(m.ts, []))) for m in messages
-                if not m.thread_ts or m.thread_ts == m.ts]
+    timeline = [_message(sb, m, len(threads.get(m.ts, []))) for m in messages if not m.thread_ts or m.thread_ts == m.ts]
     if channel.startswith("D"):
         timeline += [_message(sb, m) for m in sb.fake.responses_to(user)]
         with sb.fake._lock:
             posted = [e for e in sb.fake.ephemerals if e["user"] == user]
         for e in posted:
-            timeline.append({"ts": e.get("ts", "0"), "user": BOT_USER, "author": "Handover", "bot": True,
-                             "text": e["text"], "blocks": e["blocks"], "thread_ts": None, "edited": False,
-                             "ephemeral": True, "channel": e["channel"], "replies": 0,
-                             "when": sb.sim_time(float(e.get("ts", "0")))})
+            timeline.append(
+                {
+                    "ts": e.get("ts", "0"),
+                    "user": BOT_USER,
+                    "author": "Handover",
+                    "bot": True,
+                    "text": e["text"],
+                    "blocks": e["blocks"],
+                    "thread_ts": None,
+                    "edited": False,
+                    "ephemeral": True,
+                    "channel": e["channel"],
+                    "replies": 0,
+                    "when": sb.sim_time(float(e.get("ts", "0"))),
+                }
+            )
     for f in list(sb.fake.files.values()):
         if f.completed and f.channel == channel:
-            timeline.append({"ts": f"{f.id}", "user": BOT_USER, "author": "Handover", "bot": True,
-                             "text": f.initial_comment or "", "blocks": [], "thread_ts": None, "edited": False,
-                             "ephemeral": False, "channel": channel, "replies": 0, "when": "",
-                             "file": {"id": f.id, "title": f.title, "url": f"/api/file/{f.id}"}})
+            timeline.append(
+                {
+                    "ts": f"{f.id}",
+                    "user": BOT_USER,
+                    "author": "Handover",
+                    "bot": True,
+                    "text": f.initial_comment or "",
+                    "blocks": [],
+                    "thread_ts": None,
+                    "edited": False,
+                    "ephemeral": False,
+                    "channel": channel,
+                    "replies": 0,
+                    "when": "",
+                    "file": {"id": f.id, "title": f.title, "url": f"/api/file/{f.id}"},
+                }
+            )
     timeline.sort(key=lambda m: float(m["ts"]) if m["ts"].replace(".", "").isdigit() else 9e12)
     return {"channel": channel, "timeline": timeline, "threads": threads}
 
@@ -63,8 +101,13 @@ def open_view(sb: Sandbox, user: str) -> dict[str, Any] | None:
     if not views:
         return None
     v = views[-1]
-    return {"id": v.id, "hash": v.hash, "view": v.as_slack(), "errors": sb.view_errors.get(v.id, {}),
-            "depth": len(views)}
+    return {
+        "id": v.id,
+        "hash": v.hash,
+        "view": v.as_slack(),
+        "errors": sb.view_errors.get(v.id, {}),
+        "depth": len(views),
+    }
 
 
 def create_sandbox_app(sb: Sandbox, *, loopback_only: bool = True) -> FastAPI:
@@ -89,30 +132,55 @@ def create_sandbox_app(sb: Sandbox, *, loopback_only: bool = True) -> FastAPI:
             raise HTTPException(404, f"no person {user} in this workspace")
         dm = sb.fake.dm_channel_for(user)
         with sb.fake._lock:
-            calls = [{"method": c.method, "at": c.at, "ok": c.ok, "error": c.error, "status": c.status,
-                      "channel": str(c.args.get("channel") or c.args.get("user_id") or c.args.get("users") or "")}
-                     for c in sb.fake.calls[-CALLS_SHOWN:]]
+            calls = [
+                {
+                    "method": c.method,
+                    "at": c.at,
+                    "ok": c.ok,
+                    "error": c.error,
+                    "status": c.status,
+                    "channel": str(c.args.get("channel") or c.args.get("user_id") or c.args.get("users") or ""),
+                }
+                for c in sb.fake.calls[-CALLS_SHOWN:]
+            ]
             total_calls = len(sb.fake.calls)
-            channels = sorted({m.channel for m in sb.fake.messages() if not m.channel.startswith("D")}
-                              | {f.channel for f in sb.fake.files.values() if f.completed and f.channel})
-        counts = {p.id: sum(1 for m in sb.fake.messages(sb.fake.dm_channel_for(p.id)) if m.user == BOT_USER)
-                  for p in sb.people}
+            channels = sorted(
+                {m.channel for m in sb.fake.messages() if not m.channel.startswith("D")}
+                | {f.channel for f in sb.fake.files.values() if f.completed and f.channel}
+            )
+        counts = {
+            p.id: sum(1 for m in sb.fake.messages(sb.fake.dm_channel_for(p.id)) if m.user == BOT_USER)
+            for p in sb.people
+        }
         return {
             "me": user,
             "clock": sb.clock_info(),
-            "people": [{"id": p.id, "name": p.name, "email": p.email, "role": p.role, "tz": p.tz,
-                        "local": sb.local_time(p.tz), "cast": p.cast, "messages": counts.get(p.id, 0)}
-                       for p in sb.people],
+            "people": [
+                {
+                    "id": p.id,
+                    "name": p.name,
+                    "email": p.email,
+                    "role": p.role,
+                    "tz": p.tz,
+                    "local": sb.local_time(p.tz),
+                    "cast": p.cast,
+                    "messages": counts.get(p.id, 0),
+                }
+                for p in sb.people
+            ],
             "names": sb.names,
             "conversation": conversation(sb, user, channel if channel and not channel.startswith("D") else dm),
             "channels": [{"id": c, "name": sb.channel_name(c)} for c in channels],
             "modal": open_view(sb, user),
             "home": sb.fake.published_home(user),
-            "calls": calls, "total_calls": total_calls,
+            "calls": calls,
+            "total_calls": total_calls,
             "outbox": sb.outbox_counts(),
             "trouble": sb.trouble(),
             "notices": sb.notices[-5:],
-            "shortcuts": SHORTCUTS, "command": COMMAND, "sample_item": SAMPLE_ITEM,
+            "shortcuts": SHORTCUTS,
+            "command": COMMAND,
+            "sample_item": SAMPLE_ITEM,
             "bot_url": sb.bot_url,
         }
 
@@ -123,8 +191,7 @@ def create_sandbox_app(sb: Sandbox, *, loopback_only: bool = True) -> FastAPI:
         return out
 
     def find_message(user: str, channel: str, ts: str) -> Message:
-        message = sb.fake.message(channel, ts) or next(
-            (m for m in sb.fake.responses_to(user) if m.ts == ts), None)
+        message = sb.fake.message(channel, ts) or next((m for m in sb.fake.responses_to(user) if m.ts == ts), None)
         if message is None:
             raise HTTPException(404, "that message is no longer there")
         return message
@@ -137,14 +204,21 @@ def create_sandbox_app(sb: Sandbox, *, loopback_only: bool = True) -> FastAPI:
         try:
             if where == "message":
                 message = find_message(user, body["channel"], body["ts"])
-                response = sb.agent.act_on_message(user=user, message=message, index=index, action_id=action_id,
-                                                   chosen=chosen)
+                response = sb.agent.act_on_message(
+                    user=user, message=message, index=index, action_id=action_id, chosen=chosen
+                )
             elif where == "view":
                 view = sb.fake.views.get(body["view_id"])
                 if view is None or view.closed:
                     raise HTTPException(404, "that modal is closed")
-                response = sb.agent.act_in_view(user=user, view=view, index=index, action_id=action_id,
-                                                chosen=chosen, values=body.get("values") or {})
+                response = sb.agent.act_in_view(
+                    user=user,
+                    view=view,
+                    index=index,
+                    action_id=action_id,
+                    chosen=chosen,
+                    values=body.get("values") or {},
+                )
             else:
                 response = sb.agent.act_in_home(user=user, index=index, action_id=action_id, chosen=chosen)
         except LookupError as exc:
@@ -199,8 +273,11 @@ def create_sandbox_app(sb: Sandbox, *, loopback_only: bool = True) -> FastAPI:
         if text.startswith("/"):
             command, _, rest = text.partition(" ")
             if command != COMMAND:
-                raise HTTPException(400, f"{command} is not a valid command. In Slack, all messages that start "
-                                         f"with \"/\" are interpreted as commands; this app has {COMMAND}.")
+                raise HTTPException(
+                    400,
+                    f"{command} is not a valid command. In Slack, all messages that start "
+                    f'with "/" are interpreted as commands; this app has {COMMAND}.',
+                )
             response = sb.agent.command(user=user, command=COMMAND, text=rest.strip(), channel=dm)
             out = answered(response)
             if response.status_code == 200 and response.content:
@@ -219,9 +296,14 @@ def create_sandbox_app(sb: Sandbox, *, loopback_only: bool = True) -> FastAPI:
         user, callback_id = body["user"], body["callback_id"]
         if body.get("ts"):
             message = find_message(user, body["channel"], body["ts"])
-            return answered(sb.agent.message_shortcut(user=user, callback_id=callback_id,
-                                                      message=message.as_slack(with_metadata=False),
-                                                      channel=message.channel))
+            return answered(
+                sb.agent.message_shortcut(
+                    user=user,
+                    callback_id=callback_id,
+                    message=message.as_slack(with_metadata=False),
+                    channel=message.channel,
+                )
+            )
         return answered(sb.agent.shortcut(user=user, callback_id=callback_id))
 
     @app.post("/api/home")

@@ -50,8 +50,15 @@ EVENT = "Global Event 2026"
 NOT_IN_SLACK = "m.berg@example.com"  # a sample row's account owner without a Slack account (the fallback shows)
 COMMAND = "/handover"
 # people shown first in the switcher, in this order: the handover's cast
-CAST = ("kim.stand@example.com", "marketing.ops@example.com", "anna.berg@example.com", "tom.hughes@example.com",
-        "lena.lindqvist@example.com", "maria.santos@example.com", "handover.desk@example.com")
+CAST = (
+    "kim.stand@example.com",
+    "marketing.ops@example.com",
+    "anna.berg@example.com",
+    "tom.hughes@example.com",
+    "lena.lindqvist@example.com",
+    "maria.santos@example.com",
+    "handover.desk@example.com",
+)
 TEAM_TZ = {"uk-sales": "Europe/London", "dach-sales": "Europe/Berlin"}
 SHORTCUTS = [  # what slack-manifest.yaml declares
     {"callback_id": str(CallbackId.NEW_ITEM_SHORTCUT), "type": "global", "name": "Hand over an item"},
@@ -66,11 +73,18 @@ MOVES = {
     "month": "Next month's first working day",
 }
 SAMPLE_ITEM = {
-    "external_id": "sandbox-1", "event": "Sandbox webinar", "customer": "Lakeside Hotels AB",
-    "customer_domain": "lakesidehotels.se", "contact_name": "Maja Ek", "contact_email": "maja.ek@lakesidehotels.se",
+    "external_id": "sandbox-1",
+    "event": "Sandbox webinar",
+    "customer": "Lakeside Hotels AB",
+    "customer_domain": "lakesidehotels.se",
+    "contact_name": "Maja Ek",
+    "contact_email": "maja.ek@lakesidehotels.se",
     "description": "Guest Wi-Fi in 14 hotels keeps failing at conferences; wants a proposal before summer.",
-    "customer_request": "Send a proposal", "region": "nordics", "category": "lead",
-    "business_builder_email": "kim.stand@example.com", "sender_email": "marketing.ops@example.com",
+    "customer_request": "Send a proposal",
+    "region": "nordics",
+    "category": "lead",
+    "business_builder_email": "kim.stand@example.com",
+    "sender_email": "marketing.ops@example.com",
     "checklist": {"painpoint": True, "offering": True, "timeframe": True, "budget": True},
 }
 
@@ -149,6 +163,7 @@ def move_target(config: Config, now: datetime, move: str) -> datetime:
 def cast_of(config: Config) -> list[tuple[str, str, str]]:
     """(e-mail, role, time zone) of everyone the configuration and the sample event name."""
     from bot.intake.tabular import read_items
+
     roles: dict[str, list[str]] = {}
     tzs: dict[str, str] = {}
 
@@ -185,8 +200,9 @@ def cast_of(config: Config) -> list[tuple[str, str, str]]:
 class Sandbox:
     """``Sandbox().start()``; the bot's web app is at ``bot_url``; ``stop()`` ends everything."""
 
-    def __init__(self, *, start: datetime | None = None, database_url: str | None = None,
-                 config_path: Path | None = None) -> None:
+    def __init__(
+        self, *, start: datetime | None = None, database_url: str | None = None, config_path: Path | None = None
+    ) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="handover-sandbox-"))
         self.config = load_config(config_path)
         self.start_at = start or default_start(self.config)
@@ -206,17 +222,23 @@ class Sandbox:
     def start(self) -> Sandbox:
         self.fake.start()
         self._add_people()
-        settings = Settings(slack_bot_token=self.fake.token, slack_signing_secret=secrets.token_hex(16),
-                            slack_api_url=self.fake.api_url, database_url=self.database_url,
-                            handover_api_token=secrets.token_hex(16))
-        self.ctx = Context(engine=make_engine(settings.database_url), config=self.config, settings=settings,
-                           clock=self.clock)
+        settings = Settings(
+            slack_bot_token=self.fake.token,
+            slack_signing_secret=secrets.token_hex(16),
+            slack_api_url=self.fake.api_url,
+            database_url=self.database_url,
+            handover_api_token=secrets.token_hex(16),
+        )
+        self.ctx = Context(
+            engine=make_engine(settings.database_url), config=self.config, settings=settings, clock=self.clock
+        )
         migrate.upgrade(self.ctx.engine)
         # the same app `handover serve` runs, with its dispatcher and scheduler, on another loopback port
         self.server = ServerThread(create_web_app(self.ctx, create_bolt_app(self.ctx))).start()
         self.background = Background(self.ctx, scheduler=True).start()
-        self.agent = SandboxAgent(self.fake, bot_url=self.server.url + "/slack/events",
-                                  signing_secret=settings.signing_secret)
+        self.agent = SandboxAgent(
+            self.fake, bot_url=self.server.url + "/slack/events", signing_secret=settings.signing_secret
+        )
         return self
 
     def stop(self) -> None:
@@ -249,8 +271,10 @@ class Sandbox:
         with self.lock:
             summary = import_file(self.ctx, sample_path(SAMPLE), event=EVENT)
         rejected = [{"line": e.line, "reasons": list(e.reasons)} for e in summary.errors]
-        text = (f"Imported {SAMPLE}: {summary.created} item(s) created, {summary.existing} already imported, "
-                f"{len(rejected)} row(s) rejected.")
+        text = (
+            f"Imported {SAMPLE}: {summary.created} item(s) created, {summary.existing} already imported, "
+            f"{len(rejected)} row(s) rejected."
+        )
         for w in summary.warnings:
             text += f" {w}"
         self.notice(text)
@@ -258,8 +282,12 @@ class Sandbox:
 
     def post_item(self, item: Any) -> dict[str, Any]:
         """One item through the intake API, with its bearer token, as a system would send it."""
-        response = httpx.post(self.bot_url + "/api/items", json=item, timeout=10,
-                              headers={"Authorization": f"Bearer {self.ctx.settings.api_token}"})
+        response = httpx.post(
+            self.bot_url + "/api/items",
+            json=item,
+            timeout=10,
+            headers={"Authorization": f"Bearer {self.ctx.settings.api_token}"},
+        )
         body = response.json() if response.content else {}
         self.notice(f"POST /api/items → {response.status_code}: {body}")
         return {"status": response.status_code, "body": body}
@@ -273,10 +301,12 @@ class Sandbox:
             self.jumps.append((time.time(), target))
             done = tick(self.ctx)
         local = target.astimezone(self.config.tz)
-        text = (f"Clock moved to {local:%a %d %b %Y %H:%M} ({self.config.timezone}); the scheduler ticked: "
-                f"{len(done.reminders)} reminder(s), {len(done.escalations)} escalation(s), "
-                f"{len(done.follow_ups)} follow-up reminder(s), {len(done.reassigned)} reassigned, "
-                f"{len(done.reasked)} question(s) re-asked.")
+        text = (
+            f"Clock moved to {local:%a %d %b %Y %H:%M} ({self.config.timezone}); the scheduler ticked: "
+            f"{len(done.reminders)} reminder(s), {len(done.escalations)} escalation(s), "
+            f"{len(done.follow_ups)} follow-up reminder(s), {len(done.reassigned)} reassigned, "
+            f"{len(done.reasked)} question(s) re-asked."
+        )
         self.notice(text)
         return {"now": target.isoformat(), "text": text}
 
@@ -285,8 +315,10 @@ class Sandbox:
         if kind in ("429", "500"):
             self.fake.trouble(int(kind), seconds)
             self.trouble_kind, self.trouble_until = kind, time.monotonic() + seconds
-            self.notice(f"Slack answers HTTP {kind} to every Web API call for {seconds:.0f} s; the outbox keeps "
-                        f"the messages and sends them when it recovers.")
+            self.notice(
+                f"Slack answers HTTP {kind} to every Web API call for {seconds:.0f} s; the outbox keeps "
+                f"the messages and sends them when it recovers."
+            )
         else:
             self.fake.trouble(None)
             self.trouble_kind, self.trouble_until = "", 0.0
@@ -308,8 +340,9 @@ class Sandbox:
             tables = list(reversed(SQLModel.metadata.sorted_tables))
             with self.ctx.engine.begin() as conn:
                 if self.ctx.engine.dialect.name == "postgresql":
-                    conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables)
-                                         + " RESTART IDENTITY CASCADE")
+                    conn.exec_driver_sql(
+                        "TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                    )
                 else:
                     for t in tables:
                         conn.execute(t.delete())
@@ -333,9 +366,13 @@ class Sandbox:
     def clock_info(self) -> dict[str, Any]:
         now = self.clock.now()
         tz = self.config.tz
-        return {"utc": now.isoformat(), "local": now.astimezone(tz).strftime("%a %d %b %Y %H:%M"),
-                "timezone": self.config.timezone, "moves": MOVES,
-                "digest": f"{self.config.digest.day.title()} {self.config.digest.time:%H:%M}"}
+        return {
+            "utc": now.isoformat(),
+            "local": now.astimezone(tz).strftime("%a %d %b %Y %H:%M"),
+            "timezone": self.config.timezone,
+            "moves": MOVES,
+            "digest": f"{self.config.digest.day.title()} {self.config.digest.time:%H:%M}",
+        }
 
     def sim_time(self, real: float) -> str:
         """The clock's time (company time zone) when the real moment ``real`` happened: a message's

@@ -81,8 +81,7 @@ def section(text: str, *, block_id: str | None = None, accessory: Any = None) ->
 
 
 def fields(texts: list[str], *, block_id: str | None = None) -> SectionBlock:
-    return SectionBlock(fields=[md(t, SECTION_FIELD) for t in texts[:SECTION_FIELDS] if t.strip()],
-                        block_id=block_id)
+    return SectionBlock(fields=[md(t, SECTION_FIELD) for t in texts[:SECTION_FIELDS] if t.strip()], block_id=block_id)
 
 
 def header(text: str) -> HeaderBlock:
@@ -90,8 +89,9 @@ def header(text: str) -> HeaderBlock:
 
 
 def context(*texts: str, block_id: str | None = None) -> ContextBlock:
-    return ContextBlock(elements=[md(t, CONTEXT_TEXT) for t in texts[:CONTEXT_ELEMENTS] if t.strip()],
-                        block_id=block_id)
+    return ContextBlock(
+        elements=[md(t, CONTEXT_TEXT) for t in texts[:CONTEXT_ELEMENTS] if t.strip()], block_id=block_id
+    )
 
 
 def divider() -> DividerBlock:
@@ -99,8 +99,7 @@ def divider() -> DividerBlock:
 
 
 def button(text: str, action_id: str, value: str, *, style: str | None = None) -> ButtonElement:
-    return ButtonElement(text=plain(text, BUTTON_TEXT), action_id=action_id, value=value[:BUTTON_VALUE],
-                         style=style)
+    return ButtonElement(text=plain(text, BUTTON_TEXT), action_id=action_id, value=value[:BUTTON_VALUE], style=style)
 
 
 def to_dicts(blocks: list[Block], *, limit: int = MESSAGE_BLOCKS) -> list[dict[str, Any]]:

@@ -30,14 +30,16 @@ def _label(macro: str) -> str:
 
 def notification_text(data: CardData, config: Config) -> str:
     label = config.category(data.item.category).label
-    return b.clip(_say("notification", category_label=label, customer=data.customer.name, item=data.item),
-                  b.NOTIFICATION_TEXT)
+    return b.clip(
+        _say("notification", category_label=label, customer=data.customer.name, item=data.item), b.NOTIFICATION_TEXT
+    )
 
 
 def _checklist_blocks(data: CardData, config: Config, interactive: bool) -> list[Block]:
     item = data.item
-    entries: list[dict[str, Any]] = [{"key": i.key, "label": i.label, "filled": bool(item.checklist.get(i.key))}
-               for i in config.checklist.items]
+    entries: list[dict[str, Any]] = [
+        {"key": i.key, "label": i.label, "filled": bool(item.checklist.get(i.key))} for i in config.checklist.items
+    ]
     filled = sum(1 for e in entries if e["filled"])
     title = _say("checklist_title", filled=filled, total=len(entries))
     if not interactive:
@@ -45,13 +47,17 @@ def _checklist_blocks(data: CardData, config: Config, interactive: bool) -> list
     ref = ItemRef(item=item.id).dump()
     elements = []
     for n in range(0, len(entries), CHECKBOXES_PER_ELEMENT):
-        chunk = entries[n: n + CHECKBOXES_PER_ELEMENT]
+        chunk = entries[n : n + CHECKBOXES_PER_ELEMENT]
         options = [b.option(e["key"], e["label"]) for e in chunk]
         initial = [o for o, e in zip(options, chunk) if e["filled"]]
-        elements.append(CheckboxesElement(action_id=f"{ActionId.CHECKLIST}:{n // CHECKBOXES_PER_ELEMENT}",
-                                          options=options, initial_options=initial or None))
-    return [b.section(title, block_id="checklist_title"),
-            ActionsBlock(block_id=f"checklist|{ref}", elements=elements)]
+        elements.append(
+            CheckboxesElement(
+                action_id=f"{ActionId.CHECKLIST}:{n // CHECKBOXES_PER_ELEMENT}",
+                options=options,
+                initial_options=initial or None,
+            )
+        )
+    return [b.section(title, block_id="checklist_title"), ActionsBlock(block_id=f"checklist|{ref}", elements=elements)]
 
 
 def _buttons(item: Item) -> list[Block]:
@@ -86,24 +92,39 @@ def build(data: CardData, config: Config) -> tuple[str, list[dict[str, Any]]]:
     live = item.status in (ItemStatus.PENDING, ItemStatus.ACCEPTED)
     parts: list[Block] = [
         b.header(_say("header", category_label=label, customer=customer.name)),
-        b.fields([
-            _say("facts", item=item, customer=customer),
-            _say("contact", item=item),
-            _say("source", item=item),
-            _say("business_builder", item=item, bb_user=data.business_builder_user),
-        ]),
+        b.fields(
+            [
+                _say("facts", item=item, customer=customer),
+                _say("contact", item=item),
+                _say("source", item=item),
+                _say("business_builder", item=item, bb_user=data.business_builder_user),
+            ]
+        ),
     ]
     if item.customer_request:
-        parts.append(b.section(_say("request", text=item.customer_request, open=item.customer_request_open),
-                               block_id="customer_request"))
+        parts.append(
+            b.section(
+                _say("request", text=item.customer_request, open=item.customer_request_open),
+                block_id="customer_request",
+            )
+        )
     shown, more = notes.preview(item.description)
     show_all = b.button(_label("show_notes"), ActionId.SHOW_NOTES, ItemRef(item=item.id).dump()) if more else None
     parts.append(b.section(_say("said", text=shown, more=more), block_id="said", accessory=show_all))
     parts.extend(_checklist_blocks(data, config, interactive=live))
-    parts.append(b.context(_say("suggestion", suggested_label=config.category(assessment.suggested).label,
-                                current_label=label, gap=assessment.lead_gap,
-                                intelligence=data.item.category in INTELLIGENCE, lead_ready=assessment.lead_ready),
-                            block_id="suggestion"))
+    parts.append(
+        b.context(
+            _say(
+                "suggestion",
+                suggested_label=config.category(assessment.suggested).label,
+                current_label=label,
+                gap=assessment.lead_gap,
+                intelligence=data.item.category in INTELLIGENCE,
+                lead_ready=assessment.lead_ready,
+            ),
+            block_id="suggestion",
+        )
+    )
     if data.open_question is not None:
         parts.append(b.section(_say("open_question", question=data.open_question), block_id="open_question"))
     if item.status == ItemStatus.PENDING:

@@ -18,10 +18,16 @@ def reading_client(settings: Settings, timeout: int = 10, *, retry: bool = True)
     with ``retry=False``: it retries durably itself, and sleeping in the client through an outage
     would hold up every other channel's messages."""
     return WebClient(
-        token=settings.bot_token, base_url=settings.slack_api_url, timeout=timeout,
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2),
-                        RateLimitErrorRetryHandler(max_retry_count=2),
-                        ServerErrorRetryHandler(max_retry_count=2)] if retry else [],
+        token=settings.bot_token,
+        base_url=settings.slack_api_url,
+        timeout=timeout,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ]
+        if retry
+        else [],
     )
 
 
@@ -29,5 +35,4 @@ def sending_client(settings: Settings, timeout: int = 10) -> WebClient:
     """For the outbox's writes. No in-client retries: a repeated chat.postMessage after an
     ambiguous failure could post twice, and sleeping on one channel's Retry-After would hold up
     every other channel. The outbox retries durably instead (see bot.slack.dispatcher)."""
-    return WebClient(token=settings.bot_token, base_url=settings.slack_api_url, timeout=timeout,
-                     retry_handlers=[])
+    return WebClient(token=settings.bot_token, base_url=settings.slack_api_url, timeout=timeout, retry_handlers=[])

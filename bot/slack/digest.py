@@ -25,10 +25,20 @@ def team_parts(team: dict[str, Any]) -> list[Any]:
     """A team lead's view of one team: pending by person, the week's figures, the discards."""
     parts: list[Any] = [b.divider(), b.section(texts.Mrkdwn("*{}*").format(_say("team_title", name=team["name"])))]
     if team["pending"]:
-        parts.append(b.section(_say("team_pending", people=team["pending"][:SHOWN],
-                                    more=max(len(team["pending"]) - SHOWN, 0))))
-    parts.append(b.section(_say("team_figures", accepted=team["accepted"], discarded=team["discarded"],
-                                rate=team["acceptance_rate"], median=team["median_accept_hours"])))
+        parts.append(
+            b.section(_say("team_pending", people=team["pending"][:SHOWN], more=max(len(team["pending"]) - SHOWN, 0)))
+        )
+    parts.append(
+        b.section(
+            _say(
+                "team_figures",
+                accepted=team["accepted"],
+                discarded=team["discarded"],
+                rate=team["acceptance_rate"],
+                median=team["median_accept_hours"],
+            )
+        )
+    )
     if team["discards"]:
         parts.append(part("team_discards", team["discards"]))
     return parts
@@ -43,6 +53,8 @@ def build(week: str, digest: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]
     for team in digest.get("teams", []):
         if team["has_news"]:
             parts += team_parts(team)
-    parts += [b.context(_say("footer")),
-              ActionsBlock(block_id="digest", elements=[b.button(_say("off_button"), ActionId.DIGEST_OFF, week)])]
+    parts += [
+        b.context(_say("footer")),
+        ActionsBlock(block_id="digest", elements=[b.button(_say("off_button"), ActionId.DIGEST_OFF, week)]),
+    ]
     return _say("text", week=week), b.to_dicts(parts)

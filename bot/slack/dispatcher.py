@@ -76,25 +76,71 @@ LEASE_MARGIN = timedelta(seconds=15)  # longer than one Web API call may take (t
 SKIP_ROUND = 0.2
 # Kinds that post a message (chat.postMessage) to their row's channel: paced per channel (Slack's ~1
 # message per second per channel) so a burst to one person waits its turn instead of collecting 429s.
-PACED = {outbox.Kind.ITEM_CARD, outbox.Kind.DIRECT, outbox.Kind.THREAD, outbox.Kind.CHANNEL, outbox.Kind.NUDGE,
-         outbox.Kind.DIGEST, outbox.Kind.FEEDBACK, outbox.Kind.REVIEW}
+PACED = {
+    outbox.Kind.ITEM_CARD,
+    outbox.Kind.DIRECT,
+    outbox.Kind.THREAD,
+    outbox.Kind.CHANNEL,
+    outbox.Kind.NUDGE,
+    outbox.Kind.DIGEST,
+    outbox.Kind.FEEDBACK,
+    outbox.Kind.REVIEW,
+}
 # Errors where the person can't be reached: the flow's fallbacks take over.
-UNREACHABLE = {"channel_not_found", "user_not_found", "user_disabled", "account_inactive",
-               "cannot_dm_bot", "is_archived", "not_in_channel", "users_not_found"}
+UNREACHABLE = {
+    "channel_not_found",
+    "user_not_found",
+    "user_disabled",
+    "account_inactive",
+    "cannot_dm_bot",
+    "is_archived",
+    "not_in_channel",
+    "users_not_found",
+}
 # Errors after which trying again can't help (a message Slack will never accept; a channel, thread
 # or person that is not there, after the kind's own fallbacks): the row is dead at once — kept,
 # listed by `handover outbox list`, sent again by `handover outbox retry` once the cause is fixed.
-PERMANENT = {"invalid_blocks", "invalid_arguments", "msg_too_long", "no_text", "invalid_metadata_format",
-             "too_many_attachments", "invalid_json", "json_not_object", "unknown_method", "unknown_kind",
-             "channel_not_found", "not_in_channel", "is_archived", "thread_not_found", "user_not_found",
-             "user_disabled", "cannot_dm_bot", "users_not_found", "fallback_unreachable", "cant_update_message",
-             "restricted_action", "invalid_payload"}
+PERMANENT = {
+    "invalid_blocks",
+    "invalid_arguments",
+    "msg_too_long",
+    "no_text",
+    "invalid_metadata_format",
+    "too_many_attachments",
+    "invalid_json",
+    "json_not_object",
+    "unknown_method",
+    "unknown_kind",
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "thread_not_found",
+    "user_not_found",
+    "user_disabled",
+    "cannot_dm_bot",
+    "users_not_found",
+    "fallback_unreachable",
+    "cant_update_message",
+    "restricted_action",
+    "invalid_payload",
+}
 # The operator's errors: the token or the app's scopes. Every message would fail the same way until
 # someone fixes the token or reinstalls the app, so the rows wait (retried like an outage, until the
 # horizon) and the operator is told: an error in the log (once a minute), `/healthz`, `doctor`.
-AUTH = {"not_authed", "invalid_auth", "token_revoked", "token_expired", "account_inactive", "missing_scope",
-        "no_permission", "not_allowed_token_type", "team_access_not_granted", "ekm_access_denied",
-        "access_denied", "org_login_required"}
+AUTH = {
+    "not_authed",
+    "invalid_auth",
+    "token_revoked",
+    "token_expired",
+    "account_inactive",
+    "missing_scope",
+    "no_permission",
+    "not_allowed_token_type",
+    "team_access_not_granted",
+    "ekm_access_denied",
+    "access_denied",
+    "org_login_required",
+}
 # Errors answered with HTTP 200 after which the message may have been posted all the same.
 UNCERTAIN = {"fatal_error", "internal_error", "service_unavailable"}
 
@@ -105,8 +151,14 @@ Sender = Callable[[Outbox, Any], dict[str, Any]]
 
 
 class Dispatcher:
-    def __init__(self, ctx: Context, *, client: WebClient | None = None, reader: WebClient | None = None,
-                 worker: str | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        client: WebClient | None = None,
+        reader: WebClient | None = None,
+        worker: str | None = None,
+    ) -> None:
         self.ctx = ctx
         self.client = client or sending_client(ctx.settings)
         self.reader = reader or reading_client(ctx.settings, retry=False)
@@ -171,8 +223,18 @@ class Dispatcher:
 
     def _hold(self, row: Outbox, seconds: float, why: str, *, failure: bool) -> None:
         """Put a row back untried for ``seconds`` (``failure``: the wait counts toward the horizon)."""
-        self._finish(lambda s: outbox.reschedule(s, row, now=self.ctx.clock.now(), error=why, retry_after=seconds,
-                                                 count_attempt=False, failure=failure, horizon=self.horizon))
+        self._finish(
+            lambda s: outbox.reschedule(
+                s,
+                row,
+                now=self.ctx.clock.now(),
+                error=why,
+                retry_after=seconds,
+                count_attempt=False,
+                failure=failure,
+                horizon=self.horizon,
+            )
+        )
 
     def _paced(self, row: Outbox) -> float:
         """Defer a message to a channel this dispatcher posted to less than ``pace`` seconds ago (the
@@ -195,9 +257,17 @@ class Dispatcher:
         self._turn_of[outbox.row_id(row)] = turn
         if reserved is None or turn > reserved:
             self._reserved[key] = turn
-        self._finish(lambda s: outbox.reschedule(s, row, now=self.ctx.clock.now(), error="paced: 1 message per "
-                                                 f"{self.pace:g} s per channel", retry_after=wait,
-                                                 count_attempt=False, failure=False))
+        self._finish(
+            lambda s: outbox.reschedule(
+                s,
+                row,
+                now=self.ctx.clock.now(),
+                error=f"paced: 1 message per {self.pace:g} s per channel",
+                retry_after=wait,
+                count_attempt=False,
+                failure=False,
+            )
+        )
         heapq.heappush(self._paced_due, time.monotonic() + wait)
         return wait
 
@@ -253,8 +323,10 @@ class Dispatcher:
             try:
                 message = messages.parse(row.kind, row.payload)  # validated once, here
             except (KeyError, ValueError) as exc:  # no model for the kind, or a payload that does not fit it
-                raise SlackApiError(f"outbox row {row.id}: its payload is no {row.kind} message",
-                                    {"ok": False, "error": "invalid_payload", "errors": str(exc)}) from exc
+                raise SlackApiError(
+                    f"outbox row {row.id}: its payload is no {row.kind} message",
+                    {"ok": False, "error": "invalid_payload", "errors": str(exc)},
+                ) from exc
             result = sender(row, message)
         except Done as done:
             skipped = done.why
@@ -262,8 +334,11 @@ class Dispatcher:
             return 0.0
         except Defer as defer:
             why, seconds = str(defer), defer.seconds
-            waits = self._finish(lambda s: outbox.reschedule(s, row, now=now(), error=why, retry_after=seconds,
-                                                             count_attempt=False, failure=False)).wait
+            waits = self._finish(
+                lambda s: outbox.reschedule(
+                    s, row, now=now(), error=why, retry_after=seconds, count_attempt=False, failure=False
+                )
+            ).wait
             return waits if defer.holds_channel else 0.0
         except SlackApiError as exc:
             return self._failed(row, exc)
@@ -277,18 +352,42 @@ class Dispatcher:
         metrics.SENT.labels(kind=row.kind).inc()
         return 0.0
 
-    def _retry(self, row: Outbox, error: str, *, retry_after: float | None = None, ambiguous: bool = False,
-               count_attempt: bool = True) -> float:
+    def _retry(
+        self,
+        row: Outbox,
+        error: str,
+        *,
+        retry_after: float | None = None,
+        ambiguous: bool = False,
+        count_attempt: bool = True,
+    ) -> float:
         """A transient failure: the row waits (capped backoff, jitter) unless it failed past the horizon."""
         now = self.ctx.clock.now()
-        done = self._finish(lambda s: outbox.reschedule(
-            s, row, now=now, error=error, retry_after=retry_after, ambiguous=ambiguous, count_attempt=count_attempt,
-            horizon=self.horizon, max_backoff=self.max_backoff, rng=self._rng))
+        done = self._finish(
+            lambda s: outbox.reschedule(
+                s,
+                row,
+                now=now,
+                error=error,
+                retry_after=retry_after,
+                ambiguous=ambiguous,
+                count_attempt=count_attempt,
+                horizon=self.horizon,
+                max_backoff=self.max_backoff,
+                rng=self._rng,
+            )
+        )
         metrics.RETRIES.labels(kind=row.kind).inc()
         if done.dead:
             metrics.DEAD.labels(kind=row.kind).inc()
-            log.error("outbox %s dead: still failing after %s (%s); `handover outbox retry %s` sends it again",
-                      row.id, self.horizon, error, row.id, extra={"item_id": row.item_id})
+            log.error(
+                "outbox %s dead: still failing after %s (%s); `handover outbox retry %s` sends it again",
+                row.id,
+                self.horizon,
+                error,
+                row.id,
+                extra={"item_id": row.item_id},
+            )
         return done.wait
 
     def _failed(self, row: Outbox, exc: SlackApiError) -> float:
@@ -297,7 +396,9 @@ class Dispatcher:
         status = getattr(response, "status_code", 200)
         error = response.get("error") if hasattr(response, "get") else None
         if status == 429:
-            retry_after = float((response.headers or {}).get("retry-after", (response.headers or {}).get("Retry-After", 1)))
+            retry_after = float(
+                (response.headers or {}).get("retry-after", (response.headers or {}).get("Retry-After", 1))
+            )
             return self._retry(row, "ratelimited", retry_after=retry_after, count_attempt=False)
         if status >= 500:
             wait = self._retry(row, f"HTTP {status}", ambiguous=True)
@@ -307,8 +408,14 @@ class Dispatcher:
         if error in PERMANENT:
             errors = response.get("errors") if hasattr(response, "get") else None
             why = f"{error}: {errors}" if errors else str(error)
-            log.error("outbox %s dead: %s; `handover outbox list` shows it, `handover outbox retry %s` sends it "
-                      "again once the cause is fixed", row.id, why, row.id, extra={"item_id": row.item_id})
+            log.error(
+                "outbox %s dead: %s; `handover outbox list` shows it, `handover outbox retry %s` sends it "
+                "again once the cause is fixed",
+                row.id,
+                why,
+                row.id,
+                extra={"item_id": row.item_id},
+            )
             self._finish(lambda s: outbox.mark_dead(s, outbox.row_id(row), error=why, now=now()))
             metrics.DEAD.labels(kind=row.kind).inc()
             return 0.0
@@ -316,8 +423,11 @@ class Dispatcher:
             last = self._told.get(error)
             if last is None or time.monotonic() - last >= 60:
                 self._told[error] = time.monotonic()
-                log.error("Slack refuses the bot token (%s): messages wait in the outbox until the token or the "
-                          "app's scopes are fixed (`handover doctor` checks them)", error)
+                log.error(
+                    "Slack refuses the bot token (%s): messages wait in the outbox until the token or the "
+                    "app's scopes are fixed (`handover doctor` checks them)",
+                    error,
+                )
         self._retry(row, str(error or exc), ambiguous=error in UNCERTAIN)
         return SKIP_ROUND
 
@@ -338,33 +448,50 @@ class Dispatcher:
             return None
         try:
             if thread_ts:
-                messages = self.reader.conversations_replies(channel=channel, ts=thread_ts,
-                                                             include_all_metadata=True, limit=200)["messages"]
+                messages = self.reader.conversations_replies(
+                    channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
+                )["messages"]
             else:
-                messages = self.reader.conversations_history(channel=channel, include_all_metadata=True,
-                                                             limit=200)["messages"]
+                messages = self.reader.conversations_history(channel=channel, include_all_metadata=True, limit=200)[
+                    "messages"
+                ]
         except SlackApiError as exc:
             status = getattr(exc.response, "status_code", 200)
             if status == 429 or status >= 500:
                 raise  # Slack is in trouble: try the whole row again later
-            log.warning("outbox %s: could not check whether it already reached %s (%s): posting it, a duplicate "
-                        "is possible", row.id, channel, exc.response.get("error"), extra={"item_id": row.item_id})
+            log.warning(
+                "outbox %s: could not check whether it already reached %s (%s): posting it, a duplicate is possible",
+                row.id,
+                channel,
+                exc.response.get("error"),
+                extra={"item_id": row.item_id},
+            )
             metrics.UNCHECKED.labels(kind=row.kind).inc()
             return None
         for m in messages:
             meta = m.get("metadata") or {}
-            if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == row.idempotency_key:
+            if (
+                meta.get("event_type") == METADATA_EVENT
+                and (meta.get("event_payload") or {}).get("key") == row.idempotency_key
+            ):
                 return {"channel": channel, "ts": m["ts"], "recovered": True}
         return None
 
-    def post(self, row: Outbox, *, channel: str, text: str, blocks: list | None = None,
-             thread_ts: str | None = None) -> dict[str, Any]:
+    def post(
+        self, row: Outbox, *, channel: str, text: str, blocks: list | None = None, thread_ts: str | None = None
+    ) -> dict[str, Any]:
         found = self._already_posted(row, channel, thread_ts)
         if found:
             return found
-        response = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
-                                                metadata=self._metadata(row), unfurl_links=False,
-                                                unfurl_media=False)
+        response = self.client.chat_postMessage(
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            thread_ts=thread_ts,
+            metadata=self._metadata(row),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
         if self.pace and row.channel_key:
             self._posted_at[row.channel_key] = self.ctx.clock.now()  # after Slack's answer: the next waits
         return {"channel": response["channel"], "ts": response["ts"]}
@@ -414,6 +541,7 @@ class Dispatcher:
             if not offered_to_this_receiver(data.item):
                 raise Done("the item moved on before its card was posted")
             return data
+
         data = self._finish(load)
         if not user:
             if not email:
@@ -425,8 +553,9 @@ class Dispatcher:
         data.receiver_user = user
         data.item.receiver_user_id = user
         # the decision is expected in the receiver's working hours, now that their zone is known
-        data.item.decision_due_at = self._finish(lambda s: decide.settle_due(
-            s, self.ctx.config, item_id, user)) or data.item.decision_due_at
+        data.item.decision_due_at = (
+            self._finish(lambda s: decide.settle_due(s, self.ctx.config, item_id, user)) or data.item.decision_due_at
+        )
         text, blocks = card.build(data, self.ctx.config)
         try:
             posted = self.post(row, channel=self.dm_channel(user), text=text, blocks=blocks)
@@ -438,20 +567,34 @@ class Dispatcher:
         def save(session: Session) -> None:
             item = session.get(Item, item_id)
             if item is not None and offered_to_this_receiver(item):
-                session.execute(update(Item).where(col(Item.id) == item_id)
-                                .values(card_channel=posted["channel"], card_ts=posted["ts"], receiver_user_id=user))
-                audit.record(session, item_id, actor="system", kind="delivered", at=self.ctx.clock.now(),
-                             receiver=user, channel=posted["channel"], ts=posted["ts"])  # item.delivered
+                session.execute(
+                    update(Item)
+                    .where(col(Item.id) == item_id)
+                    .values(card_channel=posted["channel"], card_ts=posted["ts"], receiver_user_id=user)
+                )
+                audit.record(
+                    session,
+                    item_id,
+                    actor="system",
+                    kind="delivered",
+                    at=self.ctx.clock.now(),
+                    receiver=user,
+                    channel=posted["channel"],
+                    ts=posted["ts"],
+                )  # item.delivered
+
         self._finish(save)
         return posted
 
     def _unreachable(self, item_id: int, who: str, reason: str) -> NoReturn:
-        rerouted = self._finish(lambda s: deliver.reroute_to_fallback(s, self.ctx, item_id, unreachable=who,
-                                                                      reason=reason))
+        rerouted = self._finish(
+            lambda s: deliver.reroute_to_fallback(s, self.ctx, item_id, unreachable=who, reason=reason)
+        )
         if rerouted:
             raise Done(f"rerouted to the fallback: {reason}")
-        raise SlackApiError(f"fallback receiver {who} unreachable: {reason}",
-                            {"ok": False, "error": "fallback_unreachable"})
+        raise SlackApiError(
+            f"fallback receiver {who} unreachable: {reason}", {"ok": False, "error": "fallback_unreachable"}
+        )
 
     def _card_refresh(self, row: Outbox, m: messages.CardRefresh) -> dict[str, Any]:
         data = self._finish(lambda s: card_data.load(s, m.item_id))
@@ -478,10 +621,18 @@ class Dispatcher:
         assert item_id is not None  # loaded from the table
 
         def save(session: Session) -> None:
-            session.execute(update(Item).where(col(Item.id) == item_id)
-                            .values(card_channel=posted["channel"], card_ts=posted["ts"]))
-            audit.record(session, item_id, actor="system", kind="card_reposted", at=self.ctx.clock.now(),
-                         text="the card had been deleted; posted it again")
+            session.execute(
+                update(Item).where(col(Item.id) == item_id).values(card_channel=posted["channel"], card_ts=posted["ts"])
+            )
+            audit.record(
+                session,
+                item_id,
+                actor="system",
+                kind="card_reposted",
+                at=self.ctx.clock.now(),
+                text="the card had been deleted; posted it again",
+            )
+
         self._finish(save)
         return posted
 
@@ -517,16 +668,20 @@ class Dispatcher:
     def _thread(self, row: Outbox, m: messages.Thread) -> dict[str, Any]:
         channel, thread_ts = m.channel, m.thread_ts
         if not channel and m.question_id:
+
             def question_thread(session: Session) -> tuple[str | None, str | None]:
                 q = session.get(Question, m.question_id)
                 return (q.bb_channel, q.bb_ts) if q else (None, None)
+
             channel, thread_ts = self._finish(question_thread)
             if not thread_ts:
                 raise Defer(1.0, "the question has not reached the Business Builder yet")
         if not channel:
+
             def card_thread(session: Session) -> tuple[str | None, str | None]:
                 item = session.get(Item, row.item_id)
                 return (item.card_channel, item.card_ts) if item else (None, None)
+
             channel, thread_ts = self._finish(card_thread)
             if not thread_ts:
                 raise Defer(1.0, "the card has not been posted yet")
@@ -557,6 +712,7 @@ class Dispatcher:
             if m.kind == "escalation":
                 return nudges.escalation(self.ctx.config, nudge_data.escalation(session, m.item_ids), now)
             return nudges.follow_up(self.ctx.config, nudge_data.follow_up(session, user, m.item_ids), now)
+
         built = self._finish(build)
         if built is None:
             raise Done("everything in it was decided meanwhile")
@@ -567,7 +723,9 @@ class Dispatcher:
         """views.publish of a person's App Home, rebuilt from the database now."""
         user = m.user
         email = people.email_of(self.ctx, self.reader, user)  # a team lead sees the team
-        view = self._finish(lambda s: home_view.build(home_data.load(s, self.ctx.config, user, self.ctx.clock.now(), email=email)))
+        view = self._finish(
+            lambda s: home_view.build(home_data.load(s, self.ctx.config, user, self.ctx.clock.now(), email=email))
+        )
         try:
             self.client.views_publish(user_id=user, view=view)
         except SlackApiError as exc:
@@ -583,8 +741,9 @@ class Dispatcher:
 
     def _feedback(self, row: Outbox, m: messages.Feedback) -> dict[str, Any]:
         """The feedback request (or its reminder), unless it was answered meanwhile."""
-        built = self._finish(lambda s: feedback_blocks.request(feedback_data.request(s, row.item_id),
-                                                               reminder=m.reminder))
+        built = self._finish(
+            lambda s: feedback_blocks.request(feedback_data.request(s, row.item_id), reminder=m.reminder)
+        )
         if built is None:
             raise Done("feedback already given, or the item is gone")
         text, blocks = built
@@ -592,14 +751,18 @@ class Dispatcher:
 
     def _review(self, row: Outbox, m: messages.Review) -> dict[str, Any]:
         """A lead review's intro, one sampled discard (posted, or updated with its verdict), or its summary."""
-        built = self._finish(lambda s: review_blocks.build(self.ctx.config, review_data.load(
-            s, m.part, round_id=m.round_id, entry_id=m.entry_id, update=m.update)))
+        built = self._finish(
+            lambda s: review_blocks.build(
+                self.ctx.config, review_data.load(s, m.part, round_id=m.round_id, entry_id=m.entry_id, update=m.update)
+            )
+        )
         if built is None:
             raise Done("nothing to show")
         text, blocks, target = built
         if target.get("ts"):
-            return self.update(target["channel"], target["ts"], text=text, blocks=blocks,
-                               gone="the review message was deleted")
+            return self.update(
+                target["channel"], target["ts"], text=text, blocks=blocks, gone="the review message was deleted"
+            )
         posted = self.post(row, channel=target["channel"], text=text, blocks=blocks)
         if m.entry_id:
             entry_id = m.entry_id
@@ -612,8 +775,13 @@ class Dispatcher:
             return
         if hook.question_bb is not None:
             qid = hook.question_bb
-            self._finish(lambda s: s.execute(update(Question).where(col(Question.id) == qid)
-                                             .values(bb_channel=posted["channel"], bb_ts=posted["ts"])))
+            self._finish(
+                lambda s: s.execute(
+                    update(Question)
+                    .where(col(Question.id) == qid)
+                    .values(bb_channel=posted["channel"], bb_ts=posted["ts"])
+                )
+            )
 
 
 def customer_name(session: Session, item: Item) -> str:

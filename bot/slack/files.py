@@ -33,10 +33,14 @@ def send(ctx: Context, client: WebClient, p: File) -> dict[str, Any]:
     period = reports.describe_period(start, end, config)
     png = charts.render(figures, title=texts.say("report.j2", "chart_title", week=p.week), subtitle=period)
     response = client.files_upload_v2(
-        channel=p.channel, file=png, filename=f"handover-{p.week}.png",
+        channel=p.channel,
+        file=png,
+        filename=f"handover-{p.week}.png",
         title=texts.say("report.j2", "chart_title", week=p.week),
         alt_txt=texts.say("report.j2", "chart_alt", week=p.week, f=figures),
-        initial_comment=texts.say("report.j2", "chart_comment", week=p.week, period=period, f=figures,
-                                  field_rate=reports.FIELD_ACCEPT_RATE))
+        initial_comment=texts.say(
+            "report.j2", "chart_comment", week=p.week, period=period, f=figures, field_rate=reports.FIELD_ACCEPT_RATE
+        ),
+    )
     shared = response.get("file") or {}
     return {"channel": p.channel, "file": shared.get("id")}

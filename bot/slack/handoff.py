@@ -33,8 +33,17 @@ ATTEMPT_SECONDS = 10.0  # the whole attempt, every card included
 CALL_SECONDS = 3  # one Web API call
 ROUND = 5  # rows claimed per dispatcher round (a round that runs into trouble stops after the first)
 # Slack's answers that mean "nothing will get through now": stop trying, say why once.
-STOPPERS = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
-            "no_permission", "missing_scope", "team_access_not_granted", "ratelimited"}
+STOPPERS = {
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "token_expired",
+    "account_inactive",
+    "no_permission",
+    "missing_scope",
+    "team_access_not_granted",
+    "ratelimited",
+}
 
 
 class _GaveUp(Exception):
@@ -99,9 +108,12 @@ def _cards(ctx: Context, item_ids: Sequence[int]) -> tuple[int, int, str | None]
     error: str | None = None
     with transaction(ctx.engine) as session:
         for start in range(0, len(item_ids), 500):
-            chunk = list(item_ids[start:start + 500])
-            rows = session.exec(select(Outbox.status, Outbox.last_error).where(
-                Outbox.kind == outbox.Kind.ITEM_CARD, col(Outbox.item_id).in_(chunk))).all()
+            chunk = list(item_ids[start : start + 500])
+            rows = session.exec(
+                select(Outbox.status, Outbox.last_error).where(
+                    Outbox.kind == outbox.Kind.ITEM_CARD, col(Outbox.item_id).in_(chunk)
+                )
+            ).all()
             for status, last_error in rows:
                 if status == outbox.Status.SENT:
                     sent += 1
@@ -122,6 +134,7 @@ def deliver_briefly(ctx: Context, item_ids: Sequence[int], *, seconds: float = A
     """One bounded attempt to send what the outbox holds (the new cards first in line), then count
     the cards of ``item_ids``. Never raises for Slack trouble and never takes much over ``seconds``."""
     from bot.slack.dispatcher import Dispatcher
+
     deadline = time.monotonic() + seconds
     client = _BoundedClient(token=ctx.settings.bot_token, base_url=ctx.settings.slack_api_url, deadline=deadline)
     with _quiet():

@@ -23,16 +23,23 @@ def _say(macro: str, **values: Any) -> str:
 
 def _with_buttons(line: str, item_id: int, buttons: list[tuple[str, ActionId, str | None]]) -> list:
     ref = ItemRef(item=item_id).dump()
-    return [b.section(line, block_id=f"home|{item_id}"),
-            ActionsBlock(block_id=f"home-act|{item_id}",
-                         elements=[b.button(_say(label), action, ref, style=style) for label, action, style in buttons])]
+    return [
+        b.section(line, block_id=f"home|{item_id}"),
+        ActionsBlock(
+            block_id=f"home-act|{item_id}",
+            elements=[b.button(_say(label), action, ref, style=style) for label, action, style in buttons],
+        ),
+    ]
 
 
 def build(data: HomeData) -> dict[str, Any]:
     desk = data.desk
     owner = desk["owner"]
-    parts: list[Any] = [b.header(_say("title")), *_outbox_warning(data.outbox),
-                        b.context(_say("numbers", n=desk["numbers"]))]
+    parts: list[Any] = [
+        b.header(_say("title")),
+        *_outbox_warning(data.outbox),
+        b.context(_say("numbers", n=desk["numbers"])),
+    ]
     waiting, owned = owner["waiting"], owner["no_follow_up"]
     # The parts are read one query after another: an item accepted in between (another replica, on
     # PostgreSQL's READ COMMITTED) can show up in both, and a block_id twice makes Slack refuse the
@@ -44,16 +51,23 @@ def build(data: HomeData) -> dict[str, Any]:
     if waiting:
         parts += [b.divider(), b.section(_say("waiting_title", count=len(waiting)))]
         for line in waiting[:SHOWN]:
-            parts += _with_buttons(_say("waiting_line", l=line), line["id"],
-                                   [("accept", ActionId.ACCEPT, "primary"), ("discard", ActionId.DISCARD, None),
-                                    ("reassign", ActionId.REASSIGN, None)])
+            parts += _with_buttons(
+                _say("waiting_line", l=line),
+                line["id"],
+                [
+                    ("accept", ActionId.ACCEPT, "primary"),
+                    ("discard", ActionId.DISCARD, None),
+                    ("reassign", ActionId.REASSIGN, None),
+                ],
+            )
         if len(waiting) > SHOWN:
             parts.append(b.context(_say("more", count=len(waiting) - SHOWN)))
     if owned:
         parts += [b.divider(), b.section(_say("owned_title", count=len(owned)))]
         for line in owned[:SHOWN]:
-            parts += _with_buttons(_say("owned_line", l=line), line["id"],
-                                   [("follow_up", ActionId.FOLLOW_UP, "primary")])
+            parts += _with_buttons(
+                _say("owned_line", l=line), line["id"], [("follow_up", ActionId.FOLLOW_UP, "primary")]
+            )
         if len(owned) > SHOWN:
             parts.append(b.context(_say("more", count=len(owned) - SHOWN)))
     for key in ("asked", "to_answer"):
@@ -71,6 +85,15 @@ def _outbox_warning(queue: Health | None) -> list[Any]:
     longer than an hour."""
     if queue is None or not queue.needs_attention:
         return []
-    return [b.section(texts.say("outbox.j2", "home_warning", dead=queue.dead, stale=queue.stale,
-                                oldest=texts.duration((queue.oldest_pending_seconds or 0) / 3600)),
-                      block_id="outbox-warning")]
+    return [
+        b.section(
+            texts.say(
+                "outbox.j2",
+                "home_warning",
+                dead=queue.dead,
+                stale=queue.stale,
+                oldest=texts.duration((queue.oldest_pending_seconds or 0) / 3600),
+            ),
+            block_id="outbox-warning",
+        )
+    ]

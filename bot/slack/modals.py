@@ -26,14 +26,27 @@ def say(macro: str, **values: Any) -> str:
     return texts.say("modals.j2", macro, **values)
 
 
-def text_input(field: str, label: str, *, optional: bool = True, multiline: bool = False,
-               initial: str | None = None, hint: str | None = None, max_length: int = 3000) -> InputBlock:
+def text_input(
+    field: str,
+    label: str,
+    *,
+    optional: bool = True,
+    multiline: bool = False,
+    initial: str | None = None,
+    hint: str | None = None,
+    max_length: int = 3000,
+) -> InputBlock:
     return InputBlock(
-        block_id=field, label=b.plain(label, 2000), optional=optional,
+        block_id=field,
+        label=b.plain(label, 2000),
+        optional=optional,
         hint=b.plain(hint, 2000) if hint else None,
-        element=PlainTextInputElement(action_id=ActionId.INPUT, multiline=multiline,
-                                      initial_value=b.clip(initial, max_length) if initial else None,
-                                      max_length=max_length),
+        element=PlainTextInputElement(
+            action_id=ActionId.INPUT,
+            multiline=multiline,
+            initial_value=b.clip(initial, max_length) if initial else None,
+            max_length=max_length,
+        ),
     )
 
 
@@ -46,19 +59,27 @@ def checklist_inputs(config: Config, filled: set[str] | None = None) -> list[Inp
     items = list(config.checklist.items)
     out = []
     for n in range(0, len(items), 10):
-        chunk = items[n: n + 10]
+        chunk = items[n : n + 10]
         options = [b.option(i.key, i.label) for i in chunk]
         initial = [o for o, i in zip(options, chunk) if i.key in filled]
-        out.append(InputBlock(
-            block_id=f"{CHECKLIST_BLOCK}{n // 10}", optional=True,
-            label=b.plain(say("checklist") if n == 0 else "…", 2000),
-            element=CheckboxesElement(action_id=ActionId.INPUT, options=options, initial_options=initial or None),
-        ))
+        out.append(
+            InputBlock(
+                block_id=f"{CHECKLIST_BLOCK}{n // 10}",
+                optional=True,
+                label=b.plain(say("checklist") if n == 0 else "…", 2000),
+                element=CheckboxesElement(action_id=ActionId.INPUT, options=options, initial_options=initial or None),
+            )
+        )
     return out
 
 
-def new_item(config: Config, *, prefill: dict[str, str] | None = None, metadata: str = "{}",
-             callback_id: str = CallbackId.NEW_ITEM) -> dict[str, Any]:
+def new_item(
+    config: Config,
+    *,
+    prefill: dict[str, str] | None = None,
+    metadata: str = "{}",
+    callback_id: str = CallbackId.NEW_ITEM,
+) -> dict[str, Any]:
     """The capture modal: what a Business Builder fills in at the stand."""
     p = prefill or {}
     blocks = [
@@ -71,17 +92,26 @@ def new_item(config: Config, *, prefill: dict[str, str] | None = None, metadata:
         text_input("event", say("event"), initial=p.get("event"), max_length=500),
         text_input("region", say("region"), max_length=100),
         text_input("product_area", say("product_area"), max_length=100),
-        InputBlock(block_id="category", label=b.plain(say("category"), 2000), optional=True,
-                   hint=b.plain(say("category_hint"), 2000),
-                   element=StaticSelectElement(action_id=ActionId.INPUT, options=category_options(config))),
+        InputBlock(
+            block_id="category",
+            label=b.plain(say("category"), 2000),
+            optional=True,
+            hint=b.plain(say("category_hint"), 2000),
+            element=StaticSelectElement(action_id=ActionId.INPUT, options=category_options(config)),
+        ),
         text_input("description", say("description"), multiline=True, initial=p.get("description")),
-        text_input("customer_request", say("customer_request"), multiline=True,
-                   hint=say("customer_request_hint")),
+        text_input("customer_request", say("customer_request"), multiline=True, hint=say("customer_request_hint")),
         *checklist_inputs(config),
     ]
-    view = View(type="modal", callback_id=callback_id, title=b.plain(say("new_title"), b.MODAL_TITLE),
-                submit=b.plain(say("new_submit"), b.MODAL_TITLE), close=b.plain(say("cancel"), b.MODAL_TITLE),
-                private_metadata=metadata[: b.PRIVATE_METADATA], blocks=blocks)
+    view = View(
+        type="modal",
+        callback_id=callback_id,
+        title=b.plain(say("new_title"), b.MODAL_TITLE),
+        submit=b.plain(say("new_submit"), b.MODAL_TITLE),
+        close=b.plain(say("cancel"), b.MODAL_TITLE),
+        private_metadata=metadata[: b.PRIVATE_METADATA],
+        blocks=blocks,
+    )
     return view.to_dict()
 
 

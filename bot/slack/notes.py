@@ -71,25 +71,44 @@ def modal(item_id: int, customer: str, text: str, page: int = 0) -> dict[str, An
     parts = pieces(text)
     pages = max(1, -(-len(parts) // PAGE_SECTIONS))
     page = min(max(page, 0), pages - 1)
-    shown = parts[page * PAGE_SECTIONS:(page + 1) * PAGE_SECTIONS]
-    blocks: list[Block] = [b.context(_say("notes_intro", item_id=item_id, customer=customer, length=len(text),
-                                          page=page + 1, pages=pages), block_id="notes_intro")]
+    shown = parts[page * PAGE_SECTIONS : (page + 1) * PAGE_SECTIONS]
+    blocks: list[Block] = [
+        b.context(
+            _say("notes_intro", item_id=item_id, customer=customer, length=len(text), page=page + 1, pages=pages),
+            block_id="notes_intro",
+        )
+    ]
     if not shown:
         blocks.append(b.section(_say("notes_empty", item_id=item_id)))
     # each piece is escaped on its own: an entity is never split between two sections
-    blocks += [b.section(texts.escape_mrkdwn(piece), block_id=f"notes:{page * PAGE_SECTIONS + n}")
-               for n, piece in enumerate(shown)]
+    blocks += [
+        b.section(texts.escape_mrkdwn(piece), block_id=f"notes:{page * PAGE_SECTIONS + n}")
+        for n, piece in enumerate(shown)
+    ]
     buttons = []
     if page > 0:
-        buttons.append(b.button(texts.say("buttons.j2", "previous_page"), ActionId.NOTES_PAGE,
-                                NotesRef(item=item_id, p=page - 1).dump()))
+        buttons.append(
+            b.button(
+                texts.say("buttons.j2", "previous_page"), ActionId.NOTES_PAGE, NotesRef(item=item_id, p=page - 1).dump()
+            )
+        )
     if page + 1 < pages:
-        buttons.append(b.button(texts.say("buttons.j2", "next_page"), ActionId.NOTES_PAGE,
-                                NotesRef(item=item_id, p=page + 1).dump(), style="primary"))
+        buttons.append(
+            b.button(
+                texts.say("buttons.j2", "next_page"),
+                ActionId.NOTES_PAGE,
+                NotesRef(item=item_id, p=page + 1).dump(),
+                style="primary",
+            )
+        )
     if buttons:
         blocks.append(ActionsBlock(block_id="notes_pages", elements=buttons))
-    view = View(type="modal", callback_id=CallbackId.NOTES, title=b.plain(_say("notes_title"), b.MODAL_TITLE),
-                close=b.plain(_say("notes_close"), b.MODAL_TITLE),
-                private_metadata=NotesRef(item=item_id, p=page).dump(),
-                blocks=b.to_dicts(blocks, limit=b.VIEW_BLOCKS))
+    view = View(
+        type="modal",
+        callback_id=CallbackId.NOTES,
+        title=b.plain(_say("notes_title"), b.MODAL_TITLE),
+        close=b.plain(_say("notes_close"), b.MODAL_TITLE),
+        private_metadata=NotesRef(item=item_id, p=page).dump(),
+        blocks=b.to_dicts(blocks, limit=b.VIEW_BLOCKS),
+    )
     return view.to_dict()

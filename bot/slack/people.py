@@ -28,6 +28,7 @@ class Resolved:
 def _cached(ctx: Context, email: str) -> Person | None:
     def load(session):
         return session.exec(select(Person).where(Person.email == email)).first()
+
     return run_in_transaction(ctx.engine, load)
 
 
@@ -40,6 +41,7 @@ def _store(ctx: Context, email: str, **values: object) -> None:
             setattr(person, k, v)
         person.resolved_at = now
         session.add(person)
+
     run_in_transaction(ctx.engine, save)
 
 
@@ -63,8 +65,15 @@ def resolve(ctx: Context, client: WebClient, email: str) -> Resolved:
             return Resolved(email, None, "no Slack user has this e-mail address")
         raise
     active = not user.get("deleted", False)
-    _store(ctx, email, slack_user_id=user["id"], not_in_slack=False, active=active,
-           name=user.get("real_name") or user.get("name"), tz=user.get("tz"))
+    _store(
+        ctx,
+        email,
+        slack_user_id=user["id"],
+        not_in_slack=False,
+        active=active,
+        name=user.get("real_name") or user.get("name"),
+        tz=user.get("tz"),
+    )
     if not active:
         return Resolved(email, None, "this Slack user is deactivated")
     return Resolved(email, user["id"], tz=user.get("tz"))
@@ -72,8 +81,10 @@ def resolve(ctx: Context, client: WebClient, email: str) -> Resolved:
 
 def email_of(ctx: Context, client: WebClient, user_id: str) -> str | None:
     """The e-mail of a Slack user (who clicked, who submitted), cached like look-ups."""
+
     def load(session):
         return session.exec(select(Person).where(Person.slack_user_id == user_id)).first()
+
     person = run_in_transaction(ctx.engine, load)
     if person is not None:
         return person.email
@@ -83,9 +94,15 @@ def email_of(ctx: Context, client: WebClient, user_id: str) -> str | None:
         return None
     email = (user.get("profile") or {}).get("email")
     if email:
-        _store(ctx, email.lower(), slack_user_id=user_id, not_in_slack=False,
-               active=not user.get("deleted", False), name=user.get("real_name") or user.get("name"),
-               tz=user.get("tz"))
+        _store(
+            ctx,
+            email.lower(),
+            slack_user_id=user_id,
+            not_in_slack=False,
+            active=not user.get("deleted", False),
+            name=user.get("real_name") or user.get("name"),
+            tz=user.get("tz"),
+        )
     return email.lower() if email else None
 
 
@@ -105,11 +122,13 @@ def why_not_a_receiver(ctx: Context, user_id: str, *, bot_user_id: str | None) -
 
     def load(session: Session) -> Person | None:
         return session.exec(select(Person).where(Person.slack_user_id == user_id)).first()
+
     person = run_in_transaction(ctx.engine, load)
     if person and person.resolved_at and ctx.clock.now() - person.resolved_at < CACHE_FOR and not person.not_in_slack:
         return None if person.active else "reassign_to_deactivated"
-    client = WebClient(token=ctx.settings.bot_token, base_url=ctx.settings.slack_api_url, timeout=CHECK_TIMEOUT,
-                       retry_handlers=[])
+    client = WebClient(
+        token=ctx.settings.bot_token, base_url=ctx.settings.slack_api_url, timeout=CHECK_TIMEOUT, retry_handlers=[]
+    )
     try:
         user = client.users_info(user=user_id)["user"]
     except SlackApiError as exc:
@@ -122,9 +141,15 @@ def why_not_a_receiver(ctx: Context, user_id: str, *, bot_user_id: str | None) -
         return "reassign_to_a_bot"
     email = (user.get("profile") or {}).get("email")
     if email:
-        _store(ctx, email.strip().lower(), slack_user_id=user_id, not_in_slack=False,
-               active=not user.get("deleted", False), name=user.get("real_name") or user.get("name"),
-               tz=user.get("tz"))
+        _store(
+            ctx,
+            email.strip().lower(),
+            slack_user_id=user_id,
+            not_in_slack=False,
+            active=not user.get("deleted", False),
+            name=user.get("real_name") or user.get("name"),
+            tz=user.get("tz"),
+        )
     return "reassign_to_deactivated" if user.get("deleted") else None
 
 

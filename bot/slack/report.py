@@ -24,15 +24,24 @@ def build(report: Report, *, period: str) -> tuple[str, list[dict[str, Any]]]:
         return text, b.to_dicts([b.section(text)])
     parts: list[Any] = [
         b.header(say("title", event=report.event)),
-        b.fields([say("handed_over", f=f), say("accepted", f=f, field_rate=FIELD_ACCEPT_RATE),
-                  say("time_to_accept", f=f), say("decisions", f=f), say("follow_up", f=f), say("feedback", f=f),
-                  say("outcome", f=f)]),
+        b.fields(
+            [
+                say("handed_over", f=f),
+                say("accepted", f=f, field_rate=FIELD_ACCEPT_RATE),
+                say("time_to_accept", f=f),
+                say("decisions", f=f),
+                say("follow_up", f=f),
+                say("feedback", f=f),
+                say("outcome", f=f),
+            ]
+        ),
     ]
     if f.reasons:
         lines = [(label, f.reasons[label]) for label in report.reason_labels]
         parts.append(b.section(say("reasons", lines=lines[:SHOWN], more=max(len(lines) - SHOWN, 0))))
     if report.by != "none" and report.groups:
-        parts.append(b.section(say("groups", by=report.by, lines=report.groups[:SHOWN],
-                                   more=max(len(report.groups) - SHOWN, 0))))
+        parts.append(
+            b.section(say("groups", by=report.by, lines=report.groups[:SHOWN], more=max(len(report.groups) - SHOWN, 0)))
+        )
     parts.append(b.context(say("footer", period=period)))
     return say("text", period=period, event=report.event, f=f), b.to_dicts(parts)

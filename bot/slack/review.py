@@ -36,9 +36,12 @@ def build(config: Config, data: RoundPost | EntryPost | None) -> tuple[str, list
     period = _period(config, round_)
     target = {"channel": round_.channel}
     if data.part == "intro":
-        parts = [b.header(_say("intro_title", period=period)),
-                 b.section(_say("intro", sample=round_.sample_size, population=round_.population, period=period,
-                                seed=round_.seed))]
+        parts = [
+            b.header(_say("intro_title", period=period)),
+            b.section(
+                _say("intro", sample=round_.sample_size, population=round_.population, period=period, seed=round_.seed)
+            ),
+        ]
         return _say("intro_text", period=period), b.to_dicts(parts), target
     entries = data.entries
     good = [e.item_id for e in entries if e.verdict == Verdict.GOOD_GROUNDS]
@@ -54,10 +57,20 @@ def _entry(config: Config, data: EntryPost) -> tuple[str, list, dict]:
     discard = next((e for e in reversed(trail) if e.kind == "discarded"), None)
     reason_key = (discard.detail or {}).get("reason") if discard else item.discard_reason
     justification = (discard.text if discard else None) or item.discard_justification
-    parts: list[Any] = [b.section(_say("entry", item_id=item.id, customer=name,
-                                       category=config.category(item.category).label, event=item.event_name,
-                                       by=entry.discarded_by, reason=config.discard_reason(reason_key or "").label,
-                                       justification=justification))]
+    parts: list[Any] = [
+        b.section(
+            _say(
+                "entry",
+                item_id=item.id,
+                customer=name,
+                category=config.category(item.category).label,
+                event=item.event_name,
+                by=entry.discarded_by,
+                reason=config.discard_reason(reason_key or "").label,
+                justification=justification,
+            )
+        )
+    ]
     lines = [_say("history_line", at=e.at, kind=e.kind, actor=e.actor, text=e.text) for e in trail[-HISTORY_LINES:]]
     if lines:
         parts.append(b.context("\n".join(lines)))
@@ -65,8 +78,14 @@ def _entry(config: Config, data: EntryPost) -> tuple[str, list, dict]:
         parts.append(b.section(_say("verdict", verdict=entry.verdict, by=entry.reviewer)))
     else:
         ref = ReviewRef(entry=entry.id).dump()
-        parts.append(ActionsBlock(block_id=f"review|{entry.id}", elements=[
-            b.button(_say("good_button"), ActionId.REVIEW_GOOD_GROUNDS, ref, style="primary"),
-            b.button(_say("reopen_button"), ActionId.REVIEW_REOPEN, ref)]))
+        parts.append(
+            ActionsBlock(
+                block_id=f"review|{entry.id}",
+                elements=[
+                    b.button(_say("good_button"), ActionId.REVIEW_GOOD_GROUNDS, ref, style="primary"),
+                    b.button(_say("reopen_button"), ActionId.REVIEW_REOPEN, ref),
+                ],
+            )
+        )
     target = {"channel": entry.message_channel or round_.channel, "ts": entry.message_ts if data.update else None}
     return _say("entry_text", item_id=item.id, customer=name), b.to_dicts(parts), target

@@ -40,8 +40,16 @@ def print_list(console: Console, ctx: Context, *, only: str | None = None) -> in
         if f.disabled_at is not None:
             state, trouble = f"[red]disabled[/] since {f.disabled_at:%Y-%m-%d %H:%M} UTC (410 Gone)", True
         trouble = trouble or f.failed > 0
-        table.add_row(ep.name, escape(ep.url), ", ".join(t.value for t in ep.events), state, str(f.delivered),
-                      str(f.pending), f"[red]{f.failed}[/]" if f.failed else "0", escape(f.last_error or ""))
+        table.add_row(
+            ep.name,
+            escape(ep.url),
+            ", ".join(t.value for t in ep.events),
+            state,
+            str(f.delivered),
+            str(f.pending),
+            f"[red]{f.failed}[/]" if f.failed else "0",
+            escape(f.last_error or ""),
+        )
     console.print(table)
     return 1 if trouble else 0
 
@@ -49,17 +57,32 @@ def print_list(console: Console, ctx: Context, *, only: str | None = None) -> in
 def send_test(console: Console, err: Console, ctx: Context, name: str) -> int:
     endpoint = ctx.config.webhooks.endpoint(name)
     if endpoint is None:
-        err.print(f"No webhook endpoint {escape(name)!r} in the configuration "
-                  f"(known: {', '.join(e.name for e in ctx.config.webhooks.endpoints) or 'none'}).")
+        err.print(
+            f"No webhook endpoint {escape(name)!r} in the configuration "
+            f"(known: {', '.join(e.name for e in ctx.config.webhooks.endpoints) or 'none'})."
+        )
         return 2
     from cloudevents.core.bindings.http import to_structured_event
     from cloudevents.core.v1.event import CloudEvent
+
     msg_id = str(uuid.uuid4())
-    body = to_structured_event(CloudEvent(
-        {"id": msg_id, "source": events.SOURCE, "type": "handover.test", "specversion": "1.0",
-         "subject": f"endpoints/{name}", "time": ctx.clock.now(), "datacontenttype": "application/json"},
-        {"message": "A test event from `handover webhooks test`: your endpoint and its secret work.",
-         "endpoint": name})).body.decode("utf-8")
+    body = to_structured_event(
+        CloudEvent(
+            {
+                "id": msg_id,
+                "source": events.SOURCE,
+                "type": "handover.test",
+                "specversion": "1.0",
+                "subject": f"endpoints/{name}",
+                "time": ctx.clock.now(),
+                "datacontenttype": "application/json",
+            },
+            {
+                "message": "A test event from `handover webhooks test`: your endpoint and its secret work.",
+                "endpoint": name,
+            },
+        )
+    ).body.decode("utf-8")
     with httpx.Client(follow_redirects=False) as client:
         answer = post(client, endpoint, msg_id, body)
     if answer.status is None:
@@ -77,16 +100,21 @@ def replay(console: Console, err: Console, ctx: Context, *, since: date, endpoin
     — with its original id — and send them now."""
     chosen = [e for e in ctx.config.webhooks.endpoints if endpoint is None or e.name == endpoint]
     if not chosen:
-        err.print(f"No webhook endpoint {escape(endpoint)!r} in the configuration." if endpoint else
-                  "No webhook endpoints are configured.")
+        err.print(
+            f"No webhook endpoint {escape(endpoint)!r} in the configuration."
+            if endpoint
+            else "No webhook endpoints are configured."
+        )
         return 2
     start = datetime.combine(since, time(0), tzinfo=ctx.config.tz)
     now = ctx.clock.now()
     queued = 0
     with transaction(ctx.engine) as session:
-        audits = session.exec(select(ItemEvent).where(ItemEvent.at >= start,
-                                                      col(ItemEvent.kind).in_(list(events.AUDIT_KINDS)))
-                              .order_by(col(ItemEvent.id))).all()
+        audits = session.exec(
+            select(ItemEvent)
+            .where(ItemEvent.at >= start, col(ItemEvent.kind).in_(list(events.AUDIT_KINDS)))
+            .order_by(col(ItemEvent.id))
+        ).all()
         off = queue.disabled(session)
         for audit in audits:
             event = events.stored_or_rebuilt(session, audit)
@@ -99,12 +127,16 @@ def replay(console: Console, err: Console, ctx: Context, *, since: date, endpoin
                     from sqlalchemy import update
 
                     from bot.models import WebhookDelivery
-                    session.execute(update(WebhookDelivery)
-                                    .where(col(WebhookDelivery.endpoint) == ep.name,
-                                           col(WebhookDelivery.event_id) == event.event_id,
-                                           col(WebhookDelivery.status).in_(["delivered", "failed"]))
-                                    .values(status="pending", next_attempt_at=now, created_at=now,
-                                            claimed_until=None))
+
+                    session.execute(
+                        update(WebhookDelivery)
+                        .where(
+                            col(WebhookDelivery.endpoint) == ep.name,
+                            col(WebhookDelivery.event_id) == event.event_id,
+                            col(WebhookDelivery.status).in_(["delivered", "failed"]),
+                        )
+                        .values(status="pending", next_attempt_at=now, created_at=now, claimed_until=None)
+                    )
                 queued += 1
     for name in [e.name for e in chosen if e.name in off]:
         err.print(f"{escape(name)} is disabled (410 Gone): `handover webhooks enable {escape(name)}` first.")

@@ -95,8 +95,10 @@ class WebhookCustomer(_Out):
 class WebhookSlackLink(_Out):
     channel: str
     ts: str
-    url: str = Field(description="https://slack.com/archives/<channel>/p<ts without the dot>: opens the card "
-                                 "in the signed-in person's workspace")
+    url: str = Field(
+        description="https://slack.com/archives/<channel>/p<ts without the dot>: opens the card "
+        "in the signed-in person's workspace"
+    )
 
 
 class WebhookItem(_Out):
@@ -132,8 +134,11 @@ class WebhookData(_Out):
     actor: WebhookPerson
     reason: str | None = Field(None, description="Why: the discard reason's key, the new category, the verdict")
     justification: str | None = Field(None, description="The person's words: justification, note, question, answer")
-    change: dict[str, Any] = Field({}, description="The audit record's details (e.g. old/new category, to, "
-                                                   "follow_up, question_id, outcome, usefulness)")
+    change: dict[str, Any] = Field(
+        {},
+        description="The audit record's details (e.g. old/new category, to, "
+        "follow_up, question_id, outcome, usefulness)",
+    )
     audit_id: int = Field(description="The audit record in Handover (`handover export ITEM`)")
 
 
@@ -220,29 +225,55 @@ def body_for(session: Session, audit: ItemEvent, event_type: T) -> str:
     name = customer.name + (f" ({item.event_name})" if item.event_name else "")
     data = WebhookData(
         item=WebhookItem(
-            id=item.id, name=name, description=item.description, customer_request=item.customer_request,
-            source=item.source, event=item.event_name, category=str(item.category),
-            market_category=item.product_area, region=item.region, status=str(item.status),
+            id=item.id,
+            name=name,
+            description=item.description,
+            customer_request=item.customer_request,
+            source=item.source,
+            event=item.event_name,
+            category=str(item.category),
+            market_category=item.product_area,
+            region=item.region,
+            status=str(item.status),
             creator=_person(session, item.business_builder_user_id, item.business_builder_email),
             sender=_person(session, item.sender_user_id, item.sender_email),
             receiver=_person(session, item.receiver_user_id, item.receiver_email),
             owner=_person(session, item.owner_user_id),
-            contact=WebhookContact(name=item.contact_name, email=item.contact_email, phone=item.contact_phone,
-                            title=item.contact_title),
-            checklist=dict(item.checklist or {}), created_at=item.created_at, decision_due_at=item.decision_due_at,
+            contact=WebhookContact(
+                name=item.contact_name, email=item.contact_email, phone=item.contact_phone, title=item.contact_title
+            ),
+            checklist=dict(item.checklist or {}),
+            created_at=item.created_at,
+            decision_due_at=item.decision_due_at,
             accepted_at=item.accepted_at,
             expected_follow_up=item.customer_request if item.customer_request_open else None,
-            follow_up_count=item.follow_up_count, discard_reason=item.discard_reason,
+            follow_up_count=item.follow_up_count,
+            discard_reason=item.discard_reason,
             discard_justification=item.discard_justification,
             slack=slack_link(item.card_channel, item.card_ts),
         ),
-        customer=WebhookCustomer(id=customer.id, name=customer.name, domain=customer.domain, region=customer.region,
-                             account_owner_email=customer.account_owner_email),
+        customer=WebhookCustomer(
+            id=customer.id,
+            name=customer.name,
+            domain=customer.domain,
+            region=customer.region,
+            account_owner_email=customer.account_owner_email,
+        ),
         actor=actor_of(session, audit.actor),
-        reason=_reason(audit), justification=audit.text, change=dict(audit.detail or {}), audit_id=audit.id,
+        reason=_reason(audit),
+        justification=audit.text,
+        change=dict(audit.detail or {}),
+        audit_id=audit.id,
     )
-    attributes = {"id": event_id(audit), "source": SOURCE, "type": event_type.value, "specversion": SPECVERSION,
-                  "subject": f"items/{item.id}", "time": audit.at, "datacontenttype": "application/json"}
+    attributes = {
+        "id": event_id(audit),
+        "source": SOURCE,
+        "type": event_type.value,
+        "specversion": SPECVERSION,
+        "subject": f"items/{item.id}",
+        "time": audit.at,
+        "datacontenttype": "application/json",
+    }
     message = to_structured_event(CloudEvent(attributes, data.model_dump(mode="json")))
     body = message.body.decode("utf-8")
     ENVELOPES[event_type].model_validate_json(body)  # the payload is what the published schema says
@@ -256,8 +287,14 @@ def on_audit(session: Session, audit: ItemEvent) -> WebhookEvent | None:
     if event_type is None:
         return None
     session.flush()  # the audit record's id is part of the event's id
-    row = WebhookEvent(event_id=event_id(audit), audit_event_id=stored_id(audit), item_id=audit.item_id,
-                       type=event_type.value, at=audit.at, body=body_for(session, audit, event_type))
+    row = WebhookEvent(
+        event_id=event_id(audit),
+        audit_event_id=stored_id(audit),
+        item_id=audit.item_id,
+        type=event_type.value,
+        at=audit.at,
+        body=body_for(session, audit, event_type),
+    )
     session.add(row)
     return row
 
@@ -268,9 +305,15 @@ def stored_or_rebuilt(session: Session, audit: ItemEvent) -> WebhookEvent | None
     found = session.exec(select(WebhookEvent).where(WebhookEvent.audit_event_id == audit.id)).first()
     if found is not None or audit.kind not in AUDIT_KINDS:
         return found
-    row = WebhookEvent(event_id=event_id(audit), audit_event_id=stored_id(audit), item_id=audit.item_id,
-                       type=AUDIT_KINDS[audit.kind].value, at=audit.at,
-                       body=body_for(session, audit, AUDIT_KINDS[audit.kind]), fanned_out=True)
+    row = WebhookEvent(
+        event_id=event_id(audit),
+        audit_event_id=stored_id(audit),
+        item_id=audit.item_id,
+        type=AUDIT_KINDS[audit.kind].value,
+        at=audit.at,
+        body=body_for(session, audit, AUDIT_KINDS[audit.kind]),
+        fanned_out=True,
+    )
     session.add(row)
     session.flush()
     return row
@@ -288,6 +331,7 @@ def write_schemas() -> None:
     """Write bot/webhooks/schemas/<type>.json (``python -m bot.webhooks.events``); a test checks
     the committed files are what the models say."""
     from pathlib import Path
+
     folder = Path(__file__).with_name("schemas")
     folder.mkdir(exist_ok=True)
     for t in T:

@@ -35,11 +35,12 @@ from bot.models import WebhookDelivery, WebhookEndpointState, WebhookEvent, stor
 log = logging.getLogger("handover.webhooks")
 
 
-
 def lease_for(timeout_seconds: float) -> timedelta:
     """How long a claim holds: well beyond one request's time-out, so a live sender always records
     its answer before another may take the delivery over."""
     return timedelta(seconds=2 * timeout_seconds + 10)
+
+
 MAX_BACKOFF = 3600.0
 
 
@@ -63,21 +64,37 @@ def wants(endpoint: WebhookEndpoint, event_type: str, data: dict) -> bool:
 
 
 def disabled(session: Session) -> dict[str, WebhookEndpointState]:
-    return {s.name: s for s in session.exec(select(WebhookEndpointState)
-                                            .where(col(WebhookEndpointState.disabled_at).is_not(None)))}
+    return {
+        s.name: s
+        for s in session.exec(select(WebhookEndpointState).where(col(WebhookEndpointState.disabled_at).is_not(None)))
+    }
 
 
 def queue_for(session: Session, endpoint: str, event: WebhookEvent, now: datetime) -> bool:
-    return insert_once(session, WebhookDelivery, endpoint=endpoint, event_id=event.event_id, item_id=event.item_id,
-                       seq=event.id, status=Status.PENDING.value, attempts=0, next_attempt_at=now, created_at=now)
+    return insert_once(
+        session,
+        WebhookDelivery,
+        endpoint=endpoint,
+        event_id=event.event_id,
+        item_id=event.item_id,
+        seq=event.id,
+        status=Status.PENDING.value,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
 
 
 def fan_out(engine: Engine, config: Config, *, now: datetime, limit: int = 500) -> int:
     """Give the recorded events not yet fanned out a delivery row per endpoint that wants them (an
     endpoint disabled after a 410 gets none). Returns how many events it handled."""
     with transaction(engine) as session:
-        query = (select(WebhookEvent).where(col(WebhookEvent.fanned_out).is_(False))
-                 .order_by(col(WebhookEvent.id)).limit(limit))
+        query = (
+            select(WebhookEvent)
+            .where(col(WebhookEvent.fanned_out).is_(False))
+            .order_by(col(WebhookEvent.id))
+            .limit(limit)
+        )
         if is_postgres(engine):
             # waits for another fan-out instead of skipping its rows: skipping an item's event n could
             # let this one queue event n+1 first, and that would overtake n
@@ -91,8 +108,9 @@ def fan_out(engine: Engine, config: Config, *, now: datetime, limit: int = 500) 
             for endpoint in config.webhooks.endpoints:
                 if endpoint.name not in off and wants(endpoint, event.type, data):
                     queue_for(session, endpoint.name, event, now)
-        session.execute(sa.update(WebhookEvent).where(col(WebhookEvent.id).in_([e.id for e in events]))
-                        .values(fanned_out=True))
+        session.execute(
+            sa.update(WebhookEvent).where(col(WebhookEvent.id).in_([e.id for e in events])).values(fanned_out=True)
+        )
     return len(events)
 
 
@@ -115,27 +133,47 @@ def claim(engine: Engine, endpoint: str, *, now: datetime, limit: int, lease: ti
     with transaction(engine) as session:
         if disabled_state(session, endpoint) is not None:
             return []
-        query = (select(WebhookDelivery)
-                 .where(WebhookDelivery.endpoint == endpoint,
-                        col(WebhookDelivery.status).in_([Status.PENDING.value, Status.SENDING.value]))
-                 .order_by(col(WebhookDelivery.seq), col(WebhookDelivery.id)).limit(20_000))
+        query = (
+            select(WebhookDelivery)
+            .where(
+                WebhookDelivery.endpoint == endpoint,
+                col(WebhookDelivery.status).in_([Status.PENDING.value, Status.SENDING.value]),
+            )
+            .order_by(col(WebhookDelivery.seq), col(WebhookDelivery.id))
+            .limit(20_000)
+        )
         if is_postgres(engine):
             query = query.with_for_update()
         heads: dict[int, WebhookDelivery] = {}
         for row in session.exec(query):
             heads.setdefault(row.item_id, row)
-        due = [r for r in heads.values()
-               if (r.status == Status.PENDING and r.next_attempt_at <= now)
-               or (r.status == Status.SENDING and (r.claimed_until is None or r.claimed_until < now))][:limit]
+        due = [
+            r
+            for r in heads.values()
+            if (r.status == Status.PENDING and r.next_attempt_at <= now)
+            or (r.status == Status.SENDING and (r.claimed_until is None or r.claimed_until < now))
+        ][:limit]
         if not due:
             return []
         ids = [r.id for r in due]
-        session.execute(sa.update(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids))
-                        .values(status=Status.SENDING.value, claimed_until=now + lease))
-        bodies = dict(session.exec(select(WebhookEvent.event_id, WebhookEvent.body)
-                                   .where(col(WebhookEvent.event_id).in_([r.event_id for r in due]))).all())
-        return [Claimed(stored_id(r), r.endpoint, r.event_id, r.item_id, r.seq, r.attempts, r.created_at, bodies[r.event_id])
-                for r in due]
+        session.execute(
+            sa.update(WebhookDelivery)
+            .where(col(WebhookDelivery.id).in_(ids))
+            .values(status=Status.SENDING.value, claimed_until=now + lease)
+        )
+        bodies = dict(
+            session.exec(
+                select(WebhookEvent.event_id, WebhookEvent.body).where(
+                    col(WebhookEvent.event_id).in_([r.event_id for r in due])
+                )
+            ).all()
+        )
+        return [
+            Claimed(
+                stored_id(r), r.endpoint, r.event_id, r.item_id, r.seq, r.attempts, r.created_at, bodies[r.event_id]
+            )
+            for r in due
+        ]
 
 
 def disabled_state(session: Session, endpoint: str) -> WebhookEndpointState | None:
@@ -150,33 +188,71 @@ def backoff(attempts: int) -> float:
 
 def delivered(engine: Engine, row: Claimed, *, now: datetime, status: int) -> None:
     with transaction(engine) as session:
-        session.execute(sa.update(WebhookDelivery).where(col(WebhookDelivery.id) == row.id)
-                        .values(status=Status.DELIVERED.value, delivered_at=now, response_status=status,
-                                attempts=row.attempts + 1, claimed_until=None, last_error=None))
+        session.execute(
+            sa.update(WebhookDelivery)
+            .where(col(WebhookDelivery.id) == row.id)
+            .values(
+                status=Status.DELIVERED.value,
+                delivered_at=now,
+                response_status=status,
+                attempts=row.attempts + 1,
+                claimed_until=None,
+                last_error=None,
+            )
+        )
 
 
 def failed(engine: Engine, row: Claimed, *, now: datetime, status: int | None, error: str) -> None:
     with transaction(engine) as session:
-        session.execute(sa.update(WebhookDelivery).where(col(WebhookDelivery.id) == row.id)
-                        .values(status=Status.FAILED.value, response_status=status, attempts=row.attempts + 1,
-                                claimed_until=None, last_error=error[:1000]))
+        session.execute(
+            sa.update(WebhookDelivery)
+            .where(col(WebhookDelivery.id) == row.id)
+            .values(
+                status=Status.FAILED.value,
+                response_status=status,
+                attempts=row.attempts + 1,
+                claimed_until=None,
+                last_error=error[:1000],
+            )
+        )
     log.warning("webhook %s to %s failed for good: %s", row.event_id, row.endpoint, error)
 
 
-def retry(engine: Engine, row: Claimed, *, now: datetime, status: int | None, error: str, horizon: timedelta,
-          retry_after: float | None = None) -> bool:
+def retry(
+    engine: Engine,
+    row: Claimed,
+    *,
+    now: datetime,
+    status: int | None,
+    error: str,
+    horizon: timedelta,
+    retry_after: float | None = None,
+) -> bool:
     """Try again later; False when the retry horizon has passed (the delivery is failed then)."""
     attempts = row.attempts + 1
     if now - row.created_at >= horizon:
-        failed(engine, row, now=now, status=status,
-               error=f"no success within {horizon.total_seconds() / 3600:g} h ({attempts} attempts); last: {error}")
+        failed(
+            engine,
+            row,
+            now=now,
+            status=status,
+            error=f"no success within {horizon.total_seconds() / 3600:g} h ({attempts} attempts); last: {error}",
+        )
         return False
     wait = max(retry_after or 0.0, backoff(attempts))
     with transaction(engine) as session:
-        session.execute(sa.update(WebhookDelivery).where(col(WebhookDelivery.id) == row.id)
-                        .values(status=Status.PENDING.value, response_status=status, attempts=attempts,
-                                next_attempt_at=now + timedelta(seconds=wait), claimed_until=None,
-                                last_error=error[:1000]))
+        session.execute(
+            sa.update(WebhookDelivery)
+            .where(col(WebhookDelivery.id) == row.id)
+            .values(
+                status=Status.PENDING.value,
+                response_status=status,
+                attempts=attempts,
+                next_attempt_at=now + timedelta(seconds=wait),
+                claimed_until=None,
+                last_error=error[:1000],
+            )
+        )
     return True
 
 
@@ -184,9 +260,17 @@ def gone(engine: Engine, config: Config, row: Claimed, *, now: datetime, error: 
     """The endpoint answered 410 Gone: it is disabled (kept in the database, so every process and
     restart knows), the delivery waits (not lost, if it is enabled again), and the admins are told."""
     with transaction(engine) as session:
-        session.execute(sa.update(WebhookDelivery).where(col(WebhookDelivery.id) == row.id)
-                        .values(status=Status.PENDING.value, response_status=410, attempts=row.attempts + 1,
-                                claimed_until=None, last_error=error[:1000]))
+        session.execute(
+            sa.update(WebhookDelivery)
+            .where(col(WebhookDelivery.id) == row.id)
+            .values(
+                status=Status.PENDING.value,
+                response_status=410,
+                attempts=row.attempts + 1,
+                claimed_until=None,
+                last_error=error[:1000],
+            )
+        )
         state = session.get(WebhookEndpointState, row.endpoint)
         if state is not None and state.disabled_at is not None:
             return  # another worker saw the 410 first and told the admins
@@ -204,14 +288,22 @@ def tell_admins(session: Session, config: Config, endpoint: str, *, now: datetim
     key = f"webhook-gone:{endpoint}:{now.isoformat()}"
     if config.roles.admins:
         for email in config.roles.admins:
-            outbox.enqueue(session, messages.Direct(to_user=None, to_email=email, text=text, fallbacks=[]),
-                           key=f"{key}:{email}", now=now, channel_key=email)
+            outbox.enqueue(
+                session,
+                messages.Direct(to_user=None, to_email=email, text=text, fallbacks=[]),
+                key=f"{key}:{email}",
+                now=now,
+                channel_key=email,
+            )
     elif config.channels.ops or config.channels.reports:
         channel = config.channels.ops or config.channels.reports
         outbox.enqueue(session, messages.Channel(channel=channel, text=text), key=key, now=now, channel_key=channel)
     else:
-        log.error("webhook endpoint %s is disabled (410 Gone) and no admins or ops/reports channel are "
-                  "configured to tell; `handover doctor` shows it", endpoint)
+        log.error(
+            "webhook endpoint %s is disabled (410 Gone) and no admins or ops/reports channel are "
+            "configured to tell; `handover doctor` shows it",
+            endpoint,
+        )
 
 
 def enable(engine: Engine, endpoint: str) -> bool:
@@ -238,8 +330,11 @@ class EndpointFigures:
 def figures(engine: Engine) -> dict[str, EndpointFigures]:
     out: dict[str, EndpointFigures] = {}
     with transaction(engine) as session:
-        rows = session.exec(select(WebhookDelivery.endpoint, WebhookDelivery.status, sa.func.count())
-                            .group_by(WebhookDelivery.endpoint, WebhookDelivery.status)).all()
+        rows = session.exec(
+            select(WebhookDelivery.endpoint, WebhookDelivery.status, sa.func.count()).group_by(
+                WebhookDelivery.endpoint, WebhookDelivery.status
+            )
+        ).all()
         for endpoint, status, n in rows:
             f = out.setdefault(endpoint, EndpointFigures())
             if status == Status.DELIVERED:
@@ -249,10 +344,11 @@ def figures(engine: Engine) -> dict[str, EndpointFigures]:
             else:
                 f.pending += n
         for endpoint, f in out.items():
-            f.last_error = session.exec(select(WebhookDelivery.last_error)
-                                        .where(WebhookDelivery.endpoint == endpoint,
-                                               col(WebhookDelivery.last_error).is_not(None))
-                                        .order_by(col(WebhookDelivery.id).desc())).first()
+            f.last_error = session.exec(
+                select(WebhookDelivery.last_error)
+                .where(WebhookDelivery.endpoint == endpoint, col(WebhookDelivery.last_error).is_not(None))
+                .order_by(col(WebhookDelivery.id).desc())
+            ).first()
         for state in session.exec(select(WebhookEndpointState)):
             f = out.setdefault(state.name, EndpointFigures())
             f.disabled_at, f.disabled_reason = state.disabled_at, state.disabled_reason
@@ -261,5 +357,6 @@ def figures(engine: Engine) -> dict[str, EndpointFigures]:
 
 def failed_count(engine: Engine) -> int:
     with transaction(engine) as session:
-        return session.exec(select(sa.func.count()).select_from(WebhookDelivery)
-                            .where(WebhookDelivery.status == Status.FAILED.value)).one()
+        return session.exec(
+            select(sa.func.count()).select_from(WebhookDelivery).where(WebhookDelivery.status == Status.FAILED.value)
+        ).one()

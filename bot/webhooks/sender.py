@@ -64,8 +64,13 @@ def secrets_of(endpoint: WebhookEndpoint, environ: dict[str, str] | None = None)
 def signed_headers(endpoint: WebhookEndpoint, msg_id: str, body: str, *, at: datetime | None = None) -> dict[str, str]:
     at = at or utcnow()
     signatures = " ".join(Webhook(secret).sign(msg_id, at, body) for secret in secrets_of(endpoint))
-    return {"content-type": "application/cloudevents+json; charset=utf-8", "user-agent": f"Handover/{version()}",
-            "webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())), "webhook-signature": signatures}
+    return {
+        "content-type": "application/cloudevents+json; charset=utf-8",
+        "user-agent": f"Handover/{version()}",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signatures,
+    }
 
 
 @dataclass
@@ -82,8 +87,9 @@ def post(client: httpx.Client, endpoint: WebhookEndpoint, msg_id: str, body: str
     except (MissingSecret, ValueError) as exc:
         return Answer(None, "", error=str(exc))
     try:
-        response = client.post(endpoint.url, content=body.encode("utf-8"), headers=headers,
-                               timeout=endpoint.timeout_seconds)
+        response = client.post(
+            endpoint.url, content=body.encode("utf-8"), headers=headers, timeout=endpoint.timeout_seconds
+        )
     except httpx.TimeoutException as exc:
         return Answer(None, "", error=f"time-out after {endpoint.timeout_seconds:g} s ({type(exc).__name__})")
     except httpx.HTTPError as exc:
@@ -115,13 +121,20 @@ class WebhookSender:
 
     def _pool(self, endpoint: WebhookEndpoint) -> ThreadPoolExecutor:
         if endpoint.name not in self.pools:
-            self.pools[endpoint.name] = ThreadPoolExecutor(endpoint.concurrency, thread_name_prefix=f"webhook-{endpoint.name}")
+            self.pools[endpoint.name] = ThreadPoolExecutor(
+                endpoint.concurrency, thread_name_prefix=f"webhook-{endpoint.name}"
+            )
         return self.pools[endpoint.name]
 
     def round(self, endpoint: WebhookEndpoint) -> int:
         """Claim and send one batch for ``endpoint`` (different items side by side); how many were tried."""
-        claimed = queue.claim(self.ctx.engine, endpoint.name, now=self.now(), limit=endpoint.concurrency,
-                              lease=queue.lease_for(endpoint.timeout_seconds))
+        claimed = queue.claim(
+            self.ctx.engine,
+            endpoint.name,
+            now=self.now(),
+            limit=endpoint.concurrency,
+            lease=queue.lease_for(endpoint.timeout_seconds),
+        )
         if not claimed:
             return 0
         list(self._pool(endpoint).map(lambda row: self.send(endpoint, row), claimed))
@@ -139,8 +152,15 @@ class WebhookSender:
         elif status is None or status >= 500 or status in RETRYABLE_4XX:
             error = answer.error or f"HTTP {status}: {answer.text}"
             log.info("webhook %s to %s: %s; trying again later", row.event_id, endpoint.name, error)
-            queue.retry(engine, row, now=now, status=status, error=error, horizon=horizon,
-                        retry_after=answer.retry_after if status == 429 else None)
+            queue.retry(
+                engine,
+                row,
+                now=now,
+                status=status,
+                error=error,
+                horizon=horizon,
+                retry_after=answer.retry_after if status == 429 else None,
+            )
         else:
             queue.failed(engine, row, now=now, status=status, error=f"HTTP {status}: {answer.text}")
 
@@ -163,8 +183,10 @@ class WebhookSender:
 
     def run_forever(self, stop: threading.Event) -> None:
         """The background sender of ``handover serve``: fan-out here, one worker per endpoint."""
-        workers = [threading.Thread(target=self._endpoint_loop, args=(ep, stop), daemon=True,
-                                    name=f"webhooks-{ep.name}") for ep in self.endpoints]
+        workers = [
+            threading.Thread(target=self._endpoint_loop, args=(ep, stop), daemon=True, name=f"webhooks-{ep.name}")
+            for ep in self.endpoints
+        ]
         for w in workers:
             w.start()
         # without endpoints the recorded events are only marked as handled: no hurry, and no reason

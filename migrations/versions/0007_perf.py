@@ -5,13 +5,14 @@ Revision ID: 0007_perf
 Revises: 0004_identity
 Create Date: 2026-12-01
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007_perf'
-down_revision = '0006_webhooks'
+revision = "0007_perf"
+down_revision = "0006_webhooks"
 branch_labels = None
 depends_on = None
 

@@ -25,12 +25,40 @@ def build(path: Path = HERE / "merged_headers.xlsx") -> Path:
     ws.title = "Leads"
     ws.append(["Company", "E-mail", "Notes", None, "Customer request", None, "Painpoint"])
     ws.merge_cells("C1:D1")
-    ws.append(["Harbour Logistics Ltd", "emma.clarke@harbourlogistics.co.uk", "Evaluating SD-WAN for 12 depots.",
-               "Decision in autumn; two competitors.", datetime(2026, 3, 16), "VIP: met the CEO", "Ja"])
-    ws.append(["Riverside Retail", "james.moore@riversideretail.co.uk", "Guest Wi-Fi for 40 stores.", None,
-               "Call back next week", None, "\u2713", "stray remark right of the table"])
-    ws.append(["Kiruna Mining AB", "lars.svensson@kirunamining.se", datetime(2026, 3, 17, 14, 30),
-               "Pilot budget exists.", None, "ask about references", "nein"])
+    ws.append(
+        [
+            "Harbour Logistics Ltd",
+            "emma.clarke@harbourlogistics.co.uk",
+            "Evaluating SD-WAN for 12 depots.",
+            "Decision in autumn; two competitors.",
+            datetime(2026, 3, 16),
+            "VIP: met the CEO",
+            "Ja",
+        ]
+    )
+    ws.append(
+        [
+            "Riverside Retail",
+            "james.moore@riversideretail.co.uk",
+            "Guest Wi-Fi for 40 stores.",
+            None,
+            "Call back next week",
+            None,
+            "\u2713",
+            "stray remark right of the table",
+        ]
+    )
+    ws.append(
+        [
+            "Kiruna Mining AB",
+            "lars.svensson@kirunamining.se",
+            datetime(2026, 3, 17, 14, 30),
+            "Pilot budget exists.",
+            None,
+            "ask about references",
+            "nein",
+        ]
+    )
     ws["E2"].number_format = "yyyy-mm-dd"
     ws["C4"].number_format = "yyyy-mm-dd hh:mm"
     book.save(path)
