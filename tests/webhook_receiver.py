@@ -36,6 +36,7 @@ class Receiver:
     delay: float = 0.0  # seconds it takes to answer
     requests: list[Received] = field(default_factory=list)  # every request, whatever it answered
     refused: list[str] = field(default_factory=list)  # why requests failed verification
+    cut_short: int = 0  # requests whose sender went away before the whole body arrived (never answered)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -68,7 +69,12 @@ class Receiver:
                 pass
 
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request (a killed server): no request at all
+                    with receiver._lock:
+                        receiver.cut_short += 1
+                    return
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 try:
                     Webhook(receiver.secret).verify(body, headers)
