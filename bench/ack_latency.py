@@ -28,8 +28,6 @@ import argparse
 import itertools
 import json
 import multiprocessing as mp
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -47,6 +45,9 @@ import httpx
 from fastapi import Request, Response  # module level: FastAPI resolves the (postponed) annotations here
 from slack_sdk.signature import SignatureVerifier
 
+from bench.common import DEFAULT_ROUNDS, backend_of, command, database_spec, measured
+from bench.common import rounds as run_rounds
+
 SIGNING_SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-bench-token"
 API_TOKEN = "bench-api-token-123"
@@ -58,8 +59,8 @@ INTRUDER = "curious@example.com"
 CHECKLIST_PREFIX = "item_checklist"
 ACCEPT = "item_accept"
 
-DEFAULT_REQUESTS = 300
-DEFAULT_CONCURRENCY = 8
+DEFAULT_REQUESTS = 1000
+DEFAULT_CONCURRENCY = 20
 DEFAULT_WARMUP = 30
 
 
@@ -427,11 +428,31 @@ class Scenario:
     concurrent: list[Maker]
 
 
+FIGURES = {
+    "ack_p50_1_client_ms": "series.handover.sequential.latency_ms.p50",
+    "bare_bolt_p50_1_client_ms": "series.baseline_pbr.sequential.latency_ms.p50",
+    "ack_p99_concurrent_ms": "series.handover.concurrent.latency_ms.p99",
+    "bare_bolt_p99_concurrent_ms": "series.baseline_pbr.concurrent.latency_ms.p99",
+    "req_per_s_concurrent": "series.handover.concurrent.throughput_rps",
+    "bare_bolt_req_per_s_concurrent": "series.baseline_pbr.concurrent.throughput_rps",
+    "intruder_p50_1_client_ms": "series.handover_intruder.sequential.latency_ms.p50",
+    "default_mode_bolt_p50_1_client_ms": "series.baseline.sequential.latency_ms.p50",
+    "refused_clicks": "handover_db.refused_clicks",
+    "over_3s": "series.handover.concurrent.over_3s",
+}
+RATIOS = {
+    "ack_p50_vs_bare_bolt": ("ack_p50_1_client_ms", "bare_bolt_p50_1_client_ms"),
+    "ack_p99_vs_bare_bolt": ("ack_p99_concurrent_ms", "bare_bolt_p99_concurrent_ms"),
+    "throughput_vs_bare_bolt": ("req_per_s_concurrent", "bare_bolt_req_per_s_concurrent"),
+}
+
+
 def run(requests: int = DEFAULT_REQUESTS, concurrency: int = DEFAULT_CONCURRENCY, warmup: int = DEFAULT_WARMUP,
-        out: Path | None = None, log: Callable[[str], None] = print, dispatcher: bool = True,
-        database_url: str = "sqlite") -> dict[str, Any]:
+        log: Callable[[str], None] = print, dispatcher: bool = True, database_url: str = "sqlite",
+        rounds: int = DEFAULT_ROUNDS) -> dict[str, Any]:
+    """The servers are started once; each round runs every series in turn (bare Bolt, bare Bolt with
+    process_before_response, Handover, Handover's refusal): warm-up, sequential, concurrent."""
     concurrency = max(1, concurrency)
-    from bench.common import database_spec
     with tempfile.TemporaryDirectory(prefix="handover-bench-") as tmp, database_spec(database_url, tmp) as url:
         log("starting the servers (baseline and Handover, each in its own process)...")
         baseline = Server("baseline")
@@ -456,50 +477,52 @@ def run(requests: int = DEFAULT_REQUESTS, concurrency: int = DEFAULT_CONCURRENCY
                          intruder_maker(seq_card, info["intruder"]),
                          [intruder_maker(c, info["intruder"]) for c in conc_cards]),
             ]
-            before = handover.stats()
-            series: dict[str, Any] = {}
-            for sc in scenarios:
-                log(f"{sc.name}: warm-up {warmup}, {requests} sequential, {requests} with {concurrency} clients")
-                # warm-up alternates parity so the measured checklist ticks still change state
-                run_sequential(sc.url, sc.sequential, warmup, offset=1000)
-                seq = run_sequential(sc.url, sc.sequential, requests, offset=1000 + warmup)
-                conc = run_concurrent(sc.url, sc.concurrent, requests, concurrency)
-                series[sc.name] = {"label": sc.label, "sequential": seq, "concurrent": conc}
-            after = handover.stats()
+
+            def one(k: int) -> dict[str, Any]:
+                before = handover.stats()
+                series: dict[str, Any] = {}
+                for sc in scenarios:
+                    log(f"round {k}, {sc.name}: warm-up {warmup}, {requests} sequential, "
+                        f"{requests} with {concurrency} clients")
+                    # warm-up alternates parity so the measured checklist ticks still change state
+                    run_sequential(sc.url, sc.sequential, warmup, offset=1000)
+                    seq = run_sequential(sc.url, sc.sequential, requests, offset=1000 + warmup)
+                    conc = run_concurrent(sc.url, sc.concurrent, requests, concurrency)
+                    series[sc.name] = {"label": sc.label, "sequential": seq, "concurrent": conc}
+                after = handover.stats()
+                added = after["events"].get("checklist", 0) - before["events"].get("checklist", 0)
+                return {"series": series, "handover_db": {
+                    "before": before, "after": after, "checklist_events_added": added,
+                    # a tick acked without its change (the "busy, try again" answer) left no event
+                    "refused_clicks": warmup + 2 * requests - added}}
+
+            done = run_rounds(rounds, one)
         finally:
             handover.stop()
             baseline.stop()
 
-    results = {
-        "benchmark": "ack_latency",
-        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "params": {"requests": requests, "concurrency": concurrency, "warmup": warmup, "dispatcher": dispatcher},
-        "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()},
-        "series": series,
-        "handover_db": {"before": before, "after": after,
-                        "checklist_events_added": after["events"].get("checklist", 0)
-                        - before["events"].get("checklist", 0),
-                        # a tick acked without its change (the "busy, try again" answer) left no event
-                        "refused_clicks": warmup + 2 * requests - (after["events"].get("checklist", 0)
-                                                                   - before["events"].get("checklist", 0)),
-                        "backend": "postgresql" if url and url.startswith("postgresql") else "sqlite"},
-    }
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2) + "\n")
-    return results
+    return {"params": {"requests": requests, "concurrency": concurrency, "warmup": warmup, "dispatcher": dispatcher,
+                       "rounds": rounds, "backend": backend_of(database_url)},
+            **measured(done, FIGURES, RATIOS)}
 
 
 def render(results: dict[str, Any]) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     console = Console(width=max(Console().width, 110))
-    p = results["params"]
-    seq = Table(title=f"Sequential ack latency, ms ({p['requests']} requests, one client)")
+    for r in results["rounds"]:
+        _render_round(console, results["params"], r)
+    console.print("Medians over the rounds: " + ", ".join(
+        f"{name} {f['median']:.2f}" for name, f in results["figures"].items() if f["median"] is not None))
+
+
+def _render_round(console: Any, p: dict[str, Any], results: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    seq = Table(title=f"Round {results['round']}: sequential ack latency, ms ({p['requests']} requests, one client)")
     for col in ("series", "p50", "p90", "p99", "max", "mean", "req/s", "statuses"):
         seq.add_column(col, justify="left" if col in ("series", "statuses") else "right")
-    conc = Table(title=f"Concurrent ({p['requests']} requests, {p['concurrency']} clients)")
+    conc = Table(title=f"Round {results['round']}: concurrent ({p['requests']} requests, {p['concurrency']} clients)")
     for col in ("series", "req/s", "p50", "p99", "max", "statuses"):
         conc.add_column(col, justify="left" if col in ("series", "statuses") else "right")
     base = results["series"]["baseline"]
@@ -525,24 +548,21 @@ def _statuses(s: dict[str, Any]) -> str:
     return " ".join(f"{k}x{v}" for k, v in s["status_counts"].items())
 
 
+def options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--requests", "-n", type=int, default=DEFAULT_REQUESTS,
+                   help=f"requests per series, mode and round (default {DEFAULT_REQUESTS})")
+    p.add_argument("--concurrency", "-c", type=int, default=DEFAULT_CONCURRENCY,
+                   help=f"concurrent clients for the throughput run (default {DEFAULT_CONCURRENCY})")
+    p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP, help="warm-up requests per series and round")
+    p.add_argument("--no-dispatcher", action="store_false", dest="dispatcher",
+                   help="do not run the outbox dispatcher beside Handover (production runs it)")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.ack_latency", description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", "-n", type=int, default=DEFAULT_REQUESTS,
-                        help=f"requests per scenario and mode (default {DEFAULT_REQUESTS})")
-    parser.add_argument("--concurrency", "-c", type=int, default=DEFAULT_CONCURRENCY,
-                        help=f"concurrent clients for the throughput run (default {DEFAULT_CONCURRENCY})")
-    parser.add_argument("--warmup", type=int, default=DEFAULT_WARMUP, help="warm-up requests per scenario")
-    parser.add_argument("--no-dispatcher", action="store_true",
-                        help="do not run the outbox dispatcher beside Handover (production runs it)")
-    parser.add_argument("--out", type=Path, default=Path("bench/results/latest.json"), help="JSON results file")
-    parser.add_argument("--database-url", default="sqlite",
-                        help="'sqlite' (a temporary file, the default), 'postgresql' (a throwaway cluster) or a URL")
-    args = parser.parse_args(argv)
-    results = run(args.requests, args.concurrency, args.warmup, args.out, dispatcher=not args.no_dispatcher,
-                  database_url=args.database_url)
+    results = command("ack", __doc__ or "", run, options, argv)
     render(results)
-    print(f"results written to {args.out}")
-    bad = {name: s[k]["status_counts"] for name, s in results["series"].items() for k in ("sequential", "concurrent")
+    bad = {f"round {r['round']} {name} {k}": s[k]["status_counts"] for r in results["rounds"]
+           for name, s in r["series"].items() for k in ("sequential", "concurrent")
            if set(s[k]["status_counts"]) != {"200"}}
     if bad:
         print(f"some requests were not answered 200: {bad}", file=sys.stderr)

@@ -2,23 +2,25 @@
 Slack fake allows 1 chat.postMessage per second per channel (429 + Retry-After beyond it) — the
 time until every card arrived next to the bound the limit itself sets (cards per channel ÷ 1 msg/s,
 the baseline), and how many cards were lost or posted twice. The outbox dispatcher runs as in
-production (bot.slack.dispatcher.Dispatcher.run_forever) on a real HTTP fake.
+production (bot.slack.dispatcher.Dispatcher.run_forever) on a real HTTP fake. Each round: a fresh
+database and fake, one delivery.
 
-    python -m bench.delivery [--cards 600] [--receivers 60] [--rate 1.0] [--database-url ...] [--out f.json]
+    python -m bench.delivery [--cards 600] [--receivers 60] [--rate 1.0] [--rounds 3] [--database-url ...]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from bench.common import BOT_TOKEN, context, database, emit, parser
+from bench.common import BOT_TOKEN, command, context, database, measured
+from bench.common import rounds as run_rounds
 from bot.clock import Clock
 from bot.db import run_in_transaction
 from bot.fakeslack import FakeSlack
@@ -36,8 +38,8 @@ def _key(call: Any) -> str | None:
     return (meta or {}).get("event_payload", {}).get("key")
 
 
-def run(*, cards: int = 600, receivers: int = 60, rate: float = 1.0, timeout: float = 300,
-        database_url: str = "sqlite", out: Path | None = None, quiet: bool = False) -> dict[str, Any]:
+def one_round(cards: int, receivers: int, rate: float, timeout: float, database_url: str) -> dict[str, Any]:
+    """A fresh database and a fresh Slack fake: the cards handed over, then delivered."""
     fake = FakeSlack(token=BOT_TOKEN).start()
     try:
         owners = [f"owner{n}@example.com" for n in range(receivers)]
@@ -79,19 +81,25 @@ def run(*, cards: int = 600, receivers: int = 60, rate: float = 1.0, timeout: fl
                        "duplicated": sum(n - 1 for n in per_key.values() if n > 1), "http_429": limited}
     finally:
         fake.stop()
-    if not quiet:
-        emit("delivery", results, out)
     return results
 
 
-def main() -> None:
-    p = parser(__doc__ or "")
+def run(*, cards: int = 600, receivers: int = 60, rate: float = 1.0, timeout: float = 300,
+        database_url: str = "sqlite", rounds: int = 3) -> dict[str, Any]:
+    """``rounds`` deliveries one after another (the baseline is a bound: computed, not run)."""
+    done = run_rounds(rounds, lambda k: one_round(cards, receivers, rate, timeout, database_url))
+    return {"params": {"cards": cards, "receivers": receivers, "rate_per_channel": rate, "rounds": rounds},
+            **measured(done, {"seconds_until_all_arrived": "seconds_until_all_arrived",
+                              "bound_seconds": "bound_seconds", "lost": "lost", "duplicated": "duplicated",
+                              "http_429": "http_429"},
+                       {"vs_bound": ("seconds_until_all_arrived", "bound_seconds")})}
+
+
+def options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cards", type=int, default=600)
     p.add_argument("--receivers", type=int, default=60)
     p.add_argument("--rate", type=float, default=1.0)
-    a = p.parse_args()
-    run(cards=a.cards, receivers=a.receivers, rate=a.rate, database_url=a.database_url, out=a.out)
 
 
 if __name__ == "__main__":
-    main()
+    command("delivery", __doc__ or "", run, options)

@@ -1,21 +1,23 @@
 """Customer look-up: ``find_customers`` (what ``/handover customer <query>`` runs) over N customers
 (default 50,000), p50/p95 over a mix of queries — exact names, parts of names, typos, domains and
 contacts' e-mails — next to the baseline of the same run: one indexed equality look-up
-(``normalized_name = ?``), the floor any look-up pays.
+(``normalized_name = ?``), the floor any look-up pays. The customers are written once; each round
+asks every query right after its baseline.
 
-    python -m bench.lookup [--customers 50000] [--queries 60] [--database-url ...] [--out f.json]
+    python -m bench.lookup [--customers 50000] [--queries 60] [--rounds 3] [--database-url ...]
 """
 
 from __future__ import annotations
 
+import argparse
 import random
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bench.common import START, Timer, database, emit, parser, summary_ms
+from bench.common import START, Timer, command, database, measured, summary_ms
+from bench.common import rounds as run_rounds
 from bot.customers import normalize_name
 from bot.flows.lookup import find_customers
 from bot.models import Customer, Item
@@ -79,40 +81,43 @@ def queries(rows: list[dict[str, Any]], count: int, rng: random.Random) -> list[
     return out
 
 
-def run(*, customers: int = 50_000, queries_n: int = 60, database_url: str = "sqlite", out: Path | None = None,
-        quiet: bool = False) -> dict[str, Any]:
+def run(*, customers: int = 50_000, queries_n: int = 60, database_url: str = "sqlite",
+        rounds: int = 3) -> dict[str, Any]:
+    """The customers written once; each round asks every query, each right after its baseline."""
     rng = random.Random(13)
     with database(database_url) as db:
         rows = seed(db.engine, customers, rng)
         qs = queries(rows, queries_n, rng)
-        times: list[float] = []
-        base: list[float] = []
-        found = 0
         with Session(db.engine) as session:
             find_customers(session, qs[0])  # warm-up (imports, caches)
-            for q in qs:
-                with Timer() as t:
-                    matches = find_customers(session, q)
-                times.append(t.seconds)
-                found += bool(matches)
-                norm = normalize_name(q)
-                with Timer() as b:
-                    session.exec(select(Customer).where(Customer.normalized_name == norm)).all()
-                base.append(b.seconds)
-        results = {"backend": db.backend, "customers": customers, "queries": len(qs), "queries_with_matches": found,
-                   "lookup_ms": summary_ms(times), "baseline_indexed_equality_ms": summary_ms(base)}
-    if not quiet:
-        emit("lookup", results, out)
-    return results
+
+            def one(k: int) -> dict[str, Any]:
+                times: list[float] = []
+                base: list[float] = []
+                found = 0
+                for q in qs:
+                    norm = normalize_name(q)
+                    with Timer() as b:
+                        session.exec(select(Customer).where(Customer.normalized_name == norm)).all()
+                    base.append(b.seconds)
+                    with Timer() as t:
+                        matches = find_customers(session, q)
+                    times.append(t.seconds)
+                    found += bool(matches)
+                return {"queries": len(qs), "queries_with_matches": found, "lookup_ms": summary_ms(times),
+                        "baseline_indexed_equality_ms": summary_ms(base)}
+
+            done = run_rounds(rounds, one)
+        return {"backend": db.backend, "params": {"customers": customers, "queries": len(qs), "rounds": rounds},
+                **measured(done, {"lookup_p50_ms": "lookup_ms.p50", "lookup_p95_ms": "lookup_ms.p95",
+                                  "baseline_p95_ms": "baseline_indexed_equality_ms.p95"},
+                           {"p95_vs_indexed_equality": ("lookup_p95_ms", "baseline_p95_ms")})}
 
 
-def main() -> None:
-    p = parser(__doc__ or "")
+def options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--customers", type=int, default=50_000)
-    p.add_argument("--queries", type=int, default=60)
-    a = p.parse_args()
-    run(customers=a.customers, queries_n=a.queries, database_url=a.database_url, out=a.out)
+    p.add_argument("--queries", type=int, default=60, dest="queries_n")
 
 
 if __name__ == "__main__":
-    main()
+    command("lookup", __doc__ or "", run, options)
