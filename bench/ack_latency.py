@@ -137,6 +137,7 @@ def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True, da
                     forget_calls: bool = False) -> None:
     """The real Handover web app with test data; sends back the cards the client will click."""
     import sqlalchemy as sa
+    from sqlmodel import col
 
     from bot import migrate
     from bot.clock import Clock
@@ -179,8 +180,8 @@ def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True, da
                 raise RuntimeError(f"could not hand an item over: {r.status_code} {r.text}")
     Dispatcher(ctx).run_until_idle()
     with engine.connect() as c:
-        rows = c.execute(sa.select(Item.id, Item.card_channel, Item.card_ts, Item.receiver_user_id)
-                         .order_by(Item.id)).all()
+        rows = c.execute(sa.select(col(Item.id), col(Item.card_channel), col(Item.card_ts),
+                                   col(Item.receiver_user_id)).order_by(col(Item.id))).all()
     for item_id, channel, ts, receiver in rows:
         if not (channel and ts and receiver):
             raise RuntimeError(f"item {item_id} has no delivered card or no receiver")
@@ -200,7 +201,8 @@ def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True, da
 
     def stats() -> dict[str, Any]:
         with engine.connect() as c:
-            kinds = dict(c.execute(sa.select(ItemEvent.kind, sa.func.count()).group_by(ItemEvent.kind)).all())
+            kinds: dict[str, int] = dict(c.execute(
+                sa.select(col(ItemEvent.kind), sa.func.count()).group_by(col(ItemEvent.kind))).all())
             outbox = c.execute(sa.select(sa.func.count()).select_from(Outbox)).scalar_one()
         return {"events": {str(k): v for k, v in kinds.items()}, "outbox_rows": outbox, "rss_kb": _rss_kb()}
 
@@ -334,8 +336,11 @@ class Client:
     def send(self, user: str, message: dict[str, Any], action: dict[str, Any]) -> tuple[float, int]:
         body = urlencode({"payload": json.dumps(_payload(user, message, action))}).encode()
         ts = str(int(time.time()))
+        signature = self.verifier.generate_signature(timestamp=ts, body=body)
+        if signature is None:  # only without a timestamp or a secret, which this client always has
+            raise RuntimeError("could not sign the request")
         headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-                   "X-Slack-Signature": self.verifier.generate_signature(timestamp=ts, body=body)}
+                   "X-Slack-Signature": signature}
         started = time.perf_counter()
         try:
             status = self.http.post(self.url, content=body, headers=headers).status_code

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot import migrate
-from bot.clock import FakeClock
+from bot.clock import Clock, FakeClock
 from bot.config import load_config
 from bot.context import Context
 from bot.db import make_engine
@@ -193,7 +193,7 @@ def _drop_database(server_url: str, url: str) -> None:
     admin.dispose()
 
 
-def context(db: Db, *, api_url: str = "http://127.0.0.1:9/api/", clock: FakeClock | None = None) -> Context:
+def context(db: Db, *, api_url: str = "http://127.0.0.1:9/api/", clock: Clock | None = None) -> Context:
     settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_api_url=api_url,
                         database_url=db.url, handover_api_token="bench-api-token-123")
     return Context(engine=db.engine, config=load_config(None), settings=settings, clock=clock or FakeClock(START))

@@ -18,6 +18,7 @@ from collections import Counter
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from bench.common import BOT_TOKEN, command, context, database, measured
 from bench.common import rounds as run_rounds
@@ -61,7 +62,7 @@ def one_round(cards: int, receivers: int, rate: float, timeout: float, database_
             while time.monotonic() - t0 < timeout:
                 with db.engine.connect() as conn:
                     left = conn.execute(sa.select(sa.func.count()).select_from(Outbox).where(
-                        Outbox.kind == "item_card", Outbox.status != "sent")).scalar_one()
+                        col(Outbox.kind) == "item_card", col(Outbox.status) != "sent")).scalar_one()
                 if left == 0:
                     done_at = time.monotonic() - t0
                     break

@@ -20,11 +20,10 @@ from sqlalchemy import event
 
 from bench.common import START, Timer, command, context, database, measured, summary_ms
 from bench.common import rounds as run_rounds
-from bench.world import Clicker, seed
+from bench.world import Clicker, item_ids, seed
 from bot.clock import FakeClock
 from bot.config import load_config
 from bot.flows import digest
-from bot.models import Item
 
 
 def digest_time() -> Any:
@@ -49,8 +48,7 @@ def world(db_spec: str, people: int, items: int, n_rounds: int) -> dict[str, Any
     with database(db_spec) as db:
         seed(db.engine, people=people, items=items, now=now, rng=random.Random(items))
         ctx = context(db, clock=FakeClock(now))
-        with db.engine.connect() as conn:
-            click_ids = [r[0] for r in conn.execute(sa.select(Item.id).order_by(Item.id).limit(20))]
+        click_ids = item_ids(db.engine)
         statements = Statements(db.engine)
 
         def one(k: int) -> dict[str, Any]:

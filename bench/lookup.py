@@ -14,7 +14,7 @@ import random
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bench.common import START, Timer, command, database, measured, summary_ms
 from bench.common import rounds as run_rounds
@@ -46,8 +46,8 @@ def seed(engine: sa.Engine, n: int, rng: random.Random) -> list[dict[str, Any]]:
     rows = customer_rows(n, rng)
     with engine.begin() as conn:
         conn.execute(sa.insert(Customer.__table__), rows)  # type: ignore[attr-defined]
-        ids = [r[0] for r in conn.execute(sa.select(Customer.id).order_by(Customer.id))]
-        items = [{"external_key": f"bench:{cid}", "source": "api", "customer_id": cid, "category": "lead",
+        ids = [r[0] for r in conn.execute(sa.select(col(Customer.id)).order_by(col(Customer.id)))]
+        items: list[dict[str, Any]] = [{"external_key": f"bench:{cid}", "source": "api", "customer_id": cid, "category": "lead",
                   "contact_email": f"person{cid}@c{cid}.example", "description": "", "checklist": {},
                   "status": "pending", "created_at": START, "offered_at": START, "version": 1,
                   "customer_request_open": False, "follow_up_count": 0, "nudge_step": 0}

@@ -16,10 +16,11 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from bench.common import START, Timer, command, context, database, measured, summary_ms
 from bench.common import rounds as run_rounds
-from bench.world import Clicker, seed
+from bench.world import Clicker, item_ids, seed
 from bot.clock import FakeClock
 from bot.flows import nudge
 from bot.models import Item
@@ -30,12 +31,7 @@ NOW = START + timedelta(hours=2)  # a Monday, 10:00 in Stockholm: working time
 def _open_unassessed(engine: sa.Engine) -> int:
     with engine.connect() as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(Item).where(
-            Item.status.in_(["pending", "accepted"]), Item.next_nudge_at.is_(None))).scalar_one()
-
-
-def _clicks(engine: sa.Engine) -> list[int]:
-    with engine.connect() as conn:
-        return [r[0] for r in conn.execute(sa.select(Item.id).order_by(Item.id).limit(20))]
+            col(Item.status).in_(["pending", "accepted"]), col(Item.next_nudge_at).is_(None))).scalar_one()
 
 
 def _clicks_summary(clicks: Clicker, seconds: float | None = None) -> dict[str, Any]:
@@ -45,7 +41,7 @@ def _clicks_summary(clicks: Clicker, seconds: float | None = None) -> dict[str, 
 
 def _idle(engine: sa.Engine, seconds: float) -> dict[str, Any]:
     """The baseline of a round: the same clicks with nothing else running."""
-    with Clicker(engine, _clicks(engine)) as idle, Timer() as t:
+    with Clicker(engine, item_ids(engine)) as idle, Timer() as t:
         idle.stop.wait(seconds)
     return _clicks_summary(idle, t.seconds)
 
@@ -55,17 +51,18 @@ def steady(db_spec: str, items: int, people: int, n_rounds: int) -> dict[str, An
     minute apart with the clicks beside them."""
     with database(db_spec) as db:
         seed(db.engine, people=people, items=items, now=NOW, status=None, next_nudge=True)
-        ctx = context(db, clock=FakeClock(NOW))
+        clock = FakeClock(NOW)
+        ctx = context(db, clock=clock)
 
         def one(k: int) -> dict[str, Any]:
             idle = _idle(db.engine, 2)
             ticks = []
-            with Clicker(db.engine, _clicks(db.engine)) as clicks:
+            with Clicker(db.engine, item_ids(db.engine)) as clicks:
                 for _ in range(3):
                     with Timer() as t:
                         nudge.run(ctx)
                     ticks.append(t.seconds)
-                    ctx.clock.advance(minutes=1)  # type: ignore[attr-defined]
+                    clock.advance(minutes=1)
             return {"tick_seconds": ticks, "tick_median_seconds": sorted(ticks)[1],
                     "clicks_during": _clicks_summary(clicks), "baseline_clicks_idle": idle}
 
@@ -83,17 +80,18 @@ def backlog(db_spec: str, items: int, people: int, max_ticks: int, n_rounds: int
         def one(k: int) -> dict[str, Any]:
             with db.engine.begin() as conn:
                 conn.execute(sa.update(Item).values(next_nudge_at=None))
-            ctx = context(db, clock=FakeClock(NOW))
+            clock = FakeClock(NOW)
+            ctx = context(db, clock=clock)
             idle = _idle(db.engine, 2)
             ticks: list[float] = []
             left = [_open_unassessed(db.engine)]
-            with Clicker(db.engine, _clicks(db.engine)) as clicks:
+            with Clicker(db.engine, item_ids(db.engine)) as clicks:
                 while left[-1] and len(ticks) < max_ticks:
                     with Timer() as t:
                         nudge.run(ctx)
                     ticks.append(t.seconds)
                     left.append(_open_unassessed(db.engine))
-                    ctx.clock.advance(minutes=1)  # type: ignore[attr-defined]
+                    clock.advance(minutes=1)
             return {"ticks_to_assess_all": len(ticks) if not left[-1] else None,
                     "unassessed_after_each_tick": left[:20], "tick_seconds": ticks[:20],
                     "total_seconds": sum(ticks), "clicks_during": _clicks_summary(clicks),

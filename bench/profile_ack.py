@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from pyinstrument import Profiler
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
+from sqlmodel import col
 
 import bench.ack_latency as al
 from bench.common import context, database
@@ -38,7 +39,9 @@ def main() -> None:
         run_in_transaction(db.engine, lambda s: hand_over(s, ctx, ItemIn(customer="Nordic Fibre AB", description="x", region="nordics", checklist={"painpoint": True}, sender_email=al.SENDER, business_builder_email=al.BB), source=Source.API, key="p1", actor="api"))
         Dispatcher(ctx).run_until_idle()
         with db.engine.connect() as c:
-            item_id, ch, ts, rcv = c.execute(sa.select(Item.id, Item.card_channel, Item.card_ts, Item.receiver_user_id)).one()
+            item_id, ch, ts, rcv = c.execute(sa.select(col(Item.id), col(Item.card_channel), col(Item.card_ts), col(Item.receiver_user_id))).one()
+        if not (ch and ts):
+            raise RuntimeError("the card was not delivered")
         card = {"item_id": item_id, "receiver": rcv, "message": al._message_dict(fake.message(ch, ts))}
         make = al.checklist_maker(card)
         app = create_bolt_app(ctx)

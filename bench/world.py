@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Self
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from bot import audit
 from bot.db import answering_within, run_in_transaction, unavailable
@@ -44,6 +45,8 @@ def seed(engine: sa.Engine, *, people: int, items: int, now: datetime, rng: rand
             {"name": f"Customer {c}", "normalized_name": f"customer {c}", "domain": f"c{c}.example",
              "created_at": now - timedelta(days=60)} for c in range(customers)])
         first_customer = conn.execute(sa.select(sa.func.min(Customer.id))).scalar_one()
+        if first_customer is None:  # written just above
+            raise RuntimeError("no customers were written")
     for start in range(0, items, chunk):
         rows = []
         for i in range(start, min(start + chunk, items)):
@@ -74,6 +77,13 @@ def seed(engine: sa.Engine, *, people: int, items: int, now: datetime, rng: rand
             conn.exec_driver_sql("ANALYZE")
         else:
             conn.exec_driver_sql("ANALYZE")
+
+
+def item_ids(engine: sa.Engine, limit: int = 20) -> list[int]:
+    """The first ``limit`` items' ids: what the clicks click."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(col(Item.id)).order_by(col(Item.id)).limit(limit))
+        return [item_id for (item_id,) in rows if item_id is not None]
 
 
 @dataclass
