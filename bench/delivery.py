@@ -20,9 +20,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col
 
-from bench.common import BOT_TOKEN, command, context, database, measured
+from bench.common import BOT_TOKEN, Db, command, context, database, measured
 from bench.common import rounds as run_rounds
 from bot.clock import Clock
+from bot.context import Context
 from bot.db import run_in_transaction
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.directory import directory
@@ -39,20 +40,32 @@ def _key(call: Any) -> str | None:
     return (meta or {}).get("event_payload", {}).get("key")
 
 
+def handed_over(fake: FakeSlack, db: Db, cards: int, receivers: int, rate: float) -> Context:
+    """Setup (not measured): the receivers in the fake, its rate limit, the cards handed over."""
+    owners = [f"owner{n}@example.com" for n in range(receivers)]
+    for user in directory(owners + ["marketing.ops@example.com"]):
+        fake.add_user(user)
+    fake.rate_limit("chat.postMessage", rate)
+    ctx = context(db, api_url=fake.api_url, clock=Clock())
+    entries = [(ItemIn(customer=f"Customer {n}", category=Category.OPPORTUNITY_INTELLIGENCE,
+                       account_owner_email=owners[n % receivers], sender_email="marketing.ops@example.com",
+                       description="Met at the stand."), f"bench:{n}") for n in range(cards)]
+    run_in_transaction(db.engine, lambda s: hand_over_many(s, ctx, entries, source=Source.API, actor="bench"))
+    return ctx
+
+
+def cards_left(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(Outbox).where(
+            col(Outbox.kind) == "item_card", col(Outbox.status) != "sent")).scalar_one()
+
+
 def one_round(cards: int, receivers: int, rate: float, timeout: float, database_url: str) -> dict[str, Any]:
     """A fresh database and a fresh Slack fake: the cards handed over, then delivered."""
     fake = FakeSlack(token=BOT_TOKEN).start()
     try:
-        owners = [f"owner{n}@example.com" for n in range(receivers)]
-        for user in directory(owners + ["marketing.ops@example.com"]):
-            fake.add_user(user)
-        fake.rate_limit("chat.postMessage", rate)
         with database(database_url) as db:
-            ctx = context(db, api_url=fake.api_url, clock=Clock())
-            entries = [(ItemIn(customer=f"Customer {n}", category=Category.OPPORTUNITY_INTELLIGENCE,
-                               account_owner_email=owners[n % receivers], sender_email="marketing.ops@example.com",
-                               description="Met at the stand."), f"bench:{n}") for n in range(cards)]
-            run_in_transaction(db.engine, lambda s: hand_over_many(s, ctx, entries, source=Source.API, actor="bench"))
+            ctx = handed_over(fake, db, cards, receivers, rate)
             stop = threading.Event()
             dispatchers = [threading.Thread(target=Dispatcher(ctx).run_forever, args=(stop,), daemon=True)]
             t0 = time.monotonic()
@@ -60,10 +73,7 @@ def one_round(cards: int, receivers: int, rate: float, timeout: float, database_
                 t.start()
             done_at = None
             while time.monotonic() - t0 < timeout:
-                with db.engine.connect() as conn:
-                    left = conn.execute(sa.select(sa.func.count()).select_from(Outbox).where(
-                        col(Outbox.kind) == "item_card", col(Outbox.status) != "sent")).scalar_one()
-                if left == 0:
+                if cards_left(db.engine) == 0:
                     done_at = time.monotonic() - t0
                     break
                 time.sleep(0.1)
