@@ -203,7 +203,7 @@ def machine() -> dict[str, Any]:
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(),
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+            "load_average_1m": load_average()}
 
 
 def pct(values: list[float], q: float) -> float | None:
