@@ -313,7 +313,11 @@ def checklist_maker(card: dict[str, Any]) -> Maker:
     # the item starts with "painpoint" ticked; alternate between none and all of this group's boxes
     selections = [[], options]
     base = {"action_id": element["action_id"], "block_id": block.get("block_id", ""), "type": "checkboxes"}
-    return lambda i: (card["receiver"], message, {**base, "selected_options": selections[i % 2]})
+    # alternate per call, not per request number: the item changes state on every tick, also from one
+    # round to the next (a round's first tick could otherwise repeat the last one's and record nothing,
+    # which would count as a refused click); one client uses a maker at a time
+    calls = itertools.count()
+    return lambda i: (card["receiver"], message, {**base, "selected_options": selections[next(calls) % 2]})
 
 
 def intruder_maker(card: dict[str, Any], intruder: str) -> Maker:
