@@ -28,8 +28,6 @@ import argparse
 import itertools
 import json
 import multiprocessing as mp
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -47,6 +45,9 @@ import httpx
 from fastapi import Request, Response  # module level: FastAPI resolves the (postponed) annotations here
 from slack_sdk.signature import SignatureVerifier
 
+from bench.common import DEFAULT_ROUNDS, backend_of, command, database_spec, measured
+from bench.common import rounds as run_rounds
+
 SIGNING_SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-bench-token"
 API_TOKEN = "bench-api-token-123"
@@ -58,8 +59,8 @@ INTRUDER = "curious@example.com"
 CHECKLIST_PREFIX = "item_checklist"
 ACCEPT = "item_accept"
 
-DEFAULT_REQUESTS = 300
-DEFAULT_CONCURRENCY = 8
+DEFAULT_REQUESTS = 1000
+DEFAULT_CONCURRENCY = 20
 DEFAULT_WARMUP = 30
 
 
@@ -67,8 +68,10 @@ DEFAULT_WARMUP = 30
 # Servers (each in a child process)
 # ===================================================================================================
 
+
 def _add_people(fake: Any, emails: list[str]) -> dict[str, str]:
     from bot.fakeslack.directory import directory
+
     ids: dict[str, str] = {}
     for user in directory(emails):
         fake.add_user(user)
@@ -95,8 +98,12 @@ def _serve_baseline(conn: Any) -> None:
     api = FastAPI()
 
     def mount(path: str, *, process_before_response: bool) -> None:
-        bolt = App(client=WebClient(token=BOT_TOKEN, base_url=fake.api_url), signing_secret=SIGNING_SECRET,
-                   token_verification_enabled=False, process_before_response=process_before_response)
+        bolt = App(
+            client=WebClient(token=BOT_TOKEN, base_url=fake.api_url),
+            signing_secret=SIGNING_SECRET,
+            token_verification_enabled=False,
+            process_before_response=process_before_response,
+        )
 
         @bolt.action("x")
         def only_ack(ack: Any) -> None:
@@ -132,10 +139,17 @@ def _rss_kb() -> int:
     return 0
 
 
-def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True, database_url: str | None = None,
-                    forget_calls: bool = False) -> None:
+def _serve_handover(
+    conn: Any,
+    tmp: str,
+    items: int,
+    dispatcher: bool = True,
+    database_url: str | None = None,
+    forget_calls: bool = False,
+) -> None:
     """The real Handover web app with test data; sends back the cards the client will click."""
     import sqlalchemy as sa
+    from sqlmodel import col
 
     from bot import migrate
     from bot.clock import Clock
@@ -153,13 +167,19 @@ def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True, da
 
     fake = FakeSlack(token=BOT_TOKEN).start()
     url = database_url or f"sqlite:///{tmp}/bench.db"
-    settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
-                        slack_api_url=fake.api_url, database_url=url, handover_api_token=API_TOKEN)
+    settings = Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake.api_url,
+        database_url=url,
+        handover_api_token=API_TOKEN,
+    )
     engine = make_engine(url)
     migrate.upgrade(engine)
     config = load_config(None)
     ctx = Context(engine=engine, config=config, settings=settings, clock=Clock())
     from bot.fakeslack.directory import emails_in
+
     people = _add_people(fake, emails_in(config) + [e for e in (SENDER, BB) if e not in emails_in(config)])
     fake.add_user(FakeUser(id="U999", email=INTRUDER, name="curious", real_name="Curious", tz="Europe/Stockholm"))
     server = ServerThread(create_web_app(ctx, create_bolt_app(ctx))).start()
@@ -167,30 +187,44 @@ def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True, da
     cards = []
     with httpx.Client(timeout=10) as http:
         for n in range(items):
-            r = http.post(f"{server.url}/api/items", headers={"Authorization": f"Bearer {API_TOKEN}"}, json={
-                "external_id": f"bench-{n}", "event": "Global Event 2026", "customer": f"Nordic Fibre {n} AB",
-                "contact_name": "Eva Lund", "contact_email": f"eva.lund{n}@nordicfibre.example",
-                "description": "Wants to replace two data-centre switches before the summer.",
-                "region": "nordics", "checklist": {"painpoint": True},
-                "sender_email": SENDER, "business_builder_email": BB,
-            })
+            r = http.post(
+                f"{server.url}/api/items",
+                headers={"Authorization": f"Bearer {API_TOKEN}"},
+                json={
+                    "external_id": f"bench-{n}",
+                    "event": "Global Event 2026",
+                    "customer": f"Nordic Fibre {n} AB",
+                    "contact_name": "Eva Lund",
+                    "contact_email": f"eva.lund{n}@nordicfibre.example",
+                    "description": "Wants to replace two data-centre switches before the summer.",
+                    "region": "nordics",
+                    "checklist": {"painpoint": True},
+                    "sender_email": SENDER,
+                    "business_builder_email": BB,
+                },
+            )
             if r.status_code not in (200, 201):
                 raise RuntimeError(f"could not hand an item over: {r.status_code} {r.text}")
     Dispatcher(ctx).run_until_idle()
     with engine.connect() as c:
-        rows = c.execute(sa.select(Item.id, Item.card_channel, Item.card_ts, Item.receiver_user_id)
-                         .order_by(Item.id)).all()
+        rows = c.execute(
+            sa.select(col(Item.id), col(Item.card_channel), col(Item.card_ts), col(Item.receiver_user_id)).order_by(
+                col(Item.id)
+            )
+        ).all()
     for item_id, channel, ts, receiver in rows:
         if not (channel and ts and receiver):
             raise RuntimeError(f"item {item_id} has no delivered card or no receiver")
         cards.append({"item_id": item_id, "receiver": receiver, "message": _message_dict(fake.message(channel, ts))})
 
     if forget_calls:  # bench.rss: the fake's record of every Web API call is not Handover's memory
+
         def forget() -> None:
             while True:
                 time.sleep(0.5)
                 with fake._lock:
                     fake.calls.clear()
+
         threading.Thread(target=forget, daemon=True, name="forget-calls").start()
     background = Background(ctx)
     if dispatcher:
@@ -199,7 +233,9 @@ def _serve_handover(conn: Any, tmp: str, items: int, dispatcher: bool = True, da
 
     def stats() -> dict[str, Any]:
         with engine.connect() as c:
-            kinds = dict(c.execute(sa.select(ItemEvent.kind, sa.func.count()).group_by(ItemEvent.kind)).all())
+            kinds: dict[str, int] = dict(
+                c.execute(sa.select(col(ItemEvent.kind), sa.func.count()).group_by(col(ItemEvent.kind))).all()
+            )
             outbox = c.execute(sa.select(sa.func.count()).select_from(Outbox)).scalar_one()
         return {"events": {str(k): v for k, v in kinds.items()}, "outbox_rows": outbox, "rss_kb": _rss_kb()}
 
@@ -266,22 +302,37 @@ def _action_ts() -> str:
 def _payload(user: str, message: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
     """A block_actions payload as Slack sends it for a click on ``message`` (cf. bot/fakeslack/agent.py)."""
     return {
-        "type": "block_actions", "token": "legacy-verification-token", "api_app_id": APP_ID,
+        "type": "block_actions",
+        "token": "legacy-verification-token",
+        "api_app_id": APP_ID,
         "team": {"id": TEAM, "domain": "handover-fake"},
         "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
-        "is_enterprise_install": False, "enterprise": None, "trigger_id": f"{next(_seq)}.bench",
-        "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["channel"],
-                      "is_ephemeral": False},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "trigger_id": f"{next(_seq)}.bench",
+        "container": {
+            "type": "message",
+            "message_ts": message["ts"],
+            "channel_id": message["channel"],
+            "is_ephemeral": False,
+        },
         "channel": {"id": message["channel"], "name": "directmessage"},
-        "message": message["slack"], "response_url": "http://127.0.0.1:9/actions/bench",
-        "state": {"values": {}}, "actions": [{**action, "action_ts": _action_ts()}],
+        "message": message["slack"],
+        "response_url": "http://127.0.0.1:9/actions/bench",
+        "state": {"values": {}},
+        "actions": [{**action, "action_ts": _action_ts()}],
     }
 
 
 def _find(message: dict[str, Any], pred: Callable[[dict[str, Any]], bool]) -> tuple[dict[str, Any], dict[str, Any]]:
     for block in message["slack"].get("blocks") or []:
-        elements = block.get("elements") if block.get("type") == "actions" else \
-            [block["accessory"]] if block.get("accessory") else []
+        elements = (
+            block.get("elements")
+            if block.get("type") == "actions"
+            else [block["accessory"]]
+            if block.get("accessory")
+            else []
+        )
         for element in elements or []:
             if pred(element):
                 return block, element
@@ -295,8 +346,13 @@ Maker = Callable[[int], tuple[str, dict[str, Any], dict[str, Any]]]
 def baseline_maker(card: dict[str, Any]) -> Maker:
     """Same card message as Handover's requests (same body size), but action_id "x"."""
     message = card["message"]
-    action = {"action_id": "x", "block_id": "bench", "type": "button", "value": "v",
-              "text": {"type": "plain_text", "text": "x"}}
+    action = {
+        "action_id": "x",
+        "block_id": "bench",
+        "type": "button",
+        "value": "v",
+        "text": {"type": "plain_text", "text": "x"},
+    }
     return lambda i: (card["receiver"], message, action)
 
 
@@ -310,15 +366,24 @@ def checklist_maker(card: dict[str, Any]) -> Maker:
     # the item starts with "painpoint" ticked; alternate between none and all of this group's boxes
     selections = [[], options]
     base = {"action_id": element["action_id"], "block_id": block.get("block_id", ""), "type": "checkboxes"}
-    return lambda i: (card["receiver"], message, {**base, "selected_options": selections[i % 2]})
+    # alternate per call, not per request number: the item changes state on every tick, also from one
+    # round to the next (a round's first tick could otherwise repeat the last one's and record nothing,
+    # which would count as a refused click); one client uses a maker at a time
+    calls = itertools.count()
+    return lambda i: (card["receiver"], message, {**base, "selected_options": selections[next(calls) % 2]})
 
 
 def intruder_maker(card: dict[str, Any], intruder: str) -> Maker:
     """Someone who is not the receiver clicks Accept: refused politely, still acked."""
     message = card["message"]
     block, element = _find(message, lambda e: e.get("action_id") == ACCEPT)
-    action = {"action_id": ACCEPT, "block_id": block.get("block_id", ""), "type": element["type"],
-              "text": element.get("text"), "value": element.get("value")}
+    action = {
+        "action_id": ACCEPT,
+        "block_id": block.get("block_id", ""),
+        "type": element["type"],
+        "text": element.get("text"),
+        "value": element.get("value"),
+    }
     return lambda i: (intruder, message, action)
 
 
@@ -333,8 +398,14 @@ class Client:
     def send(self, user: str, message: dict[str, Any], action: dict[str, Any]) -> tuple[float, int]:
         body = urlencode({"payload": json.dumps(_payload(user, message, action))}).encode()
         ts = str(int(time.time()))
-        headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-                   "X-Slack-Signature": self.verifier.generate_signature(timestamp=ts, body=body)}
+        signature = self.verifier.generate_signature(timestamp=ts, body=body)
+        if signature is None:  # only without a timestamp or a secret, which this client always has
+            raise RuntimeError("could not sign the request")
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": signature,
+        }
         started = time.perf_counter()
         try:
             status = self.http.post(self.url, content=body, headers=headers).status_code
@@ -357,11 +428,14 @@ def _percentile(sorted_values: list[float], p: float) -> float:
 def _summary(latencies: list[float], statuses: list[int], wall: float) -> dict[str, Any]:
     ms = sorted(x * 1000 for x in latencies)
     return {
-        "requests": len(ms), "wall_s": round(wall, 3),
+        "requests": len(ms),
+        "wall_s": round(wall, 3),
         "throughput_rps": round(len(ms) / wall, 1) if wall > 0 else None,
-        "latency_ms": {"mean": round(statistics.fmean(ms), 2) if ms else None,
-                       **{f"p{p}": round(_percentile(ms, p), 2) for p in (50, 90, 99)},
-                       "max": round(ms[-1], 2) if ms else None},
+        "latency_ms": {
+            "mean": round(statistics.fmean(ms), 2) if ms else None,
+            **{f"p{p}": round(_percentile(ms, p), 2) for p in (50, 90, 99)},
+            "max": round(ms[-1], 2) if ms else None,
+        },
         "status_counts": {str(k): v for k, v in sorted(Counter(statuses).items())},
         "over_3s": sum(1 for x in latencies if x >= 3.0),
     }
@@ -418,6 +492,7 @@ def run_concurrent(url: str, makers: list[Maker], n: int, concurrency: int) -> d
 # The run
 # ===================================================================================================
 
+
 @dataclass
 class Scenario:
     name: str
@@ -427,11 +502,37 @@ class Scenario:
     concurrent: list[Maker]
 
 
-def run(requests: int = DEFAULT_REQUESTS, concurrency: int = DEFAULT_CONCURRENCY, warmup: int = DEFAULT_WARMUP,
-        out: Path | None = None, log: Callable[[str], None] = print, dispatcher: bool = True,
-        database_url: str = "sqlite") -> dict[str, Any]:
+FIGURES = {
+    "ack_p50_1_client_ms": "series.handover.sequential.latency_ms.p50",
+    "bare_bolt_p50_1_client_ms": "series.baseline_pbr.sequential.latency_ms.p50",
+    "ack_p99_concurrent_ms": "series.handover.concurrent.latency_ms.p99",
+    "bare_bolt_p99_concurrent_ms": "series.baseline_pbr.concurrent.latency_ms.p99",
+    "req_per_s_concurrent": "series.handover.concurrent.throughput_rps",
+    "bare_bolt_req_per_s_concurrent": "series.baseline_pbr.concurrent.throughput_rps",
+    "intruder_p50_1_client_ms": "series.handover_intruder.sequential.latency_ms.p50",
+    "default_mode_bolt_p50_1_client_ms": "series.baseline.sequential.latency_ms.p50",
+    "refused_clicks": "handover_db.refused_clicks",
+    "over_3s": "series.handover.concurrent.over_3s",
+}
+RATIOS = {
+    "ack_p50_vs_bare_bolt": ("ack_p50_1_client_ms", "bare_bolt_p50_1_client_ms"),
+    "ack_p99_vs_bare_bolt": ("ack_p99_concurrent_ms", "bare_bolt_p99_concurrent_ms"),
+    "throughput_vs_bare_bolt": ("req_per_s_concurrent", "bare_bolt_req_per_s_concurrent"),
+}
+
+
+def run(
+    requests: int = DEFAULT_REQUESTS,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    warmup: int = DEFAULT_WARMUP,
+    log: Callable[[str], None] = print,
+    dispatcher: bool = True,
+    database_url: str = "sqlite",
+    rounds: int = DEFAULT_ROUNDS,
+) -> dict[str, Any]:
+    """The servers are started once; each round runs every series in turn (bare Bolt, bare Bolt with
+    process_before_response, Handover, Handover's refusal): warm-up, sequential, concurrent."""
     concurrency = max(1, concurrency)
-    from bench.common import database_spec
     with tempfile.TemporaryDirectory(prefix="handover-bench-") as tmp, database_spec(database_url, tmp) as url:
         log("starting the servers (baseline and Handover, each in its own process)...")
         baseline = Server("baseline")
@@ -446,104 +547,174 @@ def run(requests: int = DEFAULT_REQUESTS, concurrency: int = DEFAULT_CONCURRENCY
             cards = info["cards"]
             seq_card, conc_cards = cards[0], cards[1:]
             scenarios = [
-                Scenario("baseline", "baseline (bare Bolt, ack only)", baseline.info["url"],
-                         baseline_maker(seq_card), [baseline_maker(c) for c in conc_cards]),
-                Scenario("baseline_pbr", "bare Bolt, process_before_response", baseline.info["url_pbr"],
-                         baseline_maker(seq_card), [baseline_maker(c) for c in conc_cards]),
-                Scenario("handover", "Handover checklist tick", info["url"],
-                         checklist_maker(seq_card), [checklist_maker(c) for c in conc_cards]),
-                Scenario("handover_intruder", "Handover not-receiver click", info["url"],
-                         intruder_maker(seq_card, info["intruder"]),
-                         [intruder_maker(c, info["intruder"]) for c in conc_cards]),
+                Scenario(
+                    "baseline",
+                    "baseline (bare Bolt, ack only)",
+                    baseline.info["url"],
+                    baseline_maker(seq_card),
+                    [baseline_maker(c) for c in conc_cards],
+                ),
+                Scenario(
+                    "baseline_pbr",
+                    "bare Bolt, process_before_response",
+                    baseline.info["url_pbr"],
+                    baseline_maker(seq_card),
+                    [baseline_maker(c) for c in conc_cards],
+                ),
+                Scenario(
+                    "handover",
+                    "Handover checklist tick",
+                    info["url"],
+                    checklist_maker(seq_card),
+                    [checklist_maker(c) for c in conc_cards],
+                ),
+                Scenario(
+                    "handover_intruder",
+                    "Handover not-receiver click",
+                    info["url"],
+                    intruder_maker(seq_card, info["intruder"]),
+                    [intruder_maker(c, info["intruder"]) for c in conc_cards],
+                ),
             ]
-            before = handover.stats()
-            series: dict[str, Any] = {}
-            for sc in scenarios:
-                log(f"{sc.name}: warm-up {warmup}, {requests} sequential, {requests} with {concurrency} clients")
-                # warm-up alternates parity so the measured checklist ticks still change state
-                run_sequential(sc.url, sc.sequential, warmup, offset=1000)
-                seq = run_sequential(sc.url, sc.sequential, requests, offset=1000 + warmup)
-                conc = run_concurrent(sc.url, sc.concurrent, requests, concurrency)
-                series[sc.name] = {"label": sc.label, "sequential": seq, "concurrent": conc}
-            after = handover.stats()
+
+            def one(k: int) -> dict[str, Any]:
+                before = handover.stats()
+                series: dict[str, Any] = {}
+                for sc in scenarios:
+                    log(
+                        f"round {k}, {sc.name}: warm-up {warmup}, {requests} sequential, "
+                        f"{requests} with {concurrency} clients"
+                    )
+                    # warm-up alternates parity so the measured checklist ticks still change state
+                    run_sequential(sc.url, sc.sequential, warmup, offset=1000)
+                    seq = run_sequential(sc.url, sc.sequential, requests, offset=1000 + warmup)
+                    conc = run_concurrent(sc.url, sc.concurrent, requests, concurrency)
+                    series[sc.name] = {"label": sc.label, "sequential": seq, "concurrent": conc}
+                after = handover.stats()
+                added = after["events"].get("checklist", 0) - before["events"].get("checklist", 0)
+                return {
+                    "series": series,
+                    "handover_db": {
+                        "before": before,
+                        "after": after,
+                        "checklist_events_added": added,
+                        # a tick acked without its change (the "busy, try again" answer) left no event
+                        "refused_clicks": warmup + 2 * requests - added,
+                    },
+                }
+
+            done = run_rounds(rounds, one)
         finally:
             handover.stop()
             baseline.stop()
 
-    results = {
-        "benchmark": "ack_latency",
-        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "params": {"requests": requests, "concurrency": concurrency, "warmup": warmup, "dispatcher": dispatcher},
-        "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()},
-        "series": series,
-        "handover_db": {"before": before, "after": after,
-                        "checklist_events_added": after["events"].get("checklist", 0)
-                        - before["events"].get("checklist", 0),
-                        # a tick acked without its change (the "busy, try again" answer) left no event
-                        "refused_clicks": warmup + 2 * requests - (after["events"].get("checklist", 0)
-                                                                   - before["events"].get("checklist", 0)),
-                        "backend": "postgresql" if url and url.startswith("postgresql") else "sqlite"},
+    return {
+        "params": {
+            "requests": requests,
+            "concurrency": concurrency,
+            "warmup": warmup,
+            "dispatcher": dispatcher,
+            "rounds": rounds,
+            "backend": backend_of(database_url),
+        },
+        **measured(done, FIGURES, RATIOS),
     }
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2) + "\n")
-    return results
 
 
 def render(results: dict[str, Any]) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     console = Console(width=max(Console().width, 110))
-    p = results["params"]
-    seq = Table(title=f"Sequential ack latency, ms ({p['requests']} requests, one client)")
+    for r in results["rounds"]:
+        _render_round(console, results["params"], r)
+    console.print(
+        "Medians over the rounds: "
+        + ", ".join(f"{name} {f['median']:.2f}" for name, f in results["figures"].items() if f["median"] is not None)
+    )
+
+
+def _render_round(console: Any, p: dict[str, Any], results: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    seq = Table(title=f"Round {results['round']}: sequential ack latency, ms ({p['requests']} requests, one client)")
     for col in ("series", "p50", "p90", "p99", "max", "mean", "req/s", "statuses"):
         seq.add_column(col, justify="left" if col in ("series", "statuses") else "right")
-    conc = Table(title=f"Concurrent ({p['requests']} requests, {p['concurrency']} clients)")
+    conc = Table(title=f"Round {results['round']}: concurrent ({p['requests']} requests, {p['concurrency']} clients)")
     for col in ("series", "req/s", "p50", "p99", "max", "statuses"):
         conc.add_column(col, justify="left" if col in ("series", "statuses") else "right")
     base = results["series"]["baseline"]
     for name, s in results["series"].items():
         a, c = s["sequential"], s["concurrent"]
-        ratio = "" if name == "baseline" else \
-            f" ({a['latency_ms']['p50'] / base['sequential']['latency_ms']['p50']:.1f}x)"
-        seq.add_row(s["label"], f"{a['latency_ms']['p50']:.2f}{ratio}", f"{a['latency_ms']['p90']:.2f}",
-                    f"{a['latency_ms']['p99']:.2f}", f"{a['latency_ms']['max']:.2f}",
-                    f"{a['latency_ms']['mean']:.2f}", f"{a['throughput_rps']:.0f}", _statuses(a))
-        conc.add_row(s["label"], f"{c['throughput_rps']:.0f}", f"{c['latency_ms']['p50']:.2f}",
-                     f"{c['latency_ms']['p99']:.2f}", f"{c['latency_ms']['max']:.2f}", _statuses(c))
+        ratio = (
+            "" if name == "baseline" else f" ({a['latency_ms']['p50'] / base['sequential']['latency_ms']['p50']:.1f}x)"
+        )
+        seq.add_row(
+            s["label"],
+            f"{a['latency_ms']['p50']:.2f}{ratio}",
+            f"{a['latency_ms']['p90']:.2f}",
+            f"{a['latency_ms']['p99']:.2f}",
+            f"{a['latency_ms']['max']:.2f}",
+            f"{a['latency_ms']['mean']:.2f}",
+            f"{a['throughput_rps']:.0f}",
+            _statuses(a),
+        )
+        conc.add_row(
+            s["label"],
+            f"{c['throughput_rps']:.0f}",
+            f"{c['latency_ms']['p50']:.2f}",
+            f"{c['latency_ms']['p99']:.2f}",
+            f"{c['latency_ms']['max']:.2f}",
+            _statuses(c),
+        )
     console.print(seq)
     console.print(conc)
     db = results["handover_db"]
-    console.print(f"Handover recorded {db['checklist_events_added']} checklist events for the checklist ticks; "
-                  f"outbox rows {db['before']['outbox_rows']} -> {db['after']['outbox_rows']}. "
-                  f"Requests at or over Slack's 3 s limit: "
-                  f"{sum(s[k]['over_3s'] for s in results['series'].values() for k in ('sequential', 'concurrent'))}.")
+    console.print(
+        f"Handover recorded {db['checklist_events_added']} checklist events for the checklist ticks; "
+        f"outbox rows {db['before']['outbox_rows']} -> {db['after']['outbox_rows']}. "
+        f"Requests at or over Slack's 3 s limit: "
+        f"{sum(s[k]['over_3s'] for s in results['series'].values() for k in ('sequential', 'concurrent'))}."
+    )
 
 
 def _statuses(s: dict[str, Any]) -> str:
     return " ".join(f"{k}x{v}" for k, v in s["status_counts"].items())
 
 
+def options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--requests",
+        "-n",
+        type=int,
+        default=DEFAULT_REQUESTS,
+        help=f"requests per series, mode and round (default {DEFAULT_REQUESTS})",
+    )
+    p.add_argument(
+        "--concurrency",
+        "-c",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"concurrent clients for the throughput run (default {DEFAULT_CONCURRENCY})",
+    )
+    p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP, help="warm-up requests per series and round")
+    p.add_argument(
+        "--no-dispatcher",
+        action="store_false",
+        dest="dispatcher",
+        help="do not run the outbox dispatcher beside Handover (production runs it)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.ack_latency", description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", "-n", type=int, default=DEFAULT_REQUESTS,
-                        help=f"requests per scenario and mode (default {DEFAULT_REQUESTS})")
-    parser.add_argument("--concurrency", "-c", type=int, default=DEFAULT_CONCURRENCY,
-                        help=f"concurrent clients for the throughput run (default {DEFAULT_CONCURRENCY})")
-    parser.add_argument("--warmup", type=int, default=DEFAULT_WARMUP, help="warm-up requests per scenario")
-    parser.add_argument("--no-dispatcher", action="store_true",
-                        help="do not run the outbox dispatcher beside Handover (production runs it)")
-    parser.add_argument("--out", type=Path, default=Path("bench/results/latest.json"), help="JSON results file")
-    parser.add_argument("--database-url", default="sqlite",
-                        help="'sqlite' (a temporary file, the default), 'postgresql' (a throwaway cluster) or a URL")
-    args = parser.parse_args(argv)
-    results = run(args.requests, args.concurrency, args.warmup, args.out, dispatcher=not args.no_dispatcher,
-                  database_url=args.database_url)
+    results = command("ack", __doc__ or "", run, options, argv)
     render(results)
-    print(f"results written to {args.out}")
-    bad = {name: s[k]["status_counts"] for name, s in results["series"].items() for k in ("sequential", "concurrent")
-           if set(s[k]["status_counts"]) != {"200"}}
+    bad = {
+        f"round {r['round']} {name} {k}": s[k]["status_counts"]
+        for r in results["rounds"]
+        for name, s in r["series"].items()
+        for k in ("sequential", "concurrent")
+        if set(s[k]["status_counts"]) != {"200"}
+    }
     if bad:
         print(f"some requests were not answered 200: {bad}", file=sys.stderr)
         return 1

@@ -3,6 +3,7 @@ so only Handover's own work), under pyinstrument; the outbox dispatcher is not r
 
     python -m bench.profile_ack [sqlite|postgresql|URL] > bench/results/profile-ack-sqlite.txt
 """
+
 from __future__ import annotations
 
 import json
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from pyinstrument import Profiler
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
+from sqlmodel import col
 
 import bench.ack_latency as al
 from bench.common import context, database
@@ -35,19 +37,51 @@ def main() -> None:
         ctx = context(db, api_url=fake.api_url, clock=Clock())
         ctx.settings.slack_signing_secret = type(ctx.settings.slack_signing_secret)(al.SIGNING_SECRET)
         al._add_people(fake, emails_in(ctx.config) + [al.SENDER, al.BB])
-        run_in_transaction(db.engine, lambda s: hand_over(s, ctx, ItemIn(customer="Nordic Fibre AB", description="x", region="nordics", checklist={"painpoint": True}, sender_email=al.SENDER, business_builder_email=al.BB), source=Source.API, key="p1", actor="api"))
+        run_in_transaction(
+            db.engine,
+            lambda s: hand_over(
+                s,
+                ctx,
+                ItemIn(
+                    customer="Nordic Fibre AB",
+                    description="x",
+                    region="nordics",
+                    checklist={"painpoint": True},
+                    sender_email=al.SENDER,
+                    business_builder_email=al.BB,
+                ),
+                source=Source.API,
+                key="p1",
+                actor="api",
+            ),
+        )
         Dispatcher(ctx).run_until_idle()
         with db.engine.connect() as c:
-            item_id, ch, ts, rcv = c.execute(sa.select(Item.id, Item.card_channel, Item.card_ts, Item.receiver_user_id)).one()
+            item_id, ch, ts, rcv = c.execute(
+                sa.select(col(Item.id), col(Item.card_channel), col(Item.card_ts), col(Item.receiver_user_id))
+            ).one()
+        if not (ch and ts):
+            raise RuntimeError("the card was not delivered")
         card = {"item_id": item_id, "receiver": rcv, "message": al._message_dict(fake.message(ch, ts))}
         make = al.checklist_maker(card)
         app = create_bolt_app(ctx)
         v = SignatureVerifier(al.SIGNING_SECRET)
+
         def req(i):
             user, message, action = make(i)
-            body = urlencode({"payload": json.dumps(al._payload(user, message, {**action, "action_ts": al._action_ts()}))})
+            body = urlencode(
+                {"payload": json.dumps(al._payload(user, message, {**action, "action_ts": al._action_ts()}))}
+            )
             t = str(int(time.time()))
-            return BoltRequest(body=body, headers={"content-type": ["application/x-www-form-urlencoded"], "x-slack-request-timestamp": [t], "x-slack-signature": [v.generate_signature(timestamp=t, body=body)]})
+            return BoltRequest(
+                body=body,
+                headers={
+                    "content-type": ["application/x-www-form-urlencoded"],
+                    "x-slack-request-timestamp": [t],
+                    "x-slack-signature": [v.generate_signature(timestamp=t, body=body)],
+                },
+            )
+
         for i in range(20):
             app.dispatch(req(i))
         reqs = [req(i) for i in range(20, 320)]

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Self
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from bot import audit
 from bot.db import answering_within, run_in_transaction, unavailable
@@ -26,24 +27,56 @@ def email(n: int) -> str:
     return f"person{n}@example.com"
 
 
-def seed(engine: sa.Engine, *, people: int, items: int, now: datetime, rng: random.Random | None = None,
-         status: str | None = None, next_nudge: bool = True, offered_within_hours: float = 500,
-         chunk: int = 5_000) -> None:
+def seed(
+    engine: sa.Engine,
+    *,
+    people: int,
+    items: int,
+    now: datetime,
+    rng: random.Random | None = None,
+    status: str | None = None,
+    next_nudge: bool = True,
+    offered_within_hours: float = 500,
+    chunk: int = 5_000,
+) -> None:
     """``people`` people known in Slack, ``items`` items among them (customers one per 20 items),
     offered within the last three weeks. ``status``: all items in this status (else a mix).
     ``next_nudge``: the scheduler has assessed them already (steady state), else a fresh backlog.
     ``offered_within_hours``: how long ago at most they were offered."""
     rng = rng or random.Random(13)
     with engine.begin() as conn:
-        conn.execute(sa.insert(Person.__table__), [  # type: ignore[attr-defined]
-            {"email": email(n), "slack_user_id": f"U{n:07d}", "name": f"Person {n}", "tz": "Europe/Stockholm",
-             "active": True, "not_in_slack": False, "digest_enabled": True, "resolved_at": now}
-            for n in range(people)])
+        conn.execute(
+            sa.insert(Person.__table__),
+            [  # type: ignore[attr-defined]
+                {
+                    "email": email(n),
+                    "slack_user_id": f"U{n:07d}",
+                    "name": f"Person {n}",
+                    "tz": "Europe/Stockholm",
+                    "active": True,
+                    "not_in_slack": False,
+                    "digest_enabled": True,
+                    "resolved_at": now,
+                }
+                for n in range(people)
+            ],
+        )
         customers = max(items // 20, 1)
-        conn.execute(sa.insert(Customer.__table__), [  # type: ignore[attr-defined]
-            {"name": f"Customer {c}", "normalized_name": f"customer {c}", "domain": f"c{c}.example",
-             "created_at": now - timedelta(days=60)} for c in range(customers)])
+        conn.execute(
+            sa.insert(Customer.__table__),
+            [  # type: ignore[attr-defined]
+                {
+                    "name": f"Customer {c}",
+                    "normalized_name": f"customer {c}",
+                    "domain": f"c{c}.example",
+                    "created_at": now - timedelta(days=60),
+                }
+                for c in range(customers)
+            ],
+        )
         first_customer = conn.execute(sa.select(sa.func.min(Customer.id))).scalar_one()
+        if first_customer is None:  # written just above
+            raise RuntimeError("no customers were written")
     for start in range(0, items, chunk):
         rows = []
         for i in range(start, min(start + chunk, items)):
@@ -51,22 +84,39 @@ def seed(engine: sa.Engine, *, people: int, items: int, now: datetime, rng: rand
             state = status or rng.choice(STATUSES)
             offered = now - timedelta(hours=rng.uniform(0, offered_within_hours))
             accepted = min(offered + timedelta(hours=rng.uniform(1, 40)), now) if state == "accepted" else None
-            rows.append({
-                "external_key": f"bench:{i}", "source": "api", "event_name": "Bench Expo",
-                "customer_id": first_customer + i % customers, "contact_email": f"c{i}@c{i % customers}.example",
-                "description": "Met at the stand.", "customer_request_open": False,
-                "category": CATEGORIES[i % len(CATEGORIES)], "checklist": {}, "status": state,
-                "sender_email": email(sender), "sender_user_id": f"U{sender:07d}",
-                "business_builder_email": email(sender), "business_builder_user_id": f"U{sender:07d}",
-                "receiver_email": email(receiver), "receiver_user_id": f"U{receiver:07d}",
-                "owner_user_id": f"U{receiver:07d}" if state == "accepted" else None,
-                "follow_up_count": 0, "created_at": offered, "offered_at": offered,
-                "accepted_at": accepted, "decided_at": accepted or (offered if state == "discarded" else None),
-                "discard_reason": "not_relevant" if state == "discarded" else None,
-                "decision_due_at": offered + timedelta(days=3), "card_channel": "D1", "card_ts": f"{i}.0001",
-                "version": 1, "nudge_step": 0,
-                "next_nudge_at": (now + timedelta(days=rng.uniform(1, 30))) if next_nudge else None,
-            })
+            rows.append(
+                {
+                    "external_key": f"bench:{i}",
+                    "source": "api",
+                    "event_name": "Bench Expo",
+                    "customer_id": first_customer + i % customers,
+                    "contact_email": f"c{i}@c{i % customers}.example",
+                    "description": "Met at the stand.",
+                    "customer_request_open": False,
+                    "category": CATEGORIES[i % len(CATEGORIES)],
+                    "checklist": {},
+                    "status": state,
+                    "sender_email": email(sender),
+                    "sender_user_id": f"U{sender:07d}",
+                    "business_builder_email": email(sender),
+                    "business_builder_user_id": f"U{sender:07d}",
+                    "receiver_email": email(receiver),
+                    "receiver_user_id": f"U{receiver:07d}",
+                    "owner_user_id": f"U{receiver:07d}" if state == "accepted" else None,
+                    "follow_up_count": 0,
+                    "created_at": offered,
+                    "offered_at": offered,
+                    "accepted_at": accepted,
+                    "decided_at": accepted or (offered if state == "discarded" else None),
+                    "discard_reason": "not_relevant" if state == "discarded" else None,
+                    "decision_due_at": offered + timedelta(days=3),
+                    "card_channel": "D1",
+                    "card_ts": f"{i}.0001",
+                    "version": 1,
+                    "nudge_step": 0,
+                    "next_nudge_at": (now + timedelta(days=rng.uniform(1, 30))) if next_nudge else None,
+                }
+            )
         with engine.begin() as conn:
             conn.execute(sa.insert(Item.__table__), rows)  # type: ignore[attr-defined]
     with engine.begin() as conn:
@@ -74,6 +124,13 @@ def seed(engine: sa.Engine, *, people: int, items: int, now: datetime, rng: rand
             conn.exec_driver_sql("ANALYZE")
         else:
             conn.exec_driver_sql("ANALYZE")
+
+
+def item_ids(engine: sa.Engine, limit: int = 20) -> list[int]:
+    """The first ``limit`` items' ids: what the clicks click."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(col(Item.id)).order_by(col(Item.id)).limit(limit))
+        return [item_id for (item_id,) in rows if item_id is not None]
 
 
 @dataclass
@@ -106,6 +163,7 @@ class Clicker:
             item.checklist = {"painpoint": bool(n % 2)}
             session.add(item)
             audit.record(session, item_id, actor="U0000001", kind="checklist", at=item.offered_at, n=n)
+
         with answering_within():
             run_in_transaction(self.engine, work)
 
