@@ -46,8 +46,8 @@ def seed(
     rng = rng or random.Random(13)
     with engine.begin() as conn:
         conn.execute(
-            sa.insert(Person.__table__),
-            [  # type: ignore[attr-defined]
+            sa.insert(Person.__table__),  # type: ignore[attr-defined]  # SQLModel's stubs lack __table__
+            [
                 {
                     "email": email(n),
                     "slack_user_id": f"U{n:07d}",
@@ -63,8 +63,8 @@ def seed(
         )
         customers = max(items // 20, 1)
         conn.execute(
-            sa.insert(Customer.__table__),
-            [  # type: ignore[attr-defined]
+            sa.insert(Customer.__table__),  # type: ignore[attr-defined]  # SQLModel's stubs lack __table__
+            [
                 {
                     "name": f"Customer {c}",
                     "normalized_name": f"customer {c}",
