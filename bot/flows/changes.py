@@ -10,7 +10,8 @@ from typing import Any
 
 import jinja2
 import sqlalchemy as sa
-from sqlmodel import Session, col
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session
 
 from bot import messages, outbox, texts
 from bot.models import Item
@@ -23,22 +24,22 @@ def commit_change(session: Session, item: Item, read_version: int, **values: Any
     """Apply ``values`` only if nobody changed the item since we read it (optimistic lock).
     A change of status, offer or follow-up restarts the service-level ladder (bot/flows/nudge.py).
 
-    One statement: ``UPDATE … WHERE version = read RETURNING`` the row as written, loaded into
-    ``item`` (``populate_existing``), so no SELECT follows; no row means somebody else was first."""
+    One statement: ``UPDATE … WHERE version = read RETURNING`` the row as written, its columns set
+    on ``item`` as loaded, so no SELECT follows; no row means somebody else was first."""
     if NUDGE_RESET.intersection(values):
         values = {"nudge_step": 0, "next_nudge_at": None, "snoozed_until": None, **values}
-    updated = (
-        session.execute(
-            sa.update(Item)
-            .where(col(Item.id) == item.id, col(Item.version) == read_version)
-            .values(version=read_version + 1, **values)
-            .returning(Item)
-            .execution_options(synchronize_session=False, populate_existing=True)
-        )
-        .scalars()
-        .first()
-    )
-    return updated is not None
+    table: sa.Table = Item.__table__  # type: ignore[attr-defined]  # SQLModel's stubs do not declare __table__
+    written = session.execute(
+        sa.update(table)
+        .where(table.c.id == item.id, table.c.version == read_version)
+        .values(version=read_version + 1, **values)
+        .returning(*table.columns)
+    ).first()
+    if written is None:
+        return False
+    for name, value in written._mapping.items():
+        set_committed_value(item, name, value)
+    return True
 
 
 def history(kind: str, by: str, text: str = "") -> str:
