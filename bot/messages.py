@@ -185,12 +185,14 @@ class Digest(ToPerson):
     digest: dict[str, Any]
 
 
-class Feedback(Message):
-    """The owner's feedback request about the row's item (or its one reminder), unless answered."""
+class Feedback(ToPerson):
+    """The owner's feedback request about the row's item (or its one reminder), unless answered;
+    like every scheduled message, held until the owner's working time (after an outage too)."""
 
     KIND = Kind.FEEDBACK
     to_user: str
     reminder: bool = False
+    working_time: bool = True
 
 
 class Review(Message):

@@ -12,12 +12,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from bot.texts import as_typed
+
 if TYPE_CHECKING:
     from bot.flows.importing import ImportSummary
 
-_USER = re.compile(r"<@([A-Z0-9]+)>")
-_DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]*)>")
-_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
 _EMOJI = {
     ":rotating_light:": "🚨",
     ":white_check_mark:": "✅",
@@ -37,14 +36,10 @@ _EMOJI = {
 
 
 def mrkdwn(text: str, names: dict[str, str] | None = None) -> Text:
-    names = names or {}
-    text = _USER.sub(lambda m: "@" + names.get(m.group(1), m.group(1)), text)
-    text = _DATE.sub(lambda m: m.group(1), text)
-    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
+    text = as_typed(text, names)
     for code, emoji in _EMOJI.items():
         text = text.replace(code, emoji)
     text = Emoji.replace(text)  # any other :shortcode: Slack would show as an emoji
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     out = Text()
     for part in re.split(r"(\*[^*\n]+\*|_[^_\n]+_)", text):
         if part.startswith("*") and part.endswith("*") and len(part) > 2:

@@ -19,6 +19,8 @@ input's ``initial_value`` is sent as typed (it is a value the person edits, neve
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -80,6 +82,31 @@ def escape_mrkdwn(value: Any) -> Mrkdwn:
     if hasattr(value, "__html__"):
         return Mrkdwn(value.__html__())
     return Mrkdwn(str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+
+
+_ANGLED = re.compile(r"<([^<>]*)>")
+
+
+def as_typed(markup: str, names: Mapping[str, str] | None = None) -> str:
+    """A Slack message's text (markup) as its author typed it: ``&lt;`` is ``<`` again, a mention
+    ``<@U1>`` is ``@`` and the person's name (from ``names``, else the id), ``<#C1|sales>`` is
+    ``#sales``, ``<!here>`` is ``@here``, a date its fallback text and a link ``<url|label>`` its
+    label with the address. What a plain-text input shows, or a terminal."""
+    names = names or {}
+
+    def typed(match: re.Match[str]) -> str:
+        target, _, label = match.group(1).partition("|")
+        if target.startswith("@"):
+            return "@" + (names.get(target[1:]) or label or target[1:])
+        if target.startswith("#"):
+            return "#" + (label or target[1:])
+        if target.startswith("!"):  # !here, !channel, !subteam^S1|@sales, !date^…|fallback
+            kind = target[1:].split("^", 1)[0]
+            return label if kind in ("date", "subteam") and label else "@" + kind
+        address = target.removeprefix("mailto:")
+        return f"{label} ({address})" if label and label != address else address
+
+    return _ANGLED.sub(typed, markup).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def mrkdwn(value: Any) -> Mrkdwn:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.ids import CallbackId
-from tests.flow import sent_texts
+from tests.flow import hand_over, sent_texts
 from tests.harness import Bench
 
 
@@ -73,6 +73,29 @@ def test_message_shortcut_prefills_the_modal_with_the_message(bench: Bench) -> N
     assert r.status_code == 200
     view = bench.fake.views_opened_by(bb)[-1]
     assert "Acme wants a quote for 40 switches" in str(view.blocks)
+
+
+def test_a_handed_over_messages_markup_is_prefilled_as_it_was_typed(bench: Bench) -> None:
+    """Slack sends a message's text as markup (``&lt;``, ``<@U…>``, ``<url|label>``); the modal's
+    plain-text input shows it as its author typed it, with the names the bot knows people by."""
+    bb = bench.add_user("bb.stand@example.com")
+    item_id = hand_over(bench)
+    receiver = bench.item(item_id).receiver_user_id  # a person the bot has looked up
+    known = bench.fake.users[receiver].real_name
+    text = (
+        f"Ask <@{receiver}> &amp; <@U0NOBODY>: budget &lt; 10k &gt; 5k, see <https://acme.example/rfq?a=1&amp;b=2|the RFQ>"
+        " or <mailto:ops@acme.example|ops@acme.example> in <#C0SALES|sales> <!here>"
+    )
+    message = {"ts": "1700000000.000200", "text": text, "user": bb}
+    bench.agent.message_shortcut(user=bb, callback_id=CallbackId.MESSAGE_SHORTCUT, message=message)
+    view = bench.fake.views_opened_by(bb)[-1]
+    [prefilled] = [
+        b["element"]["initial_value"] for b in view.blocks if b.get("block_id") == "description" and b.get("element")
+    ]
+    assert prefilled == (
+        f"Ask @{known} & @U0NOBODY: budget < 10k > 5k, see the RFQ (https://acme.example/rfq?a=1&b=2)"
+        " or ops@acme.example in #sales @here"
+    )
 
 
 def test_unknown_subcommand_gets_help_not_an_error(bench: Bench) -> None:

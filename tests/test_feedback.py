@@ -122,3 +122,22 @@ def test_only_the_owner_gives_the_feedback(bench: Bench) -> None:
     bench.deliver()
     assert len(bench.fake.views_opened_by(other)) == opened
     assert any("Only the owner" in e["text"] and e["user"] == other for e in bench.fake.ephemerals)
+
+
+def test_a_request_held_up_by_a_slack_outage_waits_for_the_owners_next_morning(bench: Bench) -> None:
+    """Queued at 16:55 on the owner's working day, Slack down until the evening: the request is not
+    sent at 19:00 when Slack is back, but at the start of the owner's next working day, once."""
+    item_id, owner = accepted_item(bench)
+    bench.fake.set_outage(True)
+    assert tick(bench, at(14, 16, 55)).asked == [item_id]
+    assert requests(bench, owner) == []
+    bench.fake.set_outage(False)
+    for hour in (19, 21, 23):
+        tick(bench, at(14, hour))
+        assert requests(bench, owner) == [], f"a feedback request reached the owner at {hour}:00"
+    tick(bench, at(15, 7, 55))
+    assert requests(bench, owner) == []
+    tick(bench, at(15, 8, 1))
+    assert len(requests(bench, owner)) == 1
+    tick(bench, at(15, 9))
+    assert len(requests(bench, owner)) == 1

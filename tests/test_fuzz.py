@@ -166,6 +166,7 @@ class World:
             self.trail = s.exec(select(func.count()).select_from(ItemEvent)).one()
             self.last_outbox = s.exec(select(func.max(Outbox.id))).one() or 0
         self.responses = len(bench.fake.calls_to("response_url"))
+        self.views_opened = {u: len(bench.fake.views_opened_by(u)) for u in bench.users.values()}
 
     def new_rows(self) -> list[Outbox]:
         with self.bench.db() as s:
@@ -194,11 +195,14 @@ def interaction(bench: Bench, payload: Any) -> httpx.Response:
 
 
 def answered(rows: list[Outbox], r: httpx.Response, user: Any, before: World | None = None) -> bool:
-    """The person heard something: the response itself, an answer through the response_url, or an
+    """The person heard something: the response itself, an answer through the response_url, a modal
+    opened for them (an admin may see any item's notes, once the bot knows their e-mail), or an
     ephemeral message / DM to them."""
     if r.status_code >= 400:
         return True
     if before is not None and len(before.bench.fake.calls_to("response_url")) > before.responses:
+        return True
+    if before is not None and len(before.bench.fake.views_opened_by(user)) > before.views_opened.get(user, 0):
         return True
     if r.content and r.headers.get("content-type", "").startswith("application/json"):
         body = r.json()

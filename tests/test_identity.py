@@ -426,6 +426,9 @@ def test_merge_moves_the_items_and_is_audited(bench: Bench, cli) -> None:
     assert [e.kind for e in _events(bench, other.id)] == ["customer_set", "customer_merged"]
     # one look-up finds both items now; the next item about the merged-away company lands on the kept record
     assert set(item_ids(command(bench, ADMIN, "customer harbourlogistics.co.uk").blocks)) == {a, b}
+    # the merged-away company's domain and name, as people still know it, find the kept record
+    for query in ("harbour-group.example", "Harbour Group UK", "someone@harbour-group.example"):
+        assert set(item_ids(command(bench, ADMIN, f"customer {query}").blocks)) == {a, b}, query
     later = hand_over(
         bench,
         customer="Harbour Group UK",

@@ -409,7 +409,7 @@ def test_the_api_looks_up_on_behalf_of_a_named_person(bench: Bench) -> None:
 
 
 def test_the_api_needs_a_token_and_a_person_and_offers_a_choice(bench: Bench) -> None:
-    hand_over(bench, customer="Nordic Fibre AB", contact_email="eva@nordicfibre.example")
+    fibre_item = hand_over(bench, customer="Nordic Fibre AB", contact_email="eva@nordicfibre.example")
     data = hand_over(bench, customer="Nordic Data Oy", contact_email="mika@nordicdata.example", region="finland")
     assert api(bench, user=ADMIN, token=None, q="nordic").status_code == 401
     assert api(bench, user=ADMIN, token="wrong", q="nordic").status_code == 401
@@ -424,6 +424,18 @@ def test_the_api_needs_a_token_and_a_person_and_offers_a_choice(bench: Bench) ->
     chosen = api(bench, user=ADMIN, q="nordic", customer_id=bench.item(data).customer_id).json()
     assert [i["id"] for i in chosen["items"]] == [data]
     assert len(logs(bench)) == 2  # refused calls are not look-ups
+    # counting through ids names nobody a search would not have named: an id must be one of the
+    # query's matches, or (alone) a customer the person sees an item of
+    fibre = bench.item(fibre_item).customer_id
+    outsider = "petra.huber@example.com"  # DACH: sees neither customer's items
+    for who, params in ((ADMIN, {"q": "fibre"}), (outsider, {})):
+        body = api(bench, user=who, customer_id=bench.item(data).customer_id, **params).json()
+        assert body["matches"] == [] and body["customer"] is None, (who, params)
+    assert api(bench, user=outsider, q="nordic", customer_id=fibre).json()["customer"]["name"] == "Nordic Fibre AB"
+    assert api(bench, user=ADMIN, customer_id=fibre).json()["customer"]["name"] == "Nordic Fibre AB"
+    owner = bench.item(fibre_item).receiver_email
+    assert api(bench, user=owner, customer_id=fibre).json()["customer"]["name"] == "Nordic Fibre AB"
+    assert api(bench, user=ADMIN, customer_id=10**6).json()["customer"] is None
     assert "/api/customers" in httpx.get(f"{bench.url}/api/openapi.json", timeout=10).json()["paths"]
 
 

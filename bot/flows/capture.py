@@ -3,11 +3,12 @@ shortcut, or "Hand over this message")."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot import messages, outbox, texts
 from bot.context import Context
@@ -15,14 +16,29 @@ from bot.flows.changes import plain
 from bot.flows.deliver import hand_over
 from bot.ids import Source
 from bot.intake.schema import ItemIn
+from bot.models import Person
 
 CHECKLIST_PREFIX = "checklist"
+MENTION = re.compile(r"<@([A-Z0-9]+)[|>]")
 
 
 @dataclass
 class Captured:
     item_id: int | None
     errors: dict[str, str]  # block_id -> message, shown inside the modal
+
+
+def message_as_typed(session: Session, markup: str) -> str:
+    """A Slack message handed over with "Hand over this message", as the description its modal
+    starts with: plain text as typed, people mentioned by the names the bot knows them by."""
+    mentioned = set(MENTION.findall(markup))
+    names: dict[str, str] = {}
+    if mentioned:
+        found = session.exec(
+            select(Person.slack_user_id, Person.name).where(col(Person.slack_user_id).in_(mentioned))
+        ).all()
+        names = {user: name for user, name in found if user and name}
+    return texts.as_typed(markup, names)
 
 
 def to_item(values: dict[str, Any]) -> tuple[ItemIn | None, dict[str, str]]:

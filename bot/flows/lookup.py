@@ -23,12 +23,23 @@ from bot.config import Config
 from bot.customers import domain_of, normalize_name, root_domain
 from bot.identifiers import clean_identifier
 from bot.ids import ItemStatus
-from bot.models import Customer, FollowUp, Item, LookupLog, Person, Question, QuestionMessage, names_person
+from bot.models import (
+    Customer,
+    CustomerAlias,
+    FollowUp,
+    Item,
+    LookupLog,
+    Person,
+    Question,
+    QuestionMessage,
+    names_person,
+)
 from bot.visibility import Viewer, split, whom_to_ask
 
 OPEN = (ItemStatus.PENDING, ItemStatus.ACCEPTED)
 SIMILAR = 0.75  # similarity (Indel ratio, as difflib's) from which a name counts as a fuzzy match
 MATCHES = 10  # at most this many customers in a picker
+PICKABLE = 100  # a pick is checked against this many matches of its query (new customers may come first)
 LATEST = 5  # questions and follow-ups shown on a customer
 
 
@@ -136,6 +147,24 @@ def _name_index(session: Session) -> list[tuple[int, str, str | None, str]]:
         cursor.close()
 
 
+def _by_domain(session: Session, domain: str) -> list[Customer]:
+    """Customers with this domain, or that took it over when an admin merged its record away."""
+    merged = select(CustomerAlias.customer_id).where(CustomerAlias.domain == domain)
+    return list(
+        session.exec(select(Customer).where(sa.or_(col(Customer.domain) == domain, col(Customer.id).in_(merged))))
+    )
+
+
+def _by_name(session: Session, norm: str) -> list[Customer]:
+    """Customers with this normalized name, or that took it over in a merge."""
+    merged = select(CustomerAlias.customer_id).where(CustomerAlias.normalized_name == norm)
+    return list(
+        session.exec(
+            select(Customer).where(sa.or_(col(Customer.normalized_name) == norm, col(Customer.id).in_(merged)))
+        )
+    )
+
+
 def find_customers(session: Session, query: str, *, limit: int = MATCHES) -> list[Match]:
     """Customers a person may mean by ``query`` — a name, a domain or a contact's e-mail — best first.
     Exact hits (same normalized name, the domain, a contact's e-mail) win outright; otherwise names
@@ -155,15 +184,15 @@ def find_customers(session: Session, query: str, *, limit: int = MATCHES) -> lis
         ):
             exact.setdefault(c.id, Match(c, 1.0, "contact e-mail"))
         if domain := root_domain(domain_of(email) or ""):
-            for c in session.exec(select(Customer).where(Customer.domain == domain)):
+            for c in _by_domain(session, domain):
                 exact.setdefault(c.id, Match(c, 1.0, "domain"))
         return sorted(exact.values(), key=lambda m: (m.customer.name.lower(), m.customer.id))[:limit]
     if domain := _as_domain(query):
-        for c in session.exec(select(Customer).where(Customer.domain == domain)):
+        for c in _by_domain(session, domain):
             exact.setdefault(c.id, Match(c, 1.0, "domain"))
     norm = normalize_name(query)
     if norm and not exact:  # a domain that matched says more than the name it spells
-        for c in session.exec(select(Customer).where(Customer.normalized_name == norm)):
+        for c in _by_name(session, norm):
             exact.setdefault(c.id, Match(c, 1.0, "name"))
     if exact:
         return sorted(exact.values(), key=lambda m: (m.customer.name.lower(), m.customer.id))[:limit]
@@ -310,6 +339,22 @@ def _private_contacts_withheld(session: Session, viewer: Viewer, query: str, mat
     return kept
 
 
+def _chosen(session: Session, viewer: Viewer, query: str, customer_id: int) -> list[Match]:
+    """The customer a person picked out of a look-up's matches: one that ``query`` matches (as
+    shown in the picker), or — asked for by id alone — one the person sees an item of. Counting
+    through ids names no customer a search would not have named."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        return []
+    if query.strip():
+        found = _private_contacts_withheld(session, viewer, query, find_customers(session, query, limit=PICKABLE))
+        picked = any(m.customer.id == customer.id for m in found)
+    else:
+        items = list(session.exec(select(Item).where(Item.customer_id == customer.id)))
+        picked = viewer.admin or bool(split(session, viewer, items)[0])
+    return [Match(customer, 1.0, "chosen")] if picked else []
+
+
 def look_up_customer(
     session: Session,
     config: Config,
@@ -323,8 +368,7 @@ def look_up_customer(
     """``query`` (a name, a domain or an e-mail), or the chosen ``customer_id``: the matches, and the
     customer's intelligence when exactly one matched. Logged."""
     if customer_id is not None:
-        customer = session.get(Customer, customer_id)
-        matches = [Match(customer, 1.0, "chosen")] if customer else []
+        matches = _chosen(session, viewer, query, customer_id)
     else:
         matches = _private_contacts_withheld(session, viewer, query, find_customers(session, query))
     intel = intelligence(session, config, viewer, matches[0].customer) if len(matches) == 1 else None

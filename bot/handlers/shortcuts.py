@@ -5,6 +5,8 @@ from __future__ import annotations
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from bot import db
+from bot.flows import capture
 from bot.handlers.commands import open_capture
 from bot.handlers.common import ctx_of
 from bot.ids import CallbackId
@@ -18,11 +20,13 @@ def new_item_shortcut(ack: Ack, shortcut: dict, client: WebClient, context: Bolt
 def message_shortcut(ack: Ack, shortcut: dict, client: WebClient, context: BoltContext) -> None:
     ack()
     message = shortcut.get("message") or {}
-    text = message.get("text") or ""
+    ctx = ctx_of(context)
+    with db.reading(ctx.engine) as session:  # the message's markup as plain text, for the modal's input
+        text = capture.message_as_typed(session, message.get("text") or "")
     channel = (shortcut.get("channel") or {}).get("id")
     open_capture(
         client,
-        ctx_of(context),
+        ctx,
         shortcut["trigger_id"],
         prefill={"description": text},
         metadata={"from_channel": channel, "from_ts": message.get("ts")},

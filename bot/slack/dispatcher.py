@@ -741,13 +741,14 @@ class Dispatcher:
 
     def _feedback(self, row: Outbox, m: messages.Feedback) -> dict[str, Any]:
         """The feedback request (or its reminder), unless it was answered meanwhile."""
+        user = self.recipient(m)  # waits for the owner's working time
         built = self._finish(
             lambda s: feedback_blocks.request(feedback_data.request(s, row.item_id), reminder=m.reminder)
         )
         if built is None:
             raise Done("feedback already given, or the item is gone")
         text, blocks = built
-        return self.post(row, channel=self.dm_channel(m.to_user), text=text, blocks=blocks)
+        return self.post(row, channel=self.dm_channel(user), text=text, blocks=blocks)
 
     def _review(self, row: Outbox, m: messages.Review) -> dict[str, Any]:
         """A lead review's intro, one sampled discard (posted, or updated with its verdict), or its summary."""
