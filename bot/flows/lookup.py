@@ -149,20 +149,16 @@ def _name_index(session: Session) -> list[tuple[int, str, str | None, str]]:
 
 def _by_domain(session: Session, domain: str) -> list[Customer]:
     """Customers with this domain, or that took it over when an admin merged its record away."""
+    own = select(Customer.id).where(col(Customer.domain) == domain)
     merged = select(CustomerAlias.customer_id).where(CustomerAlias.domain == domain)
-    return list(
-        session.exec(select(Customer).where(sa.or_(col(Customer.domain) == domain, col(Customer.id).in_(merged))))
-    )
+    return list(session.exec(select(Customer).where(col(Customer.id).in_(sa.union(own, merged)))))
 
 
 def _by_name(session: Session, norm: str) -> list[Customer]:
     """Customers with this normalized name, or that took it over in a merge."""
+    own = select(Customer.id).where(col(Customer.normalized_name) == norm)
     merged = select(CustomerAlias.customer_id).where(CustomerAlias.normalized_name == norm)
-    return list(
-        session.exec(
-            select(Customer).where(sa.or_(col(Customer.normalized_name) == norm, col(Customer.id).in_(merged)))
-        )
-    )
+    return list(session.exec(select(Customer).where(col(Customer.id).in_(sa.union(own, merged)))))
 
 
 def find_customers(session: Session, query: str, *, limit: int = MATCHES) -> list[Match]:
