@@ -33,7 +33,7 @@ class Cluster:
         self.dir = Path(tempfile.mkdtemp(prefix="handover-pg-"))
         self.port = free_port()
         self.as_postgres = os.geteuid() == 0
-        self.initdb, self.pg_ctl = _bin("initdb"), _bin("pg_ctl")
+        self.initdb, self.pg_ctl = _bin("initdb") or "", _bin("pg_ctl") or ""  # "": not installed
 
     @property
     def available(self) -> bool:
