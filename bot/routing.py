@@ -12,11 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from bot.config import Config
+from bot.db import insert_once
 from bot.ids import Category
 from bot.models import RoutingCursor
 
@@ -52,9 +51,7 @@ def next_in_rotation(session: Session, team_key: str, size: int) -> int:
 
 def _advance(session: Session, team_key: str) -> int:
     """Advance a team's cursor by one (row-locked until commit) and return its new position."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(RoutingCursor).values(team_key=team_key, position=0).on_conflict_do_nothing())
+    insert_once(session, RoutingCursor, team_key=team_key, position=0)
     position = session.execute(
         sa.update(RoutingCursor)
         .where(col(RoutingCursor.team_key) == team_key)
