@@ -122,6 +122,32 @@ def test_reviewers_mark_each_discard_a_reopen_routes_it_again_and_all_hear_the_o
     assert [k.kind for k in bench.trail(second)].count("review_verdict") == 1
 
 
+def test_the_outcome_waits_for_the_morning_of_those_whose_discards_were_reviewed(bench: Bench) -> None:
+    """The last verdict comes in at 19:30: the reviewer who gave it hears the outcome at once, the
+    people whose discards were reviewed (they took no part) at the start of their next working day."""
+    march_of_discards(bench)
+    tick(bench, at(30, 8))
+    lena = bench.user("lena.lindqvist@example.com")
+    bench.clock.set(at(30, 19, 30))
+    for e in entries(bench):
+        bench.agent.click(user=lena, message=entry_message(bench, e.item_id), action_id=ActionId.REVIEW_GOOD_GROUNDS)
+    bench.deliver()
+    discarders = {e.discarded_by for e in entries(bench)} - {lena}
+    assert discarders
+    assert any(t.startswith(":checkered_flag: The lead review") for t in sent_texts(bench, lena))
+
+    def told(who: str) -> list[str]:
+        return [t for t in sent_texts(bench, who) if t.startswith(":mag: The lead review")]
+
+    for when in (at(30, 21), at(31, 7, 55)):
+        bench.clock.set(when)
+        bench.deliver()
+        assert all(told(who) == [] for who in discarders), when
+    bench.clock.set(at(31, 8, 1))
+    bench.deliver()
+    assert all(len(told(who)) == 1 for who in discarders)
+
+
 def test_a_month_without_discards_posts_nothing(bench: Bench) -> None:
     accept(bench, hand_over(bench))
     started = tick(bench, at(30, 8))

@@ -228,6 +228,7 @@ def _summarize_when_done(session: Session, ctx: Context, round_id: int, now: dat
             session,
             who,
             now,
+            working_time=True,  # they did not take part: it waits for their working time
             key=f"review:{round_id}:to:{who}",
             text=say(
                 "summary_to_discarder",
@@ -249,9 +250,10 @@ def _summarize_when_done(session: Session, ctx: Context, round_id: int, now: dat
         )
 
 
-def _direct(session: Session, who: str, now: datetime, *, key: str, text: str) -> None:
+def _direct(session: Session, who: str, now: datetime, *, key: str, text: str, working_time: bool = False) -> None:
     user, email = (who, None) if "@" not in who else (None, who)
-    outbox.enqueue(session, messages.Direct(to_user=user, to_email=email, text=text), key=key, now=now, channel_key=who)
+    message = messages.Direct(to_user=user, to_email=email, text=text, working_time=working_time)
+    outbox.enqueue(session, message, key=key, now=now, channel_key=who)
 
 
 def remember_message(session: Session, entry_id: int, channel: str, ts: str) -> None:
