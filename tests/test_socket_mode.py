@@ -85,6 +85,8 @@ def test_handover_socket_serves_clicks_modals_commands_and_events_and_survives_a
         external_id="socket-2",
         customer="Alpine Rail GmbH",
     )
+    # the bot's own dispatcher may be the one delivering the cards: wait for both
+    eventually(lambda: all(bench.item(i).card_ts for i in (first, second)), "both cards to be delivered")
     receiver = bench.item(first).receiver_user_id
     assert receiver and bench.item(second).receiver_user_id
     socket = bench.fake.socket_mode
@@ -160,3 +162,50 @@ def test_apps_connections_open_wants_the_app_level_token(bench: Bench) -> None:
     assert refused.value.response["error"] == "not_allowed_token_type"
     url = client.apps_connections_open(app_token=bench.fake.app_token)["url"]
     assert url.startswith("ws://127.0.0.1:")
+
+
+def test_a_malformed_envelope_is_acknowledged_logged_and_changes_nothing(
+    bench: Bench, socket_bot: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    """Over Socket Mode there is no signature to check, but the shape check of HTTP requests still
+    holds: a click whose button value is an object, not the string Slack sends, is acked (Slack
+    would only send it again), named in the log, and no listener acts on it — nobody is told
+    "busy", the item stays as it was. The next well-formed click works."""
+    item_id = hand_over(bench)
+    eventually(lambda: bench.item(item_id).card_ts, "the card to be delivered")  # perhaps by the bot's dispatcher
+    receiver = bench.item(item_id).receiver_user_id
+    card = bench.card(item_id)
+    socket = bench.fake.socket_mode
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T0FAKE", "domain": "handover-fake"},
+        "api_app_id": "AHANDOVER",
+        "user": {"id": receiver, "username": "x", "team_id": "T0FAKE"},
+        "trigger_id": bench.fake.issue_trigger(receiver),
+        "container": {"type": "message", "message_ts": card.ts, "channel_id": card.channel, "is_ephemeral": False},
+        "channel": {"id": card.channel, "name": "directmessage"},
+        "message": card.as_slack(with_metadata=False),
+        "actions": [
+            {
+                "action_id": ActionId.ACCEPT.value,
+                "block_id": "decide",
+                "value": {"item": item_id},
+                "type": "button",
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    queued = len(bench.outbox())
+    envelope = socket.send("interactive", payload)
+    assert socket.wait_for_ack(envelope, timeout=10) == {"envelope_id": envelope}
+    eventually(
+        lambda: (
+            "refused a Socket Mode request: malformed Slack request: payload.actions.0.value"
+            in (tmp_path / "socket.log").read_text(errors="replace")
+        ),
+        "the log to name the malformed field",
+    )
+    assert bench.item(item_id).status == ItemStatus.PENDING
+    assert not bench.fake.ephemerals and len(bench.outbox()) == queued  # nobody told anything
+    r = SocketModeAgent(bench.fake).click(user=receiver, message=card, action_id=ActionId.ACCEPT)
+    assert r.status_code == 200 and bench.item(item_id).status == ItemStatus.ACCEPTED

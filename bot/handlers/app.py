@@ -35,6 +35,7 @@ def create_bolt_app(ctx: Context, *, client: WebClient | None = None, verify_tok
     # middleware its listener is registered with (bot/handlers/refs.py), before the listener runs;
     # what no listener handles (an old button, another command) is answered last
     app.middleware(guard.log_scope)
+    app.middleware(guard.socket_mode_shape)
     register_all(app)
     guard.register_fallbacks(app)
     # the database is locked or restarting: the person hears "busy, try again" (bot/handlers/busy.py)

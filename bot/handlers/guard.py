@@ -14,18 +14,20 @@
    version of the app, another slash command, an event type we don't subscribe to.
 
 Socket Mode requests never pass through :func:`screen`: Slack authenticates the socket itself with
-the app-level token, so there is no signature to check (see the README).
+the app-level token, so there is no signature to check (see the README); their shape is checked by
+the global middleware :func:`socket_mode_shape` instead, with the same models.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from slack_bolt import Ack, App, BoltContext, BoltRequest
+from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.request import payload_utils as bolt
 from slack_sdk.signature import SignatureVerifier
 
@@ -33,6 +35,8 @@ from bot import logs, texts
 from bot.handlers import payloads
 from bot.handlers.common import answer_at_the_boundary, notice_view
 from bot.handlers.payloads import Malformed
+
+log = logging.getLogger("handover.web")
 
 MAX_DEPTH = 40
 
@@ -172,6 +176,20 @@ def log_scope(body: dict[str, Any], next: Callable[[], None]) -> None:
     reference adds the item to it (bot/handlers/refs.py)."""
     logs.ensure_request(body.get("event_id") if isinstance(body.get("event_id"), str) else None)
     next()
+
+
+def socket_mode_shape(req: BoltRequest, body: dict[str, Any], next: Callable[[], Any]) -> Any:
+    """Global middleware: a Socket Mode request gets the shape check an HTTP request gets in
+    :func:`screen` (over Socket Mode there is no signature to check first: the app token is the
+    trust). A malformed one is acknowledged — Slack would only send it again — and logged; no
+    listener sees it. HTTP requests were screened before Bolt."""
+    if req.mode == "socket_mode":
+        try:
+            check(body, form="command" in body and "type" not in body)
+        except Malformed as refused:
+            log.warning("refused a Socket Mode request: malformed Slack request: %s", refused)
+            return BoltResponse(status=200, body="")
+    return next()
 
 
 # ----- 3. what no listener handles ---------------------------------------------------------------------
